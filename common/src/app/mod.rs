@@ -1,0 +1,1 @@
+//! The application every stage serves (placeholder: being written).

@@ -1,0 +1,1 @@
+//! Command line shared by every stage (placeholder: being written).

@@ -1,0 +1,525 @@
+//! Protocol-neutral requests and responses (RFC 9110, "HTTP Semantics").
+//!
+//! A [`Request`] and a [`Response`] say *what* is asked and answered: method, target, fields,
+//! content. They say nothing about *how* the message travels: Content-Length, chunked framing,
+//! keep-alive and `Connection` are HTTP/1.1 wire details that live in [`crate::http1`] (and
+//! HTTP/2 framing will live in its own module). That is what lets one application, written
+//! once, serve every stage and both protocol versions.
+//!
+//! Field storage is deliberately flat: all names and values of a message sit back to back in one
+//! byte buffer and each field is a pair of spans into it. Parsing a request head therefore costs
+//! two allocations however many fields it has, instead of two per field.
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+// ANCHOR: method
+/// A request method (RFC 9110 section 9).
+///
+/// The eight methods of RFC 9110 plus PATCH get their own variant; any other syntactically valid
+/// token is kept as `Other`, so that the application can answer it with 501 Not Implemented
+/// instead of the parser refusing it as malformed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Delete,
+    Connect,
+    Options,
+    Trace,
+    Patch,
+    Other(String),
+}
+// ANCHOR_END: method
+
+impl Method {
+    /// Maps a method token as it appears on the wire. Methods are case-sensitive (RFC 9110
+    /// section 9.1): `get` is not `GET`, it is an unknown method.
+    pub fn from_token(token: &str) -> Method {
+        match token {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            "CONNECT" => Method::Connect,
+            "OPTIONS" => Method::Options,
+            "TRACE" => Method::Trace,
+            "PATCH" => Method::Patch,
+            other => Method::Other(other.to_owned()),
+        }
+    }
+
+    /// The method as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Connect => "CONNECT",
+            Method::Options => "OPTIONS",
+            Method::Trace => "TRACE",
+            Method::Patch => "PATCH",
+            Method::Other(token) => token,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The protocol version a request arrived with. The application rarely cares; the HTTP/1.x
+/// machine does (keep-alive defaults and chunked responses differ between 1.0 and 1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    Http10,
+    Http11,
+    Http2,
+}
+
+impl Version {
+    /// The version as it appears in a start line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+            Version::Http2 => "HTTP/2",
+        }
+    }
+}
+
+/// A three-digit status code (RFC 9110 section 15).
+///
+/// A newtype rather than an enum so that any code stays representable; the constants name the
+/// ones this project sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StatusCode(pub u16);
+
+impl StatusCode {
+    pub const CONTINUE: StatusCode = StatusCode(100);
+    pub const OK: StatusCode = StatusCode(200);
+    pub const CREATED: StatusCode = StatusCode(201);
+    pub const NO_CONTENT: StatusCode = StatusCode(204);
+    pub const PARTIAL_CONTENT: StatusCode = StatusCode(206);
+    pub const MOVED_PERMANENTLY: StatusCode = StatusCode(301);
+    pub const NOT_MODIFIED: StatusCode = StatusCode(304);
+    pub const BAD_REQUEST: StatusCode = StatusCode(400);
+    pub const FORBIDDEN: StatusCode = StatusCode(403);
+    pub const NOT_FOUND: StatusCode = StatusCode(404);
+    pub const METHOD_NOT_ALLOWED: StatusCode = StatusCode(405);
+    pub const REQUEST_TIMEOUT: StatusCode = StatusCode(408);
+    pub const LENGTH_REQUIRED: StatusCode = StatusCode(411);
+    pub const PRECONDITION_FAILED: StatusCode = StatusCode(412);
+    pub const CONTENT_TOO_LARGE: StatusCode = StatusCode(413);
+    pub const URI_TOO_LONG: StatusCode = StatusCode(414);
+    pub const RANGE_NOT_SATISFIABLE: StatusCode = StatusCode(416);
+    pub const EXPECTATION_FAILED: StatusCode = StatusCode(417);
+    pub const REQUEST_HEADER_FIELDS_TOO_LARGE: StatusCode = StatusCode(431);
+    pub const INTERNAL_SERVER_ERROR: StatusCode = StatusCode(500);
+    pub const NOT_IMPLEMENTED: StatusCode = StatusCode(501);
+    pub const SERVICE_UNAVAILABLE: StatusCode = StatusCode(503);
+    pub const HTTP_VERSION_NOT_SUPPORTED: StatusCode = StatusCode(505);
+
+    /// The code as a number.
+    pub fn as_u16(self) -> u16 {
+        self.0
+    }
+
+    /// The reason phrase this server sends with the code. The phrase carries no meaning
+    /// (RFC 9112 section 4: clients ignore it), it is only there for people reading traces.
+    pub fn reason(self) -> &'static str {
+        match self.0 {
+            100 => "Continue",
+            200 => "OK",
+            201 => "Created",
+            204 => "No Content",
+            206 => "Partial Content",
+            301 => "Moved Permanently",
+            302 => "Found",
+            304 => "Not Modified",
+            400 => "Bad Request",
+            403 => "Forbidden",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            408 => "Request Timeout",
+            411 => "Length Required",
+            412 => "Precondition Failed",
+            413 => "Content Too Large",
+            414 => "URI Too Long",
+            416 => "Range Not Satisfiable",
+            417 => "Expectation Failed",
+            431 => "Request Header Fields Too Large",
+            500 => "Internal Server Error",
+            501 => "Not Implemented",
+            503 => "Service Unavailable",
+            505 => "HTTP Version Not Supported",
+            _ => "Unknown",
+        }
+    }
+
+    /// 1xx, 204 and 304 responses never carry content (RFC 9110 sections 15.2, 15.3.5, 15.4.5).
+    pub fn forbids_body(self) -> bool {
+        self.0 < 200 || self.0 == 204 || self.0 == 304
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.0, self.reason())
+    }
+}
+
+/// One field's name and value, as spans into [`Headers`]' shared buffer.
+#[derive(Clone, Copy, Debug)]
+struct Field {
+    name_start: u32,
+    name_end: u32,
+    value_end: u32,
+}
+
+// ANCHOR: headers
+/// An ordered list of header (or trailer) fields.
+///
+/// Names compare case-insensitively (RFC 9110 section 5.1). Order and duplicates are kept as
+/// received, because some fields (`Set-Cookie`) cannot be combined and because the smuggling
+/// rules need to see every `Content-Length`.
+#[derive(Clone, Default)]
+pub struct Headers {
+    bytes: Vec<u8>,
+    fields: Vec<Field>,
+}
+// ANCHOR_END: headers
+
+impl Headers {
+    /// An empty list.
+    pub fn new() -> Headers {
+        Headers::default()
+    }
+
+    /// An empty list with room for `fields` fields of `bytes` bytes in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Headers {
+        Headers {
+            bytes: Vec::with_capacity(bytes),
+            fields: Vec::with_capacity(fields),
+        }
+    }
+
+    /// Adds a field at the end. The name is stored as given; lookups ignore case.
+    pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) {
+        let name_start = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(name.as_bytes());
+        let name_end = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(value.as_ref());
+        self.fields.push(Field {
+            name_start,
+            name_end,
+            value_end: self.bytes.len() as u32,
+        });
+    }
+
+    /// Removes every field called `name`, then adds it once with `value`.
+    pub fn set(&mut self, name: &str, value: impl AsRef<[u8]>) {
+        self.remove(name);
+        self.append(name, value);
+    }
+
+    /// Removes every field called `name`. The bytes they used stay in the buffer until the
+    /// list is dropped: removal is rare and the buffer small.
+    pub fn remove(&mut self, name: &str) {
+        let bytes = &self.bytes;
+        self.fields.retain(|field| {
+            !bytes[field.name_start as usize..field.name_end as usize]
+                .eq_ignore_ascii_case(name.as_bytes())
+        });
+    }
+
+    /// The first value of the field called `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    }
+
+    /// The first value of `name` if it is UTF-8 (field values are almost always ASCII).
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|value| std::str::from_utf8(value).ok())
+    }
+
+    /// Every value of the field called `name`, in the order received.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter()
+            .filter(move |(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    }
+
+    /// Whether a field called `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Every field as (name, value), in the order received.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.fields.iter().map(move |field| {
+            let name = &self.bytes[field.name_start as usize..field.name_end as usize];
+            let value = &self.bytes[field.name_end as usize..field.value_end as usize];
+            // Names only enter through `append(&str, ..)` or from httparse, which accepts only
+            // token characters (ASCII) in names, so they are always valid UTF-8.
+            (std::str::from_utf8(name).unwrap_or(""), value)
+        })
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.iter()
+                    .map(|(name, value)| (name, String::from_utf8_lossy(value))),
+            )
+            .finish()
+    }
+}
+
+// ANCHOR: request
+/// A complete request as the application sees it: the head and the whole body.
+///
+/// The body is already de-chunked and bounded by `Limits::max_body`; the application never
+/// sees framing.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    /// The request-target exactly as received (RFC 9112 section 3.2): usually origin-form,
+    /// `/path?query`.
+    pub target: String,
+    pub version: Version,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    /// Trailer fields that followed a chunked body, if any.
+    pub trailers: Headers,
+}
+// ANCHOR_END: request
+
+impl Request {
+    /// A request with no fields and no body, for tests and for building requests by hand.
+    pub fn new(method: Method, target: impl Into<String>) -> Request {
+        Request {
+            method,
+            target: target.into(),
+            version: Version::Http11,
+            headers: Headers::new(),
+            body: Vec::new(),
+            trailers: Headers::new(),
+        }
+    }
+
+    /// The path part of the target, still percent-encoded. For an absolute-form target
+    /// (`http://host/p?q`) it is the path after the authority.
+    pub fn path(&self) -> &str {
+        let target = self.target.as_str();
+        let without_query = target.split_once('?').map_or(target, |(path, _)| path);
+        match without_query.find("://") {
+            Some(scheme_end) => {
+                let after_scheme = &without_query[scheme_end + 3..];
+                after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
+            }
+            None => without_query,
+        }
+    }
+
+    /// The query part of the target (after `?`), if any.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    /// The value of `name` in the query string, taken raw (not percent-decoded).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query()?
+            .split('&')
+            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    }
+}
+
+// ANCHOR: body
+/// What a response carries. The handler picks the kind; the driver picks how to write it
+/// (one `write` of a buffer, `sendfile` of a file region, or chunk after chunk).
+pub enum Body {
+    /// No content at all.
+    Empty,
+    /// Bytes in memory. `Bytes` lets a constant body (`/plaintext`) be sent without copying it.
+    Bytes(Bytes),
+    /// `len` bytes of an open file starting at `offset`, so the driver may use `sendfile`.
+    File(FileRegion),
+    /// Content produced piece by piece whose length is not known in advance; HTTP/1.1 sends it
+    /// with chunked framing.
+    Stream(ChunkStream),
+}
+// ANCHOR_END: body
+
+/// A body produced piece by piece. An `Err` ends the response abruptly (the connection is
+/// closed without the final chunk, so the client can tell the content is incomplete).
+pub type ChunkStream = Box<dyn Iterator<Item = io::Result<Bytes>> + Send>;
+
+/// A region of an open file.
+#[derive(Clone, Debug)]
+pub struct FileRegion {
+    /// Shared so that a response can be cloned cheaply and several drivers' threads can read it.
+    pub file: Arc<File>,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl Body {
+    /// The content length when it is known before sending.
+    pub fn len(&self) -> Option<u64> {
+        match self {
+            Body::Empty => Some(0),
+            Body::Bytes(bytes) => Some(bytes.len() as u64),
+            Body::File(region) => Some(region.len),
+            Body::Stream(_) => None,
+        }
+    }
+
+    /// Whether the body is known to be empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+            Body::File(region) => write!(f, "File({} bytes at {})", region.len, region.offset),
+            Body::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Body {
+        Body::Bytes(Bytes::from(bytes))
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Body {
+        Body::Bytes(Bytes::from(text))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Body {
+        Body::Bytes(Bytes::from_static(text.as_bytes()))
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Body {
+        Body::Bytes(bytes)
+    }
+}
+
+// ANCHOR: response
+/// A response as the application produces it. Framing fields (`Content-Length`,
+/// `Transfer-Encoding`, `Connection`) and `Date` are added by the protocol layer; a handler
+/// sets only what it means.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: Headers,
+    pub body: Body,
+}
+// ANCHOR_END: response
+
+impl Response {
+    /// A response with the given status, no fields and no body.
+    pub fn new(status: StatusCode) -> Response {
+        Response {
+            status,
+            headers: Headers::new(),
+            body: Body::Empty,
+        }
+    }
+
+    /// A response with a body and its `Content-Type`.
+    pub fn with_body(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response {
+        let mut response = Response::new(status);
+        response.headers.append("content-type", content_type);
+        response.body = body.into();
+        response
+    }
+
+    /// A short plain-text response, the shape of every error page this server sends.
+    pub fn text(status: StatusCode, text: impl Into<String>) -> Response {
+        let mut text = text.into();
+        text.push('\n');
+        Response::with_body(status, "text/plain; charset=utf-8", text)
+    }
+
+    /// Adds a field and returns the response, for building responses in one expression.
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Response {
+        self.headers.append(name, value);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lookup_ignores_case_and_keeps_duplicates() {
+        let mut headers = Headers::new();
+        headers.append("Content-Length", "5");
+        headers.append("Host", "example.com");
+        headers.append("content-length", "6");
+        assert_eq!(headers.get("CONTENT-LENGTH"), Some(&b"5"[..]));
+        assert_eq!(headers.get_all("content-length").count(), 2);
+        assert_eq!(headers.get_str("host"), Some("example.com"));
+        headers.set("content-length", "7");
+        assert_eq!(headers.get_all("content-length").collect::<Vec<_>>(), [b"7"]);
+        assert_eq!(headers.len(), 2);
+    }
+
+    #[test]
+    fn path_and_query_come_from_origin_and_absolute_form() {
+        let request = Request::new(Method::Get, "/slow?ms=20&x");
+        assert_eq!(request.path(), "/slow");
+        assert_eq!(request.query_param("ms"), Some("20"));
+        assert_eq!(request.query_param("x"), Some(""));
+        assert_eq!(request.query_param("y"), None);
+        let absolute = Request::new(Method::Get, "http://example.com/a/b?c=d");
+        assert_eq!(absolute.path(), "/a/b");
+        assert_eq!(Request::new(Method::Get, "http://example.com").path(), "/");
+    }
+
+    #[test]
+    fn methods_are_case_sensitive() {
+        assert_eq!(Method::from_token("GET"), Method::Get);
+        assert_eq!(Method::from_token("get"), Method::Other("get".into()));
+    }
+}
