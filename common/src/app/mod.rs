@@ -1,1 +1,336 @@
-//! The application every stage serves (placeholder: being written).
+//! The application every stage serves: a router, static files, and a few demo routes.
+//!
+//! [`App::handle`] turns a [`Request`] into a [`Response`] and does nothing else: no sockets,
+//! no framing, no threads. Every stage calls the same function, so the differences between
+//! stages are only in how they get requests to it and responses back.
+//!
+//! How a request is answered, in order:
+//!
+//! 1. an unknown method (or CONNECT: this server is no proxy) is 501 Not Implemented
+//!    (RFC 9110 section 15.6.2);
+//! 2. the path is checked: encoding, NUL, backslash, dot-segments ([`path`]), else 400;
+//! 3. the [`router`] looks for a route: its handler answers, or 405 with `Allow` when only the
+//!    method is wrong (section 15.5.6), or 204 with `Allow` for OPTIONS (section 9.3.7);
+//! 4. anything else is a [`static_files`] lookup under the document root: 200, 206, 301, 304,
+//!    404, 405, 412 or 416.
+//!
+//! The modules, and the RFC sections they follow:
+//!
+//! - [`path`]: segments and percent-decoding (RFC 3986 sections 2.1, 3.3, 5.2.4);
+//! - [`router`]: method + pattern routing, 404/405/`Allow` (RFC 9110 sections 9, 15.5);
+//! - [`routes`]: the demo routes and the route table;
+//! - [`static_files`]: path resolution and file responses;
+//! - [`conditional`]: validators and conditional requests (RFC 9110 sections 8.8 and 13);
+//! - [`range`]: byte ranges (RFC 9110 section 14).
+
+pub mod conditional;
+pub mod path;
+pub mod range;
+pub mod router;
+pub mod routes;
+pub mod static_files;
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::message::{Method, Request, Response, StatusCode};
+use router::{Lookup, Router};
+
+/// What a stage says about itself in `/api/info` and `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppInfo {
+    /// The package name, e.g. `stage01-blocking`.
+    pub stage: &'static str,
+    /// The I/O and concurrency model in a few words, e.g. `blocking, one connection at a time`.
+    pub model: &'static str,
+}
+
+/// Why an [`App`] could not be built.
+#[derive(Debug)]
+pub enum AppError {
+    /// The document root does not exist or cannot be read.
+    RootUnreadable { path: PathBuf, source: io::Error },
+    /// The document root exists but is not a directory.
+    NotADirectory(PathBuf),
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::RootUnreadable { path, source } => {
+                write!(f, "cannot open document root {}: {source}", path.display())
+            }
+            AppError::NotADirectory(path) => {
+                write!(f, "document root {} is not a directory", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for AppError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppError::RootUnreadable { source, .. } => Some(source),
+            AppError::NotADirectory(_) => None,
+        }
+    }
+}
+
+/// The bundled demo site, served when no `--root` is given.
+pub fn default_site_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/site"))
+}
+
+/// The application. One value serves a whole stage: every thread, process or task holds it
+/// through an `Arc`, so all its state is immutable or atomic.
+pub struct App {
+    /// Canonical (absolute, no symlinks), so that a resolved file can be checked to lie under it.
+    root: PathBuf,
+    info: AppInfo,
+    started: Instant,
+    router: Router,
+    requests_served: AtomicU64,
+    /// Responses by status class: index 0 counts 1xx, ..., index 4 counts 5xx.
+    responses_by_class: [AtomicU64; 5],
+}
+
+impl App {
+    /// An application serving `root`, which must be an existing directory.
+    pub fn new(root: &Path, info: AppInfo, started: Instant) -> Result<App, AppError> {
+        let canonical = root
+            .canonicalize()
+            .map_err(|source| AppError::RootUnreadable {
+                path: root.to_path_buf(),
+                source,
+            })?;
+        if !canonical.is_dir() {
+            return Err(AppError::NotADirectory(root.to_path_buf()));
+        }
+        Ok(App {
+            root: canonical,
+            info,
+            started,
+            router: Router::new(routes::routes()),
+            requests_served: AtomicU64::new(0),
+            responses_by_class: Default::default(),
+        })
+    }
+
+    // ANCHOR: handle
+    /// Answers one request. Never panics, never fails: every problem is a status code.
+    pub fn handle(&self, request: &Request) -> Response {
+        // Relaxed: the counters order nothing else in memory. Each increment is still atomic,
+        // so none is lost; a reader just sees a value that may be a moment old.
+        self.requests_served.fetch_add(1, Ordering::Relaxed);
+        let response = self.respond(request);
+        if let Some(counter) = (response.status.as_u16() / 100)
+            .checked_sub(1)
+            .and_then(|class| self.responses_by_class.get(usize::from(class)))
+        {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        response
+    }
+    // ANCHOR_END: handle
+
+    // ANCHOR: respond
+    fn respond(&self, request: &Request) -> Response {
+        match &request.method {
+            Method::Other(_) | Method::Connect => {
+                return Response::text(
+                    StatusCode::NOT_IMPLEMENTED,
+                    format!("this server does not implement {}", request.method),
+                )
+            }
+            Method::Options if request.target == "*" => {
+                // `OPTIONS *` asks about the server as a whole (RFC 9110 section 9.3.7).
+                return Response::new(StatusCode::NO_CONTENT)
+                    .header("allow", "GET, HEAD, POST, OPTIONS");
+            }
+            _ => {}
+        }
+        let path = request.path();
+        if let Err(error) = path::check_path(path) {
+            return Response::text(StatusCode::BAD_REQUEST, error.to_string());
+        }
+        match self.router.lookup(&request.method, path) {
+            Lookup::Found(route, params) => (route.handler())(self, request, &params),
+            Lookup::MethodNotAllowed(allow) if request.method == Method::Options => {
+                Response::new(StatusCode::NO_CONTENT).header("allow", allow)
+            }
+            Lookup::MethodNotAllowed(allow) => Response::text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} is not allowed here; try {allow}", request.method),
+            )
+            .header("allow", allow),
+            Lookup::NotFound => static_files::serve(&self.root, request, path),
+        }
+    }
+    // ANCHOR_END: respond
+
+    /// Whether the handler for `request` may block for long (today: `/slow`), so that an
+    /// event-loop stage can run it on a worker pool instead of on the loop.
+    pub fn may_block(&self, request: &Request) -> bool {
+        matches!(
+            self.router.lookup(&request.method, request.path()),
+            Lookup::Found(route, _) if route.blocks()
+        )
+    }
+
+    /// Requests handled since the start, including any in progress.
+    pub fn requests_served(&self) -> u64 {
+        self.requests_served.load(Ordering::Relaxed)
+    }
+
+    /// What the stage says about itself.
+    pub fn info(&self) -> AppInfo {
+        self.info
+    }
+
+    /// The canonical document root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Time since the stage started.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Responses sent so far by status class, as (1, count) ... (5, count).
+    pub fn responses_by_class(&self) -> impl Iterator<Item = (u8, u64)> + '_ {
+        (1u8..).zip(
+            self.responses_by_class
+                .iter()
+                .map(|counter| counter.load(Ordering::Relaxed)),
+        )
+    }
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("root", &self.root)
+            .field("info", &self.info)
+            .field("requests_served", &self.requests_served())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Body;
+
+    const INFO: AppInfo = AppInfo {
+        stage: "stage00-test",
+        model: "unit tests",
+    };
+
+    fn app() -> App {
+        App::new(&default_site_root(), INFO, Instant::now()).expect("the bundled site exists")
+    }
+
+    fn handle(app: &App, method: Method, target: &str) -> Response {
+        app.handle(&Request::new(method, target))
+    }
+
+    #[test]
+    fn app_is_shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<App>();
+    }
+
+    #[test]
+    fn root_must_be_an_existing_directory() {
+        let missing = App::new(Path::new("/no/such/dir/here"), INFO, Instant::now());
+        let error = missing.expect_err("a missing root is an error");
+        assert!(error
+            .to_string()
+            .starts_with("cannot open document root /no/such/dir/here: "));
+
+        let file = default_site_root().join("index.html");
+        let error = App::new(&file, INFO, Instant::now()).expect_err("a file is not a root");
+        assert_eq!(
+            error.to_string(),
+            format!("document root {} is not a directory", file.display())
+        );
+    }
+
+    #[test]
+    fn unknown_methods_and_connect_are_501() {
+        let app = app();
+        let response = handle(&app, Method::Other("BREW".into()), "/");
+        assert_eq!(response.status, StatusCode::NOT_IMPLEMENTED);
+        let response = handle(&app, Method::Connect, "example.com:443");
+        assert_eq!(response.status, StatusCode::NOT_IMPLEMENTED);
+    }
+
+    #[test]
+    fn wrong_method_on_a_route_is_405_with_allow() {
+        let app = app();
+        let response = handle(&app, Method::Get, "/echo");
+        assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers.get_str("allow"), Some("POST, OPTIONS"));
+        let response = handle(&app, Method::Delete, "/hello/x");
+        assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            response.headers.get_str("allow"),
+            Some("GET, HEAD, OPTIONS")
+        );
+    }
+
+    #[test]
+    fn options_lists_methods() {
+        let app = app();
+        let response = handle(&app, Method::Options, "/echo");
+        assert_eq!(response.status, StatusCode::NO_CONTENT);
+        assert_eq!(response.headers.get_str("allow"), Some("POST, OPTIONS"));
+        let response = handle(&app, Method::Options, "*");
+        assert_eq!(response.status, StatusCode::NO_CONTENT);
+        assert!(response.headers.contains("allow"));
+    }
+
+    #[test]
+    fn head_is_answered_by_the_get_handler() {
+        let response = handle(&app(), Method::Head, "/plaintext");
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(response.body.len(), Some(13));
+    }
+
+    #[test]
+    fn unrouted_paths_fall_through_to_static_files() {
+        let app = app();
+        assert_eq!(handle(&app, Method::Get, "/").status, StatusCode::OK);
+        assert_eq!(
+            handle(&app, Method::Get, "/missing").status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            handle(&app, Method::Get, "/%2e%2e/Cargo.toml").status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            handle(&app, Method::Get, "http://example.com/style.css").status,
+            StatusCode::OK
+        );
+        let response = handle(&app, Method::Get, "/hello/%zz");
+        assert_eq!(response.status, StatusCode::BAD_REQUEST);
+        assert!(matches!(response.body, Body::Bytes(_)));
+    }
+
+    #[test]
+    fn every_request_is_counted() {
+        let app = app();
+        for target in ["/healthz", "/nope", "/slow", "/"] {
+            handle(&app, Method::Get, target);
+        }
+        handle(&app, Method::Other("X".into()), "/");
+        assert_eq!(app.requests_served(), 5);
+        let by_class: Vec<(u8, u64)> = app.responses_by_class().collect();
+        assert_eq!(by_class, [(1, 0), (2, 2), (3, 0), (4, 2), (5, 1)]);
+    }
+}

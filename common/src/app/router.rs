@@ -1,0 +1,306 @@
+//! A router over method and path pattern, with `{param}` captures.
+//!
+//! A route is a method, a pattern such as `/hello/{name}`, and a plain function. Looking a
+//! request up gives one of three answers, and each maps onto a status code of RFC 9110:
+//!
+//! - a route matches path and method: call its handler;
+//! - routes match the path but none the method: 405 Method Not Allowed, with an `Allow` field
+//!   listing the methods that would have worked (section 15.5.6 requires it);
+//! - no route matches the path: the router has nothing to say (the application then tries a
+//!   static file, and answers 404 if there is none).
+//!
+//! HEAD is allowed wherever GET is (section 9.3.2: HEAD is GET without the content), and the
+//! HTTP/1 layer drops the body, so a GET handler answers HEAD too.
+//!
+//! Lookup is a scan over the table in order, comparing segment by segment: with a handful of
+//! routes that is faster than anything cleverer, and it reads like the table it walks. Routers for
+//! hundreds of routes (matchit, used by axum) build a radix tree instead. The first route that
+//! matches wins, so put literal routes before parameter routes that overlap them.
+
+use super::path::{decode_segment, raw_segments};
+use super::App;
+use crate::message::{Method, Request, Response};
+
+/// What a route runs: a plain synchronous function, so that every stage's model can call it
+/// (a thread, a process, an event loop's worker pool, a task's `spawn_blocking`).
+pub type Handler = fn(&App, &Request, &Params) -> Response;
+
+/// One piece of a pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PatternSegment {
+    /// Must equal the request's (decoded) segment.
+    Literal(&'static str),
+    /// Matches any non-empty segment and captures it, decoded, under this name.
+    Param(&'static str),
+}
+
+/// One line of the route table.
+#[derive(Clone, Debug)]
+pub struct Route {
+    method: Method,
+    pattern: &'static str,
+    segments: Vec<PatternSegment>,
+    handler: Handler,
+    may_block: bool,
+}
+
+impl Route {
+    /// A route for `method` on `pattern` (which begins with `/`; `{name}` captures a segment).
+    pub fn new(method: Method, pattern: &'static str, handler: Handler) -> Route {
+        let segments = raw_segments(pattern)
+            .map(|segment| {
+                match segment
+                    .strip_prefix('{')
+                    .and_then(|rest| rest.strip_suffix('}'))
+                {
+                    Some(name) => PatternSegment::Param(name),
+                    None => PatternSegment::Literal(segment),
+                }
+            })
+            .collect();
+        Route {
+            method,
+            pattern,
+            segments,
+            handler,
+            may_block: false,
+        }
+    }
+
+    /// A GET route (which also answers HEAD).
+    pub fn get(pattern: &'static str, handler: Handler) -> Route {
+        Route::new(Method::Get, pattern, handler)
+    }
+
+    /// A POST route.
+    pub fn post(pattern: &'static str, handler: Handler) -> Route {
+        Route::new(Method::Post, pattern, handler)
+    }
+
+    /// Marks the handler as one that may block for long, so that an event-loop stage runs it on a
+    /// worker pool instead of on the loop.
+    pub fn may_block(mut self) -> Route {
+        self.may_block = true;
+        self
+    }
+
+    /// The function this route runs.
+    pub fn handler(&self) -> Handler {
+        self.handler
+    }
+
+    /// Whether the handler may block for long.
+    pub fn blocks(&self) -> bool {
+        self.may_block
+    }
+
+    /// The pattern as written, for logs.
+    pub fn pattern(&self) -> &'static str {
+        self.pattern
+    }
+
+    /// Whether this route answers `method` (HEAD rides along with GET).
+    fn answers(&self, method: &Method) -> bool {
+        self.method == *method || (*method == Method::Head && self.method == Method::Get)
+    }
+
+    /// Matches the pattern against a raw path and returns the captures, or `None`.
+    fn match_path(&self, path: &str) -> Option<Params> {
+        let mut params = Params::default();
+        let mut request_segments = raw_segments(path);
+        for pattern_segment in &self.segments {
+            let raw = request_segments.next()?;
+            // The application checked the encoding of the whole path before routing; a segment
+            // that still fails to decode here simply does not match.
+            let decoded = decode_segment(raw).ok()?;
+            match *pattern_segment {
+                PatternSegment::Literal(literal) if decoded == literal => {}
+                PatternSegment::Param(name) if !decoded.is_empty() => {
+                    params.captures.push((name, decoded.into_owned()));
+                }
+                _ => return None,
+            }
+        }
+        // The path must not have segments left over: `/hello/a/b` is not `/hello/{name}`.
+        match request_segments.next() {
+            None => Some(params),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The segments a pattern captured, by name, percent-decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params {
+    captures: Vec<(&'static str, String)>,
+}
+
+impl Params {
+    /// The decoded value captured for `{name}`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.captures
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// The router's answer for one request.
+#[derive(Debug)]
+pub enum Lookup<'r> {
+    /// A route matches path and method.
+    Found(&'r Route, Params),
+    /// Routes match the path, but not the method. The value is the `Allow` field.
+    MethodNotAllowed(String),
+    /// No route matches the path.
+    NotFound,
+}
+
+/// The route table.
+#[derive(Clone, Debug, Default)]
+pub struct Router {
+    routes: Vec<Route>,
+}
+
+impl Router {
+    /// A router over `routes`, tried in order.
+    pub fn new(routes: Vec<Route>) -> Router {
+        Router { routes }
+    }
+
+    // ANCHOR: router_lookup
+    /// Finds the route for `method` on the raw `path`.
+    pub fn lookup(&self, method: &Method, path: &str) -> Lookup<'_> {
+        let mut allowed: Vec<&Method> = Vec::new();
+        for route in &self.routes {
+            let Some(params) = route.match_path(path) else {
+                continue;
+            };
+            if route.answers(method) {
+                return Lookup::Found(route, params);
+            }
+            allowed.push(&route.method);
+        }
+        if allowed.is_empty() {
+            Lookup::NotFound
+        } else {
+            Lookup::MethodNotAllowed(allow_field(&allowed))
+        }
+    }
+    // ANCHOR_END: router_lookup
+}
+
+/// The `Allow` value for the methods routes take on a path: each once, HEAD after GET, and
+/// OPTIONS, which the application answers for every known path.
+fn allow_field(methods: &[&Method]) -> String {
+    let mut allow: Vec<&str> = Vec::new();
+    for method in methods {
+        let names: &[&str] = match method {
+            Method::Get => &["GET", "HEAD"],
+            other => &[other.as_str()],
+        };
+        for name in names {
+            if !allow.contains(name) {
+                allow.push(name);
+            }
+        }
+    }
+    if !allow.contains(&"OPTIONS") {
+        allow.push("OPTIONS");
+    }
+    allow.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::StatusCode;
+
+    fn ok(_: &App, _: &Request, _: &Params) -> Response {
+        Response::new(StatusCode::OK)
+    }
+
+    fn created(_: &App, _: &Request, _: &Params) -> Response {
+        Response::new(StatusCode::CREATED)
+    }
+
+    fn router() -> Router {
+        Router::new(vec![
+            Route::get("/hello/{name}", ok),
+            Route::get("/a/{x}/b/{y}", ok),
+            Route::get("/items", ok),
+            Route::post("/items", created),
+            Route::get("/", ok),
+        ])
+    }
+
+    #[test]
+    fn captures_are_decoded_by_name() {
+        let router = router();
+        let Lookup::Found(route, params) = router.lookup(&Method::Get, "/hello/J%C3%BCrgen") else {
+            panic!("no match");
+        };
+        assert_eq!(route.pattern(), "/hello/{name}");
+        assert_eq!(params.get("name"), Some("Jürgen"));
+        assert_eq!(params.get("other"), None);
+
+        let Lookup::Found(_, params) = router.lookup(&Method::Get, "/a/1/b/two%2Fthree") else {
+            panic!("no match");
+        };
+        assert_eq!(params.get("x"), Some("1"));
+        assert_eq!(params.get("y"), Some("two/three"));
+    }
+
+    #[test]
+    fn literal_segments_compare_decoded() {
+        // %65 is "e": RFC 3986 section 6.2.2.2 makes the two spellings equivalent.
+        assert!(matches!(
+            router().lookup(&Method::Get, "/h%65llo/x"),
+            Lookup::Found(..)
+        ));
+    }
+
+    #[test]
+    fn wrong_shape_is_not_found() {
+        let router = router();
+        for path in [
+            "/hello",
+            "/hello/",
+            "/hello/a/b",
+            "/nope",
+            "/items/1",
+            "/a/1/b",
+        ] {
+            assert!(
+                matches!(router.lookup(&Method::Get, path), Lookup::NotFound),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn method_picks_the_route_and_head_follows_get() {
+        let router = router();
+        let Lookup::Found(route, _) = router.lookup(&Method::Post, "/items") else {
+            panic!("no match");
+        };
+        assert_eq!(route.method, Method::Post);
+        assert!(matches!(
+            router.lookup(&Method::Head, "/items"),
+            Lookup::Found(..)
+        ));
+    }
+
+    #[test]
+    fn wrong_method_lists_the_allowed_ones() {
+        let router = router();
+        match router.lookup(&Method::Delete, "/items") {
+            Lookup::MethodNotAllowed(allow) => assert_eq!(allow, "GET, HEAD, POST, OPTIONS"),
+            other => panic!("expected 405, got {other:?}"),
+        }
+        match router.lookup(&Method::Post, "/hello/x") {
+            Lookup::MethodNotAllowed(allow) => assert_eq!(allow, "GET, HEAD, OPTIONS"),
+            other => panic!("expected 405, got {other:?}"),
+        }
+    }
+}

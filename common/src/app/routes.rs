@@ -1,0 +1,343 @@
+//! The demo routes: each one shows something about the server that serves it.
+//!
+//! | route | shows |
+//! |---|---|
+//! | `GET /hello/{name}` | a route parameter, percent-decoded |
+//! | `POST /echo` | that request bodies arrive whole, however they were framed |
+//! | `GET /api/info` | which stage is answering, as JSON |
+//! | `GET /slow?ms=N` | a handler that blocks: who else waits while it sleeps? |
+//! | `GET /plaintext` | the cost of the server itself, with a handler that costs nothing |
+//! | `GET /healthz` | liveness, for load balancers |
+//! | `GET /metrics` | counters in the Prometheus text format |
+//!
+//! Status codes follow RFC 9110 section 15: 400 for a request the handler cannot make sense of
+//! (section 15.5.1), 500 only for the server's own failures.
+
+use std::fmt::Write as _;
+use std::thread;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::router::{Params, Route};
+use super::App;
+use crate::message::{Body, Request, Response, StatusCode};
+
+/// The longest `/slow` will sleep, so that one request cannot hold a worker for minutes.
+pub const MAX_SLOW_MS: u64 = 10_000;
+
+/// The `/plaintext` body. A `static`, so it has one address that the test can check the
+/// response points at.
+static PLAINTEXT_BODY: &[u8] = b"Hello, World!";
+
+// ANCHOR: route_table
+/// The route table. Any GET or HEAD that no route takes is looked up as a static file.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/hello/{name}", hello),
+        Route::post("/echo", echo),
+        Route::get("/api/info", api_info),
+        Route::get("/slow", slow).may_block(),
+        Route::get("/plaintext", plaintext),
+        Route::get("/healthz", healthz),
+        Route::get("/metrics", metrics),
+    ]
+}
+// ANCHOR_END: route_table
+
+/// `GET /hello/{name}`: plain text, so the name needs no HTML escaping.
+fn hello(_: &App, _: &Request, params: &Params) -> Response {
+    let name = params.get("name").unwrap_or("stranger");
+    Response::text(StatusCode::OK, format!("Hello, {name}!"))
+}
+
+/// `POST /echo`: the body back, with the type it came with.
+fn echo(_: &App, request: &Request, _: &Params) -> Response {
+    let content_type = request
+        .headers
+        .get("content-type")
+        .unwrap_or(b"application/octet-stream");
+    let mut response = Response::new(StatusCode::OK);
+    response.headers.append("content-type", content_type);
+    // A copy: the request is borrowed, and echo is not a route anyone benchmarks.
+    response.body = Body::from(request.body.clone());
+    response
+}
+
+/// The document `/api/info` returns.
+#[derive(Serialize)]
+struct Info<'a> {
+    stage: &'a str,
+    model: &'a str,
+    pid: u32,
+    uptime_seconds: u64,
+    requests_served: u64,
+}
+
+/// `GET /api/info`: which stage this is, as JSON.
+fn api_info(app: &App, _: &Request, _: &Params) -> Response {
+    let info = Info {
+        stage: app.info().stage,
+        model: app.info().model,
+        pid: std::process::id(),
+        uptime_seconds: app.uptime().as_secs(),
+        requests_served: app.requests_served(),
+    };
+    match serde_json::to_vec(&info) {
+        Ok(json) => Response::with_body(StatusCode::OK, "application/json", json),
+        // Serializing plain strings and numbers cannot fail, but if it ever did the client
+        // deserves a 500, not a dropped connection.
+        Err(error) => Response::text(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+    }
+}
+
+// ANCHOR: slow
+/// `GET /slow?ms=N`: sleeps N milliseconds (at most [`MAX_SLOW_MS`]) on the calling thread.
+fn slow(_: &App, request: &Request, _: &Params) -> Response {
+    let Some(raw) = request.query_param("ms") else {
+        return Response::text(
+            StatusCode::BAD_REQUEST,
+            "missing ms: ask for /slow?ms=500 to sleep half a second",
+        );
+    };
+    let asked: u64 = match raw.parse() {
+        Ok(ms) => ms,
+        Err(_) => {
+            return Response::text(
+                StatusCode::BAD_REQUEST,
+                format!("ms must be a whole number of milliseconds, not {raw:?}"),
+            )
+        }
+    };
+    let ms = asked.min(MAX_SLOW_MS);
+    thread::sleep(Duration::from_millis(ms));
+    if ms < asked {
+        Response::text(
+            StatusCode::OK,
+            format!("slept {ms} ms (asked for {asked}, the cap is {MAX_SLOW_MS})"),
+        )
+    } else {
+        Response::text(StatusCode::OK, format!("slept {ms} ms"))
+    }
+}
+// ANCHOR_END: slow
+
+// ANCHOR: plaintext
+/// `GET /plaintext`: TechEmpower's plaintext test. The body is a `&'static` slice wrapped without
+/// a copy, so the handler allocates nothing for it.
+fn plaintext(_: &App, _: &Request, _: &Params) -> Response {
+    Response::with_body(
+        StatusCode::OK,
+        "text/plain",
+        Bytes::from_static(PLAINTEXT_BODY),
+    )
+}
+// ANCHOR_END: plaintext
+
+/// `GET /healthz`: the process is up and its application answers.
+fn healthz(_: &App, _: &Request, _: &Params) -> Response {
+    Response::with_body(StatusCode::OK, "text/plain; charset=utf-8", "ok")
+}
+
+/// `GET /metrics`: counters in the Prometheus text exposition format, version 0.0.4.
+fn metrics(app: &App, _: &Request, _: &Params) -> Response {
+    let mut text = String::new();
+    // `write!` into a String cannot fail (String's fmt::Write never returns an error), so its
+    // Result is ignored throughout.
+    let _ = writeln!(
+        text,
+        "# HELP stagecraft_requests_total Requests answered, by status class.\n\
+         # TYPE stagecraft_requests_total counter"
+    );
+    for (class, count) in app.responses_by_class() {
+        let _ = writeln!(
+            text,
+            "stagecraft_requests_total{{class=\"{class}xx\"}} {count}"
+        );
+    }
+    let _ = writeln!(
+        text,
+        "# HELP stagecraft_uptime_seconds Seconds since the server started.\n\
+         # TYPE stagecraft_uptime_seconds gauge\n\
+         stagecraft_uptime_seconds {:.3}",
+        app.uptime().as_secs_f64()
+    );
+    let _ = writeln!(
+        text,
+        "# HELP stagecraft_info The stage serving, as labels; the value is always 1.\n\
+         # TYPE stagecraft_info gauge\n\
+         stagecraft_info{{stage=\"{}\",model=\"{}\"}} 1",
+        label_value(app.info().stage),
+        label_value(app.info().model)
+    );
+    Response::with_body(StatusCode::OK, "text/plain; version=0.0.4", text)
+}
+
+/// Escapes a Prometheus label value: backslash, double quote and newline.
+fn label_value(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::app::{default_site_root, AppInfo};
+    use crate::message::Method;
+
+    fn app() -> App {
+        App::new(
+            &default_site_root(),
+            AppInfo {
+                stage: "stage00-test",
+                model: "unit tests, \"no\" server",
+            },
+            Instant::now(),
+        )
+        .expect("the bundled site is a directory")
+    }
+
+    fn text(response: &Response) -> String {
+        match &response.body {
+            Body::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Body::Empty => String::new(),
+            other => panic!("expected bytes, got {other:?}"),
+        }
+    }
+
+    fn get(app: &App, target: &str) -> Response {
+        app.handle(&Request::new(Method::Get, target))
+    }
+
+    #[test]
+    fn hello_greets_the_decoded_name() {
+        let app = app();
+        let response = get(&app, "/hello/reader");
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(text(&response), "Hello, reader!\n");
+        assert_eq!(
+            text(&get(&app, "/hello/J%C3%BCrgen%20K")),
+            "Hello, Jürgen K!\n"
+        );
+    }
+
+    #[test]
+    fn echo_returns_body_and_type() {
+        let app = app();
+        let mut request = Request::new(Method::Post, "/echo");
+        request.body = b"{\"a\":1}".to_vec();
+        request.headers.append("Content-Type", "application/json");
+        let response = app.handle(&request);
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(
+            response.headers.get_str("content-type"),
+            Some("application/json")
+        );
+        assert_eq!(text(&response), "{\"a\":1}");
+
+        request.headers = Default::default();
+        let response = app.handle(&request);
+        assert_eq!(
+            response.headers.get_str("content-type"),
+            Some("application/octet-stream")
+        );
+    }
+
+    #[test]
+    fn api_info_is_json_naming_the_stage() {
+        let app = app();
+        let response = get(&app, "/api/info");
+        assert_eq!(
+            response.headers.get_str("content-type"),
+            Some("application/json")
+        );
+        let info: serde_json::Value = serde_json::from_str(&text(&response)).expect("valid JSON");
+        assert_eq!(info["stage"], "stage00-test");
+        assert_eq!(info["model"], "unit tests, \"no\" server");
+        assert_eq!(info["pid"], std::process::id());
+        assert!(info["uptime_seconds"].is_u64());
+        assert_eq!(info["requests_served"], 1);
+    }
+
+    #[test]
+    fn slow_sleeps_and_says_so() {
+        let app = app();
+        let started = Instant::now();
+        let response = get(&app, "/slow?ms=30");
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(text(&response), "slept 30 ms\n");
+        assert!(app.may_block(&Request::new(Method::Get, "/slow?ms=30")));
+        assert!(!app.may_block(&Request::new(Method::Get, "/plaintext")));
+        assert!(!app.may_block(&Request::new(Method::Post, "/slow")));
+    }
+
+    #[test]
+    fn slow_refuses_bad_or_missing_ms() {
+        let app = app();
+        for target in [
+            "/slow",
+            "/slow?ms=",
+            "/slow?ms=abc",
+            "/slow?ms=-5",
+            "/slow?ms=1.5",
+        ] {
+            let response = get(&app, target);
+            assert_eq!(response.status, StatusCode::BAD_REQUEST, "{target}");
+            assert!(text(&response).contains("ms"), "{target}");
+        }
+    }
+
+    #[test]
+    fn plaintext_is_the_static_hello_world() {
+        let response = get(&app(), "/plaintext");
+        assert_eq!(response.headers.get_str("content-type"), Some("text/plain"));
+        match &response.body {
+            Body::Bytes(bytes) => {
+                assert_eq!(&bytes[..], b"Hello, World!");
+                // `from_static` keeps pointing at the constant: no copy was made.
+                assert_eq!(bytes.as_ptr(), PLAINTEXT_BODY.as_ptr());
+            }
+            other => panic!("expected bytes, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn healthz_is_ok() {
+        let response = get(&app(), "/healthz");
+        assert_eq!(response.status, StatusCode::OK);
+        assert_eq!(text(&response), "ok");
+    }
+
+    #[test]
+    fn metrics_count_by_status_class() {
+        let app = app();
+        get(&app, "/healthz");
+        get(&app, "/nope");
+        get(&app, "/nope");
+        let response = get(&app, "/metrics");
+        assert_eq!(
+            response.headers.get_str("content-type"),
+            Some("text/plain; version=0.0.4")
+        );
+        let body = text(&response);
+        assert!(
+            body.contains("stagecraft_requests_total{class=\"2xx\"} 1\n"),
+            "{body}"
+        );
+        assert!(
+            body.contains("stagecraft_requests_total{class=\"4xx\"} 2\n"),
+            "{body}"
+        );
+        assert!(body.contains("stagecraft_uptime_seconds "), "{body}");
+        assert!(
+            body.contains("model=\"unit tests, \\\"no\\\" server\"} 1\n"),
+            "{body}"
+        );
+    }
+}
