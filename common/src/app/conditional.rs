@@ -64,8 +64,8 @@ pub enum Precondition {
 pub fn evaluate(method: &Method, headers: &Headers, validators: &Validators) -> Precondition {
     let etag = validators.etag.as_str();
     // 1. If-Match: the client's tag must match ours, strongly.
-    if let Some(if_match) = headers.get_str("if-match") {
-        if !list_matches(if_match, etag, strong_match) {
+    if let Some(matched) = field_matches(headers, "if-match", etag, strong_match) {
+        if !matched {
             return Precondition::Failed;
         }
     }
@@ -76,8 +76,8 @@ pub fn evaluate(method: &Method, headers: &Headers, validators: &Validators) -> 
         }
     }
     // 3. If-None-Match: a match, compared weakly, means the client's copy is current.
-    if let Some(if_none_match) = headers.get_str("if-none-match") {
-        if list_matches(if_none_match, etag, weak_match) {
+    if let Some(matched) = field_matches(headers, "if-none-match", etag, weak_match) {
+        if matched {
             return match method {
                 Method::Get | Method::Head => Precondition::NotModified,
                 _ => Precondition::Failed,
@@ -116,6 +116,24 @@ pub fn if_range_allows(value: &str, validators: &Validators) -> bool {
 /// An HTTP date; a date that does not parse is ignored, as section 13.1.3 asks.
 fn parse_date(value: &str) -> Option<SystemTime> {
     httpdate::parse_http_date(value.trim()).ok()
+}
+
+/// Whether any line of the list field `name` holds a tag that matches `ours`, or `None` when
+/// the field is absent. A list field may arrive split over several lines (RFC 9110 section
+/// 5.3), so every line counts.
+fn field_matches(
+    headers: &Headers,
+    name: &str,
+    ours: &str,
+    compare: fn(&str, &str) -> bool,
+) -> Option<bool> {
+    let mut lines = headers.get_all(name).peekable();
+    lines.peek()?;
+    Some(
+        lines.any(|line| {
+            std::str::from_utf8(line).is_ok_and(|line| list_matches(line, ours, compare))
+        }),
+    )
 }
 
 /// Whether a comma-separated list of entity-tags (or `*`) contains `ours`, compared with
@@ -230,6 +248,19 @@ mod tests {
                 &validators()
             ),
             Precondition::Failed
+        );
+    }
+
+    #[test]
+    fn a_list_split_over_several_lines_is_read_whole() {
+        let etag = validators().etag;
+        assert_eq!(
+            decide(&[("if-none-match", "\"a\""), ("if-none-match", &etag)]),
+            Precondition::NotModified
+        );
+        assert_eq!(
+            decide(&[("if-match", "\"a\""), ("if-match", &etag)]),
+            Precondition::Proceed
         );
     }
 

@@ -322,6 +322,32 @@ mod tests {
         assert!(matches!(response.body, Body::Bytes(_)));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever path and validator fields a peer sends, the application answers without
+        /// panicking, and never with a server error.
+        #[test]
+        fn any_request_gets_an_answer(
+            // Real prefixes so that files and routes are reached; no letters in the suffix, so
+            // that `/slow?ms=9999` cannot come up and stall the test.
+            prefix in proptest::sample::select(
+                &["/", "/big.bin", "/style.css", "/chapters", "/hello/", "/api/info", "/x"][..],
+            ),
+            suffix in "[0-9%./\\\\{}?=&-]{0,30}",
+            range in "(bytes|x)?=?[0-9, -]{0,16}",
+            tag in "(W/)?\"?[a-z0-9,\" *]{0,12}",
+        ) {
+            let app = app();
+            let mut request = Request::new(Method::Get, format!("{prefix}{suffix}"));
+            request.headers.append("range", &range);
+            request.headers.append("if-none-match", &tag);
+            request.headers.append("if-range", &tag);
+            let response = app.handle(&request);
+            proptest::prop_assert!(response.status.as_u16() < 500, "{:?}", response.status);
+        }
+    }
+
     #[test]
     fn every_request_is_counted() {
         let app = app();
