@@ -1,1 +1,202 @@
-//! Command line shared by every stage (placeholder: being written).
+//! The command line every stage shares, and logging set-up.
+//!
+//! Each stage's `main.rs` declares its own clap parser, flattens [`ServerArgs`] into it and adds
+//! only the flags its model has (`--threads`, `--workers`). So `--help` reads the same in every
+//! stage, and the benchmark harness and the tests start every stage the same way.
+//!
+//! A bad command line gets one line on stderr and a non-zero exit, never a panic: clap's
+//! multi-line usage errors are cut to their first line by [`parse_or_exit`].
+
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, ValueEnum};
+
+use crate::app;
+use crate::limits::Limits;
+
+// ANCHOR: server_args
+/// Flags shared by every stage.
+#[derive(Args, Clone, Debug)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port (the first line of output says which).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Directory to serve static files from [default: the bundled demo site, common/site].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Time from a request's first byte to the end of its head (and between two pieces of a
+    /// body) before the server answers 408 and closes: the slowloris defence.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// How long an idle keep-alive connection is kept open [default: 5s in stages 01-03, 60s from
+    /// stage 04 on].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// Largest request body accepted, in bytes (larger ones get 413 before they are read).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::DEFAULT_MAX_BODY, value_parser = parse_positive_u64)]
+    pub max_body: u64,
+
+    /// Most connections held at once, in the stages whose model can hold more than one.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive_usize)]
+    pub max_connections: usize,
+
+    /// More log output: -v for each request, -vv for protocol details.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Log line format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+// ANCHOR_END: server_args
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl ServerArgs {
+    /// The limits these flags ask for, with `default_idle_timeout` being the stage's own default.
+    pub fn limits(&self, default_idle_timeout: Duration) -> Limits {
+        Limits {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout.unwrap_or(default_idle_timeout),
+            max_body: self.max_body,
+            max_connections: self.max_connections,
+            ..Limits::default()
+        }
+    }
+
+    /// The document root: `--root`, or the bundled site.
+    pub fn root(&self) -> PathBuf {
+        self.root.clone().unwrap_or_else(app::default_site_root)
+    }
+}
+
+/// Parses the command line into `T`. On `--help` and `--version` prints them and exits 0; on a
+/// usage error prints one line (`PROGRAM: error: ...`) and exits 2, the convention of clap and
+/// of most Unix tools for a bad command line.
+pub fn parse_or_exit<T: Parser>() -> T {
+    match T::try_parse() {
+        Ok(args) => args,
+        Err(error) => match error.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                error.exit()
+            }
+            _ => {
+                let rendered = error.render().to_string();
+                let first = rendered.lines().next().unwrap_or("invalid command line");
+                let message = first.strip_prefix("error: ").unwrap_or(first);
+                exit_with_error(format_args!("{message} (see --help)"), 2)
+            }
+        },
+    }
+}
+
+/// Prints `PROGRAM: error: MESSAGE` on stderr and exits with `code`. For errors a user can fix
+/// (a port in use, a missing directory), which deserve a sentence rather than a panic.
+pub fn exit_with_error(message: impl Display, code: i32) -> ! {
+    let program = std::env::args()
+        .next()
+        .and_then(|path| path.rsplit('/').next().map(str::to_owned))
+        .unwrap_or_else(|| "stagecraft".to_owned());
+    eprintln!("{program}: error: {message}");
+    std::process::exit(code)
+}
+
+/// Sets up `tracing` to write to stderr (stdout is kept for the `listening on` line).
+/// `RUST_LOG` overrides the level chosen by `-v`.
+pub fn init_logging(args: &ServerArgs) {
+    let level = match args.verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // try_init fails only if a subscriber is already set (tests may set one): keep that one.
+    let _ = match args.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Accepts humantime durations (`500ms`, `10s`, `2m`) or plain seconds (`10`), but not zero:
+/// a zero timeout would close every connection at once.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = match text.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|error| format!("{error} (try 500ms, 10s or 2m)"))?,
+    };
+    if duration.is_zero() {
+        return Err("must be greater than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+fn parse_positive_u64(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("must be greater than zero".to_owned()),
+        Ok(value) => Ok(value),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+fn parse_positive_usize(text: &str) -> Result<usize, String> {
+    parse_positive_u64(text)
+        .and_then(|value| usize::try_from(value).map_err(|error| error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct TestCli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let cli = TestCli::try_parse_from(["stage"]).unwrap();
+        assert_eq!(cli.server.addr, "127.0.0.1:8080".parse().unwrap());
+        let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
+        assert_eq!(limits, Limits::default());
+    }
+
+    #[test]
+    fn durations_take_units_or_seconds_but_not_zero() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(TestCli::try_parse_from(["stage", "--max-body", "0"]).is_err());
+        assert!(TestCli::try_parse_from(["stage", "--addr", "not-an-addr"]).is_err());
+        assert!(TestCli::try_parse_from(["stage", "--max-connections", "0"]).is_err());
+        let cli = TestCli::try_parse_from(["stage", "--idle-timeout", "1s", "--max-body", "1000"])
+            .unwrap();
+        let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
+        assert_eq!(limits.idle_timeout, Duration::from_secs(1));
+        assert_eq!(limits.max_body, 1000);
+    }
+}

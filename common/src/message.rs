@@ -253,7 +253,8 @@ impl Headers {
 
     /// The first value of `name` if it is UTF-8 (field values are almost always ASCII).
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(|value| std::str::from_utf8(value).ok())
+        self.get(name)
+            .and_then(|value| std::str::from_utf8(value).ok())
     }
 
     /// Every value of the field called `name`, in the order received.
@@ -501,7 +502,10 @@ mod tests {
         assert_eq!(headers.get_all("content-length").count(), 2);
         assert_eq!(headers.get_str("host"), Some("example.com"));
         headers.set("content-length", "7");
-        assert_eq!(headers.get_all("content-length").collect::<Vec<_>>(), [b"7"]);
+        assert_eq!(
+            headers.get_all("content-length").collect::<Vec<_>>(),
+            [b"7"]
+        );
         assert_eq!(headers.len(), 2);
     }
 

@@ -1,1 +1,54 @@
-fn main() {}
+//! `stage01-blocking`: parse the command line, bind, print where we listen, serve.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::time::Instant;
+
+use clap::Parser;
+use common::app::App;
+use common::cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
+use common::Limits;
+use stage01_blocking::shutdown::Shutdown;
+use tracing::info;
+
+/// Stage 01 of Stagecraft: a blocking HTTP/1.1 server that serves one connection at a time.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+// ANCHOR: main
+fn main() {
+    let cli: Cli = parse_or_exit();
+    init_logging(&cli.server);
+    let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
+    let app = App::new(&cli.server.root(), stage01_blocking::INFO, Instant::now())
+        .unwrap_or_else(|error| exit_with_error(error, 1));
+    let listener = TcpListener::bind(cli.server.addr).unwrap_or_else(|error| {
+        exit_with_error(
+            format_args!("cannot listen on {}: {error}", cli.server.addr),
+            1,
+        )
+    });
+    let local = listener.local_addr().unwrap_or_else(|error| {
+        exit_with_error(
+            format_args!("cannot read the listening address: {error}"),
+            1,
+        )
+    });
+    let shutdown = Shutdown::new();
+    shutdown.on_signals(local).unwrap_or_else(|error| {
+        exit_with_error(format_args!("cannot install signal handlers: {error}"), 1)
+    });
+
+    // The first line on stdout is how people, tests and the benchmark harness find the port.
+    println!("listening on http://{local}");
+    let _ = std::io::stdout().flush();
+    info!(root = %cli.server.root().display(), "serving one connection at a time");
+
+    stage01_blocking::serve(listener, &app, &limits, &shutdown);
+    info!("stopped");
+}
+// ANCHOR_END: main

@@ -1,0 +1,614 @@
+//! Parsing a request head and deciding how its body is framed (RFC 9112 sections 2-6).
+//!
+//! httparse does the grammar of the request line and the field lines, strictly: it refuses
+//! whitespace before a colon, obs-fold line folding, NUL and bare CR in values, and any version
+//! but 1.0 and 1.1. What httparse leaves to its caller is done here: the limits, the rules about
+//! `Host`, and above all the body-length decision, where lenient servers have let one request
+//! hide inside another (request smuggling).
+
+use super::error::RequestError;
+use crate::limits::Limits;
+use crate::message::{Headers, Method, Request, Version};
+
+/// The most header fields any configuration may allow; the parser's field array lives on the
+/// stack with this many slots.
+pub const MAX_HEADERS_CEILING: usize = 256;
+
+/// How the body of a request is delimited on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// No body at all.
+    Empty,
+    /// Exactly this many bytes follow the head.
+    Length(u64),
+    /// The chunked transfer coding follows the head.
+    Chunked,
+}
+
+/// A parsed head with the decisions the connection needs.
+#[derive(Debug)]
+pub struct ParsedHead {
+    /// The request, without its body yet.
+    pub request: Request,
+    pub framing: Framing,
+    /// Whether the connection may stay open after this request (RFC 9112 section 9.3).
+    pub keep_alive: bool,
+    /// Whether the client waits for `100 Continue` before sending the body.
+    pub expect_continue: bool,
+}
+
+// ANCHOR: parse_head
+/// Tries to parse a request head at the start of `input`.
+///
+/// Returns `Ok(None)` when more bytes are needed (that is not an error: the head may simply
+/// not have arrived yet), or the head and the number of bytes it took.
+pub fn parse_head(
+    input: &[u8],
+    limits: &Limits,
+) -> Result<Option<(ParsedHead, usize)>, RequestError> {
+    check_sizes_so_far(input, limits)?;
+    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS_CEILING];
+    let slots = limits.max_headers.clamp(1, MAX_HEADERS_CEILING);
+    let mut parsed = httparse::Request::new(&mut storage[..slots]);
+    let head_len = match parsed.parse(input) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(error) => return Err(map_httparse_error(error, input)),
+    };
+    if head_len > limits.max_head_bytes {
+        return Err(RequestError::HeadTooLarge);
+    }
+    // httparse fills these three in on Complete.
+    let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
+    else {
+        return Err(RequestError::MalformedHead("request line"));
+    };
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+    let method = Method::from_token(method);
+    check_target(&method, target)?;
+
+    let mut headers = Headers::with_capacity(parsed.headers.len(), head_len);
+    for field in parsed.headers.iter() {
+        headers.append(field.name, field.value);
+    }
+    check_host(version, &headers)?;
+    let framing = body_framing(version, &headers, limits)?;
+    let keep_alive = keep_alive(version, &headers);
+    let expect_continue = expects_continue(version, &headers)?;
+
+    let request = Request {
+        method,
+        target: target.to_owned(),
+        version,
+        headers,
+        body: Vec::new(),
+        trailers: Headers::new(),
+    };
+    Ok(Some((
+        ParsedHead {
+            request,
+            framing,
+            keep_alive,
+            expect_continue,
+        },
+        head_len,
+    )))
+}
+// ANCHOR_END: parse_head
+
+/// Refuses a head that is already too long before it is complete, so that a client cannot make
+/// the server buffer an endless request line or header section.
+fn check_sizes_so_far(input: &[u8], limits: &Limits) -> Result<(), RequestError> {
+    // Empty lines before the request line are allowed and skipped (RFC 9112 section 2.2).
+    let start = input
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(input.len());
+    let rest = &input[start..];
+    match rest.iter().position(|&b| b == b'\n') {
+        Some(line_end) if line_end > limits.max_request_line => {
+            Err(RequestError::RequestLineTooLong)
+        }
+        None if rest.len() > limits.max_request_line => Err(RequestError::RequestLineTooLong),
+        _ if input.len() > limits.max_head_bytes
+            && !contains_head_end(input, limits.max_head_bytes) =>
+        {
+            Err(RequestError::HeadTooLarge)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether an empty line (the end of a head) occurs within the first `within` bytes.
+fn contains_head_end(input: &[u8], within: usize) -> bool {
+    let window = &input[..within.min(input.len())];
+    window.windows(2).any(|w| w == b"\n\n") || window.windows(3).any(|w| w == b"\n\r\n")
+}
+
+/// Whether `input` holds a line ending that might end a head, i.e. whether parsing is worth
+/// trying. Used to avoid re-parsing a head that arrives one byte at a time on every byte.
+pub fn may_contain_head_end(input: &[u8]) -> bool {
+    input.contains(&b'\n')
+}
+
+fn map_httparse_error(error: httparse::Error, input: &[u8]) -> RequestError {
+    match error {
+        httparse::Error::TooManyHeaders => RequestError::TooManyHeaders,
+        httparse::Error::Version if looks_like_other_http_version(input) => {
+            RequestError::UnsupportedVersion
+        }
+        httparse::Error::Version => RequestError::MalformedHead("HTTP version"),
+        httparse::Error::HeaderName => RequestError::MalformedHead("header field name"),
+        httparse::Error::HeaderValue => RequestError::MalformedHead("header field value"),
+        httparse::Error::NewLine => RequestError::MalformedHead("line ending"),
+        httparse::Error::Token => RequestError::MalformedHead("method or request-target"),
+        httparse::Error::Status => RequestError::MalformedHead("request line"),
+    }
+}
+
+/// `HTTP/<digit>.<digit>` (or `HTTP/<digit>`) at the end of the request line deserves 505 rather
+/// than 400: it is well-formed, just not a version this server speaks.
+fn looks_like_other_http_version(input: &[u8]) -> bool {
+    let line = input
+        .split(|&b| b == b'\n')
+        .find(|line| !line.is_empty() && *line != b"\r");
+    let Some(line) = line else { return false };
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some(version) = line.rsplit(|&b| b == b' ').next() else {
+        return false;
+    };
+    match version.strip_prefix(b"HTTP/") {
+        Some([major]) => major.is_ascii_digit(),
+        Some([major, b'.', minor]) => major.is_ascii_digit() && minor.is_ascii_digit(),
+        _ => false,
+    }
+}
+
+/// The four forms of request-target (RFC 9112 section 3.2), each allowed only where it belongs.
+fn check_target(method: &Method, target: &str) -> Result<(), RequestError> {
+    let ok = if target.starts_with('/') {
+        true // origin-form
+    } else if target == "*" {
+        *method == Method::Options // asterisk-form
+    } else if *method == Method::Connect {
+        !target.contains('/') && target.contains(':') // authority-form
+    } else {
+        let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
+        lower.starts_with("http://") || lower.starts_with("https://") // absolute-form
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(RequestError::InvalidTarget)
+    }
+}
+
+// ANCHOR: check_host
+/// "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request message
+/// that lacks a Host header field and to any request message that contains more than one Host
+/// header field line or a Host header field with an invalid field value." (RFC 9112 section 3.2)
+fn check_host(version: Version, headers: &Headers) -> Result<(), RequestError> {
+    let mut hosts = headers.get_all("host");
+    match (hosts.next(), hosts.next()) {
+        (None, _) if version == Version::Http11 => Err(RequestError::MissingHost),
+        (None, _) => Ok(()),
+        (Some(_), Some(_)) => Err(RequestError::DuplicateHost),
+        (Some(host), None) if is_valid_host(host) => Ok(()),
+        (Some(_), None) => Err(RequestError::InvalidHost),
+    }
+}
+// ANCHOR_END: check_host
+
+/// `uri-host [ ":" port ]` (RFC 3986 section 3.2.2): reg-name characters, or an IP literal in
+/// brackets, then an optional port. An empty value is allowed (RFC 9112 section 3.2).
+fn is_valid_host(host: &[u8]) -> bool {
+    host.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'_' | b'~' | b'%' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')'
+            )
+            || matches!(b, b'*' | b'+' | b',' | b';' | b'=' | b':' | b'[' | b']')
+    })
+}
+
+// ANCHOR: body_framing
+/// Decides how the request body is delimited, following RFC 9112 section 6.3 for requests:
+///
+/// 1. Transfer-Encoding in an HTTP/1.0 request: the framing "MUST" be treated as faulty
+///    (section 6.1), so the request is refused.
+/// 2. Transfer-Encoding together with Content-Length: the message may be an attempt at request
+///    smuggling (rule 3). The RFC allows either dropping Content-Length or refusing; refusing
+///    leaves nothing for a front proxy and this server to disagree about.
+/// 3. Transfer-Encoding whose final coding is chunked: the body is chunked (rule 4). Any other
+///    coding before it is one this server does not implement (501); chunked twice is an error.
+/// 4. Transfer-Encoding whose final coding is not chunked: the length cannot be determined, so
+///    400 and close (rule 4).
+/// 5. Content-Length: every value must be plain digits and all values equal (rule 5, and
+///    RFC 9110 section 8.6); anything else is "an unrecoverable error": 400 and close.
+/// 6. Neither: the body length is zero (rule 6).
+///
+/// A declared length over the body limit is refused here, before any of the body is read.
+fn body_framing(
+    version: Version,
+    headers: &Headers,
+    limits: &Limits,
+) -> Result<Framing, RequestError> {
+    let has_transfer_encoding = headers.contains("transfer-encoding");
+    let has_content_length = headers.contains("content-length");
+    if has_transfer_encoding {
+        if version == Version::Http10 {
+            return Err(RequestError::TransferEncodingInHttp10);
+        }
+        if has_content_length {
+            return Err(RequestError::ContentLengthWithTransferEncoding);
+        }
+        return transfer_codings(headers).map(|()| Framing::Chunked);
+    }
+    if has_content_length {
+        let length = content_length(headers)?;
+        if length > limits.max_body {
+            return Err(RequestError::BodyTooLarge);
+        }
+        return Ok(if length == 0 {
+            Framing::Empty
+        } else {
+            Framing::Length(length)
+        });
+    }
+    Ok(Framing::Empty)
+}
+// ANCHOR_END: body_framing
+
+/// Checks the list of transfer codings: `chunked` last and only once, nothing else before it.
+fn transfer_codings(headers: &Headers) -> Result<(), RequestError> {
+    let codings: Vec<&[u8]> = headers
+        .get_all("transfer-encoding")
+        .flat_map(|value| value.split(|&b| b == b','))
+        .map(trim_whitespace)
+        .filter(|coding| !coding.is_empty())
+        .collect();
+    let Some((last, before)) = codings.split_last() else {
+        return Err(RequestError::ChunkedNotLast);
+    };
+    if !last.eq_ignore_ascii_case(b"chunked") {
+        return Err(RequestError::ChunkedNotLast);
+    }
+    if before
+        .iter()
+        .any(|coding| coding.eq_ignore_ascii_case(b"chunked"))
+    {
+        return Err(RequestError::ChunkedTwice);
+    }
+    if !before.is_empty() {
+        return Err(RequestError::UnsupportedTransferCoding);
+    }
+    Ok(())
+}
+
+/// The single length all `Content-Length` values agree on. A value may be a comma-separated
+/// list (a proxy may have joined duplicate fields); every element must be 1*DIGIT.
+fn content_length(headers: &Headers) -> Result<u64, RequestError> {
+    let mut agreed: Option<u64> = None;
+    for value in headers.get_all("content-length") {
+        for element in value.split(|&b| b == b',') {
+            let digits = trim_whitespace(element);
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return Err(RequestError::InvalidContentLength);
+            }
+            let mut length: u64 = 0;
+            for &digit in digits {
+                length = length
+                    .checked_mul(10)
+                    .and_then(|l| l.checked_add((digit - b'0') as u64))
+                    .ok_or(RequestError::InvalidContentLength)?;
+            }
+            match agreed {
+                Some(previous) if previous != length => {
+                    return Err(RequestError::ConflictingContentLength)
+                }
+                _ => agreed = Some(length),
+            }
+        }
+    }
+    agreed.ok_or(RequestError::InvalidContentLength)
+}
+
+// ANCHOR: keep_alive
+/// Whether the connection persists after this request (RFC 9112 section 9.3): `close` always
+/// wins; otherwise HTTP/1.1 persists by default and HTTP/1.0 only with `keep-alive`.
+fn keep_alive(version: Version, headers: &Headers) -> bool {
+    let mut close = false;
+    let mut keep_alive = false;
+    for token in headers
+        .get_all("connection")
+        .flat_map(|value| value.split(|&b| b == b','))
+    {
+        let token = trim_whitespace(token);
+        close |= token.eq_ignore_ascii_case(b"close");
+        keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+    }
+    !close && (version == Version::Http11 || keep_alive)
+}
+// ANCHOR_END: keep_alive
+
+/// `Expect: 100-continue` (RFC 9110 section 10.1.1). A server "MUST ignore" it in an HTTP/1.0
+/// request; any other expectation gets 417.
+fn expects_continue(version: Version, headers: &Headers) -> Result<bool, RequestError> {
+    let Some(expect) = headers.get("expect") else {
+        return Ok(false);
+    };
+    if !trim_whitespace(expect).eq_ignore_ascii_case(b"100-continue") {
+        return Err(RequestError::UnsupportedExpectation);
+    }
+    Ok(version == Version::Http11)
+}
+
+/// Optional whitespace (OWS: SP and HTAB) trimmed from both ends.
+fn trim_whitespace(bytes: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &str) -> Result<Option<(ParsedHead, usize)>, RequestError> {
+        parse_head(input.as_bytes(), &Limits::default())
+    }
+
+    fn error_of(input: &str) -> RequestError {
+        match parse(input) {
+            Err(error) => error,
+            Ok(other) => panic!("{input:?} was accepted: {other:?}"),
+        }
+    }
+
+    fn framing_of(input: &str) -> Framing {
+        parse(input).unwrap().unwrap().0.framing
+    }
+
+    #[test]
+    fn parses_a_simple_request() {
+        let (head, len) = parse("GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\nNEXT")
+            .unwrap()
+            .unwrap();
+        assert_eq!(len, 45);
+        assert_eq!(head.request.method, Method::Get);
+        assert_eq!(head.request.target, "/a?b");
+        assert_eq!(head.request.headers.get_str("accept"), Some("*/*"));
+        assert_eq!(head.framing, Framing::Empty);
+        assert!(head.keep_alive);
+        assert!(!head.expect_continue);
+    }
+
+    #[test]
+    fn partial_heads_need_more() {
+        assert!(parse("GET / HTTP/1.1\r\nHost: x\r\n").unwrap().is_none());
+        assert!(parse("GET / HT").unwrap().is_none());
+        assert!(parse("").unwrap().is_none());
+    }
+
+    #[test]
+    fn content_length_rules() {
+        assert_eq!(
+            framing_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"),
+            Framing::Length(5)
+        );
+        assert_eq!(
+            framing_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+            Framing::Empty
+        );
+        assert_eq!(
+            framing_of(
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"
+            ),
+            Framing::Length(5)
+        );
+        assert_eq!(
+            framing_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\n"),
+            Framing::Length(5)
+        );
+        for bad in [
+            "+5",
+            "-5",
+            "0x5",
+            "5 5",
+            "",
+            "5;",
+            "1e3",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(
+                error_of(&format!(
+                    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {bad}\r\n\r\n"
+                )),
+                RequestError::InvalidContentLength,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            error_of(
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"
+            ),
+            RequestError::ConflictingContentLength
+        );
+        assert_eq!(
+            error_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 6\r\n\r\n"),
+            RequestError::ConflictingContentLength
+        );
+        assert_eq!(
+            error_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10485761\r\n\r\n"),
+            RequestError::BodyTooLarge
+        );
+    }
+
+    #[test]
+    fn transfer_encoding_rules() {
+        let te = |value: &str| {
+            format!("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {value}\r\n\r\n")
+        };
+        assert_eq!(framing_of(&te("chunked")), Framing::Chunked);
+        assert_eq!(framing_of(&te("Chunked")), Framing::Chunked);
+        assert_eq!(framing_of(&te(" , chunked")), Framing::Chunked);
+        assert_eq!(error_of(&te("gzip")), RequestError::ChunkedNotLast);
+        assert_eq!(error_of(&te("chunked, gzip")), RequestError::ChunkedNotLast);
+        assert_eq!(
+            error_of(&te("chunked, chunked")),
+            RequestError::ChunkedTwice
+        );
+        assert_eq!(
+            error_of(&te("foo, chunked")),
+            RequestError::UnsupportedTransferCoding
+        );
+        assert_eq!(error_of(&te("xchunked")), RequestError::ChunkedNotLast);
+        assert_eq!(error_of(&te("chunked;q=1")), RequestError::ChunkedNotLast);
+        assert_eq!(
+            error_of("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
+            RequestError::ContentLengthWithTransferEncoding
+        );
+        assert_eq!(
+            error_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            RequestError::TransferEncodingInHttp10
+        );
+        // Split across two fields, the list is read as one.
+        assert_eq!(
+            error_of("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            RequestError::ChunkedTwice
+        );
+    }
+
+    #[test]
+    fn field_syntax_is_strict() {
+        for bad in [
+            "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n",
+            "GET / HTTP/1.1\r\n Host: x\r\n\r\n",
+            "GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
+        ] {
+            assert!(
+                matches!(error_of(bad), RequestError::MalformedHead(_)),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn host_rules() {
+        assert_eq!(
+            error_of("GET / HTTP/1.1\r\n\r\n"),
+            RequestError::MissingHost
+        );
+        assert_eq!(
+            error_of("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"),
+            RequestError::DuplicateHost
+        );
+        assert_eq!(
+            error_of("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+            RequestError::InvalidHost
+        );
+        assert_eq!(
+            error_of("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
+            RequestError::InvalidHost
+        );
+        assert!(parse("GET / HTTP/1.0\r\n\r\n").unwrap().is_some());
+        assert!(parse("GET / HTTP/1.1\r\nHost:\r\n\r\n").unwrap().is_some());
+        assert!(parse("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n")
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn versions_and_targets() {
+        assert_eq!(
+            error_of("GET / HTTP/2.0\r\nHost: x\r\n\r\n"),
+            RequestError::UnsupportedVersion
+        );
+        assert_eq!(
+            error_of("GET / HTTP/1.2\r\nHost: x\r\n\r\n"),
+            RequestError::UnsupportedVersion
+        );
+        assert!(matches!(
+            error_of("GET / HTTQ/1.1\r\nHost: x\r\n\r\n"),
+            RequestError::MalformedHead(_)
+        ));
+        assert_eq!(
+            error_of("GET x HTTP/1.1\r\nHost: x\r\n\r\n"),
+            RequestError::InvalidTarget
+        );
+        assert_eq!(
+            error_of("GET * HTTP/1.1\r\nHost: x\r\n\r\n"),
+            RequestError::InvalidTarget
+        );
+        assert!(parse("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap()
+            .is_some());
+        assert!(parse("GET http://x/a HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap()
+            .is_some());
+        assert!(parse("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn size_limits_apply_before_the_head_is_complete() {
+        let limits = Limits::default();
+        let long_line = format!("GET /{} HTTP/1.1", "a".repeat(limits.max_request_line));
+        assert_eq!(
+            parse_head(long_line.as_bytes(), &limits).unwrap_err(),
+            RequestError::RequestLineTooLong
+        );
+        let many = format!(
+            "GET / HTTP/1.1\r\n{}",
+            "X-Filler: 0123456789012345678901234567890123456789\r\n".repeat(400)
+        );
+        assert_eq!(
+            parse_head(many.as_bytes(), &limits).unwrap_err(),
+            RequestError::HeadTooLarge
+        );
+        let fields = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+            "A: b\r\n".repeat(100)
+        );
+        assert_eq!(
+            parse_head(fields.as_bytes(), &limits).unwrap_err(),
+            RequestError::TooManyHeaders
+        );
+    }
+
+    #[test]
+    fn keep_alive_and_expect() {
+        let head = |text: &str| parse(text).unwrap().unwrap().0;
+        assert!(!head("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(!head("GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+        assert!(
+            !head("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n").keep_alive
+        );
+        assert!(
+            head("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n")
+                .expect_continue
+        );
+        assert!(
+            !head("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n")
+                .expect_continue
+        );
+        assert_eq!(
+            error_of("POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n"),
+            RequestError::UnsupportedExpectation
+        );
+    }
+}

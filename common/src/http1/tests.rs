@@ -1,0 +1,1 @@
+//! Tests of the whole connection machine: bytes in, responses out.

@@ -1,0 +1,109 @@
+//! One connection: moving bytes between a blocking `TcpStream` and the `common::http1` machine.
+//!
+//! This is the whole driver of the sans-IO machine, in its simplest form. Later stages keep
+//! this loop's three steps (answer, write, read) and change only who waits, and where.
+
+use std::io::{self, Read};
+use std::net::{Shutdown as Direction, TcpStream};
+use std::time::{Duration, Instant, SystemTime};
+
+use common::app::App;
+use common::http1::{Connection, Event, Transmit};
+use common::Limits;
+use tracing::debug;
+
+use crate::shutdown::Shutdown;
+
+/// Bytes read per `read` call. 16 KiB holds a whole request head or a pipelined batch.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// The longest a blocking read waits before looking at the shutdown flag again. A blocking read
+/// cannot be interrupted portably, so the loop wakes up this often while a client is quiet.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
+
+// ANCHOR: serve_connection
+/// Serves one connection until it closes.
+pub fn serve_connection(
+    mut stream: TcpStream,
+    app: &App,
+    limits: &Limits,
+    shutdown: &Shutdown,
+) -> io::Result<()> {
+    // Responses leave in at most a few writes; without this, Nagle's algorithm could hold the
+    // last part of a file back until the client's delayed ACK.
+    stream.set_nodelay(true)?;
+    // A client that stops reading our response must not block the server forever either.
+    stream.set_write_timeout(Some(limits.idle_timeout))?;
+    let mut conn = Connection::new(limits.clone(), Instant::now());
+    let mut input = vec![0u8; READ_BUFFER];
+    let mut file_scratch = Vec::new();
+    let mut told_to_stop = false;
+    loop {
+        // 1. Answer every request the machine has ready, in order.
+        while let Some(event) = conn.poll_event() {
+            let response = match event {
+                Event::Request(request) => {
+                    let response = app.handle(&request);
+                    debug!(method = %request.method, target = %request.target, status = response.status.as_u16());
+                    response
+                }
+                Event::Rejected(error) => {
+                    debug!(%error, "refused a request");
+                    error.response()
+                }
+            };
+            conn.send_response(response, SystemTime::now());
+        }
+
+        // 2. Write everything that is queued; a blocking write returns when the kernel took it.
+        while let Some(transmit) = conn.poll_transmit() {
+            if let Transmit::CloseWrite = transmit {
+                stream.shutdown(Direction::Write)?;
+                conn.handle_write_closed(Instant::now());
+                continue;
+            }
+            let written = transmit.write_to(&mut stream, &mut file_scratch)?;
+            conn.advance(written, Instant::now());
+        }
+        if conn.is_closed() {
+            return Ok(());
+        }
+        if shutdown.is_requested() && !told_to_stop {
+            told_to_stop = true;
+            conn.handle_shutdown();
+            continue;
+        }
+
+        // 3. Read, waiting no longer than the machine's next deadline.
+        let now = Instant::now();
+        conn.handle_timeout(now);
+        if conn.is_closed() || conn.wants_write() {
+            continue;
+        }
+        if !conn.wants_read() {
+            // Nothing to read, nothing to write and nothing in progress: this driver answers
+            // every request before reading again, so the machine has nothing left to do.
+            return Ok(());
+        }
+        let wait = conn
+            .poll_timeout()
+            .map_or(SHUTDOWN_POLL, |deadline| {
+                deadline.saturating_duration_since(now)
+            })
+            .clamp(Duration::from_millis(1), SHUTDOWN_POLL);
+        stream.set_read_timeout(Some(wait))?;
+        match stream.read(&mut input) {
+            Ok(0) => conn.handle_eof(),
+            Ok(n) => conn.handle_input(&input[..n], Instant::now()),
+            // The wait ran out: the timeout check at the top of the next round acts on it.
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+}
+// ANCHOR_END: serve_connection
