@@ -383,7 +383,7 @@ mod tests {
         let (head, len) = parse("GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\nNEXT")
             .unwrap()
             .unwrap();
-        assert_eq!(len, 45);
+        assert_eq!(len, 43);
         assert_eq!(head.request.method, Method::Get);
         assert_eq!(head.request.target, "/a?b");
         assert_eq!(head.request.headers.get_str("accept"), Some("*/*"));

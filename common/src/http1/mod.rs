@@ -261,7 +261,7 @@ impl Connection {
         let last_allowed = self.responses_sent >= self.limits.max_requests_per_connection;
         let stopping = matches!(self.reading, Reading::Stopped) && self.pending.is_empty();
         let keep_alive = in_flight.keep_alive && !last_allowed && !stopping;
-        self.output.write_response(
+        let keep_alive = self.output.write_response(
             response,
             in_flight.version,
             in_flight.is_head,

@@ -93,7 +93,8 @@ impl ResponseWriter {
     }
 
     // ANCHOR: write_response
-    /// Queues a response to a request of `version`.
+    /// Queues a response to a request of `version`. Returns whether the connection can stay
+    /// open after it: a body whose end only the close can mark forces a close.
     pub fn write_response(
         &mut self,
         response: Response,
@@ -101,7 +102,7 @@ impl ResponseWriter {
         is_head: bool,
         keep_alive: bool,
         date: SystemTime,
-    ) {
+    ) -> bool {
         let Response {
             status,
             headers,
@@ -180,6 +181,7 @@ impl ResponseWriter {
             }
             self.queue.push_back(item);
         }
+        keep_alive
     }
     // ANCHOR_END: write_response
 
