@@ -22,8 +22,8 @@
 //!
 //! - [`cli`]: the command-line flags every stage takes, and logging set-up.
 //! - [`limits`]: the limits and timeouts, with the defaults nginx and hyper use.
-//! - [`message`]: protocol-neutral [`Request`](message::Request) and
-//!   [`Response`](message::Response).
+//! - [`message`]: protocol-neutral [`Request`] and
+//!   [`Response`].
 //! - [`http1`]: the HTTP/1.1 connection state machine (RFC 9112).
 //! - [`app`]: the application: router, static files and demo routes.
 
