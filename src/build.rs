@@ -1,0 +1,211 @@
+//! Building a stage binary from inside a test process.
+//!
+//! A plain `cargo test` on a fresh clone must pass, but cargo hands an integration test only the
+//! binaries of its own package (`CARGO_BIN_EXE_*`), and the stages are other packages. So the
+//! first test that needs a stage runs `cargo build -p NAME --bin NAME` itself, with the same
+//! cargo that runs the tests, and every later test in the process reuses the result.
+//!
+//! Same target directory, no deadlock: measured with cargo 1.95, `cargo test` releases its
+//! build-directory lock before it runs the test binaries, so a nested `cargo build` into the same
+//! target directory goes ahead at once (it waits only while another cargo process, such as a
+//! build in another terminal, holds the lock). Sharing the directory means `common` and the
+//! stages are compiled once for `cargo build` and `cargo test` alike.
+//!
+//! Which target directory and profile: the ones the test binary itself was built into, read from
+//! its own path (`TARGET/PROFILE/deps/NAME-HASH`), so `CARGO_TARGET_DIR`, `--target-dir` and
+//! `--release` are all respected. Where the binary landed is read from cargo's JSON messages, not
+//! guessed.
+//!
+//! `STAGECRAFT_BIN_DIR=DIR` skips building and takes `DIR/NAME` as it is, for running the suite
+//! or the benchmarks against binaries built elsewhere (for example with `--release`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// Why a stage binary could not be built or found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildError {
+    /// cargo could not be started at all.
+    CargoNotStarted { cargo: PathBuf, reason: String },
+    /// cargo ran and failed; its diagnostics went to the test's stderr.
+    CargoFailed { package: String, status: String },
+    /// cargo succeeded but reported no executable for the binary.
+    NoExecutable { package: String },
+    /// `STAGECRAFT_BIN_DIR` is set but holds no such binary.
+    MissingPrebuilt { path: PathBuf },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::CargoNotStarted { cargo, reason } => {
+                write!(f, "could not run {}: {reason}", cargo.display())
+            }
+            BuildError::CargoFailed { package, status } => write!(
+                f,
+                "`cargo build -p {package}` failed ({status}); its errors are printed above"
+            ),
+            BuildError::NoExecutable { package } => write!(
+                f,
+                "`cargo build -p {package}` reported no executable named {package}"
+            ),
+            BuildError::MissingPrebuilt { path } => write!(
+                f,
+                "STAGECRAFT_BIN_DIR is set but {} does not exist",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// The path of `package`'s binary (named like the package), building it first if this process
+/// has not done so yet.
+///
+/// Concurrent callers wait for one build rather than starting several: cargo would serialise
+/// them on its lock anyway, and a failed build is reported to every caller with the same error.
+pub fn stage_binary(package: &str) -> Result<PathBuf, BuildError> {
+    static BUILT: OnceLock<Mutex<HashMap<String, Result<PathBuf, BuildError>>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    // A panic while holding this lock can only come from a bug in this function; the map itself
+    // is still consistent then, so a poisoned lock is taken over rather than propagated.
+    let mut built = built
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(result) = built.get(package) {
+        return result.clone();
+    }
+    let result = match std::env::var_os("STAGECRAFT_BIN_DIR") {
+        Some(dir) => prebuilt(Path::new(&dir), package),
+        None => cargo_build(package),
+    };
+    built.insert(package.to_owned(), result.clone());
+    result
+}
+
+fn prebuilt(dir: &Path, package: &str) -> Result<PathBuf, BuildError> {
+    let path = dir.join(package);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(BuildError::MissingPrebuilt { path })
+    }
+}
+
+fn cargo_build(package: &str) -> Result<PathBuf, BuildError> {
+    // Prefer the cargo that runs us now; the one that compiled us is the fallback (they are the
+    // same under `cargo test`).
+    let cargo = std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO")));
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(crate::workspace_dir())
+        .args(["build", "--message-format=json-render-diagnostics"])
+        .args(["-p", package, "--bin", package]);
+    if let Some(layout) = own_layout() {
+        command.arg("--target-dir").arg(&layout.target_dir);
+        match layout.profile.as_str() {
+            "debug" => {}
+            "release" => {
+                command.arg("--release");
+            }
+            other => {
+                command.args(["--profile", other]);
+            }
+        }
+    }
+    // Diagnostics and progress ("Compiling common ...") go straight to the terminal: the first
+    // test may wait a minute for them, and a failed build must show its errors.
+    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let output = command
+        .output()
+        .map_err(|error| BuildError::CargoNotStarted {
+            cargo: cargo.clone(),
+            reason: error.to_string(),
+        })?;
+    if !output.status.success() {
+        return Err(BuildError::CargoFailed {
+            package: package.to_owned(),
+            status: output.status.to_string(),
+        });
+    }
+    executable_from_messages(&output.stdout, package).ok_or_else(|| BuildError::NoExecutable {
+        package: package.to_owned(),
+    })
+}
+
+/// Where and how the running test binary was built.
+struct Layout {
+    target_dir: PathBuf,
+    profile: String,
+}
+
+/// Reads the target directory and profile from this executable's own path,
+/// `TARGET/[TRIPLE/]PROFILE/deps/NAME-HASH`. The target directory is the nearest ancestor that
+/// holds cargo's `CACHEDIR.TAG`; without one (an unusual layout) cargo's defaults are used.
+fn own_layout() -> Option<Layout> {
+    let exe = std::env::current_exe().ok()?;
+    let deps = exe.parent()?;
+    if deps.file_name()? != "deps" {
+        return None;
+    }
+    let profile_dir = deps.parent()?;
+    let profile = profile_dir.file_name()?.to_str()?.to_owned();
+    let target_dir = profile_dir
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())?
+        .to_path_buf();
+    Some(Layout {
+        target_dir,
+        profile,
+    })
+}
+
+/// Finds the `executable` of the binary target `name` among cargo's JSON messages (one object
+/// per line; lines that are not JSON are skipped).
+fn executable_from_messages(stdout: &[u8], name: &str) -> Option<PathBuf> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .filter(|message| message["target"]["name"] == name)
+        .filter(|message| {
+            message["target"]["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|kind| kind == "bin"))
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_executable_among_cargo_messages() {
+        let messages = br#"{"reason":"compiler-artifact","target":{"name":"common","kind":["lib"]},"executable":null}
+not json at all
+{"reason":"compiler-artifact","target":{"name":"stage01-blocking","kind":["bin"]},"executable":"/t/debug/stage01-blocking"}
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            executable_from_messages(messages, "stage01-blocking"),
+            Some(PathBuf::from("/t/debug/stage01-blocking"))
+        );
+        assert_eq!(executable_from_messages(messages, "common"), None);
+    }
+
+    #[test]
+    fn own_layout_points_at_a_target_dir_holding_this_binary() {
+        let layout = own_layout().expect("unit tests run from TARGET/PROFILE/deps");
+        let exe = std::env::current_exe().expect("the running test binary has a path");
+        assert!(exe.starts_with(&layout.target_dir));
+        assert!(layout.target_dir.join("CACHEDIR.TAG").is_file());
+        assert!(!layout.profile.is_empty());
+    }
+}

@@ -1,0 +1,70 @@
+//! Real clients the suite drives the servers with (curl today; nghttp, openssl and others with
+//! later stages), found on `PATH`.
+//!
+//! A plain `cargo test` on a machine without a peer still passes, but says on the terminal which
+//! checks it left out and why. Under `CI=true` a missing peer fails the test instead: CI installs
+//! every peer (`.ci/run`), so a missing one there is a broken set-up, not a reason to skip.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A real client program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The program name looked up on `PATH`.
+    pub program: &'static str,
+    /// How to install it, for the skip message.
+    pub install: &'static str,
+}
+
+/// curl, the HTTP client everyone has.
+pub const CURL: Peer = Peer {
+    program: "curl",
+    install: "apt-get install curl",
+};
+
+/// The path of `peer` if it is installed; otherwise reports that `check` is skipped (or panics
+/// under `CI=true`) and returns `None`.
+///
+/// The skip line is written straight to the process's stderr, not through `eprintln!`, which the
+/// test harness would capture and hide for a test that passes.
+pub fn require(peer: Peer, check: &str) -> Option<PathBuf> {
+    if let Some(path) = find_on_path(peer.program) {
+        return Some(path);
+    }
+    let reason = format!(
+        "`{}` is not on PATH (install it with `{}`)",
+        peer.program, peer.install
+    );
+    if std::env::var("CI").is_ok_and(|value| value == "true") {
+        panic!("{check}: {reason}; CI=true, so a missing peer is a failure, not a skip");
+    }
+    // Ignoring errors: if stderr itself is gone there is nowhere left to report to.
+    let _ = writeln!(std::io::stderr(), "SKIPPED {check}: {reason}");
+    None
+}
+
+/// The first executable file named `program` in the directories of `PATH`.
+pub fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_sh_and_not_a_made_up_program() {
+        assert!(find_on_path("sh").is_some());
+        assert!(find_on_path("stagecraft-no-such-program").is_none());
+    }
+}

@@ -1,0 +1,485 @@
+//! A stage binary started the way a user starts it, and stopped by its PID.
+//!
+//! The contract every stage keeps (see `design.md`): `NAME --addr 127.0.0.1:0 [flags]` binds a
+//! free port and prints `listening on http://ADDR` as the first line of stdout; logs go to stderr;
+//! SIGTERM or SIGINT stops it gracefully with exit status 0.
+//!
+//! A [`Server`] owns the child process: dropping it sends SIGTERM, waits a few seconds, then
+//! sends SIGKILL, so no test leaves a server behind, whether it passes or panics. The server's
+//! stderr is kept (the last [`STDERR_KEPT`] bytes) and printed when a test fails, because the
+//! server's own log line is usually the fastest way to see why.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::build::{self, BuildError};
+use crate::stage::Stage;
+
+/// How long a freshly spawned server may take to print its listening line. Generous because the
+/// machines are shared and a debug binary may start slowly under load.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long [`Drop`] waits after SIGTERM before it sends SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// How much of the server's stderr is kept for failure messages.
+pub const STDERR_KEPT: usize = 64 * 1024;
+
+/// What the first line of stdout starts with, before the address.
+const LISTENING_PREFIXES: [&str; 2] = ["listening on http://", "listening on https://"];
+
+/// A signal the suite sends to a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM: what service managers send; graceful stop.
+    Term,
+    /// SIGINT: Ctrl-C in a terminal; graceful stop.
+    Int,
+    /// SIGKILL: the last resort, which the process cannot handle.
+    Kill,
+}
+
+impl Signal {
+    fn number(self) -> libc::c_int {
+        match self {
+            Signal::Term => libc::SIGTERM,
+            Signal::Int => libc::SIGINT,
+            Signal::Kill => libc::SIGKILL,
+        }
+    }
+}
+
+/// Why a server could not be started or stopped as the contract says.
+#[derive(Debug)]
+pub enum ServerError {
+    Build(BuildError),
+    Spawn {
+        binary: PathBuf,
+        error: io::Error,
+    },
+    /// stdout closed before the first line: the process exited (or closed stdout) early.
+    ExitedBeforeListening {
+        status: Option<ExitStatus>,
+        stderr: String,
+    },
+    /// No first line within [`STARTUP_TIMEOUT`].
+    SilentAtStartup {
+        waited: Duration,
+        stderr: String,
+    },
+    /// The first line is not `listening on http://ADDR`.
+    BadListeningLine {
+        line: String,
+    },
+    /// The process did not exit within the time given.
+    StillRunning {
+        waited: Duration,
+    },
+    Io(io::Error),
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerError::Build(error) => write!(f, "cannot build the stage binary: {error}"),
+            ServerError::Spawn { binary, error } => {
+                write!(f, "cannot start {}: {error}", binary.display())
+            }
+            ServerError::ExitedBeforeListening { status, stderr } => {
+                let status = status.map_or("unknown".to_owned(), |status| status.to_string());
+                write!(
+                    f,
+                    "the server closed stdout before printing `listening on http://ADDR` \
+                     (exit status: {status}); its stderr:\n{stderr}"
+                )
+            }
+            ServerError::SilentAtStartup { waited, stderr } => write!(
+                f,
+                "the server printed no `listening on http://ADDR` line within {waited:?}; \
+                 its stderr:\n{stderr}"
+            ),
+            ServerError::BadListeningLine { line } => write!(
+                f,
+                "the first line on stdout must be `listening on http://ADDR`, got {line:?}"
+            ),
+            ServerError::StillRunning { waited } => {
+                write!(f, "the server was still running {waited:?} later")
+            }
+            ServerError::Io(error) => write!(f, "I/O error talking to the server process: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+/// A running stage binary.
+pub struct Server {
+    child: Child,
+    addr: SocketAddr,
+    package: &'static str,
+    stderr: Arc<Mutex<Tail>>,
+    status: Option<ExitStatus>,
+}
+
+impl Server {
+    /// Builds (once per process) and starts `stage` with `--addr 127.0.0.1:0` followed by
+    /// `args`, and waits for its listening line.
+    ///
+    /// # Panics
+    ///
+    /// With a readable message when the binary cannot be built, started, or does not print its
+    /// listening line: this is the entry point of the tests, where a panic is the failure report.
+    pub fn start(stage: &Stage, args: &[&str]) -> Server {
+        match Server::try_start(stage, args) {
+            Ok(server) => server,
+            Err(error) => panic!("{}: {error}", stage.package),
+        }
+    }
+
+    /// [`Server::start`] without the panic.
+    pub fn try_start(stage: &Stage, args: &[&str]) -> Result<Server, ServerError> {
+        let binary = build::stage_binary(stage.package).map_err(ServerError::Build)?;
+        let mut all_args = vec!["--addr", "127.0.0.1:0"];
+        all_args.extend_from_slice(args);
+        Server::spawn(stage.package, &binary, &all_args)
+    }
+
+    fn spawn(package: &'static str, binary: &Path, args: &[&str]) -> Result<Server, ServerError> {
+        let mut command = Command::new(binary);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        die_with_parent(&mut command);
+        let mut child = command.spawn().map_err(|error| ServerError::Spawn {
+            binary: binary.to_path_buf(),
+            error,
+        })?;
+        let stderr = Arc::new(Mutex::new(Tail::default()));
+        if let Some(pipe) = child.stderr.take() {
+            drain_into(pipe, Arc::clone(&stderr));
+        }
+        // Cannot fail: stdout is `Stdio::piped()` above, and nothing has taken the pipe yet.
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let first_line = first_line_then_drain(stdout);
+        let mut server = Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            package,
+            stderr,
+            status: None,
+        };
+        let line = match first_line.recv_timeout(STARTUP_TIMEOUT) {
+            Ok(line) => line,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return Err(ServerError::SilentAtStartup {
+                    waited: STARTUP_TIMEOUT,
+                    stderr: server.stderr(),
+                })
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // stdout is closed; the process has most likely exited, so give it a moment to be
+                // reaped and report its status next to its stderr.
+                let status = server.wait_exit(Duration::from_secs(5)).ok();
+                return Err(ServerError::ExitedBeforeListening {
+                    status,
+                    stderr: server.stderr(),
+                });
+            }
+        };
+        server.addr = parse_listening_line(&line)?;
+        Ok(server)
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR` followed by `path`, for clients that take URLs.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The process ID of the server.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The package this server was built from.
+    pub fn package(&self) -> &'static str {
+        self.package
+    }
+
+    /// Everything the server wrote to stderr so far (the last [`STDERR_KEPT`] bytes of it).
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .to_string()
+    }
+
+    /// Sends `signal` to the server's PID (and nothing else). Does nothing once the process has
+    /// been reaped, so a PID the kernel may have reused is never signalled.
+    pub fn signal(&mut self, signal: Signal) -> io::Result<()> {
+        if self.status.is_some() || self.child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        let pid = libc::pid_t::try_from(self.child.id())
+            .map_err(|_| io::Error::other("PID does not fit in pid_t"))?;
+        // SAFETY: kill(2) has no memory-safety preconditions; the PID is our own unreaped child,
+        // so it cannot name another process.
+        let result = unsafe { libc::kill(pid, signal.number()) };
+        if result == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit and returns its exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus, ServerError> {
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(ServerError::Io)? {
+                self.status = Some(status);
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                return Err(ServerError::StillRunning { waited: timeout });
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGTERM, then the exit status (within `timeout`).
+    pub fn terminate(&mut self, timeout: Duration) -> Result<ExitStatus, ServerError> {
+        self.signal(Signal::Term).map_err(ServerError::Io)?;
+        self.wait_exit(timeout)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.terminate(STOP_GRACE).is_err() {
+            // Ignoring errors: the process may have exited between the two calls, and Drop has
+            // no one to report to; wait() reaps it either way.
+            let _ = self.signal(Signal::Kill);
+            let _ = self.child.wait();
+        }
+        if thread::panicking() {
+            // Shown by the test harness next to the failure, together with the test's own output.
+            eprintln!(
+                "--- stderr of {} (pid {}) ---\n{}--- end of stderr ---",
+                self.package,
+                self.child.id(),
+                self.stderr()
+            );
+        }
+    }
+}
+
+/// Parses `listening on http://127.0.0.1:PORT` (or https).
+pub fn parse_listening_line(line: &str) -> Result<SocketAddr, ServerError> {
+    let line = line.trim_end();
+    LISTENING_PREFIXES
+        .iter()
+        .find_map(|prefix| line.strip_prefix(prefix))
+        .and_then(|addr| addr.trim_end_matches('/').parse().ok())
+        .ok_or_else(|| ServerError::BadListeningLine {
+            line: line.to_owned(),
+        })
+}
+
+/// Runs `binary` with `args` to completion (for command lines that must be refused), killing it
+/// if it runs longer than `timeout`. Returns `None` for the status when it had to be killed.
+pub fn run_to_exit(
+    binary: &Path,
+    args: &[&str],
+    timeout: Duration,
+) -> io::Result<(Option<ExitStatus>, String, String)> {
+    let mut command = Command::new(binary);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    die_with_parent(&mut command);
+    let mut child = command.spawn()?;
+    let stdout = Arc::new(Mutex::new(Tail::default()));
+    let stderr = Arc::new(Mutex::new(Tail::default()));
+    let readers = [
+        child
+            .stdout
+            .take()
+            .map(|pipe| drain_into(pipe, Arc::clone(&stdout))),
+        child
+            .stderr
+            .take()
+            .map(|pipe| drain_into(pipe, Arc::clone(&stderr))),
+    ];
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            child.kill()?;
+            child.wait()?;
+            break None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    for reader in readers.into_iter().flatten() {
+        // A reader thread only ends at EOF, which comes once the process is gone; a panic in it
+        // would be a bug in `drain_into`, and losing the rest of its output is acceptable then.
+        let _ = reader.join();
+    }
+    let text = |tail: &Arc<Mutex<Tail>>| {
+        tail.lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .to_string()
+    };
+    Ok((status, text(&stdout), text(&stderr)))
+}
+
+/// The last [`STDERR_KEPT`] bytes of a stream.
+#[derive(Default)]
+struct Tail {
+    bytes: Vec<u8>,
+    dropped: usize,
+}
+
+impl Tail {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend_from_slice(chunk);
+        if self.bytes.len() > STDERR_KEPT {
+            let excess = self.bytes.len() - STDERR_KEPT;
+            self.bytes.drain(..excess);
+            self.dropped += excess;
+        }
+    }
+}
+
+impl fmt::Display for Tail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.dropped > 0 {
+            writeln!(f, "[... {} earlier bytes not kept ...]", self.dropped)?;
+        }
+        f.write_str(&String::from_utf8_lossy(&self.bytes))
+    }
+}
+
+fn drain_into(
+    mut pipe: impl Read + Send + 'static,
+    tail: Arc<Mutex<Tail>>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => tail
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(&chunk[..n]),
+            }
+        }
+    })
+}
+
+/// Sends the first line of `pipe` on the returned channel, then keeps reading (and discarding)
+/// the rest, so a server that prints more on stdout never blocks on a full pipe.
+fn first_line_then_drain(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(n) if n > 0 => {
+                // The receiver may have given up already (startup timeout); nothing to do then.
+                let _ = sender.send(line);
+            }
+            _ => return,
+        }
+        drop(sender);
+        let _ = io::copy(&mut reader, &mut io::sink());
+    });
+    receiver
+}
+
+/// Asks the kernel to SIGKILL the child if the thread that started it dies, so a test process
+/// killed from outside (a CI timeout) leaves no server running. Drop covers every other ending.
+///
+/// Linux ties this to the *thread* that forked, so a [`Server`] must be started on the thread
+/// that keeps it; every test does.
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs between fork and exec and calls only prctl(2), which is
+        // async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_listening_line() {
+        let addr = parse_listening_line("listening on http://127.0.0.1:41234\n");
+        assert_eq!(addr.ok(), Some(SocketAddr::from(([127, 0, 0, 1], 41234))));
+        assert!(parse_listening_line("listening on https://[::1]:443").is_ok());
+    }
+
+    #[test]
+    fn refuses_other_first_lines() {
+        for line in [
+            "",
+            "Listening on 127.0.0.1:80",
+            "listening on http://localhost:80",
+            "starting up",
+        ] {
+            assert!(
+                matches!(
+                    parse_listening_line(line),
+                    Err(ServerError::BadListeningLine { .. })
+                ),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tail_keeps_only_the_last_bytes() {
+        let mut tail = Tail::default();
+        tail.push(&vec![b'a'; STDERR_KEPT]);
+        tail.push(b"end");
+        let text = tail.to_string();
+        assert!(text.starts_with("[... 3 earlier bytes not kept ...]\n"));
+        assert!(text.ends_with("aend"));
+    }
+}

@@ -1,0 +1,231 @@
+//! The conformance suite: one set of cases, written once, run against the real binary of every
+//! stage, started the way a user starts it (`NAME --addr 127.0.0.1:0 ...`).
+//!
+//! Each case is a plain function `fn(&Stage)` that starts its own server (tests run in parallel
+//! and must not share state), talks to it through its socket, its signals or a real client, and
+//! stops it by PID when it ends. The macros at the bottom turn every case into one `#[test]` per
+//! stage, named `STAGE::MODULE::CASE`, so
+//! `cargo test --test conformance stage01_blocking::smuggling` runs one group against one stage.
+//!
+//! Index of the case modules, roughly in the order a request meets the server:
+//!
+//! - [`basic`]: GET and HEAD, 404, 405 with `Allow`, `Date`, keep-alive and close rules
+//!   (RFC 9112 section 9.3, RFC 9110 section 6.6.1).
+//! - [`pipelining`]: several requests in one write, answered in order; a request split into
+//!   one-byte writes (RFC 9112 section 9.3.2).
+//! - [`bodies`]: request bodies by `Content-Length` and chunked (extensions, trailers), empty
+//!   ones, `Expect: 100-continue` (RFC 9112 sections 6 and 7, RFC 9110 section 10.1.1).
+//! - [`static_files`]: the bundled site, MIME types, ETag and `If-None-Match` / `If-Modified-Since`
+//!   (304), byte ranges (206/416), path traversal (RFC 9110 sections 13 and 14).
+//! - [`routes`]: the demo routes: `/hello/{name}`, `/plaintext`, `/healthz`, `/api/info`,
+//!   `/slow`, `/metrics`.
+//! - [`smuggling`]: ambiguous framing and malformed heads: each is refused with the right status,
+//!   `Connection: close` and a closed connection, and a request appended to the bad one is never
+//!   answered (RFC 9112 sections 2.2, 3, 5, 6.1, 6.3, 7.1; RFC 9110 section 5.5).
+//! - [`limits`]: 414, 431 and 413 at the configured sizes, 413 before the body is read.
+//! - [`timeouts`]: slowloris (408 after `--header-timeout`) and idle connections (closed after
+//!   `--idle-timeout`).
+//! - [`concurrency`]: who waits for whom; a stage without concurrency must show exactly the
+//!   limitation the book describes.
+//! - [`shutdown`]: SIGTERM / SIGINT finish the request in flight and exit 0.
+//! - [`command_line`]: bad flags give a non-zero exit and one clear line on stderr, no panic.
+//! - [`curl`]: the same server driven by curl, a real client.
+//!
+//! [`support`] holds the request builders and the assertions the cases share; the process and
+//! wire plumbing is in the `stagecraft` library (`src/`).
+
+mod basic;
+mod bodies;
+mod command_line;
+mod concurrency;
+mod curl;
+mod limits;
+mod pipelining;
+mod routes;
+mod shutdown;
+mod smuggling;
+mod static_files;
+mod support;
+mod timeouts;
+
+use stagecraft::{Capabilities, Stage};
+
+// ANCHOR: stages
+// Every stage under test, one line each: the module name of its tests, its package (and binary)
+// name, and what its model cannot do by design.
+stages! {
+    stage01_blocking = "stage01-blocking", Capabilities { concurrent: false };
+}
+// ANCHOR_END: stages
+
+/// Expands each stage line into a module holding one `#[test]` per case.
+macro_rules! stages {
+    ($($module:ident = $package:literal, $capabilities:expr;)*) => {
+        $(
+            mod $module {
+                #[allow(unused_imports)]
+                use super::*;
+                const STAGE: Stage = Stage::new($package, $capabilities);
+                all_cases!(STAGE);
+            }
+        )*
+    };
+}
+use stages;
+
+/// The list of every case, grouped by module. A case function missing from this list is
+/// reported by the compiler as dead code, so the list cannot silently fall behind.
+macro_rules! all_cases {
+    ($stage:ident) => {
+        cases! { $stage;
+            basic: [
+                get_root_serves_index_html,
+                head_has_the_headers_of_get_and_no_body,
+                unknown_path_is_404_and_keeps_the_connection,
+                wrong_method_is_405_with_allow,
+                every_response_has_a_valid_date,
+                http11_keeps_the_connection_alive,
+                http10_closes_by_default,
+                http10_keeps_alive_when_asked,
+                connection_close_is_honoured,
+            ],
+            pipelining: [
+                three_requests_in_one_write_are_answered_in_order,
+                pipelined_post_between_gets_keeps_framing,
+                deep_pipeline_beyond_the_parse_ahead_limit,
+                request_sent_one_byte_per_write,
+                chunked_body_sent_one_byte_per_write,
+            ],
+            bodies: [
+                echo_with_content_length,
+                echo_chunked_with_extensions_and_trailers,
+                echo_zero_length_body,
+                post_without_framing_has_an_empty_body,
+                expect_100_continue_gets_100_then_the_response,
+                large_body_is_echoed_exactly,
+                content_length_with_surrounding_whitespace_is_accepted,
+                transfer_coding_names_are_case_insensitive,
+                identical_duplicate_content_length_is_accepted,
+            ],
+            static_files: [
+                every_site_file_is_served_with_its_type,
+                directory_serves_its_index,
+                big_bin_is_exactly_one_mebibyte,
+                if_none_match_gives_304,
+                if_modified_since_gives_304,
+                if_none_match_takes_precedence_over_if_modified_since,
+                single_byte_ranges_give_206,
+                unsatisfiable_range_gives_416,
+                unknown_range_unit_is_ignored,
+                traversal_never_escapes_the_root,
+            ],
+            routes: [
+                hello_echoes_the_name,
+                hello_does_not_reflect_markup_into_html,
+                plaintext_is_hello_world,
+                healthz_is_ok,
+                api_info_is_json_about_this_process,
+                slow_waits_the_requested_time,
+                metrics_are_prometheus_text,
+            ],
+            smuggling: [
+                content_length_with_chunked_is_400,
+                chunked_with_content_length_is_400,
+                two_different_content_lengths_are_400,
+                content_length_list_with_different_values_is_400,
+                content_length_plus_sign_is_400,
+                content_length_minus_sign_is_400,
+                content_length_hex_is_400,
+                content_length_with_inner_space_is_400,
+                content_length_empty_is_400,
+                content_length_overflowing_u64_is_refused,
+                transfer_encoding_gzip_only_is_400,
+                transfer_encoding_chunked_then_gzip_is_400,
+                transfer_encoding_chunked_twice_is_400,
+                transfer_encoding_chunked_in_two_fields_is_400,
+                unknown_coding_before_chunked_is_501,
+                transfer_encoding_in_http10_is_400,
+                whitespace_before_colon_is_400,
+                obs_fold_is_400,
+                nul_in_field_value_is_400,
+                bare_cr_in_field_value_is_400,
+                http11_without_host_is_400,
+                two_host_fields_are_400,
+                http10_without_host_is_fine,
+                chunk_size_line_ending_in_bare_lf_is_400,
+                chunk_data_without_crlf_is_400,
+                chunk_size_without_hex_digits_is_400,
+                chunk_size_of_17_hex_digits_is_400,
+                chunk_extensions_over_16_kib_are_400,
+                trailers_over_16_kib_are_431,
+                http2_version_is_505,
+                http12_version_is_505,
+                garbage_request_line_is_400,
+                unknown_method_is_501,
+                unknown_expectation_is_417,
+            ],
+            limits: [
+                request_line_over_8_kib_is_414,
+                head_over_16_kib_is_431,
+                more_than_100_fields_is_431,
+                exactly_100_fields_are_accepted,
+                body_at_max_body_is_accepted,
+                content_length_over_max_body_is_413_before_the_body,
+                expect_100_continue_over_max_body_is_413_without_100,
+                chunked_body_over_max_body_is_413,
+            ],
+            timeouts: [
+                partial_head_then_silence_is_408,
+                head_trickled_byte_by_byte_is_cut_at_the_header_timeout,
+                stalled_body_is_408,
+                connection_without_bytes_is_closed_after_idle_timeout,
+                kept_alive_connection_is_closed_after_idle_timeout,
+            ],
+            concurrency: [
+                second_client_while_first_is_idle,
+                slow_requests_on_two_connections,
+            ],
+            shutdown: [
+                sigterm_lets_the_request_in_flight_finish_and_exits_0,
+                sigint_exits_0,
+                sigterm_closes_idle_keep_alive_connections,
+            ],
+            command_line: [
+                help_lists_the_shared_flags,
+                nonexistent_root_is_refused,
+                unparsable_addr_is_refused,
+                addr_in_use_is_refused,
+                zero_max_body_is_refused,
+                unparsable_duration_is_refused,
+            ],
+            curl: [
+                curl_get_root,
+                curl_head,
+                curl_post_data,
+                curl_chunked_upload,
+                curl_range,
+                curl_http10,
+                curl_reuses_the_connection,
+                curl_expect_100_continue_upload,
+            ],
+        }
+    };
+}
+use all_cases;
+
+/// One `#[test]` per case, in a module per group, each calling `crate::GROUP::CASE(&STAGE)`.
+macro_rules! cases {
+    ($stage:ident; $($group:ident: [$($case:ident),* $(,)?]),* $(,)?) => {
+        $(
+            mod $group {
+                $(
+                    #[test]
+                    fn $case() {
+                        crate::$group::$case(&super::$stage);
+                    }
+                )*
+            }
+        )*
+    };
+}
+use cases;
