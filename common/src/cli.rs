@@ -8,6 +8,7 @@
 //! multi-line usage errors are cut to their first line by [`parse_or_exit`].
 
 use std::fmt::Display;
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -125,8 +126,10 @@ pub fn init_logging(args: &ServerArgs) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colours only for a person at a terminal, not for log files and test captures.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // try_init fails only if a subscriber is already set (tests may set one): keep that one.
     let _ = match args.log_format {
