@@ -155,6 +155,8 @@ impl Server {
         let mut command = Command::new(binary);
         command
             .args(args)
+            // Plain log lines: they end up in failure messages, where colour codes are noise.
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

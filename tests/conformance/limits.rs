@@ -74,3 +74,27 @@ pub fn chunked_body_over_max_body_is_413(stage: &Stage) {
     bad.extend(std::iter::repeat_n(b'a', 100));
     expect_rejected(stage, &["--max-body", MAX_BODY], &bad, 413);
 }
+
+/// design.md: at most 1000 requests per connection, the last one answered with
+/// `Connection: close`. The 1001st, already sent, is never answered.
+pub fn connection_closes_after_1000_requests(stage: &Stage) {
+    const MAX_REQUESTS: usize = 1000;
+    let server = Server::start(stage, &[]);
+    let one = get("/plaintext");
+    let sent: Vec<u8> = std::iter::repeat_n(one.as_slice(), MAX_REQUESTS + 1)
+        .flatten()
+        .copied()
+        .collect();
+    let mut conn = connect(&server);
+    conn.send(&sent).or_fail("sending 1001 pipelined requests");
+    for index in 1..=MAX_REQUESTS {
+        let response = expect_status(&mut conn, &one, 200);
+        assert_eq!(
+            response.has_token("connection", "close"),
+            index == MAX_REQUESTS,
+            "response #{index}: only the last allowed one says close: {response}"
+        );
+    }
+    conn.expect_closed()
+        .or_fail("after request 1000 the connection closes, and request 1001 is not answered");
+}

@@ -173,6 +173,7 @@ macro_rules! all_cases {
                 content_length_over_max_body_is_413_before_the_body,
                 expect_100_continue_over_max_body_is_413_without_100,
                 chunked_body_over_max_body_is_413,
+                connection_closes_after_1000_requests,
             ],
             timeouts: [
                 partial_head_then_silence_is_408,
