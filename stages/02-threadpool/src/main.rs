@@ -1,1 +1,103 @@
-fn main() {}
+//! `stage02-threadpool`: parse the command line, start the threads, bind, print where we
+//! listen, serve.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+use common::app::App;
+use common::cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
+use common::Limits;
+use stage01_blocking::shutdown::Shutdown;
+use stage02_threadpool::server::DEFAULT_QUEUE;
+use stage02_threadpool::{PoolConfig, PoolKind, Workers};
+use tracing::info;
+
+/// Stage 02 of Stagecraft: the blocking HTTP/1.1 server on a thread pool with a bounded queue.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+
+    // ANCHOR: flags
+    /// Worker threads (handmade and rayon pools); each serves one connection at a time
+    /// [default: the number of CPUs this process may run on].
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    threads: Option<NonZeroUsize>,
+
+    /// Connections that may wait for a free worker of the handmade pool; when it is full, the
+    /// server stops accepting until a worker is free. 0: no waiting room at all.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE)]
+    queue: usize,
+
+    /// Which threads serve the connections.
+    #[arg(long, value_enum, default_value_t = PoolKind::Handmade)]
+    pool: PoolKind,
+    // ANCHOR_END: flags
+}
+
+// ANCHOR: main
+fn main() {
+    let cli: Cli = parse_or_exit();
+    init_logging(&cli.server);
+    let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
+    let config = PoolConfig {
+        kind: cli.pool,
+        threads: cli.threads.unwrap_or_else(default_threads),
+        queue: cli.queue,
+    };
+    let app = App::new(&cli.server.root(), cli.pool.info(), Instant::now())
+        .unwrap_or_else(|error| exit_with_error(error, 1));
+    // The threads first: a failure to start them is reported before we say we are listening.
+    let workers = Workers::start(&config).unwrap_or_else(|error| exit_with_error(error, 1));
+    let listener = TcpListener::bind(cli.server.addr).unwrap_or_else(|error| {
+        exit_with_error(
+            format_args!("cannot listen on {}: {error}", cli.server.addr),
+            1,
+        )
+    });
+    let local = listener.local_addr().unwrap_or_else(|error| {
+        exit_with_error(
+            format_args!("cannot read the listening address: {error}"),
+            1,
+        )
+    });
+    let shutdown = Shutdown::new();
+    shutdown.on_signals(local).unwrap_or_else(|error| {
+        exit_with_error(format_args!("cannot install signal handlers: {error}"), 1)
+    });
+
+    // The first line on stdout is how people, tests and the benchmark harness find the port.
+    println!("listening on http://{local}");
+    let _ = std::io::stdout().flush();
+    info!(
+        root = %cli.server.root().display(),
+        pool = %config.kind,
+        threads = config.threads,
+        queue = config.queue,
+        "serving"
+    );
+
+    stage02_threadpool::serve(listener, workers, Arc::new(app), &limits, &shutdown);
+    info!("stopped");
+}
+// ANCHOR_END: main
+
+/// The number of CPUs this process may run on (its affinity mask and cgroup quota included),
+/// or 1 when the system cannot tell.
+fn default_threads() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
+/// `--threads`: a whole number of at least 1 (a pool without workers would never answer).
+fn parse_threads(text: &str) -> Result<NonZeroUsize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1: a pool without workers never answers".to_owned()),
+        Ok(threads) => NonZeroUsize::new(threads).ok_or_else(|| "must be at least 1".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
+}
