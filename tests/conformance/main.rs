@@ -159,7 +159,7 @@ macro_rules! all_cases {
                 chunk_extensions_over_16_kib_are_400,
                 trailers_over_16_kib_are_431,
                 http2_version_is_505,
-                http12_version_is_505,
+                http12_is_served_as_http11,
                 garbage_request_line_is_400,
                 unknown_method_is_501,
                 unknown_expectation_is_417,

@@ -47,6 +47,17 @@ pub fn parse_head(
     limits: &Limits,
 ) -> Result<Option<(ParsedHead, usize)>, RequestError> {
     check_sizes_so_far(input, limits)?;
+    // RFC 9110 section 2.5: a higher minor version of a major version we implement "SHOULD"
+    // be processed as the highest minor version we support. httparse knows only 1.0 and 1.1,
+    // so `HTTP/1.2` is rewritten to `HTTP/1.1` (same length) before parsing.
+    let rewritten;
+    let input = match higher_minor_version_at(input) {
+        Some(at) => {
+            rewritten = [&input[..at], b"1", &input[at + 1..]].concat();
+            &rewritten[..]
+        }
+        None => input,
+    };
     let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS_CEILING];
     let slots = limits.max_headers.clamp(1, MAX_HEADERS_CEILING);
     let mut parsed = httparse::Request::new(&mut storage[..slots]);
@@ -165,6 +176,22 @@ fn looks_like_other_http_version(input: &[u8]) -> bool {
         Some([major]) => major.is_ascii_digit(),
         Some([major, b'.', minor]) => major.is_ascii_digit() && minor.is_ascii_digit(),
         _ => false,
+    }
+}
+
+/// Where the minor digit of an `HTTP/1.<2-9>` version ends the first request line, if it does.
+fn higher_minor_version_at(input: &[u8]) -> Option<usize> {
+    let start = input.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let line_end = start + input[start..].iter().position(|&b| b == b'\n')?;
+    let line = &input[start..line_end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match line.len().checked_sub(9).map(|at| &line[at..]) {
+        Some([b' ', b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor])
+            if (b'2'..=b'9').contains(minor) =>
+        {
+            Some(start + line.len() - 1)
+        }
+        _ => None,
     }
 }
 
@@ -536,8 +563,18 @@ mod tests {
             error_of("GET / HTTP/2.0\r\nHost: x\r\n\r\n"),
             RequestError::UnsupportedVersion
         );
+        let (head, _) = parse("GET / HTTP/1.2\r\nHost: x\r\n\r\n").unwrap().unwrap();
         assert_eq!(
-            error_of("GET / HTTP/1.2\r\nHost: x\r\n\r\n"),
+            head.request.version,
+            Version::Http11,
+            "RFC 9110 section 2.5"
+        );
+        assert!(matches!(
+            error_of("GET / HTTP/1.10\r\nHost: x\r\n\r\n"),
+            RequestError::MalformedHead(_)
+        ));
+        assert_eq!(
+            error_of("GET / HTTP/3.0\r\nHost: x\r\n\r\n"),
             RequestError::UnsupportedVersion
         );
         assert!(matches!(

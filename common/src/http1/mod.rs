@@ -387,7 +387,9 @@ impl Connection {
     }
     // ANCHOR_END: poll_timeout
 
-    /// Acts on timeouts that have expired by `now`.
+    /// Acts on timeouts that have expired by `now`. A header or body timeout queues a refusal
+    /// (408) for [`poll_event`](Self::poll_event), so go back to step 1 of the driver loop after
+    /// calling this.
     pub fn handle_timeout(&mut self, now: Instant) {
         let Some(deadline) = self.poll_timeout() else {
             return;

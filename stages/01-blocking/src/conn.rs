@@ -74,10 +74,11 @@ pub fn serve_connection(
             continue;
         }
 
-        // 3. Read, waiting no longer than the machine's next deadline.
+        // 3. Read, waiting no longer than the machine's next deadline. A deadline that has
+        //    passed may queue a 408 or close the connection: back to step 1 to act on it.
         let now = Instant::now();
-        conn.handle_timeout(now);
-        if conn.is_closed() || conn.wants_write() {
+        if conn.poll_timeout().is_some_and(|deadline| deadline <= now) {
+            conn.handle_timeout(now);
             continue;
         }
         if !conn.wants_read() {
