@@ -30,6 +30,7 @@
 //! - [`shutdown`]: SIGTERM / SIGINT finish the request in flight and exit 0.
 //! - [`command_line`]: bad flags give a non-zero exit and one clear line on stderr, no panic.
 //! - [`curl`]: the same server driven by curl, a real client.
+//! - [`threadpool`]: stage 02 only: `--threads`, `--pool` and an idle connection holding a worker.
 //!
 //! [`support`] holds the request builders and the assertions the cases share; the process and
 //! wire plumbing is in the `stagecraft` library (`src/`).
@@ -46,6 +47,7 @@ mod shutdown;
 mod smuggling;
 mod static_files;
 mod support;
+mod threadpool;
 mod timeouts;
 
 use stagecraft::{Capabilities, Stage};
@@ -55,6 +57,7 @@ use stagecraft::{Capabilities, Stage};
 // name, and what its model cannot do by design.
 stages! {
     stage01_blocking = "stage01-blocking", Capabilities { concurrent: false };
+    stage02_threadpool = "stage02-threadpool", Capabilities::FULL;
 }
 // ANCHOR_END: stages
 
