@@ -20,6 +20,15 @@
 //!
 //! `cargo bench --bench parse` takes about a minute; `cargo bench --bench parse -- --test` runs
 //! each benchmark once (with the correctness checks below) as a smoke test.
+//!
+//! On a noisy machine, instruction counts tell more than times. To see where one contender
+//! spends them, run the bench binary under callgrind in criterion's profiling mode, which
+//! repeats one benchmark without measuring it:
+//!
+//! ```text
+//! valgrind --tool=callgrind target/release/deps/parse-<hash> --bench --profile-time 2 browser/parse_head
+//! callgrind_annotate --inclusive=yes callgrind.out.<pid>
+//! ```
 
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
