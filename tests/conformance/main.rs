@@ -31,10 +31,13 @@
 //! - [`command_line`]: bad flags give a non-zero exit and one clear line on stderr, no panic.
 //! - [`curl`]: the same server driven by curl, a real client.
 //! - [`threadpool`]: stage 02 only: `--threads`, `--pool` and an idle connection holding a worker.
+//! - [`async_stage`]: stage 05 only: blocking handlers off the workers, unread big responses,
+//!   many slowloris clients, thousands of idle connections, `--max-connections`, SIGTERM.
 //!
 //! [`support`] holds the request builders and the assertions the cases share; the process and
 //! wire plumbing is in the `stagecraft` library (`src/`).
 
+mod async_stage;
 mod basic;
 mod bodies;
 mod command_line;
@@ -58,6 +61,7 @@ use stagecraft::{Capabilities, Stage};
 stages! {
     stage01_blocking = "stage01-blocking", Capabilities { concurrent: false };
     stage02_threadpool = "stage02-threadpool", Capabilities::FULL;
+    stage05_async = "stage05-async", Capabilities::FULL;
 }
 // ANCHOR_END: stages
 

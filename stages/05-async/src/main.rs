@@ -1,1 +1,116 @@
-fn main() {}
+//! `stage05-async`: parse the command line, raise the open-file limit, start the runtime, bind,
+//! print where we listen, serve until a signal, wait for the connections to finish.
+
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use common::app::App;
+use common::cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
+use common::Limits;
+use stage05_async::server::{bind, raise_open_file_limit};
+use stage05_async::shutdown::Shutdown;
+use tracing::{info, warn};
+
+/// How long a stopping server waits for its connections to finish what they have. Long enough
+/// for the slowest handler (`/slow` is capped at 10 s) and a response to a slow reader; short
+/// enough for a service manager's stop timeout (systemd's default is 90 s).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// How long the runtime's blocking threads get to finish once everything else has stopped: a
+/// blocking handler still running after the grace period is abandoned, not waited for.
+const BLOCKING_GRACE: Duration = Duration::from_secs(1);
+
+/// Stage 05 of Stagecraft: an async HTTP/1.1 server on tokio, a task per connection.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+
+    // ANCHOR: flags
+    /// Worker threads of the runtime, which run every connection's task
+    /// [default: the number of CPUs this process may run on].
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    threads: Option<NonZeroUsize>,
+    // ANCHOR_END: flags
+}
+
+// ANCHOR: main
+fn main() {
+    let cli: Cli = parse_or_exit();
+    init_logging(&cli.server);
+    let limits = Arc::new(cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED));
+    let app = App::new(&cli.server.root(), stage05_async::INFO, Instant::now())
+        .unwrap_or_else(|error| exit_with_error(error, 1));
+    let open_files = match raise_open_file_limit() {
+        Ok(limit) => Some(limit),
+        Err(error) => {
+            warn!(%error, "cannot raise the open-file limit; fewer connections fit");
+            None
+        }
+    };
+    let threads = cli.threads.unwrap_or_else(default_threads);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.get())
+        .thread_name("worker")
+        .enable_all()
+        .build()
+        .unwrap_or_else(|error| exit_with_error(format_args!("cannot start tokio: {error}"), 1));
+
+    runtime.block_on(async {
+        let listener = bind(cli.server.addr).unwrap_or_else(|error| {
+            exit_with_error(
+                format_args!("cannot listen on {}: {error}", cli.server.addr),
+                1,
+            )
+        });
+        let local = listener.local_addr().unwrap_or_else(|error| {
+            exit_with_error(
+                format_args!("cannot read the listening address: {error}"),
+                1,
+            )
+        });
+        let shutdown = Shutdown::new();
+        shutdown.on_signals().unwrap_or_else(|error| {
+            exit_with_error(format_args!("cannot install signal handlers: {error}"), 1)
+        });
+
+        // The first line on stdout is how people, tests and the benchmark harness find the port.
+        println!("listening on http://{local}");
+        let _ = std::io::stdout().flush();
+        info!(
+            root = %cli.server.root().display(),
+            threads,
+            max_connections = limits.max_connections,
+            open_files,
+            "serving, a task per connection"
+        );
+
+        stage05_async::serve(listener, Arc::new(app), limits, &shutdown).await;
+        info!("stopped accepting; finishing the connections");
+        match shutdown.drained(SHUTDOWN_GRACE).await {
+            0 => info!("stopped"),
+            left => warn!(left, grace = ?SHUTDOWN_GRACE, "stopped with connections unfinished"),
+        }
+    });
+    runtime.shutdown_timeout(BLOCKING_GRACE);
+}
+// ANCHOR_END: main
+
+/// The number of CPUs this process may run on (its affinity mask and cgroup quota included),
+/// or 1 when the system cannot tell.
+fn default_threads() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
+/// `--threads`: a whole number of at least 1 (a runtime without workers would run nothing).
+fn parse_threads(text: &str) -> Result<NonZeroUsize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1: a runtime without workers runs nothing".to_owned()),
+        Ok(threads) => NonZeroUsize::new(threads).ok_or_else(|| "must be at least 1".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
+}
