@@ -48,7 +48,7 @@ Accept: */*\r\n\
 \r\n";
 
 /// A top-level navigation by a Chromium-based browser on Linux (the field order and values of
-/// Chrome 120), with a small session cookie: 16 fields, about 800 bytes, the typical head a
+/// Chrome 120), with a small session cookie: 16 fields, about 700 bytes, the typical head a
 /// server sees from people.
 const BROWSER: &[u8] = b"GET /index.html HTTP/1.1\r\n\
 Host: localhost:8080\r\n\
