@@ -246,9 +246,10 @@ impl Headers {
 
     /// The first value of the field called `name`.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.iter()
-            .find(|(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        self.fields
+            .iter()
+            .find(|field| self.name_is(field, name.as_bytes()))
+            .map(|field| &self.bytes[field.name_end as usize..field.value_end as usize])
     }
 
     /// The first value of `name` if it is UTF-8 (field values are almost always ASCII).
@@ -259,9 +260,17 @@ impl Headers {
 
     /// Every value of the field called `name`, in the order received.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        // Names are compared as bytes, length first: lookups run several times per request, and
+        // turning each name into a `&str` first would cost a UTF-8 check per field per lookup.
+        self.fields
+            .iter()
+            .filter(move |field| self.name_is(field, name.as_bytes()))
+            .map(|field| &self.bytes[field.name_end as usize..field.value_end as usize])
+    }
+
+    fn name_is(&self, field: &Field, wanted: &[u8]) -> bool {
+        let name = &self.bytes[field.name_start as usize..field.name_end as usize];
+        name.len() == wanted.len() && name.eq_ignore_ascii_case(wanted)
     }
 
     /// Whether a field called `name` is present.

@@ -6,6 +6,8 @@
 //! `Host`, and above all the body-length decision, where lenient servers have let one request
 //! hide inside another (request smuggling).
 
+use std::mem::MaybeUninit;
+
 use super::error::RequestError;
 use crate::limits::Limits;
 use crate::message::{Headers, Method, Request, Version};
@@ -58,10 +60,12 @@ pub fn parse_head(
         }
         None => input,
     };
-    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS_CEILING];
+    // Uninitialised slots: httparse writes only the ones it fills, so a request with 5 fields
+    // does not pay for clearing 256.
+    let mut storage = [const { MaybeUninit::<httparse::Header>::uninit() }; MAX_HEADERS_CEILING];
     let slots = limits.max_headers.clamp(1, MAX_HEADERS_CEILING);
-    let mut parsed = httparse::Request::new(&mut storage[..slots]);
-    let head_len = match parsed.parse(input) {
+    let mut parsed = httparse::Request::new(&mut []);
+    let head_len = match parsed.parse_with_uninit_headers(input, &mut storage[..slots]) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(error) => return Err(map_httparse_error(error, input)),
@@ -82,14 +86,26 @@ pub fn parse_head(
     let method = Method::from_token(method);
     check_target(&method, target)?;
 
+    // One pass copies the fields and notes which of the few that steer the protocol are there,
+    // so the checks below look only for fields that are present.
     let mut headers = Headers::with_capacity(parsed.headers.len(), head_len);
+    let mut seen = Seen::default();
     for field in parsed.headers.iter() {
+        seen.note(field.name);
         headers.append(field.name, field.value);
     }
     check_host(version, &headers)?;
-    let framing = body_framing(version, &headers, limits)?;
-    let keep_alive = keep_alive(version, &headers);
-    let expect_continue = expects_continue(version, &headers)?;
+    let framing = if seen.framing {
+        body_framing(version, &headers, limits)?
+    } else {
+        Framing::Empty
+    };
+    let keep_alive = if seen.connection {
+        keep_alive(version, &headers)
+    } else {
+        version == Version::Http11
+    };
+    let expect_continue = seen.expect && expects_continue(version, &headers)?;
 
     let request = Request {
         method,
@@ -110,6 +126,28 @@ pub fn parse_head(
     )))
 }
 // ANCHOR_END: parse_head
+
+/// Which protocol-steering fields a head has (Host is always looked for: it must be there).
+#[derive(Default)]
+struct Seen {
+    framing: bool,
+    connection: bool,
+    expect: bool,
+}
+
+impl Seen {
+    fn note(&mut self, name: &str) {
+        // Lengths first: most names match none of these and are rejected on length alone.
+        let name = name.as_bytes();
+        match name.len() {
+            6 => self.expect |= name.eq_ignore_ascii_case(b"expect"),
+            10 => self.connection |= name.eq_ignore_ascii_case(b"connection"),
+            14 => self.framing |= name.eq_ignore_ascii_case(b"content-length"),
+            17 => self.framing |= name.eq_ignore_ascii_case(b"transfer-encoding"),
+            _ => {}
+        }
+    }
+}
 
 /// Refuses a head that is already too long before it is complete, so that a client cannot make
 /// the server buffer an endless request line or header section.
