@@ -31,6 +31,8 @@
 //! - [`command_line`]: bad flags give a non-zero exit and one clear line on stderr, no panic.
 //! - [`curl`]: the same server driven by curl, a real client.
 //! - [`threadpool`]: stage 02 only: `--threads`, `--pool` and an idle connection holding a worker.
+//! - [`prefork`]: stage 03 only: a killed worker is replaced, SIGHUP restarts the workers one at
+//!   a time without a failed request, SIGTERM leaves no worker, `--workers`, `--reuseport`.
 //! - [`async_stage`]: stage 05 only: blocking handlers off the workers, unread big responses,
 //!   many slowloris clients, thousands of idle connections, `--max-connections`, SIGTERM.
 //!
@@ -45,6 +47,7 @@ mod concurrency;
 mod curl;
 mod limits;
 mod pipelining;
+mod prefork;
 mod routes;
 mod shutdown;
 mod smuggling;
@@ -61,6 +64,7 @@ use stagecraft::{Capabilities, Stage};
 stages! {
     stage01_blocking = "stage01-blocking", Capabilities { concurrent: false };
     stage02_threadpool = "stage02-threadpool", Capabilities::FULL;
+    stage03_prefork = "stage03-prefork", Capabilities::FULL;
     stage05_async = "stage05-async", Capabilities::FULL;
 }
 // ANCHOR_END: stages

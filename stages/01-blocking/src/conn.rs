@@ -38,6 +38,11 @@ pub fn serve_connection(
     let mut input = vec![0u8; READ_BUFFER];
     let mut file_scratch = Vec::new();
     let mut told_to_stop = false;
+    // A connection that has not sent a byte yet is new, not idle: its client most likely sent a
+    // request a moment ago (the connection was accepted just before the stop, or waited in a
+    // queue), and stopping now would drop it unanswered. It gets its first request; the idle
+    // timeout still closes it if nothing comes.
+    let mut received_anything = false;
     loop {
         // 1. Answer every request the machine has ready, in order.
         while let Some(event) = conn.poll_event() {
@@ -68,7 +73,7 @@ pub fn serve_connection(
         if conn.is_closed() {
             return Ok(());
         }
-        if shutdown.is_requested() && !told_to_stop {
+        if shutdown.is_requested() && !told_to_stop && received_anything {
             told_to_stop = true;
             conn.handle_shutdown();
             continue;
@@ -95,7 +100,10 @@ pub fn serve_connection(
         stream.set_read_timeout(Some(wait))?;
         match stream.read(&mut input) {
             Ok(0) => conn.handle_eof(),
-            Ok(n) => conn.handle_input(&input[..n], Instant::now()),
+            Ok(n) => {
+                received_anything = true;
+                conn.handle_input(&input[..n], Instant::now());
+            }
             // The wait ran out: the timeout check at the top of the next round acts on it.
             Err(error)
                 if matches!(

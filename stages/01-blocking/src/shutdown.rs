@@ -37,6 +37,14 @@ impl Shutdown {
         self.requested.store(true, Ordering::Relaxed);
     }
 
+    /// The flag itself, for a signal handler that sets it directly
+    /// (`signal_hook::flag::register`). Stage 03 needs it: its worker processes share one
+    /// listener, so the wake-up connection of [`on_signals`](Self::on_signals) could reach the
+    /// wrong process, and they wake their accept wait another way.
+    pub fn flag(&self) -> &Arc<AtomicBool> {
+        &self.requested
+    }
+
     // ANCHOR: on_signals
     /// Starts the thread that turns SIGINT and SIGTERM into a stop of the server listening on
     /// `listening`.

@@ -1,1 +1,54 @@
-//! placeholder
+//! Stage 03: prefork. A master process binds the listening socket, `fork`s worker processes that
+//! accept on it, and supervises them. Each worker is stage 01 again: blocking I/O, one
+//! connection at a time. Concurrency comes from the number of processes.
+//!
+//! The whole model, top to bottom:
+//!
+//! 1. `main` binds the socket ([`listener`]): one shared listener, or with `--reuseport` one
+//!    `SO_REUSEPORT` listener per worker.
+//! 2. [`master::serve`] blocks the signals it handles, then forks `--workers` children
+//!    ([`master`]). The master never serves a request and never starts a thread: it waits for
+//!    signals on a signalfd and for "ready" reports from new workers, and keeps the right number
+//!    of workers alive: it replaces a worker that dies, replaces them all one at a time on
+//!    SIGHUP, and stops them all on SIGTERM or SIGINT.
+//! 3. Each child runs [`worker::run`]: it installs its own signal handlers ([`shutdown`]), waits
+//!    for connections with epoll (`EPOLLEXCLUSIVE`, so one connection wakes one idle worker) and
+//!    serves each with stage 01's driver, `stage01_blocking::conn::serve_connection`.
+//!
+//! What it costs: a process per concurrent connection. Processes share the pages they do not
+//! write (the program, the `App` built before the fork), copy-on-write, but each has its own
+//! stack, heap and page tables; and a worker held by a slow or idle client serves nobody else.
+//!
+//! Linux only (fork, signalfd, epoll, `PR_SET_PDEATHSIG`); elsewhere the crate compiles to a
+//! binary that says so.
+
+#[cfg(target_os = "linux")]
+pub mod listener;
+#[cfg(target_os = "linux")]
+pub mod master;
+#[cfg(target_os = "linux")]
+pub mod shutdown;
+#[cfg(target_os = "linux")]
+pub mod worker;
+
+#[cfg(target_os = "linux")]
+pub use master::serve;
+
+use std::num::NonZeroUsize;
+
+/// What `/api/info` says about this stage. The `pid` it reports is the worker's, so a client
+/// can tell which process answered.
+pub const INFO: common::app::AppInfo = common::app::AppInfo {
+    stage: "stage03-prefork",
+    model: "prefork: a master and forked worker processes, one connection each at a time",
+};
+
+/// The most workers `--workers` accepts: a typo should not fork ten thousand processes.
+pub const MAX_WORKERS: usize = 1024;
+
+/// Workers when `--workers` is not given: one per core, and at least two, so that one slow
+/// client never stalls the whole server even on a single core.
+pub fn default_workers() -> NonZeroUsize {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    NonZeroUsize::new(cores.max(2)).unwrap_or(NonZeroUsize::MIN)
+}

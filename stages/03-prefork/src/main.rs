@@ -1,1 +1,91 @@
-fn main() {}
+//! `stage03-prefork`: parse the command line, bind, fork the workers, print where we listen,
+//! supervise.
+
+use std::num::NonZeroUsize;
+
+use clap::Parser;
+use common::cli::{exit_with_error, parse_or_exit, ServerArgs};
+
+/// Stage 03 of Stagecraft: a master process and forked worker processes that share one
+/// listening socket, each serving one connection at a time.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+
+    /// Worker processes to fork: the most connections served at once [default: the number of
+    /// cores, at least 2].
+    #[arg(long, value_name = "N", value_parser = parse_workers)]
+    workers: Option<NonZeroUsize>,
+
+    /// Give every worker its own listening socket (SO_REUSEPORT): the kernel then spreads new
+    /// connections over the workers by a hash, instead of idle workers taking turns at one
+    /// shared accept queue.
+    #[arg(long)]
+    reuseport: bool,
+}
+
+fn parse_workers(text: &str) -> Result<NonZeroUsize, String> {
+    let workers: usize = text.parse().map_err(|error| format!("{error}"))?;
+    match NonZeroUsize::new(workers) {
+        Some(workers) if workers.get() <= stage03_prefork::MAX_WORKERS => Ok(workers),
+        _ => Err(format!(
+            "must be between 1 and {}",
+            stage03_prefork::MAX_WORKERS
+        )),
+    }
+}
+
+#[cfg(target_os = "linux")]
+// ANCHOR: main
+fn main() {
+    use std::io::Write;
+    use std::time::Instant;
+
+    use common::app::App;
+    use common::cli::init_logging;
+    use common::Limits;
+    use stage03_prefork::listener::Listening;
+    use stage03_prefork::master::Stopped;
+    use tracing::info;
+
+    let cli: Cli = parse_or_exit();
+    init_logging(&cli.server);
+    let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
+    let workers = cli.workers.unwrap_or_else(stage03_prefork::default_workers);
+    // Built once, before the fork: every worker starts with this memory, shared copy-on-write.
+    let app = App::new(&cli.server.root(), stage03_prefork::INFO, Instant::now())
+        .unwrap_or_else(|error| exit_with_error(error, 1));
+    let listening = Listening::bind(cli.server.addr, cli.reuseport).unwrap_or_else(|error| {
+        exit_with_error(
+            format_args!("cannot listen on {}: {error}", cli.server.addr),
+            1,
+        )
+    });
+    info!(root = %cli.server.root().display(), %workers, "forking the workers");
+
+    let outcome = stage03_prefork::serve(listening, app, limits, workers, |local| {
+        // Printed by the master alone, once every worker is accepting. Flushed at once: a
+        // worker forked later gets a copy of any unwritten output and would write it again.
+        println!("listening on http://{local}");
+        let _ = std::io::stdout().flush();
+    });
+    match outcome {
+        Ok(Stopped::Gracefully) => info!("stopped"),
+        Ok(Stopped::Forced) => std::process::exit(130),
+        Err(error) => exit_with_error(error, 1),
+    }
+}
+// ANCHOR_END: main
+
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    // Parse anyway, so `--help` works everywhere and the flags are checked.
+    let _cli: Cli = parse_or_exit();
+    exit_with_error(
+        "stage 03 needs Linux (fork, signalfd, epoll with EPOLLEXCLUSIVE, PR_SET_PDEATHSIG); \
+         try stage 02 or stage 04 on this system",
+        1,
+    )
+}

@@ -1,0 +1,321 @@
+//! Stage 03 only: what a supervising master promises beyond the shared cases.
+//!
+//! - a worker killed with SIGKILL is replaced, and the server answers meanwhile;
+//! - SIGHUP replaces every worker, one at a time, without a failed request;
+//! - SIGTERM lets the request in flight finish, the master exits 0, and no worker is left;
+//! - `--workers` is the number of requests served at once (`/slow` with 8 workers vs 2);
+//! - `--reuseport` serves, and spreads connections over the workers;
+//! - a bad `--workers` is refused with one line.
+//!
+//! Workers are found as the master's children in `/proc/PID/task/PID/children` and signalled
+//! by PID, never by name. Every load here is bounded in count and time.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use stagecraft::{Capabilities, Server, Signal, Stage};
+
+use crate::support::*;
+
+const STAGE03: Stage = Stage::new("stage03-prefork", Capabilities::FULL);
+
+/// How long the master may take to bring the workers back to their number.
+const SETTLE_WITHIN: Duration = Duration::from_secs(10);
+
+/// The PIDs of `master`'s children: its workers.
+fn workers_of(master: u32) -> BTreeSet<u32> {
+    let path = format!("/proc/{master}/task/{master}/children");
+    match fs::read_to_string(&path) {
+        Ok(text) => text
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+            .collect(),
+        // Kernels built without CONFIG_PROC_CHILDREN: find the processes whose parent it is.
+        Err(_) => children_by_scanning_proc(master),
+    }
+}
+
+fn children_by_scanning_proc(master: u32) -> BTreeSet<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return BTreeSet::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| parent_of(*pid) == Some(master))
+        .collect()
+}
+
+/// The parent PID of `pid`, from the fourth field of `/proc/PID/stat` (after the command name,
+/// which may itself contain spaces and parentheses, hence the search for the last `)`).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// When `pid` started, in clock ticks since boot: the 22nd field of `/proc/PID/stat`.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // Fields 3 onwards follow the name; the start time is field 22.
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Waits until `check` holds for the master's children, and returns them.
+fn wait_for_workers(
+    server: &Server,
+    what: &str,
+    check: impl Fn(&BTreeSet<u32>) -> bool,
+) -> BTreeSet<u32> {
+    let deadline = Instant::now() + SETTLE_WITHIN;
+    loop {
+        let workers = workers_of(server.pid());
+        if check(&workers) {
+            return workers;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {SETTLE_WITHIN:?}; the master's children are {workers:?}\n\
+             server stderr:\n{}",
+            server.stderr()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `signal` to one process by PID.
+fn kill(pid: u32, signal: libc::c_int) {
+    // Cannot fail: Linux PIDs are at most 2^22 (pid_max), far below i32::MAX.
+    let pid = libc::pid_t::try_from(pid).expect("Linux PIDs fit in pid_t");
+    // SAFETY: kill(2) has no memory-safety preconditions. The PID was read from the master's
+    // children a moment ago, and the master reaps its workers, so it still names that worker.
+    let result = unsafe { libc::kill(pid, signal) };
+    assert_eq!(
+        result,
+        0,
+        "kill({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// GET /api/info on a new connection (closed after the answer): the PID of the worker that
+/// answered, or why there was no answer.
+fn answering_pid(server: &Server) -> Result<u32, String> {
+    let sent = request("GET", "/api/info", &["Connection: close"], b"");
+    let mut conn = stagecraft::Conn::connect(server.addr()).map_err(|e| format!("connect: {e}"))?;
+    conn.send(&sent).map_err(|e| format!("send: {e}"))?;
+    let response = conn.read_response().map_err(|e| format!("read: {e}"))?;
+    if response.status != 200 {
+        return Err(format!("status {}", response.status));
+    }
+    let info: serde_json::Value =
+        serde_json::from_slice(&response.body).map_err(|e| format!("JSON: {e}"))?;
+    info["pid"]
+        .as_u64()
+        .and_then(|pid| u32::try_from(pid).ok())
+        .ok_or_else(|| format!("no pid in {info}"))
+}
+
+/// Four `/slow?ms=1000` at once, then a fast request: how long the fast one waits.
+fn fast_request_wait_during_four_slow_ones(workers: &str) -> Duration {
+    let server = Server::start(&STAGE03, &["--workers", workers]);
+    let slow = request("GET", "/slow?ms=1000", &["Connection: close"], b"");
+    let addr = server.addr();
+    thread::scope(|scope| {
+        let slow_clients: Vec<_> = (0..4)
+            .map(|_| {
+                let slow = slow.clone();
+                scope.spawn(move || {
+                    let mut conn = stagecraft::Conn::connect(addr).or_fail("connecting");
+                    conn.set_timeout(Duration::from_secs(10));
+                    conn.send(&slow).or_fail("sending /slow");
+                    conn.read_response().or_fail("reading /slow").status
+                })
+            })
+            .collect();
+        // Let the slow requests reach the workers first.
+        thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        let mut fast = connect(&server);
+        fast.set_timeout(Duration::from_secs(10));
+        let sent = request("GET", "/plaintext", &["Connection: close"], b"");
+        fast.send(&sent).or_fail("sending the fast request");
+        expect_status(&mut fast, &sent, 200);
+        let waited = started.elapsed();
+        for client in slow_clients {
+            // A panic in a client thread is that thread's assertion failing: pass it on.
+            assert_eq!(client.join().expect("a slow client panicked"), 200);
+        }
+        waited
+    })
+}
+
+/// The cases, in a module named after the stage so that `cargo test --test conformance stage03`
+/// runs them together with stage 03's shared cases.
+mod stage03_prefork {
+    use super::*;
+
+    #[test]
+    fn killed_worker_is_replaced() {
+        let server = Server::start(&STAGE03, &["--workers", "3"]);
+        let before = wait_for_workers(&server, "3 workers at start", |w| w.len() == 3);
+        // Cannot fail: wait_for_workers returned only once there were three.
+        let victim = *before.first().expect("three workers");
+        kill(victim, libc::SIGKILL);
+        for round in 0..20 {
+            let pid = answering_pid(&server).unwrap_or_else(|error| {
+                panic!("request {round} after the SIGKILL failed: {error}")
+            });
+            assert_ne!(pid, victim, "a killed worker cannot answer");
+        }
+        let after = wait_for_workers(&server, "the killed worker replaced", |w| {
+            w.len() == 3 && !w.contains(&victim)
+        });
+        assert_eq!(
+            before.intersection(&after).count(),
+            2,
+            "{before:?} -> {after:?}"
+        );
+    }
+
+    #[test]
+    fn sighup_replaces_every_worker_without_a_failed_request() {
+        let server = Server::start(&STAGE03, &["--workers", "2"]);
+        let old = wait_for_workers(&server, "2 workers at start", |w| w.len() == 2);
+        let addr_server = &server;
+        let (failures, answered_by) = thread::scope(|scope| {
+            let client = scope.spawn(move || {
+                // 200 requests over about 3 s, each on its own connection.
+                let mut failures = Vec::new();
+                let mut answered_by = BTreeSet::new();
+                for round in 0..200 {
+                    match answering_pid(addr_server) {
+                        Ok(pid) => {
+                            answered_by.insert(pid);
+                        }
+                        Err(error) => failures.push(format!("request {round}: {error}")),
+                    }
+                    thread::sleep(Duration::from_millis(15));
+                }
+                (failures, answered_by)
+            });
+            thread::sleep(Duration::from_millis(300));
+            kill(server.pid(), libc::SIGHUP);
+            // A panic in the client thread is its own assertion failing: pass it on.
+            client.join().expect("the client thread panicked")
+        });
+        assert!(
+            failures.is_empty(),
+            "requests failed during the rolling restart: {failures:#?}\nserver stderr:\n{}",
+            server.stderr()
+        );
+        let new = wait_for_workers(&server, "every worker replaced", |w| {
+            w.len() == 2 && w.is_disjoint(&old)
+        });
+        assert!(
+            answered_by.iter().any(|pid| new.contains(pid)),
+            "the new workers {new:?} answered none of the requests (answered by {answered_by:?})"
+        );
+    }
+
+    #[test]
+    fn sigterm_finishes_the_request_in_flight_and_leaves_no_worker() {
+        let mut server = Server::start(&STAGE03, &["--workers", "2"]);
+        let workers = wait_for_workers(&server, "2 workers at start", |w| w.len() == 2);
+        let started: Vec<(u32, u64)> = workers
+            .iter()
+            .filter_map(|pid| Some((*pid, start_time(*pid)?)))
+            .collect();
+        assert_eq!(started.len(), 2, "start times of {workers:?}");
+        let mut conn = connect(&server);
+        let sent = get("/slow?ms=500");
+        conn.send(&sent).or_fail("sending /slow");
+        // Long enough for a worker to have read the request and entered the handler.
+        thread::sleep(Duration::from_millis(150));
+        server.signal(Signal::Term).or_fail("sending SIGTERM");
+        expect_status(&mut conn, &sent, 200);
+        let status = server
+            .wait_exit(Duration::from_secs(5))
+            .or_fail("waiting for the master to exit");
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "exit status after SIGTERM: {status}"
+        );
+        // The master reaps every worker before it exits. A PID may be reused by now, so a worker
+        // counts as gone when its PID is free or names a process started at another time.
+        for (pid, started) in started {
+            assert_ne!(
+                start_time(pid),
+                Some(started),
+                "worker {pid} outlived its master\nserver stderr:\n{}",
+                server.stderr()
+            );
+        }
+    }
+
+    #[test]
+    fn eight_workers_answer_a_fast_request_during_four_slow_ones() {
+        let waited = fast_request_wait_during_four_slow_ones("8");
+        assert!(
+            waited < Duration::from_millis(500),
+            "with 8 workers and 4 busy, a fast request waited {waited:?}"
+        );
+    }
+
+    #[test]
+    fn two_workers_make_a_fast_request_wait_for_the_slow_ones() {
+        let waited = fast_request_wait_during_four_slow_ones("2");
+        // Both workers sleep in /slow and the fast request queues behind two more of them.
+        assert!(
+            waited >= Duration::from_millis(700),
+            "with 2 workers both busy, a fast request was answered after only {waited:?}"
+        );
+    }
+
+    #[test]
+    fn reuseport_serves_and_spreads_connections() {
+        let server = Server::start(&STAGE03, &["--workers", "2", "--reuseport"]);
+        let workers = wait_for_workers(&server, "2 workers at start", |w| w.len() == 2);
+        let mut answered_by = BTreeSet::new();
+        for round in 0..40 {
+            let pid = answering_pid(&server)
+                .unwrap_or_else(|error| panic!("request {round} with --reuseport failed: {error}"));
+            assert!(
+                workers.contains(&pid),
+                "answered by {pid}, not a worker {workers:?}"
+            );
+            answered_by.insert(pid);
+        }
+        // 40 connections from 40 source ports hashed over 2 sockets: all on one has odds of 2^-39.
+        assert_eq!(answered_by, workers, "connections hashed over the workers");
+    }
+
+    #[test]
+    fn zero_workers_is_refused_with_one_line() {
+        let binary = stagecraft::build::stage_binary(STAGE03.package).or_fail("building stage 03");
+        for workers in ["0", "many", "100000"] {
+            let (status, _stdout, stderr) = stagecraft::server::run_to_exit(
+                &binary,
+                &["--addr", "127.0.0.1:0", "--workers", workers],
+                Duration::from_secs(10),
+            )
+            .or_fail("running stage 03");
+            let Some(status) = status else {
+                panic!("--workers {workers}: still running after 10 s instead of refusing");
+            };
+            assert!(
+                !status.success(),
+                "--workers {workers} was accepted: {status}"
+            );
+            assert_eq!(
+                stderr.trim_end().lines().count(),
+                1,
+                "--workers {workers}: one line on stderr, got:\n{stderr}"
+            );
+            assert!(stderr.contains("--workers"), "{stderr}");
+        }
+    }
+}
