@@ -33,6 +33,9 @@
 //! - [`threadpool`]: stage 02 only: `--threads`, `--pool` and an idle connection holding a worker.
 //! - [`prefork`]: stage 03 only: a killed worker is replaced, SIGHUP restarts the workers one at
 //!   a time without a failed request, SIGTERM leaves no worker, `--workers`, `--reuseport`.
+//! - [`evented`]: stage 04 only: a fast request beside four `/slow` on one loop, unread big
+//!   responses, fifty slowloris clients, two thousand idle connections, `--max-connections`,
+//!   SIGTERM, `--threads` sharing the port.
 //! - [`async_stage`]: stage 05 only: blocking handlers off the workers, unread big responses,
 //!   many slowloris clients, thousands of idle connections, `--max-connections`, SIGTERM.
 //!
@@ -45,6 +48,7 @@ mod bodies;
 mod command_line;
 mod concurrency;
 mod curl;
+mod evented;
 mod limits;
 mod pipelining;
 mod prefork;
@@ -65,6 +69,7 @@ stages! {
     stage01_blocking = "stage01-blocking", Capabilities { concurrent: false };
     stage02_threadpool = "stage02-threadpool", Capabilities::FULL;
     stage03_prefork = "stage03-prefork", Capabilities::FULL;
+    stage04_evented = "stage04-evented", Capabilities::FULL;
     stage05_async = "stage05-async", Capabilities::FULL;
 }
 // ANCHOR_END: stages

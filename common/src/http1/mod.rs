@@ -341,6 +341,18 @@ impl Connection {
     }
     // ANCHOR_END: wants_read
 
+    /// Bytes of response waiting to be written, counting file regions by their length (which
+    /// [`MAX_BUFFERED_OUTPUT`] and `wants_read` do not, as they are not in memory) and a
+    /// streamed body as `MAX_BUFFERED_OUTPUT`.
+    ///
+    /// A driver that answers requests while its socket does not drain (an event loop) stops
+    /// calling [`poll_event`](Self::poll_event) while this is at or above
+    /// `MAX_BUFFERED_OUTPUT`: otherwise a client that pipelines requests for a file and never
+    /// reads makes it open that file once per queued response.
+    pub fn queued_output(&self) -> u64 {
+        self.output.queued_bytes(MAX_BUFFERED_OUTPUT as u64)
+    }
+
     /// Whether there is output waiting to be written.
     pub fn wants_write(&self) -> bool {
         !self.output.is_empty() || self.lifecycle == Lifecycle::Closing

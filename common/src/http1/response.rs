@@ -85,6 +85,21 @@ impl ResponseWriter {
         self.buffered
     }
 
+    /// Bytes waiting to be written wherever they are: in memory, or in files still to send. A
+    /// streamed body, whose length is unknown, counts as `stream_weight`.
+    pub fn queued_bytes(&self, stream_weight: u64) -> u64 {
+        let elsewhere: u64 = self
+            .queue
+            .iter()
+            .map(|item| match item {
+                Outgoing::File(region) => region.len,
+                Outgoing::Stream { .. } => stream_weight,
+                Outgoing::Buffer(_) | Outgoing::Shared(_) => 0,
+            })
+            .sum();
+        self.buffered as u64 + elsewhere
+    }
+
     /// Queues `100 Continue`: the client may send the body now (RFC 9110 section 15.2.1).
     pub fn write_continue(&mut self) {
         self.buffer()

@@ -464,6 +464,63 @@ fn a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
 }
 
 #[test]
+fn queued_output_counts_file_regions_and_shrinks_as_they_are_written() {
+    let mut h = Harness::new();
+    h.conn
+        .handle_input(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
+    let Some(Event::Request(_)) = h.conn.poll_event() else {
+        panic!("expected a request")
+    };
+    assert_eq!(h.conn.queued_output(), 0);
+    let file = tempfile_with(&[7u8; 100_000]);
+    let region = crate::message::FileRegion {
+        file: std::sync::Arc::new(file),
+        offset: 0,
+        len: 100_000,
+    };
+    let mut response = Response::new(StatusCode::OK);
+    response.body = Body::File(region);
+    h.conn.send_response(response, SystemTime::UNIX_EPOCH);
+    let queued = h.conn.queued_output();
+    assert!(
+        queued > 100_000 && queued < 100_500,
+        "the head plus the whole region, got {queued}"
+    );
+    assert!(
+        h.conn.wants_read(),
+        "a file region is not in memory: reading goes on (the driver decides from queued_output)"
+    );
+    // Write the head, then part of the file.
+    let Some(Transmit::Bytes(head)) = h.conn.poll_transmit() else {
+        panic!("the head comes first")
+    };
+    let head_len = head.len();
+    h.conn.advance(head_len, h.now);
+    h.conn.advance(60_000, h.now);
+    assert_eq!(h.conn.queued_output(), 40_000);
+}
+
+/// An anonymous file holding `bytes` (created in the temp dir and unlinked at once).
+fn tempfile_with(bytes: &[u8]) -> std::fs::File {
+    use std::io::Write;
+    let path = std::env::temp_dir().join(format!(
+        "common-http1-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let mut file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .expect("the temp dir is writable");
+    let _ = std::fs::remove_file(&path);
+    file.write_all(bytes).expect("the temp dir is writable");
+    file
+}
+
+#[test]
 fn shutdown_finishes_what_was_received_then_closes() {
     let mut h = Harness::new();
     h.conn.handle_input(

@@ -1,0 +1,382 @@
+//! One connection: a non-blocking socket, the `common::http1` machine, and what the loop knows
+//! about the socket's readiness.
+//!
+//! Stage 01's `serve_connection` was a loop that owned a thread: answer, write, read, and
+//! *block* in the read. Here the same three steps run inside [`Conn::drive`], but nothing
+//! blocks: a read or write that would wait returns `WouldBlock` instead, `drive` returns to the
+//! loop, and the loop calls it again when epoll reports that the socket is ready. Everything a
+//! blocked thread kept on its stack (where it was, what it was waiting for) is kept in this
+//! struct: that is the hand-written state machine an `async fn` will write for us in stage 05.
+//!
+//! mio registers sockets *edge-triggered*: epoll reports a socket when it becomes ready, not
+//! while it stays ready. So the connection must remember readiness itself ([`Conn::readable`],
+//! [`Conn::writable`]) and may only forget it when the kernel said so (`WouldBlock`, or a read
+//! or write shorter than asked, see [`Conn::read`]). Forgetting it too early loses the
+//! connection: no new event comes for bytes that are already there.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::Shutdown as Direction;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use common::app::App;
+use common::http1::{Connection, Event, Transmit, MAX_BUFFERED_OUTPUT};
+use common::Limits;
+use mio::event::Event as Readiness;
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use tracing::debug;
+
+use crate::pool::{self, Job, Mailbox, Pool, ReplyTo};
+use crate::timers::{Armed, Timers};
+
+/// Reads per [`Conn::drive`] call while the socket stays readable. A client that sends faster
+/// than we answer must not keep the loop to itself: past this, the connection goes to the back
+/// of the line (the loop's `ready_again` list) and the other connections get their turn.
+const READS_PER_TURN: usize = 16;
+
+// ANCHOR: conn
+/// The state of one connection between two events.
+pub struct Conn {
+    /// Never reused (unlike the slab key), so a late pool reply finds only its own connection.
+    pub id: u64,
+    socket: TcpStream,
+    machine: Connection,
+    /// The kernel may hold bytes we have not read. Set by a readable event; cleared only when
+    /// the kernel says the socket is drained.
+    readable: bool,
+    /// The peer has closed its side (the event said so): read on until `read` returns 0, even
+    /// after a short read.
+    read_closed: bool,
+    /// The kernel may take more bytes. True from the start; cleared when a write comes up short.
+    writable: bool,
+    /// Whether WRITABLE is in the epoll interest set now (READABLE always is).
+    write_interest: bool,
+    /// This connection's live entry in the loop's timer heap.
+    pub timer: Option<Armed>,
+}
+// ANCHOR_END: conn
+
+/// Everything of the loop that [`Conn::drive`] borrows for one call.
+pub struct Context<'a> {
+    pub token: Token,
+    pub now: Instant,
+    /// Wall-clock time for `Date`, read once per loop turn rather than once per response.
+    pub date: SystemTime,
+    pub app: &'a App,
+    pub registry: &'a Registry,
+    pub timers: &'a mut Timers,
+    pub pool: &'a Pool,
+    pub mailbox: &'a Arc<Mailbox>,
+    /// The loop's read buffer, shared by all its connections: an idle connection holds none.
+    pub read_buffer: &'a mut [u8],
+    /// The loop's buffer for file bytes when `sendfile` is not available.
+    pub file_scratch: &'a mut Vec<u8>,
+}
+
+/// What the loop does with the connection after [`Conn::drive`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Waiting for the next event, a timer or a pool reply.
+    Waiting,
+    /// Still readable after its turn: drive it again after the others.
+    Yielded,
+    /// Finished: drop it (closing the socket removes it from epoll).
+    Closed,
+}
+
+impl Conn {
+    /// A connection accepted at `now`. The caller registers `socket` for READABLE.
+    pub fn new(id: u64, socket: TcpStream, limits: &Limits, now: Instant) -> Conn {
+        Conn {
+            id,
+            socket,
+            machine: Connection::new(limits.clone(), now),
+            // Nothing is known until epoll reports the socket: registering an already readable
+            // socket reports it at once.
+            readable: false,
+            read_closed: false,
+            // A new socket's send buffer is empty.
+            writable: true,
+            write_interest: false,
+            timer: None,
+        }
+    }
+
+    /// The socket, for (de)registration.
+    pub fn socket_mut(&mut self) -> &mut TcpStream {
+        &mut self.socket
+    }
+
+    /// Arms the first deadline (the idle timeout of a connection that has sent nothing yet).
+    pub fn arm_timer(&mut self, timers: &mut Timers, key: usize) {
+        if let Some(deadline) = self.machine.poll_timeout() {
+            timers.arm(&mut self.timer, key, deadline);
+        }
+    }
+
+    // ANCHOR: on_event
+    /// Records what epoll reported. The work happens in [`drive`](Self::drive).
+    pub fn on_event(&mut self, event: &Readiness) {
+        // An error or hang-up is reported as readable and writable too: the next read or write
+        // returns the error, which is how the connection learns about it.
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.readable = true;
+        }
+        if event.is_read_closed() {
+            self.read_closed = true;
+        }
+        if event.is_writable() || event.is_write_closed() || event.is_error() {
+            self.writable = true;
+        }
+    }
+    // ANCHOR_END: on_event
+
+    /// Tells the machine that the server is stopping.
+    pub fn handle_shutdown(&mut self) {
+        self.machine.handle_shutdown();
+    }
+
+    /// Tells the machine that its deadline may have passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.machine.handle_timeout(now);
+    }
+
+    /// Hands over the response a pool worker produced for the request in flight.
+    pub fn handle_pool_response(&mut self, response: common::Response, date: SystemTime) {
+        self.machine.send_response(response, date);
+    }
+
+    /// Whether nothing is in progress (used for the shutdown log line).
+    pub fn is_idle(&self) -> bool {
+        self.machine.is_idle()
+    }
+
+    // ANCHOR: drive
+    /// Does everything the connection can do without waiting: stage 01's three steps (answer,
+    /// write, read), repeated while any of them makes progress. Then makes sure the loop will
+    /// call again: write interest if output is stuck, a timer for the machine's next deadline.
+    pub fn drive(&mut self, cx: &mut Context<'_>) -> io::Result<Progress> {
+        let mut reads_left = READS_PER_TURN;
+        loop {
+            // 1. Answer every request the machine has ready (or send it to the pool).
+            let answered = self.answer(cx);
+            // 2. Write while the socket takes bytes.
+            let wrote = self.write(cx)?;
+            if self.machine.is_closed() {
+                return Ok(Progress::Closed);
+            }
+            // 3. Read while the kernel has bytes and the machine wants them.
+            if self.readable && self.machine.wants_read() {
+                if reads_left == 0 {
+                    self.update_interest(cx)?;
+                    return Ok(Progress::Yielded);
+                }
+                reads_left -= 1;
+                self.read(cx)?;
+                continue;
+            }
+            if !answered && !wrote {
+                break;
+            }
+        }
+        self.update_interest(cx)?;
+        if let Some(deadline) = self.machine.poll_timeout() {
+            cx.timers.arm(&mut self.timer, cx.token.0, deadline);
+        }
+        Ok(Progress::Waiting)
+    }
+    // ANCHOR_END: drive
+
+    // ANCHOR: answer
+    /// Step 1: hands every ready request to the application, as long as the answers are
+    /// leaving. Returns whether it answered any.
+    ///
+    /// The stop at [`MAX_BUFFERED_OUTPUT`] is the back-pressure against a client that
+    /// pipelines requests and never reads: without it, one read of such requests would be
+    /// answered in full, each response holding its file open. With it, the connection holds at
+    /// most one large response; the parsed requests wait (the machine stops reading at its
+    /// pipelining limit), and so does the client, through TCP.
+    fn answer(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut answered = false;
+        while self.machine.queued_output() < MAX_BUFFERED_OUTPUT as u64 {
+            let Some(event) = self.machine.poll_event() else {
+                break;
+            };
+            let response = match event {
+                Event::Request(request) if cx.app.may_block(&request) => {
+                    let job = Job {
+                        request,
+                        reply_to: ReplyTo {
+                            mailbox: Arc::clone(cx.mailbox),
+                            token: cx.token,
+                            conn_id: self.id,
+                        },
+                    };
+                    match cx.pool.submit(job) {
+                        // The response comes back through the mailbox; until then the machine
+                        // hands out nothing more (one request in flight at a time).
+                        Ok(()) => return answered,
+                        Err(_job) => pool::overloaded(),
+                    }
+                }
+                Event::Request(request) => {
+                    let response = cx.app.handle(&request);
+                    debug!(method = %request.method, target = %request.target, status = response.status.as_u16());
+                    response
+                }
+                Event::Rejected(error) => {
+                    debug!(%error, "refused a request");
+                    error.response()
+                }
+            };
+            self.machine.send_response(response, cx.date);
+            answered = true;
+        }
+        answered
+    }
+    // ANCHOR_END: answer
+
+    // ANCHOR: write
+    /// Step 2: writes queued output until it is all written or the socket is full. Returns
+    /// whether anything was written.
+    fn write(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+        let mut wrote = false;
+        while self.writable {
+            let Some(transmit) = self.machine.poll_transmit() else {
+                break;
+            };
+            let (result, asked) = match &transmit {
+                Transmit::CloseWrite => {
+                    // Half-close: the client reads our last response, then sees the end. The
+                    // machine keeps reading (and discarding) for a moment: see LINGER_TIMEOUT.
+                    match self.socket.shutdown(Direction::Write) {
+                        Ok(()) => {}
+                        // The peer is gone already; there is nothing left to half-close.
+                        Err(error) if error.kind() == io::ErrorKind::NotConnected => {}
+                        Err(error) => return Err(error),
+                    }
+                    self.machine.handle_write_closed(cx.now);
+                    continue;
+                }
+                Transmit::Bytes(bytes) => (self.socket.write(bytes), bytes.len()),
+                Transmit::File { file, offset, len } => {
+                    let asked = usize::try_from(*len).unwrap_or(usize::MAX).min(SENDFILE_MAX);
+                    match send_file(&self.socket, file, *offset, asked) {
+                        Err(error) if sendfile_unsupported(&error) => {
+                            // Through user space. A short count here may be a short file read,
+                            // not a full socket, so it says nothing about writability: ask for
+                            // exactly what was written and let the next write find out.
+                            let result = transmit.write_to(&mut self.socket, cx.file_scratch);
+                            let written = result.as_ref().map_or(0, |&written| written);
+                            (result, written.max(1))
+                        }
+                        result => (result, asked),
+                    }
+                }
+            };
+            match result {
+                Ok(0) if asked > 0 => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the socket took no bytes (or the file ended early)",
+                    ))
+                }
+                Ok(written) => {
+                    self.machine.advance(written, cx.now);
+                    wrote |= written > 0;
+                    if written < asked {
+                        // A short write means the send buffer filled up: the next write would
+                        // return WouldBlock, so save the system call. The kernel reports the
+                        // socket writable again once the peer has acknowledged enough.
+                        self.writable = false;
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(wrote)
+    }
+    // ANCHOR_END: write
+
+    // ANCHOR: read
+    /// Step 3: one read into the loop's buffer, handed to the machine.
+    fn read(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        match self.socket.read(cx.read_buffer) {
+            Ok(0) => {
+                self.readable = false;
+                self.machine.handle_eof();
+            }
+            Ok(n) => {
+                // A read that did not fill the buffer emptied the socket: the next read would
+                // return WouldBlock, so skip it (one system call less per request). Bytes that
+                // arrive later raise a new edge. A pending end of stream raises none, hence
+                // the `read_closed` exception.
+                if n < cx.read_buffer.len() && !self.read_closed {
+                    self.readable = false;
+                }
+                self.machine.handle_input(&cx.read_buffer[..n], cx.now);
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+        Ok(())
+    }
+    // ANCHOR_END: read
+
+    // ANCHOR: update_interest
+    /// Asks epoll for WRITABLE only while output is stuck behind a full send buffer, and drops
+    /// it as soon as the output is gone. Most responses are written in full at once and never
+    /// touch the interest set: no `epoll_ctl` per request.
+    fn update_interest(&mut self, cx: &Context<'_>) -> io::Result<()> {
+        let want_write = !self.writable && self.machine.wants_write();
+        if want_write != self.write_interest {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            cx.registry
+                .reregister(&mut self.socket, cx.token, interest)?;
+            self.write_interest = want_write;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: update_interest
+}
+
+/// The most one `sendfile` call may send (Linux's own limit for one call).
+const SENDFILE_MAX: usize = 0x7fff_f000;
+
+// ANCHOR: send_file
+/// `sendfile(2)`: the kernel copies `len` bytes of `file` from `offset` straight into the
+/// socket's send buffer; they never pass through this process. Returns the count sent, which
+/// is short when the send buffer fills up.
+fn send_file(socket: &TcpStream, file: &File, offset: u64, len: usize) -> io::Result<usize> {
+    let mut offset = libc::off_t::try_from(offset)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset out of range"))?;
+    // SAFETY: both descriptors are open for the whole call (borrowed from live owners), and
+    // `offset` is a local the kernel may update; sendfile touches no other memory of ours.
+    let sent = unsafe { libc::sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut offset, len) };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        // Non-negative and at most `len`, which is a usize.
+        Ok(sent as usize)
+    }
+}
+// ANCHOR_END: send_file
+
+/// Whether `sendfile` refused this kind of file or socket (some file systems, or a kernel
+/// without it), in which case the bytes go through user space instead.
+fn sendfile_unsupported(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+    )
+}

@@ -1,0 +1,165 @@
+//! Threads, listening sockets and the open-files limit: everything set up once, before the
+//! loops start.
+//!
+//! One loop per core, and each loop gets a listening socket of its own on the same port
+//! (`SO_REUSEPORT`): the kernel spreads incoming connections over the sockets by a hash of the
+//! addresses, so loops never contend for one accept queue, and a connection stays on the loop
+//! that accepted it for its whole life (no locks around connection state).
+//!
+//! The alternative, one listening socket in every loop's epoll set, wakes every loop for each
+//! new connection (the thundering herd: one wins the `accept`, the others wake for nothing)
+//! unless epoll's `EPOLLEXCLUSIVE` is used, which mio does not expose. The price of
+//! `SO_REUSEPORT`: a second server started by mistake on the same port, as the same user, is
+//! not refused but silently shares the traffic; and connections queued on a loop's socket are
+//! reset when that loop stops.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::thread;
+
+use common::app::App;
+use common::Limits;
+use socket2::{Domain, Protocol, Socket, Type};
+use tracing::{error, info};
+
+use crate::event_loop::EventLoop;
+use crate::pool::Pool;
+use crate::shutdown::Shutdown;
+
+/// The accept queue length asked of the kernel (it caps it at `net.core.somaxconn`). A burst of
+/// thousands of connections must not find the queue full before the loop gets to it.
+const BACKLOG: i32 = 4096;
+
+/// How the server runs, beyond the shared limits.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub limits: Limits,
+    /// Event loops, each on its own thread with its own listening socket.
+    pub threads: usize,
+    /// Threads for handlers that may block.
+    pub blocking_threads: usize,
+}
+
+// ANCHOR: bind
+/// Binds `count` listening sockets on `addr`, all sharing its port through `SO_REUSEPORT`.
+/// With port 0 the first socket picks the port and the others join it.
+pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<TcpListener>> {
+    let reuse_port = count > 1;
+    let first = listener(addr, reuse_port)?;
+    let chosen = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..count {
+        listeners.push(listener(chosen, reuse_port)?);
+    }
+    Ok(listeners)
+}
+
+fn listener(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // A restarted server may bind while its old connections sit in TIME_WAIT (std does the same).
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+// ANCHOR_END: bind
+
+// ANCHOR: raise_fd_limit
+/// Raises the soft limit on open files to the hard limit and returns `(before, after)`.
+///
+/// Every connection is a file descriptor, and the usual soft limit (1024) would stop the
+/// server near a thousand connections: `accept` fails with EMFILE. The hard limit is as high as
+/// an unprivileged process may go; raising it needs root (or a service manager's LimitNOFILE).
+pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only into the struct we pass, which lives across the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let before = limit.rlim_cur;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: setrlimit only reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok((before, limit.rlim_cur))
+}
+// ANCHOR_END: raise_fd_limit
+
+// ANCHOR: serve
+/// Runs one event loop per listener, each on its own thread, until `shutdown` is requested and
+/// every loop has finished its connections.
+pub fn serve(
+    listeners: Vec<TcpListener>,
+    app: Arc<App>,
+    config: &Config,
+    shutdown: &Shutdown,
+) -> io::Result<()> {
+    let pool = Arc::new(Pool::new(config.blocking_threads, Arc::clone(&app))?);
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut loops = Vec::with_capacity(listeners.len());
+    for (index, listener) in listeners.into_iter().enumerate() {
+        let event_loop = EventLoop::new(
+            index,
+            listener,
+            Arc::clone(&app),
+            config.limits.clone(),
+            Arc::clone(&pool),
+            Arc::clone(&open),
+        )?;
+        // Before the thread starts: a signal that arrives from now on wakes this loop.
+        shutdown.add_waker(event_loop.waker());
+        loops.push(event_loop);
+    }
+    info!(
+        loops = loops.len(),
+        blocking_threads = config.blocking_threads,
+        max_connections = config.limits.max_connections,
+        "serving"
+    );
+    thread::scope(|scope| {
+        let handles: Vec<_> = loops
+            .into_iter()
+            .enumerate()
+            .map(|(index, event_loop)| {
+                thread::Builder::new()
+                    .name(format!("loop-{index}"))
+                    .spawn_scoped(scope, move || {
+                        // A loop that fails (or panics) stops the others too: half a server
+                        // that looks healthy is worse than a clear exit.
+                        let result = catch_unwind(AssertUnwindSafe(|| event_loop.run(shutdown)))
+                            .unwrap_or_else(|_| Err(io::Error::other("an event loop panicked")));
+                        if result.is_err() {
+                            shutdown.request();
+                        }
+                        result
+                    })
+            })
+            .collect::<io::Result<_>>()?;
+        let mut result = Ok(());
+        for handle in handles {
+            match handle.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(loop_error)) => {
+                    error!(%loop_error, "an event loop failed");
+                    result = Err(loop_error);
+                }
+                Err(_panic) => result = Err(io::Error::other("an event loop thread panicked")),
+            }
+        }
+        result
+    })
+}
+// ANCHOR_END: serve
