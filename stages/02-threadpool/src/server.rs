@@ -144,70 +144,96 @@ pub fn serve(
     shutdown: &Shutdown,
 ) {
     match workers {
-        Workers::Handmade(pool) => {
-            accept_loop(&listener, shutdown, |stream| {
-                // A pool job must be 'static: it may outlive this stack frame, so it cannot
-                // borrow from it. Each job gets its own handles: one Arc for the App, two cheap
-                // clones for the rest.
-                let app = Arc::clone(&app);
-                let limits = limits.clone();
-                let shutdown = shutdown.clone();
-                let job = move || serve_logged(stream, &app, &limits, &shutdown);
-                // Blocks while the queue is full: this is where the acceptor waits.
-                if let Err(error) = pool.execute(job) {
-                    warn!(%error, "could not queue a connection; it is closed unanswered");
-                }
-            });
-            info!(
-                times_full = pool.times_full(),
-                "draining the queue and joining the workers"
-            );
-            // Graceful shutdown: closes the queue, runs what is queued, joins every worker.
-            drop(pool);
-        }
-        Workers::Rayon(pool) => {
-            let slots = Slots::new(limits.max_connections);
-            // A scope can borrow (no Arc, no clones) because it does not return before every
-            // job spawned in it has finished: that wait is the graceful shutdown here.
-            pool.in_place_scope(|scope| {
-                accept_loop(&listener, shutdown, |stream| {
-                    let slot = slots.acquire();
-                    let app = &*app;
-                    scope.spawn(move |_| {
-                        let _slot = slot;
-                        // rayon aborts the whole process on a panicking job (its default
-                        // panic handler), and a scope re-raises a job's panic at its end.
-                        serve_catching_panics(stream, app, limits, shutdown);
-                    });
-                });
-            });
-        }
-        Workers::PerConnection => {
-            let slots = Slots::new(limits.max_connections);
-            // A scope again: every connection thread is joined before the scope returns.
-            thread::scope(|scope| {
-                accept_loop(&listener, shutdown, |stream| {
-                    let slot = slots.acquire();
-                    let app = &*app;
-                    let spawned = thread::Builder::new()
-                        .name("connection".into())
-                        .spawn_scoped(scope, move || {
-                            let _slot = slot;
-                            // A scope re-raises a thread's panic once all threads are joined,
-                            // which would turn a graceful stop into a crash.
-                            serve_catching_panics(stream, app, limits, shutdown);
-                        });
-                    if let Err(error) = spawned {
-                        // Out of threads or memory: this is where this model breaks. The
-                        // closure, and with it the connection and its slot, is dropped.
-                        warn!(%error, "cannot start a thread; the connection is closed unanswered");
-                    }
-                });
-            });
-        }
+        Workers::Handmade(pool) => serve_handmade(&listener, pool, app, limits, shutdown),
+        Workers::Rayon(pool) => serve_rayon(&listener, &pool, &app, limits, shutdown),
+        Workers::PerConnection => serve_per_connection(&listener, &app, limits, shutdown),
     }
 }
 // ANCHOR_END: serve
+
+// ANCHOR: serve_handmade
+/// `--pool handmade`: each connection is a job for the hand-built pool.
+fn serve_handmade(
+    listener: &TcpListener,
+    pool: ThreadPool,
+    app: Arc<App>,
+    limits: &Limits,
+    shutdown: &Shutdown,
+) {
+    accept_loop(listener, shutdown, |stream| {
+        // A pool job must be 'static: it may outlive this stack frame, so it cannot borrow
+        // from it. Each job gets its own handles: one Arc for the App, two cheap clones for
+        // the rest.
+        let app = Arc::clone(&app);
+        let limits = limits.clone();
+        let shutdown = shutdown.clone();
+        let job = move || serve_logged(stream, &app, &limits, &shutdown);
+        // Blocks while the queue is full: this is where the acceptor waits.
+        if let Err(error) = pool.execute(job) {
+            warn!(%error, "could not queue a connection; it is closed unanswered");
+        }
+    });
+    info!(
+        times_full = pool.times_full(),
+        "draining the queue and joining the workers"
+    );
+    // Graceful shutdown: closes the queue, runs what is queued, joins every worker.
+    drop(pool);
+}
+// ANCHOR_END: serve_handmade
+
+// ANCHOR: serve_rayon
+/// `--pool rayon`: each connection is a job spawned on a rayon pool.
+fn serve_rayon(
+    listener: &TcpListener,
+    pool: &rayon::ThreadPool,
+    app: &App,
+    limits: &Limits,
+    shutdown: &Shutdown,
+) {
+    let slots = Slots::new(limits.max_connections);
+    // A scope can borrow (no Arc, no clones) because it does not return before every job
+    // spawned in it has finished: that wait is the graceful shutdown here.
+    pool.in_place_scope(|scope| {
+        accept_loop(listener, shutdown, |stream| {
+            let slot = slots.acquire();
+            scope.spawn(move |_| {
+                let _slot = slot;
+                // A scope re-raises a job's panic at its end, which would turn a graceful
+                // stop into a crash. (Outside a scope, `rayon::spawn` would abort the whole
+                // process: rayon's default panic handler.)
+                serve_catching_panics(stream, app, limits, shutdown);
+            });
+        });
+    });
+}
+// ANCHOR_END: serve_rayon
+
+// ANCHOR: serve_per_connection
+/// `--pool per-connection`: a new thread for each connection.
+fn serve_per_connection(listener: &TcpListener, app: &App, limits: &Limits, shutdown: &Shutdown) {
+    let slots = Slots::new(limits.max_connections);
+    // A scope again: every connection thread is joined before the scope returns.
+    thread::scope(|scope| {
+        accept_loop(listener, shutdown, |stream| {
+            let slot = slots.acquire();
+            let spawned = thread::Builder::new()
+                .name("connection".into())
+                .spawn_scoped(scope, move || {
+                    let _slot = slot;
+                    // A scope re-raises a thread's panic once all threads are joined, which
+                    // would turn a graceful stop into a crash.
+                    serve_catching_panics(stream, app, limits, shutdown);
+                });
+            if let Err(error) = spawned {
+                // Out of threads or memory: this is where this model breaks. The closure, and
+                // with it the connection and its slot, is dropped.
+                warn!(%error, "cannot start a thread; the connection is closed unanswered");
+            }
+        });
+    });
+}
+// ANCHOR_END: serve_per_connection
 
 // ANCHOR: accept_loop
 /// Accepts connections until `shutdown` is requested and gives each one to `hand_off`.
