@@ -12,7 +12,7 @@ use common::app::App;
 use common::cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
 use common::Limits;
 use stage01_blocking::shutdown::Shutdown;
-use stage02_threadpool::server::DEFAULT_QUEUE;
+use stage02_threadpool::server::{DEFAULT_QUEUE, MAX_QUEUE};
 use stage02_threadpool::{PoolConfig, PoolKind, Workers};
 use tracing::info;
 
@@ -31,7 +31,7 @@ struct Cli {
 
     /// Connections that may wait for a free worker of the handmade pool; when it is full, the
     /// server stops accepting until a worker is free. 0: no waiting room at all.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE, value_parser = parse_queue)]
     queue: usize,
 
     /// Which threads serve the connections.
@@ -91,6 +91,17 @@ fn main() {
 /// or 1 when the system cannot tell.
 fn default_threads() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
+/// `--queue`: a whole number up to [`MAX_QUEUE`].
+fn parse_queue(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(queue) if queue > MAX_QUEUE => Err(format!(
+            "must be at most {MAX_QUEUE}: the queue's slots are allocated up front"
+        )),
+        Ok(queue) => Ok(queue),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// `--threads`: a whole number of at least 1 (a pool without workers would never answer).

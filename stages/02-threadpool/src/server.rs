@@ -38,6 +38,10 @@ use crate::pool::{panic_message, PoolError, ThreadPool};
 /// kernel's listen backlog takes over.
 pub const DEFAULT_QUEUE: usize = 64;
 
+/// The largest `--queue` accepted. A `sync_channel` allocates all its slots when it is created,
+/// so a mistyped `--queue 100000000000` would otherwise abort on a failed allocation.
+pub const MAX_QUEUE: usize = 100_000;
+
 // ANCHOR: pool_kind
 /// Which threads serve the connections (`--pool`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
