@@ -1,0 +1,87 @@
+//! `cargo bench --bench stages`: every stage side by side with nginx, hyper and the floor server.
+//!
+//! The logic is in the library (`stagecraft::bench`, unit-tested there); this binary reads the
+//! command line, runs the harness, writes the JSON and markdown, draws the SVG charts
+//! ([`charts`]), and checks that every output is there with a row per server and scenario.
+//!
+//! ```text
+//! cargo bench --bench stages                      # the full run the book publishes
+//! cargo bench --bench stages -- --quick           # a smoke run of about a minute
+//! cargo bench --bench stages -- --stages 01,04 --scenarios small-keepalive-50
+//! ```
+//!
+//! Exit status: 0 when the outputs were written and verified; 1 when the harness could not run
+//! (or wrk is missing under `CI=true`); 2 for a bad command line. Without wrk and without
+//! `CI=true` it says what it skipped and exits 0, like the rest of the suite.
+
+mod charts;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use stagecraft::bench::options::{Options, OptionsError};
+use stagecraft::bench::run::{self, Harness, HarnessError};
+
+fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(OptionsError::Help) => {
+            print!("{}", OptionsError::Help);
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("stages bench: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(options.quick));
+    let harness = match Harness::prepare(options) {
+        Ok(harness) => harness,
+        Err(HarnessError::NoWrk) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIPPED the stage comparison: {}", HarnessError::NoWrk);
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("stages bench: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = harness.run();
+    if let Err(error) = run::write_markdown_and_json(&report, &out) {
+        eprintln!(
+            "stages bench: cannot write results into {}: {error}",
+            out.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    if let Err(error) = charts::draw_all(&report, &out) {
+        eprintln!("stages bench: cannot draw the charts: {error}");
+        return ExitCode::FAILURE;
+    }
+    let scenarios: Vec<&str> = report.scenarios.iter().map(|s| s.id).collect();
+    if let Err(error) = run::verify_outputs(&out, &report.servers, &scenarios) {
+        eprintln!("stages bench: {error}");
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "results written to {} (summary.md, results.json, one .md and .svg per scenario)",
+        out.display()
+    );
+    ExitCode::SUCCESS
+}
+
+/// Full runs go where the book includes them; quick runs must never overwrite those.
+fn default_out(quick: bool) -> PathBuf {
+    let workspace = stagecraft::workspace_dir();
+    if quick {
+        workspace
+            .join("target")
+            .join("stagecraft-bench")
+            .join("quick")
+    } else {
+        workspace.join("book").join("src").join("results")
+    }
+}

@@ -1,0 +1,136 @@
+//! The workload of the instruction-count benchmark (`scripts/parse-instructions.sh`): parse one
+//! request head N times with one contender, and nothing else, so that running it under
+//! callgrind twice (N = 1 and N = 1001) and subtracting gives the instructions of 1000 parses,
+//! start-up and exit cancelled out exactly.
+//!
+//! Instruction counts do not move with the machine's load, its frequency or its neighbours, so a
+//! regression of a few percent shows here even on the shared 2-core machines where times do not.
+//!
+//! ```text
+//! parse_instructions CONTENDER INPUT ITERATIONS
+//!   CONTENDER: httparse | parse_head | machine
+//!   INPUT:     curl | plaintext16
+//! ```
+//!
+//! - `httparse`: the bare grammar parse into 100 field slots;
+//! - `parse_head`: `common::http1::head::parse_head`, httparse plus the limits, the `Host` and
+//!   framing rules and the owned `Request`;
+//! - `machine`: a kept-alive `common::http1::Connection` parsing the input and answering every
+//!   request with an empty `200 OK` (so it includes writing the responses).
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime};
+
+use common::http1::head::parse_head;
+use common::http1::{Connection, Event, Transmit};
+use common::{Limits, Response, StatusCode};
+
+/// `curl http://localhost:8080/` (curl 7.88).
+const CURL: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
+
+/// One request of wrk's pipelined plaintext load; the input is 16 of them back to back.
+const PLAINTEXT: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: localhost:8080\r\n\r\n";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [contender, input, iterations] = args.as_slice() else {
+        eprintln!(
+            "usage: parse_instructions httparse|parse_head|machine curl|plaintext16 ITERATIONS"
+        );
+        return ExitCode::from(2);
+    };
+    let input: Vec<u8> = match input.as_str() {
+        "curl" => CURL.to_vec(),
+        "plaintext16" => PLAINTEXT.repeat(16),
+        other => {
+            eprintln!("unknown input {other:?}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(iterations) = iterations.parse::<u64>() else {
+        eprintln!("ITERATIONS must be a number");
+        return ExitCode::from(2);
+    };
+    let expected = if input.len() > CURL.len() * 2 { 16 } else { 1 };
+    let parsed = match contender.as_str() {
+        "httparse" => (0..iterations)
+            .map(|_| httparse_all(black_box(&input)))
+            .sum::<usize>(),
+        "parse_head" => (0..iterations)
+            .map(|_| parse_head_all(black_box(&input)))
+            .sum(),
+        "machine" => {
+            let now = Instant::now();
+            let limits = Limits {
+                max_requests_per_connection: u32::MAX,
+                ..Limits::default()
+            };
+            let mut connection = Connection::new(limits, now);
+            (0..iterations)
+                .map(|_| answer_all(&mut connection, black_box(&input), now))
+                .sum()
+        }
+        other => {
+            eprintln!("unknown contender {other:?}");
+            return ExitCode::from(2);
+        }
+    };
+    // A contender that silently parsed less would report a flattering count.
+    if parsed as u64 != iterations * expected {
+        eprintln!(
+            "{contender} parsed {parsed} requests, expected {}",
+            iterations * expected
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn httparse_all(mut input: &[u8]) -> usize {
+    let mut parsed = 0;
+    while !input.is_empty() {
+        let mut fields = [httparse::EMPTY_HEADER; 100];
+        let mut request = httparse::Request::new(&mut fields);
+        let Ok(httparse::Status::Complete(used)) = request.parse(input) else {
+            return parsed;
+        };
+        black_box(&request);
+        input = &input[used..];
+        parsed += 1;
+    }
+    parsed
+}
+
+fn parse_head_all(mut input: &[u8]) -> usize {
+    let limits = Limits::default();
+    let mut parsed = 0;
+    while !input.is_empty() {
+        let Ok(Some((head, used))) = parse_head(input, &limits) else {
+            return parsed;
+        };
+        black_box(&head);
+        input = &input[used..];
+        parsed += 1;
+    }
+    parsed
+}
+
+fn answer_all(connection: &mut Connection, input: &[u8], now: Instant) -> usize {
+    connection.handle_input(input, now);
+    let mut answered = 0;
+    while let Some(event) = connection.poll_event() {
+        let Event::Request(request) = event else {
+            return answered;
+        };
+        black_box(&request);
+        connection.send_response(Response::new(StatusCode::OK), SystemTime::now());
+        answered += 1;
+        while let Some(Transmit::Bytes(bytes)) = connection.poll_transmit() {
+            let written = black_box(bytes).len();
+            connection.advance(written, now);
+        }
+    }
+    answered
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Instruction counts of the request parser, measured with callgrind: stable to the instruction on
+# a noisy machine, where criterion's times (cargo bench --bench parse) move by several percent.
+#
+# For each contender and input, examples/parse_instructions runs under
+# `valgrind --tool=callgrind` twice, with 1 and with 1001 iterations; the difference of the two
+# totals (Ir) is exactly 1000 parses, start-up and exit cancelled out.
+#
+#   scripts/parse-instructions.sh                 print the table
+#   scripts/parse-instructions.sh --save FILE     also write it as JSON
+#   scripts/parse-instructions.sh --check FILE    fail if a count grew by more than 5 % over FILE
+#
+# Without valgrind it says so and exits 0, unless CI=true (where .ci/run installs valgrind).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v valgrind >/dev/null 2>&1; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "parse-instructions: valgrind is not installed, and CI=true (.ci/run installs it)" >&2
+    exit 1
+  fi
+  echo "SKIPPED parse instruction counts: valgrind is not installed (apt-get install valgrind)" >&2
+  exit 0
+fi
+
+mode="" file=""
+if [ $# -ge 2 ]; then mode="$1" file="$2"; fi
+
+cargo build --release --quiet -p stagecraft --example parse_instructions
+binary="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/examples/parse_instructions"
+workdir="$(mktemp -d)"
+trap 'rm -rf "$workdir"' EXIT
+
+# Total instructions executed by one run, read from callgrind's "summary:" line.
+instructions() {
+  local out="$workdir/callgrind.out"
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$binary" "$@" 2>/dev/null
+  sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out"
+}
+
+json="{"
+printf '%-12s %-12s %14s\n' contender input "Ir/request"
+for input in curl plaintext16; do
+  requests=1; [ "$input" = plaintext16 ] && requests=16
+  for contender in httparse parse_head machine; do
+    one=$(instructions "$contender" "$input" 1)
+    many=$(instructions "$contender" "$input" 1001)
+    per_request=$(( (many - one) / (1000 * requests) ))
+    printf '%-12s %-12s %14d\n' "$contender" "$input" "$per_request"
+    json="$json\"$contender/$input\":$per_request,"
+  done
+done
+json="${json%,}}"
+
+case "$mode" in
+  --save) printf '%s\n' "$json" > "$file"; echo "saved to $file" ;;
+  --check)
+    status=0
+    for key in $(printf '%s' "$json" | tr -d '{}"' | tr ',' ' '); do
+      name="${key%%:*}" now="${key##*:}"
+      before=$(tr -d '{}" \n' < "$file" | tr ',' '\n' | sed -n "s|^$name:||p")
+      if [ -n "$before" ] && [ "$now" -gt $(( before * 105 / 100 )) ]; then
+        echo "REGRESSION $name: $before -> $now instructions per request" >&2
+        status=1
+      fi
+    done
+    exit "$status" ;;
+  "") ;;
+  *) echo "unknown option $mode" >&2; exit 2 ;;
+esac

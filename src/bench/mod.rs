@@ -1,0 +1,31 @@
+//! The stage-comparison harness behind `cargo bench --bench stages`: every stage beside nginx,
+//! hyper and a floor server, under the same loads, measured the same way (the book's chapter
+//! "Measuring honestly" explains every choice made here).
+//!
+//! The logic lives in the library, not in the bench binary, so that its parsers and writers are
+//! unit-tested with `cargo test`. The bench binary (`benches/stages/`) adds the command line and
+//! the SVG charts.
+//!
+//! Modules, in the order a run uses them:
+//!
+//! - [`options`]: the command line (`--quick`, `--stages`, `--scenarios`, ...).
+//! - [`scenario`]: the loads, and which placement (pinned or not) each runs with.
+//! - [`machine`]: the report header (CPU, cores, kernel, date, load average, tool versions).
+//! - [`process`]: starting servers and generators under `taskset`, stopping them by PID.
+//! - [`nginx`]: the reference server's configuration, as shipped and tuned.
+//! - [`wrk`]: the closed-loop generator's Lua script and the parsing of its results.
+//! - [`idle`]: the client that holds thousands of idle connections.
+//! - [`procfs`]: CPU time and resident memory of a server's whole process tree.
+//! - [`run`]: the loop over scenarios and servers.
+//! - [`report`]: medians and spreads, JSON and markdown tables with the ratio columns.
+
+pub mod idle;
+pub mod machine;
+pub mod nginx;
+pub mod options;
+pub mod process;
+pub mod procfs;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod wrk;

@@ -1,0 +1,891 @@
+//! The harness's results and how they are written: the raw JSON, and the markdown tables the book
+//! includes, with the ratios to nginx and to the floor server as the headline columns.
+//!
+//! A [`Row`] is one server in one scenario. It always exists, whether the server was measured,
+//! does not apply (nginx has no `/slow`), could not start (a stage still being written), or fell
+//! over (a blocking stage facing 1000 connections): a missing row would hide exactly what the
+//! book wants to show.
+//!
+//! Repetitions are summarised by the median, with the smallest and largest value as the spread
+//! ([`Spread`]); a median of three ignores one bad run, and the spread shows how noisy the run was.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use super::machine::Machine;
+use super::scenario::{Kind, Scenario};
+
+/// The row names the ratio columns divide by.
+pub const NGINX: &str = "nginx";
+pub const FLOOR: &str = "floor";
+
+/// One measured repetition (closed loop or open loop).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sample {
+    /// Complete responses.
+    pub requests: u64,
+    /// Length of the measured run, seconds.
+    pub seconds: f64,
+    /// Response bytes received.
+    pub bytes: u64,
+    /// Socket errors, timeouts and responses of status 400 or more, together.
+    pub errors: u64,
+    /// Latency, microseconds.
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub max_us: f64,
+    /// CPU time (user + system) of all the server's processes during the run, seconds.
+    pub cpu_seconds: Option<f64>,
+    /// Open loop only: the rate asked for, requests per second.
+    pub target_rate: Option<f64>,
+    /// Open loop only: the generator's own lateness at p99, microseconds.
+    pub lateness_p99_us: Option<f64>,
+}
+
+impl Sample {
+    pub fn requests_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.requests as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// Server CPU microseconds per answered request.
+    pub fn cpu_us_per_request(&self) -> Option<f64> {
+        let cpu = self.cpu_seconds?;
+        (self.requests > 0).then(|| cpu * 1e6 / self.requests as f64)
+    }
+}
+
+/// What became of one server in one scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    /// Measured, no errors.
+    Ok,
+    /// Measured, with errors: the server did not fully survive the scenario.
+    Errors,
+    /// The scenario does not apply to this server (the reason says why).
+    NotApplicable(String),
+    /// The server could not be run (not installed, not built, not implemented yet).
+    Unavailable(String),
+    /// The run itself failed (the server died, nothing was answered, the generator failed).
+    Failed(String),
+}
+
+impl Status {
+    /// Whether there are numbers to show.
+    pub fn measured(&self) -> bool {
+        matches!(self, Status::Ok | Status::Errors)
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Errors => "errors",
+            Status::NotApplicable(_) => "not applicable",
+            Status::Unavailable(_) => "unavailable",
+            Status::Failed(_) => "failed",
+        }
+    }
+
+    fn reason(&self) -> Option<&str> {
+        match self {
+            Status::NotApplicable(reason)
+            | Status::Unavailable(reason)
+            | Status::Failed(reason) => Some(reason),
+            Status::Ok | Status::Errors => None,
+        }
+    }
+}
+
+/// The idle-connections scenario's measurement.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Idle {
+    /// Connections the harness tried to hold.
+    pub attempted: usize,
+    /// Connections that were answered and then held open.
+    pub held: usize,
+    /// Resident memory of the server's processes before and after, bytes.
+    pub rss_before: u64,
+    pub rss_after: u64,
+}
+
+impl Idle {
+    /// Extra resident memory per held connection, bytes.
+    pub fn bytes_per_connection(&self) -> Option<f64> {
+        (self.held > 0)
+            .then(|| self.rss_after.saturating_sub(self.rss_before) as f64 / self.held as f64)
+    }
+}
+
+/// One server in one scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub server: String,
+    pub scenario: String,
+    pub status: Status,
+    pub samples: Vec<Sample>,
+    /// Largest sampled sum of resident memory over the server's processes, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    pub idle: Option<Idle>,
+    /// Anything a reader needs to read the numbers right.
+    pub note: String,
+}
+
+impl Row {
+    /// A row with no numbers.
+    pub fn without_numbers(server: &str, scenario: &str, status: Status) -> Row {
+        Row {
+            server: server.to_owned(),
+            scenario: scenario.to_owned(),
+            status,
+            samples: Vec::new(),
+            peak_rss_bytes: None,
+            idle: None,
+            note: String::new(),
+        }
+    }
+
+    /// The medians and spreads of the samples.
+    pub fn summary(&self) -> Summary {
+        let rates: Vec<f64> = self
+            .samples
+            .iter()
+            .map(Sample::requests_per_second)
+            .collect();
+        let pick =
+            |value: fn(&Sample) -> f64| median(&self.samples.iter().map(value).collect::<Vec<_>>());
+        Summary {
+            requests_per_second: Spread::of(&rates),
+            megabytes_per_second: pick(|s| {
+                if s.seconds > 0.0 {
+                    s.bytes as f64 / s.seconds / 1e6
+                } else {
+                    0.0
+                }
+            }),
+            p50_us: pick(|s| s.p50_us),
+            p99_us: pick(|s| s.p99_us),
+            p999_us: pick(|s| s.p999_us),
+            max_us: pick(|s| s.max_us),
+            errors: self.samples.iter().map(|s| s.errors).sum(),
+            cpu_us_per_request: median(
+                &self
+                    .samples
+                    .iter()
+                    .filter_map(Sample::cpu_us_per_request)
+                    .collect::<Vec<_>>(),
+            ),
+            target_rate: self.samples.iter().find_map(|s| s.target_rate),
+            lateness_p99_us: median(
+                &self
+                    .samples
+                    .iter()
+                    .filter_map(|s| s.lateness_p99_us)
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }
+}
+
+/// A row's repetitions, summarised.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub requests_per_second: Option<Spread>,
+    pub megabytes_per_second: Option<f64>,
+    pub p50_us: Option<f64>,
+    pub p99_us: Option<f64>,
+    pub p999_us: Option<f64>,
+    pub max_us: Option<f64>,
+    pub errors: u64,
+    pub cpu_us_per_request: Option<f64>,
+    pub target_rate: Option<f64>,
+    pub lateness_p99_us: Option<f64>,
+}
+
+/// The median of repeated measurements and their range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        Some(Spread {
+            median: median(values)?,
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        })
+    }
+
+    /// (max - min) / median, the relative width of the spread.
+    pub fn relative_width(&self) -> f64 {
+        if self.median > 0.0 {
+            (self.max - self.min) / self.median
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The median (the mean of the middle two for an even count); `None` for no values.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    Some(if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    })
+}
+
+/// How fast the load generator itself can go, measured against the floor server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ceiling {
+    /// Which generator and load.
+    pub generator: String,
+    pub requests_per_second: f64,
+    /// The floor server's CPU use during the run (1.0 = one core fully busy). Well below the
+    /// number of server cores means the generator, not the server, was the limit.
+    pub server_cpu_use: Option<f64>,
+}
+
+/// The settings of a run, written next to its numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub mode: String,
+    pub duration_seconds: u32,
+    pub warmup_seconds: u32,
+    pub repetitions: usize,
+    pub server_cpus: String,
+    pub client_cpus: String,
+    pub idle_connections: usize,
+    /// Which row the open-loop rates were taken from, and its rate.
+    pub open_loop_base: Option<(String, f64)>,
+    pub command: String,
+}
+
+/// Everything one harness run produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub machine: Machine,
+    pub settings: Settings,
+    pub scenarios: Vec<Scenario>,
+    pub servers: Vec<String>,
+    pub rows: Vec<Row>,
+    pub ceilings: Vec<Ceiling>,
+}
+
+impl Report {
+    pub fn row(&self, server: &str, scenario: &str) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|row| row.server == server && row.scenario == scenario)
+    }
+
+    fn reference(&self, server: &str, scenario: &str) -> Option<Summary> {
+        self.row(server, scenario)
+            .filter(|row| row.status.measured())
+            .map(Row::summary)
+    }
+}
+
+// ANCHOR: json
+/// The raw results: every repetition of every row, with the machine and the settings.
+pub fn to_json(report: &Report) -> Value {
+    let machine = &report.machine;
+    let settings = &report.settings;
+    json!({
+        "machine": {
+            "cpu": machine.cpu_model,
+            "cores": machine.cores,
+            "kernel": machine.kernel,
+            "date": machine.date,
+            "load_average_before": machine.load_before,
+            "load_average_after": machine.load_after,
+            "tools": machine.tools,
+            "commit": machine.commit,
+        },
+        "settings": {
+            "mode": settings.mode,
+            "duration_seconds": settings.duration_seconds,
+            "warmup_seconds": settings.warmup_seconds,
+            "repetitions": settings.repetitions,
+            "server_cpus": settings.server_cpus,
+            "client_cpus": settings.client_cpus,
+            "idle_connections": settings.idle_connections,
+            "open_loop_base": settings.open_loop_base.as_ref().map(|(server, rate)| json!({
+                "server": server, "requests_per_second": rate
+            })),
+            "command": settings.command,
+        },
+        "generator_ceilings": report.ceilings.iter().map(|ceiling| json!({
+            "generator": ceiling.generator,
+            "requests_per_second": ceiling.requests_per_second,
+            "server_cpu_use": ceiling.server_cpu_use,
+        })).collect::<Vec<_>>(),
+        "scenarios": report.scenarios.iter().map(|scenario| json!({
+            "id": scenario.id,
+            "title": scenario.title,
+            "shows": scenario.shows,
+        })).collect::<Vec<_>>(),
+        "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
+    })
+}
+// ANCHOR_END: json
+
+fn row_json(row: &Row) -> Value {
+    let summary = row.summary();
+    json!({
+        "server": row.server,
+        "scenario": row.scenario,
+        "status": row.status.label(),
+        "reason": row.status.reason(),
+        "note": row.note,
+        "peak_rss_bytes": row.peak_rss_bytes,
+        "idle": row.idle.map(|idle| json!({
+            "attempted": idle.attempted,
+            "held": idle.held,
+            "rss_before_bytes": idle.rss_before,
+            "rss_after_bytes": idle.rss_after,
+            "bytes_per_connection": idle.bytes_per_connection(),
+        })),
+        "summary": {
+            "requests_per_second": summary.requests_per_second.map(|s| json!({
+                "median": s.median, "min": s.min, "max": s.max
+            })),
+            "megabytes_per_second": summary.megabytes_per_second,
+            "p50_us": summary.p50_us,
+            "p99_us": summary.p99_us,
+            "p999_us": summary.p999_us,
+            "max_us": summary.max_us,
+            "errors": summary.errors,
+            "cpu_us_per_request": summary.cpu_us_per_request,
+            "target_rate": summary.target_rate,
+            "lateness_p99_us": summary.lateness_p99_us,
+        },
+        "samples": row.samples.iter().map(|sample| json!({
+            "requests": sample.requests,
+            "seconds": sample.seconds,
+            "bytes": sample.bytes,
+            "errors": sample.errors,
+            "p50_us": sample.p50_us,
+            "p99_us": sample.p99_us,
+            "p999_us": sample.p999_us,
+            "max_us": sample.max_us,
+            "cpu_seconds": sample.cpu_seconds,
+            "target_rate": sample.target_rate,
+            "lateness_p99_us": sample.lateness_p99_us,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The report header in markdown: when, where, how, and how loaded the machine was.
+pub fn header_markdown(report: &Report) -> String {
+    let machine = &report.machine;
+    let settings = &report.settings;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Measured {} on {} ({} cores), Linux {}, commit `{}`.",
+        machine.date, machine.cpu_model, machine.cores, machine.kernel, machine.commit
+    );
+    let _ = writeln!(
+        out,
+        "Load average before / after: {} / {} (other work on the machine shows here).",
+        machine.load_before, machine.load_after
+    );
+    let _ = writeln!(
+        out,
+        "Mode `{}`: {} repetition(s) of {} s after a {} s warm-up; server pinned to CPU {}, \
+         load generator to CPU {} (scenarios marked *2 cores* run unpinned with 2 server \
+         workers); {}.",
+        settings.mode,
+        settings.repetitions,
+        settings.duration_seconds,
+        settings.warmup_seconds,
+        settings.server_cpus,
+        settings.client_cpus,
+        machine.tools.join(", ")
+    );
+    let _ = writeln!(out, "Reproduce with `{}`.", settings.command);
+    out
+}
+
+/// The generator ceilings as a markdown table.
+pub fn ceilings_markdown(report: &Report) -> String {
+    let mut out = String::from(
+        "| generator and load (against the floor server) | req/s | floor's CPU use |\n|---|---:|---:|\n",
+    );
+    for ceiling in &report.ceilings {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            ceiling.generator,
+            count(ceiling.requests_per_second),
+            ceiling
+                .server_cpu_use
+                .map_or("-".to_owned(), |use_| format!("{:.0} %", use_ * 100.0)),
+        );
+    }
+    out
+}
+
+// ANCHOR: table
+/// The markdown table of one scenario, one line per server, in the report's server order.
+pub fn scenario_markdown(report: &Report, scenario: &Scenario) -> String {
+    let rows: Vec<&Row> = report
+        .servers
+        .iter()
+        .filter_map(|server| report.row(server, scenario.id))
+        .collect();
+    match scenario.kind {
+        Kind::Idle => idle_table(&rows),
+        Kind::Open { .. } => open_table(&rows),
+        Kind::Closed(_) => closed_table(report, scenario, &rows),
+    }
+}
+// ANCHOR_END: table
+
+fn closed_table(report: &Report, scenario: &Scenario, rows: &[&Row]) -> String {
+    let nginx = report.reference(NGINX, scenario.id);
+    let floor = report.reference(FLOOR, scenario.id);
+    let mut out = String::from(
+        "| server | req/s | spread | ×nginx | ×floor | MB/s | p50 | p99 | p99.9 | errors \
+         | CPU µs/req | CPU ×nginx | CPU ×floor | peak RSS | |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for row in rows {
+        if !row.status.measured() {
+            let _ = writeln!(
+                out,
+                "| {} | {} |{}",
+                row.server,
+                row.status.label(),
+                " |".repeat(12) + &format!(" {} |", row.status.reason().unwrap_or(""))
+            );
+            continue;
+        }
+        let summary = row.summary();
+        let rate = summary.requests_per_second;
+        let cpu = summary.cpu_us_per_request;
+        let ratio_of = |reference: Option<Summary>, pick: fn(&Summary) -> Option<f64>, own| {
+            ratio(own, reference.as_ref().and_then(pick))
+        };
+        let rate_median = rate.map(|r| r.median);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.server,
+            rate_median.map_or("-".into(), count),
+            rate.map_or("-".into(), |r| format!(
+                "±{:.0} %",
+                r.relative_width() * 50.0
+            )),
+            ratio_of(
+                nginx,
+                |s| s.requests_per_second.map(|r| r.median),
+                rate_median
+            ),
+            ratio_of(
+                floor,
+                |s| s.requests_per_second.map(|r| r.median),
+                rate_median
+            ),
+            summary
+                .megabytes_per_second
+                .map_or("-".into(), |mb| format!("{mb:.0}")),
+            micros(summary.p50_us),
+            micros(summary.p99_us),
+            micros(summary.p999_us),
+            summary.errors,
+            cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
+            ratio_of(nginx, |s| s.cpu_us_per_request, cpu),
+            ratio_of(floor, |s| s.cpu_us_per_request, cpu),
+            row.peak_rss_bytes.map_or("-".into(), mebibytes),
+            note(row),
+        );
+    }
+    out
+}
+
+fn open_table(rows: &[&Row]) -> String {
+    let mut out = String::from(
+        "| server | target req/s | achieved | p50 | p99 | p99.9 | max | errors | CPU µs/req \
+         | generator lateness p99 | |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for row in rows {
+        if !row.status.measured() {
+            let _ = writeln!(
+                out,
+                "| {} | {} |{} {} |",
+                row.server,
+                row.status.label(),
+                " |".repeat(8),
+                row.status.reason().unwrap_or("")
+            );
+            continue;
+        }
+        let summary = row.summary();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.server,
+            summary.target_rate.map_or("-".into(), count),
+            summary
+                .requests_per_second
+                .map_or("-".into(), |r| count(r.median)),
+            micros(summary.p50_us),
+            micros(summary.p99_us),
+            micros(summary.p999_us),
+            micros(summary.max_us),
+            summary.errors,
+            summary
+                .cpu_us_per_request
+                .map_or("-".into(), |cpu| format!("{cpu:.1}")),
+            micros(summary.lateness_p99_us),
+            note(row),
+        );
+    }
+    out
+}
+
+fn idle_table(rows: &[&Row]) -> String {
+    let mut out = String::from(
+        "| server | held / tried | RSS before | RSS after | per connection | |\n\
+         |---|---:|---:|---:|---:|---|\n",
+    );
+    for row in rows {
+        match (&row.status, row.idle) {
+            (status, Some(idle)) if status.measured() => {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} / {} | {} | {} | {} | {} |",
+                    row.server,
+                    idle.held,
+                    idle.attempted,
+                    mebibytes(idle.rss_before),
+                    mebibytes(idle.rss_after),
+                    idle.bytes_per_connection()
+                        .map_or("-".into(), |bytes| format!("{:.1} KiB", bytes / 1024.0)),
+                    note(row),
+                );
+            }
+            (status, _) => {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | | | | {} |",
+                    row.server,
+                    status.label(),
+                    status.reason().unwrap_or("")
+                );
+            }
+        }
+    }
+    out
+}
+
+/// One server's rows across every scenario, with nginx's and the floor's ratios beside them: what
+/// a stage's chapter includes.
+pub fn server_markdown(report: &Report, server: &str) -> String {
+    let mut out = format!(
+        "| scenario ({server}) | req/s | ×nginx | ×floor | p99 | errors | CPU µs/req | CPU ×nginx \
+         | CPU ×floor | peak RSS | |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+    );
+    for scenario in &report.scenarios {
+        let Some(row) = report.row(server, scenario.id) else {
+            continue;
+        };
+        if !row.status.measured() {
+            let _ = writeln!(
+                out,
+                "| {} | {} |{} {} |",
+                scenario.id,
+                row.status.label(),
+                " |".repeat(8),
+                row.status.reason().unwrap_or("")
+            );
+            continue;
+        }
+        let summary = row.summary();
+        let nginx = report.reference(NGINX, scenario.id);
+        let floor = report.reference(FLOOR, scenario.id);
+        let rate = summary.requests_per_second.map(|r| r.median);
+        let cpu = summary.cpu_us_per_request;
+        let reference_rate =
+            |s: Option<Summary>| s.and_then(|s| s.requests_per_second.map(|r| r.median));
+        let reference_cpu = |s: Option<Summary>| s.and_then(|s| s.cpu_us_per_request);
+        let idle_note = row
+            .idle
+            .and_then(|idle| idle.bytes_per_connection())
+            .map(|bytes| format!("{:.1} KiB per idle connection", bytes / 1024.0));
+        let extra = [idle_note, Some(note(row))]
+            .into_iter()
+            .flatten()
+            .filter(|text| !text.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            scenario.id,
+            rate.map_or("-".into(), count),
+            ratio(rate, reference_rate(nginx)),
+            ratio(rate, reference_rate(floor)),
+            micros(summary.p99_us),
+            summary.errors,
+            cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
+            ratio(cpu, reference_cpu(nginx)),
+            ratio(cpu, reference_cpu(floor)),
+            row.peak_rss_bytes.map_or("-".into(), mebibytes),
+            extra,
+        );
+    }
+    out
+}
+
+fn note(row: &Row) -> String {
+    match (&row.status, row.note.is_empty()) {
+        (Status::Errors, true) => "did not survive without errors".to_owned(),
+        (Status::Errors, false) => format!("did not survive without errors; {}", row.note),
+        _ => row.note.clone(),
+    }
+}
+
+/// `own / reference` as `0.85×`, or `-` when either is missing.
+pub fn ratio(own: Option<f64>, reference: Option<f64>) -> String {
+    match (own, reference) {
+        (Some(own), Some(reference)) if reference > 0.0 => format!("{:.2}×", own / reference),
+        _ => "-".to_owned(),
+    }
+}
+
+/// A count with thousands shown as `k` and millions as `M`, three significant digits.
+pub fn count(value: f64) -> String {
+    if value >= 1e6 {
+        format!("{:.2}M", value / 1e6)
+    } else if value >= 1e4 {
+        format!("{:.1}k", value / 1e3)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// Microseconds as `µs`, `ms` or `s`, whichever reads best.
+pub fn micros(value: Option<f64>) -> String {
+    match value {
+        None => "-".to_owned(),
+        Some(us) if us >= 1e6 => format!("{:.2} s", us / 1e6),
+        Some(us) if us >= 1e3 => format!("{:.2} ms", us / 1e3),
+        Some(us) => format!("{us:.0} µs"),
+    }
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::scenario;
+
+    fn sample(requests: u64, cpu: f64) -> Sample {
+        Sample {
+            requests,
+            seconds: 1.0,
+            bytes: requests * 100,
+            errors: 0,
+            p50_us: 100.0,
+            p99_us: 900.0,
+            p999_us: 1500.0,
+            max_us: 2000.0,
+            cpu_seconds: Some(cpu),
+            target_rate: None,
+            lateness_p99_us: None,
+        }
+    }
+
+    fn measured(server: &str, scenario: &str, samples: Vec<Sample>) -> Row {
+        Row {
+            samples,
+            peak_rss_bytes: Some(3 * 1024 * 1024),
+            ..Row::without_numbers(server, scenario, Status::Ok)
+        }
+    }
+
+    fn report(rows: Vec<Row>) -> Report {
+        Report {
+            machine: Machine {
+                cpu_model: "Test CPU".into(),
+                cores: 2,
+                kernel: "6.1.0".into(),
+                date: "2026-01-01T00:00:00Z".into(),
+                load_before: "0.10 0.20 0.30".into(),
+                load_after: "0.40 0.50 0.60".into(),
+                tools: vec!["wrk 4.1.0".into()],
+                commit: "abc1234".into(),
+            },
+            settings: Settings {
+                mode: "quick".into(),
+                duration_seconds: 1,
+                warmup_seconds: 0,
+                repetitions: 1,
+                server_cpus: "0".into(),
+                client_cpus: "1".into(),
+                idle_connections: 100,
+                open_loop_base: Some((NGINX.into(), 50_000.0)),
+                command: "cargo bench --bench stages -- --quick".into(),
+            },
+            scenarios: scenario::all(),
+            servers: vec![FLOOR.into(), NGINX.into(), "stage01-blocking".into()],
+            rows,
+            ceilings: vec![Ceiling {
+                generator: "wrk, 1 thread, 50 connections".into(),
+                requests_per_second: 120_000.0,
+                server_cpu_use: Some(0.7),
+            }],
+        }
+    }
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        let spread = Spread::of(&[90.0, 100.0, 110.0]).expect("three values");
+        assert_eq!(
+            (spread.min, spread.median, spread.max),
+            (90.0, 100.0, 110.0)
+        );
+        assert!((spread.relative_width() - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn summary_takes_medians_and_cpu_per_request() {
+        let row = measured(
+            NGINX,
+            "small-keepalive-50",
+            vec![sample(1000, 0.02), sample(3000, 0.03), sample(2000, 0.03)],
+        );
+        let summary = row.summary();
+        let rate = summary.requests_per_second.expect("samples exist");
+        assert_eq!((rate.median, rate.min, rate.max), (2000.0, 1000.0, 3000.0));
+        // 20, 10 and 15 µs per request: the median is 15.
+        let cpu = summary.cpu_us_per_request.expect("cpu was measured");
+        assert!((cpu - 15.0).abs() < 1e-9, "{cpu}");
+        assert_eq!(summary.errors, 0);
+    }
+
+    #[test]
+    fn closed_table_has_ratios_to_nginx_and_floor_and_a_line_per_server() {
+        let report = report(vec![
+            measured(FLOOR, "small-keepalive-50", vec![sample(4000, 0.02)]),
+            measured(NGINX, "small-keepalive-50", vec![sample(2000, 0.03)]),
+            Row::without_numbers(
+                "stage01-blocking",
+                "small-keepalive-50",
+                Status::Unavailable("not implemented yet".into()),
+            ),
+        ]);
+        let scenario = scenario::find("small-keepalive-50").expect("a known scenario");
+        let table = scenario_markdown(&report, &scenario);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 2 + 3, "{table}");
+        // nginx: half the floor's rate, at 15 µs against the floor's 5 µs per request.
+        assert!(
+            lines[3].starts_with("| nginx | 2000 | ±0 % | 1.00× | 0.50× |"),
+            "{table}"
+        );
+        assert!(
+            lines[3].contains("| 15.0 | 1.00× | 3.00× | 3.0 MiB |"),
+            "{table}"
+        );
+        assert!(lines[4].contains("unavailable"), "{table}");
+        assert!(lines[4].contains("not implemented yet"), "{table}");
+        // Every line has the same number of cells as the header.
+        let cells = |line: &str| line.matches('|').count();
+        assert!(
+            lines.iter().all(|line| cells(line) == cells(lines[0])),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn idle_and_open_tables_show_their_own_measures() {
+        let mut idle = measured(FLOOR, "idle-connections", Vec::new());
+        idle.idle = Some(Idle {
+            attempted: 100,
+            held: 100,
+            rss_before: 1024 * 1024,
+            rss_after: 1024 * 1024 + 100 * 2048,
+        });
+        let mut open = measured(NGINX, "open-loop-50", vec![sample(25_000, 0.3)]);
+        open.samples[0].target_rate = Some(25_000.0);
+        open.samples[0].lateness_p99_us = Some(12.0);
+        let report = report(vec![idle, open]);
+
+        let idle_scenario = scenario::find("idle-connections").expect("known");
+        let table = scenario_markdown(&report, &idle_scenario);
+        assert!(
+            table.contains("| floor | 100 / 100 | 1.0 MiB | 1.2 MiB | 2.0 KiB |"),
+            "{table}"
+        );
+
+        let open_scenario = scenario::find("open-loop-50").expect("known");
+        let table = scenario_markdown(&report, &open_scenario);
+        assert!(
+            table.contains("| nginx | 25.0k | 25.0k | 100 µs | 900 µs | 1.50 ms |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn json_keeps_every_sample_and_the_header() {
+        let report = report(vec![measured(
+            NGINX,
+            "small-keepalive-50",
+            vec![sample(1000, 0.01), sample(1100, 0.01)],
+        )]);
+        let json = to_json(&report);
+        assert_eq!(json["machine"]["cpu"], "Test CPU");
+        assert_eq!(json["settings"]["open_loop_base"]["server"], NGINX);
+        assert_eq!(json["rows"][0]["samples"].as_array().map(Vec::len), Some(2));
+        assert_eq!(json["rows"][0]["status"], "ok");
+        assert_eq!(
+            json["rows"][0]["summary"]["requests_per_second"]["median"],
+            1050.0
+        );
+        assert_eq!(
+            json["generator_ceilings"][0]["requests_per_second"],
+            120_000.0
+        );
+        let header = header_markdown(&report);
+        assert!(header.contains("Test CPU (2 cores)"), "{header}");
+        assert!(
+            header.contains("cargo bench --bench stages -- --quick"),
+            "{header}"
+        );
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(count(1_440_000.0), "1.44M");
+        assert_eq!(count(65_432.0), "65.4k");
+        assert_eq!(count(950.4), "950");
+        assert_eq!(micros(Some(812.0)), "812 µs");
+        assert_eq!(micros(Some(21_500.0)), "21.50 ms");
+        assert_eq!(micros(Some(2_500_000.0)), "2.50 s");
+        assert_eq!(ratio(Some(3.0), Some(4.0)), "0.75×");
+        assert_eq!(ratio(Some(3.0), None), "-");
+    }
+}

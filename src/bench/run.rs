@@ -1,0 +1,1043 @@
+//! The harness itself: builds the binaries, then for every scenario and every server starts the
+//! server exactly as a user would, drives it, reads its cost from /proc, stops it by PID, and
+//! moves on. The result is a [`Report`] with a row for every server in every scenario.
+//!
+//! The order matters in two places: the closed-loop scenarios run first, because the open-loop
+//! rates are fractions of nginx's measured maximum; and the generator ceilings are measured
+//! before the open-loop rows, so the report can say whether the generator could have kept up.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::idle;
+use super::machine::Machine;
+use super::nginx::{self, Flavour};
+use super::options::Options;
+use super::process::{self, Launch, Running};
+use super::procfs::{self, Sampler};
+use super::report::{self, Ceiling, Idle, Report, Row, Sample, Settings, Status, FLOOR, NGINX};
+use super::scenario::{self, Kind, Placement, Scenario, LARGE_FILE, PLAINTEXT, SMALL_FILE};
+use super::wrk::{self, Load};
+
+/// The reference rows, in the order the tables show them (before the stages).
+pub const HYPER: &str = "hyper";
+pub const NGINX_TUNED: &str = "nginx-tuned";
+
+/// What kind of server a row is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerKind {
+    Floor,
+    Nginx(Flavour),
+    Hyper,
+    Stage(&'static str),
+}
+
+/// A server the harness compares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    pub name: String,
+    pub kind: ServerKind,
+}
+
+/// The servers for `stages`: references first, then the stages in book order.
+pub fn servers(stages: &[&'static str]) -> Vec<Server> {
+    let mut servers = vec![
+        Server {
+            name: FLOOR.into(),
+            kind: ServerKind::Floor,
+        },
+        Server {
+            name: NGINX.into(),
+            kind: ServerKind::Nginx(Flavour::AsShipped),
+        },
+        Server {
+            name: NGINX_TUNED.into(),
+            kind: ServerKind::Nginx(Flavour::Tuned),
+        },
+        Server {
+            name: HYPER.into(),
+            kind: ServerKind::Hyper,
+        },
+    ];
+    servers.extend(stages.iter().map(|stage| Server {
+        name: (*stage).to_owned(),
+        kind: ServerKind::Stage(stage),
+    }));
+    servers
+}
+
+/// Why a scenario does not apply to a server, if it does not. Everything else is run, including
+/// loads a model is expected to fail: that failure is the measurement.
+pub fn not_applicable(kind: &ServerKind, scenario: &Scenario) -> Option<&'static str> {
+    let slow = matches!(&scenario.kind, Kind::Closed(load) if load.slow_every.is_some());
+    match kind {
+        ServerKind::Floor if slow => Some("a fixed answer has no /slow route"),
+        ServerKind::Nginx(_) if slow => Some("stock nginx has no handler that blocks"),
+        _ => None,
+    }
+}
+
+/// Fatal problems: the harness cannot measure anything.
+#[derive(Debug)]
+pub enum HarnessError {
+    Io(io::Error),
+    /// wrk is required; the message says how to install it.
+    NoWrk,
+    /// A helper binary (floor, hyper, generator) could not be built.
+    Build(String),
+}
+
+impl std::fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HarnessError::Io(error) => write!(f, "I/O error: {error}"),
+            HarnessError::NoWrk => f.write_str(
+                "wrk is not installed (run scripts/bench-setup.sh, or apt-get install wrk nginx)",
+            ),
+            HarnessError::Build(message) => write!(f, "build failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for HarnessError {}
+
+impl From<io::Error> for HarnessError {
+    fn from(error: io::Error) -> HarnessError {
+        HarnessError::Io(error)
+    }
+}
+
+/// The binaries and places one run uses.
+pub struct Harness {
+    options: Options,
+    /// Temporary directory for logs, configs, scripts; removed at the end.
+    dir: PathBuf,
+    /// The document root every server serves: a copy of the bundled site.
+    root: PathBuf,
+    wrk: PathBuf,
+    nginx: Option<PathBuf>,
+    floor: PathBuf,
+    hyper: PathBuf,
+    openloop: PathBuf,
+    /// Each stage's binary and its worker flag, or why it is unavailable.
+    stages: HashMap<&'static str, Result<(PathBuf, Option<&'static str>), String>>,
+    servers: Vec<Server>,
+    rows: Vec<Row>,
+    ceilings: Vec<Ceiling>,
+    machine: Machine,
+    open_loop_base: Option<(String, f64)>,
+}
+
+/// The workspace (for the bundled site and cargo).
+fn workspace() -> PathBuf {
+    crate::workspace_dir()
+}
+
+impl Harness {
+    /// Checks the tools, copies the site, and builds every binary.
+    pub fn prepare(options: Options) -> Result<Harness, HarnessError> {
+        let wrk = crate::peers::find_on_path("wrk").ok_or(HarnessError::NoWrk)?;
+        let nginx = crate::peers::find_on_path("nginx").or_else(|| {
+            let sbin = PathBuf::from("/usr/sbin/nginx");
+            sbin.is_file().then_some(sbin)
+        });
+        let mut machine = Machine::now(&workspace());
+        machine.tools.push(first_line_of(&wrk, &["-v"]));
+        if let Some(nginx) = &nginx {
+            machine.tools.push(first_line_of(nginx, &["-v"]));
+        }
+        machine
+            .tools
+            .push(first_line_of(Path::new("rustc"), &["-V"]));
+
+        let dir = std::env::temp_dir().join(format!("stagecraft-bench-{}", std::process::id()));
+        let root = dir.join("root");
+        copy_dir(&crate::site_dir(), &root)?;
+
+        eprintln!(
+            "building the floor server, the hyper reference and the open-loop generator (release)"
+        );
+        let floor = build_example("floor").map_err(HarnessError::Build)?;
+        let hyper = build_example("hyper_ref").map_err(HarnessError::Build)?;
+        let openloop = build_example("openloop").map_err(HarnessError::Build)?;
+        let mut stages = HashMap::new();
+        for stage in &options.stages {
+            eprintln!("building {stage} (release)");
+            let built = crate::build::stage_binary(stage)
+                .map(|binary| {
+                    let flag = worker_flag(&binary);
+                    (binary, flag)
+                })
+                .map_err(|error| format!("not built: {error}"));
+            stages.insert(*stage, built);
+        }
+        let servers = servers(&options.stages);
+        Ok(Harness {
+            options,
+            dir,
+            root,
+            wrk,
+            nginx,
+            floor,
+            hyper,
+            openloop,
+            stages,
+            servers,
+            rows: Vec::new(),
+            ceilings: Vec::new(),
+            machine,
+            open_loop_base: None,
+        })
+    }
+
+    /// Runs every selected scenario and returns the report.
+    pub fn run(mut self) -> Report {
+        let selected: Vec<Scenario> = scenario::all()
+            .into_iter()
+            .filter(|s| self.options.scenarios.contains(&s.id))
+            .collect();
+        let total = selected.len() * self.servers.len();
+        let mut done = 0;
+        let servers = self.servers.clone();
+        // Closed loop first: the open-loop rates come from these numbers.
+        let (open, closed): (Vec<&Scenario>, Vec<&Scenario>) = selected
+            .iter()
+            .partition(|s| matches!(s.kind, Kind::Open { .. }));
+        for scenario in &closed {
+            for server in &servers {
+                done += 1;
+                let row = self.row(server, scenario);
+                eprintln!("[{done}/{total}] {}", progress(&row));
+                self.rows.push(row);
+            }
+        }
+        if !open.is_empty() || self.options.quick {
+            self.measure_ceilings();
+        }
+        if !open.is_empty() {
+            self.open_loop_base = self.reference_rate();
+        }
+        for scenario in &open {
+            for server in &servers {
+                done += 1;
+                let row = self.row(server, scenario);
+                eprintln!("[{done}/{total}] {}", progress(&row));
+                self.rows.push(row);
+            }
+        }
+        // Back to any CPU for whatever the caller does next.
+        let _ = process::pin_current_thread(None);
+        self.machine.finish();
+        let _ = fs::remove_dir_all(&self.dir);
+        Report {
+            machine: self.machine,
+            settings: Settings {
+                mode: self.options.mode().to_owned(),
+                duration_seconds: self.options.duration_seconds,
+                warmup_seconds: self.options.warmup_seconds,
+                repetitions: self.options.repetitions,
+                server_cpus: self.options.server_cpus.clone(),
+                client_cpus: self.options.client_cpus.clone(),
+                idle_connections: self.options.idle_connections,
+                open_loop_base: self.open_loop_base,
+                command: self.options.command.clone(),
+            },
+            scenarios: selected,
+            servers: self.servers.iter().map(|s| s.name.clone()).collect(),
+            rows: self.rows,
+            ceilings: self.ceilings,
+        }
+    }
+
+    fn row(&mut self, server: &Server, scenario: &Scenario) -> Row {
+        if let Some(reason) = not_applicable(&server.kind, scenario) {
+            return Row::without_numbers(
+                &server.name,
+                scenario.id,
+                Status::NotApplicable(reason.into()),
+            );
+        }
+        // The harness (and with it wrk's parent and the /proc sampler) stays off the server's
+        // core when the server is pinned.
+        let client_cpus = match scenario.placement {
+            Placement::Pinned => Some(self.options.client_cpus.as_str()),
+            Placement::Unpinned => None,
+        };
+        let _ = process::pin_current_thread(client_cpus);
+        let mut running = match self.start(server, scenario) {
+            Ok(running) => running,
+            Err(status) => return Row::without_numbers(&server.name, scenario.id, status),
+        };
+        let row = match &scenario.kind {
+            Kind::Closed(load) => self.closed(&mut running, server, scenario, load),
+            Kind::Open { percent } => self.open(&mut running, server, scenario, *percent),
+            Kind::Idle => self.idle(&mut running, server, scenario),
+        };
+        running.stop();
+        row
+    }
+
+    /// Starts `server` configured for `scenario`.
+    fn start(&self, server: &Server, scenario: &Scenario) -> Result<Running, Status> {
+        let pinned = scenario.placement == Placement::Pinned;
+        let workers = if pinned {
+            1
+        } else {
+            self.machine.cores.clamp(1, 2)
+        };
+        let cpus = pinned.then(|| self.options.server_cpus.clone());
+        let log = self
+            .dir
+            .join(format!("{}-{}.log", server.name, scenario.id));
+        let root = self.root.display().to_string();
+        let addr_any = "127.0.0.1:0".to_owned();
+        let idle = scenario.kind == Kind::Idle;
+        let launch = |program: &Path, args: Vec<String>| Launch {
+            program: program.to_path_buf(),
+            args,
+            cpus: cpus.clone(),
+        };
+        let start_error =
+            |error: process::StartError| Status::Unavailable(format!("did not start: {error}"));
+        match &server.kind {
+            ServerKind::Floor => {
+                let mut args = vec![
+                    "--addr".into(),
+                    addr_any,
+                    "--threads".into(),
+                    workers.to_string(),
+                ];
+                let (path, close) = match &scenario.kind {
+                    Kind::Closed(load) => (load.path.as_str(), load.close),
+                    Kind::Open { .. } => (SMALL_FILE, false),
+                    Kind::Idle => (PLAINTEXT, false),
+                };
+                if path == SMALL_FILE || path == LARGE_FILE {
+                    args.push("--body".into());
+                    args.push(
+                        self.root
+                            .join(path.trim_start_matches('/'))
+                            .display()
+                            .to_string(),
+                    );
+                }
+                if close {
+                    args.push("--close".into());
+                }
+                Running::listening(&launch(&self.floor, args), &log).map_err(start_error)
+            }
+            ServerKind::Hyper => {
+                let args = vec![
+                    "--addr".into(),
+                    addr_any,
+                    "--root".into(),
+                    root,
+                    "--threads".into(),
+                    workers.to_string(),
+                ];
+                Running::listening(&launch(&self.hyper, args), &log).map_err(start_error)
+            }
+            ServerKind::Stage(package) => {
+                let (binary, flag) = match self.stages.get(package) {
+                    Some(Ok(built)) => built.clone(),
+                    Some(Err(reason)) => return Err(Status::Unavailable(reason.clone())),
+                    None => return Err(Status::Unavailable("not selected".into())),
+                };
+                let mut args = vec!["--addr".into(), addr_any, "--root".into(), root];
+                if let Some(flag) = flag {
+                    args.push(flag.into());
+                    args.push(workers.to_string());
+                }
+                if idle {
+                    // Held connections must outlive the measurement, and there are many of them.
+                    args.extend(
+                        ["--idle-timeout", "300s", "--max-connections", "30000"].map(String::from),
+                    );
+                }
+                Running::listening(&launch(&binary, args), &log).map_err(|error| match error {
+                    process::StartError::Exited { .. } => Status::Unavailable(format!(
+                        "{error} (a stage that is still a placeholder exits at once)"
+                    )),
+                    other => start_error(other),
+                })
+            }
+            ServerKind::Nginx(flavour) => {
+                let Some(nginx) = &self.nginx else {
+                    return Err(Status::Unavailable(
+                        "nginx is not installed (scripts/bench-setup.sh installs it)".into(),
+                    ));
+                };
+                let conf_dir = self.dir.join(format!("{}-{}", server.name, scenario.id));
+                let addr = process::free_local_addr()
+                    .map_err(|error| Status::Unavailable(format!("no free port: {error}")))?;
+                let conf = conf_dir.join("nginx.conf");
+                fs::create_dir_all(&conf_dir)
+                    .and_then(|()| {
+                        fs::write(
+                            &conf,
+                            nginx::config(*flavour, &conf_dir, &self.root, addr, workers),
+                        )
+                    })
+                    .map_err(|error| {
+                        Status::Unavailable(format!("cannot write nginx.conf: {error}"))
+                    })?;
+                let args = vec![
+                    "-p".into(),
+                    conf_dir.display().to_string(),
+                    "-c".into(),
+                    conf.display().to_string(),
+                    "-e".into(),
+                    conf_dir.join("error.log").display().to_string(),
+                ];
+                Running::on_addr(&launch(nginx, args), addr, &log).map_err(start_error)
+            }
+        }
+    }
+
+    fn wrk_run(
+        &self,
+        running: &Running,
+        load: &Load,
+        seconds: u32,
+        threads: u32,
+        pinned: bool,
+    ) -> Result<wrk::Measured, String> {
+        let script = self.dir.join("load.lua");
+        fs::write(&script, wrk::script(load))
+            .map_err(|error| format!("cannot write the wrk script: {error}"))?;
+        let launch = Launch {
+            program: self.wrk.clone(),
+            args: wrk::arguments(
+                load,
+                &running.base_url(),
+                &script.display().to_string(),
+                threads,
+                seconds,
+            ),
+            cpus: pinned.then(|| self.options.client_cpus.clone()),
+        };
+        let limit = Duration::from_secs(u64::from(seconds) + 20);
+        let stdout = process::run_generator(&launch, limit)?;
+        wrk::parse_output(&stdout).map_err(|error| error.to_string())
+    }
+
+    fn closed(
+        &self,
+        running: &mut Running,
+        server: &Server,
+        scenario: &Scenario,
+        load: &Load,
+    ) -> Row {
+        let pinned = scenario.placement == Placement::Pinned;
+        let threads = if pinned { 1 } else { 2 };
+        let pid = running.pid();
+        let sampler = Sampler::start(pid);
+        let mut row = Row::without_numbers(&server.name, scenario.id, Status::Ok);
+        if self.options.warmup_seconds > 0 {
+            // The warm-up's numbers are thrown away; only a failure to run at all matters, and
+            // the measured runs would show that too.
+            let _ = self.wrk_run(running, load, self.options.warmup_seconds, threads, pinned);
+        }
+        for _ in 0..self.options.repetitions {
+            let before = procfs::tree_usage(pid).cpu_seconds;
+            let measured = self.wrk_run(
+                running,
+                load,
+                self.options.duration_seconds,
+                threads,
+                pinned,
+            );
+            let after = procfs::tree_usage(pid).cpu_seconds;
+            if let Some(status) = running.exited() {
+                row.status = Status::Failed(format!("the server exited during the run ({status})"));
+                break;
+            }
+            match measured {
+                Ok(measured) => row.samples.push(Sample {
+                    requests: measured.requests,
+                    seconds: measured.seconds,
+                    bytes: measured.bytes,
+                    errors: measured.errors.total(),
+                    p50_us: measured.p50_us,
+                    p99_us: measured.p99_us,
+                    p999_us: measured.p999_us,
+                    max_us: measured.max_us,
+                    cpu_seconds: Some(after - before),
+                    target_rate: None,
+                    lateness_p99_us: None,
+                }),
+                Err(error) => {
+                    row.status = Status::Failed(error);
+                    break;
+                }
+            }
+        }
+        row.peak_rss_bytes = Some(sampler.finish());
+        settle_status(&mut row);
+        row
+    }
+
+    fn open(
+        &self,
+        running: &mut Running,
+        server: &Server,
+        scenario: &Scenario,
+        percent: u32,
+    ) -> Row {
+        let Some((base, base_rate)) = self.open_loop_base.clone() else {
+            return Row::without_numbers(
+                &server.name,
+                scenario.id,
+                Status::Failed(format!(
+                    "no reference rate: {} was not measured for nginx, hyper or the floor",
+                    scenario::OPEN_LOOP_BASE
+                )),
+            );
+        };
+        let rate = base_rate * f64::from(percent) / 100.0;
+        let pid = running.pid();
+        let sampler = Sampler::start(pid);
+        let mut row = Row::without_numbers(&server.name, scenario.id, Status::Ok);
+        if self.options.warmup_seconds > 0 {
+            let load = Load {
+                path: SMALL_FILE.into(),
+                connections: scenario::OPEN_LOOP_CONNECTIONS as u32,
+                pipeline: 1,
+                close: false,
+                slow_every: None,
+            };
+            let _ = self.wrk_run(running, &load, self.options.warmup_seconds, 1, true);
+        }
+        for _ in 0..self.options.repetitions {
+            let before = procfs::tree_usage(pid).cpu_seconds;
+            let result = self.openloop_run(running, rate, scenario::OPEN_LOOP_CONNECTIONS);
+            let after = procfs::tree_usage(pid).cpu_seconds;
+            if let Some(status) = running.exited() {
+                row.status = Status::Failed(format!("the server exited during the run ({status})"));
+                break;
+            }
+            match result {
+                Ok(mut sample) => {
+                    sample.cpu_seconds = Some(after - before);
+                    row.samples.push(sample);
+                }
+                Err(error) => {
+                    row.status = Status::Failed(error);
+                    break;
+                }
+            }
+        }
+        row.peak_rss_bytes = Some(sampler.finish());
+        row.note = format!("{percent} % of {base}'s {}", report::count(base_rate));
+        if let Some(achieved) = row.summary().requests_per_second {
+            if achieved.median < rate * 0.95 {
+                row.note.push_str("; fell behind the schedule");
+            }
+        }
+        settle_status(&mut row);
+        row
+    }
+
+    /// One open-loop run against `running` at `rate` requests/s.
+    fn openloop_run(
+        &self,
+        running: &Running,
+        rate: f64,
+        connections: usize,
+    ) -> Result<Sample, String> {
+        let seconds = self.options.duration_seconds;
+        let launch = Launch {
+            program: self.openloop.clone(),
+            args: vec![
+                "--addr".into(),
+                running.addr().to_string(),
+                "--path".into(),
+                SMALL_FILE.into(),
+                "--connections".into(),
+                connections.to_string(),
+                "--rate".into(),
+                format!("{rate:.0}"),
+                "--duration".into(),
+                seconds.to_string(),
+            ],
+            cpus: Some(self.options.client_cpus.clone()),
+        };
+        let stdout = process::run_generator(&launch, Duration::from_secs(u64::from(seconds) + 30))?;
+        parse_openloop(&stdout, f64::from(seconds))
+    }
+
+    fn idle(&self, running: &mut Running, server: &Server, scenario: &Scenario) -> Row {
+        let pid = running.pid();
+        let mut row = Row::without_numbers(&server.name, scenario.id, Status::Ok);
+        // Let a server that starts workers lazily finish starting before the baseline.
+        std::thread::sleep(Duration::from_millis(300));
+        let rss_before = procfs::tree_usage(pid).rss_bytes;
+        let deadline = Duration::from_secs(if self.options.quick { 5 } else { 20 });
+        let held = idle::hold(
+            running.addr(),
+            self.options.idle_connections,
+            PLAINTEXT,
+            deadline,
+        );
+        // Give the server a moment to settle (a worker may still be growing a buffer).
+        std::thread::sleep(Duration::from_millis(300));
+        let rss_after = procfs::tree_usage(pid).rss_bytes;
+        if let Some(status) = running.exited() {
+            row.status = Status::Failed(format!(
+                "the server exited while holding connections ({status})"
+            ));
+            return row;
+        }
+        row.idle = Some(Idle {
+            attempted: held.attempted,
+            held: held.answered,
+            rss_before,
+            rss_after,
+        });
+        row.peak_rss_bytes = Some(rss_after);
+        if held.answered == 0 {
+            row.status = Status::Failed(
+                held.problem
+                    .clone()
+                    .unwrap_or_else(|| "no connection answered".into()),
+            );
+        } else if held.answered < held.attempted {
+            row.status = Status::Errors;
+            row.note = format!(
+                "held {} of {}: {}",
+                held.answered,
+                held.attempted,
+                held.problem.clone().unwrap_or_default()
+            );
+        }
+        drop(held);
+        row
+    }
+
+    /// How fast the generators go against the floor server, so no number in the report is
+    /// mistaken for a server's limit when it is the generator's.
+    fn measure_ceilings(&mut self) {
+        let floor = Server {
+            name: FLOOR.into(),
+            kind: ServerKind::Floor,
+        };
+        let Some(plaintext) = scenario::find("plaintext-pipelined") else {
+            return;
+        };
+        let _ = process::pin_current_thread(Some(&self.options.client_cpus));
+        let seconds = self.options.duration_seconds;
+        let loads = [
+            ("wrk, 1 thread, 50 connections, /plaintext", 1),
+            ("wrk, 1 thread, 256 connections, /plaintext 16 deep", 16),
+        ];
+        for (name, pipeline) in loads {
+            let Ok(mut running) = self.start(&floor, &plaintext) else {
+                continue;
+            };
+            let load = Load {
+                path: PLAINTEXT.into(),
+                connections: if pipeline > 1 { 256 } else { 50 },
+                pipeline,
+                close: false,
+                slow_every: None,
+            };
+            let before = procfs::tree_usage(running.pid()).cpu_seconds;
+            if let Ok(measured) = self.wrk_run(&running, &load, seconds, 1, true) {
+                let after = procfs::tree_usage(running.pid()).cpu_seconds;
+                self.ceilings.push(Ceiling {
+                    generator: name.into(),
+                    requests_per_second: measured.requests as f64 / measured.seconds.max(1e-9),
+                    server_cpu_use: Some((after - before) / measured.seconds.max(1e-9)),
+                });
+            }
+            running.stop();
+        }
+        if let Ok(mut running) = self.start(&floor, &plaintext) {
+            let before = procfs::tree_usage(running.pid()).cpu_seconds;
+            if let Ok(sample) =
+                self.openloop_run(&running, 10_000_000.0, scenario::OPEN_LOOP_CONNECTIONS)
+            {
+                let after = procfs::tree_usage(running.pid()).cpu_seconds;
+                self.ceilings.push(Ceiling {
+                    generator: "open-loop generator, 50 connections, asked for 10M req/s".into(),
+                    requests_per_second: sample.requests_per_second(),
+                    server_cpu_use: Some((after - before) / sample.seconds.max(1e-9)),
+                });
+            }
+            running.stop();
+        }
+        for ceiling in &self.ceilings {
+            eprintln!(
+                "generator ceiling: {}: {} req/s (floor server's CPU use {})",
+                ceiling.generator,
+                report::count(ceiling.requests_per_second),
+                ceiling
+                    .server_cpu_use
+                    .map_or("-".into(), |u| format!("{:.0} %", u * 100.0))
+            );
+        }
+    }
+
+    /// The open-loop rates' base: nginx's median in the base scenario, else hyper's, else the
+    /// floor's.
+    fn reference_rate(&self) -> Option<(String, f64)> {
+        [NGINX, NGINX_TUNED, HYPER, FLOOR].iter().find_map(|name| {
+            let row = self
+                .rows
+                .iter()
+                .find(|row| row.server == *name && row.scenario == scenario::OPEN_LOOP_BASE)?;
+            if !row.status.measured() {
+                return None;
+            }
+            let rate = row.summary().requests_per_second?.median;
+            (rate > 0.0).then(|| ((*name).to_owned(), rate))
+        })
+    }
+}
+
+/// Ok, Errors or Failed from the samples, unless a failure was already recorded.
+fn settle_status(row: &mut Row) {
+    if !matches!(row.status, Status::Ok) {
+        return;
+    }
+    if row.samples.is_empty() {
+        row.status = Status::Failed("no run completed".into());
+    } else if row.samples.iter().any(|sample| sample.requests == 0) {
+        row.status = Status::Failed("a run had no request answered".into());
+    } else if row.samples.iter().any(|sample| sample.errors > 0) {
+        row.status = Status::Errors;
+    }
+}
+
+/// Reads the open-loop generator's JSON line.
+pub fn parse_openloop(stdout: &str, seconds: f64) -> Result<Sample, String> {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|line| line.starts_with('{'))
+        .ok_or("the open-loop generator printed no result")?;
+    let json: serde_json::Value = serde_json::from_str(line)
+        .map_err(|error| format!("bad generator output ({error}): {line}"))?;
+    let number = |pointer: &str| {
+        json.pointer(pointer)
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| format!("generator output has no {pointer}: {line}"))
+    };
+    let errors = number("/errors")? + number("/non_2xx")?;
+    Ok(Sample {
+        requests: number("/completed")? as u64,
+        seconds,
+        bytes: 0,
+        errors: errors as u64,
+        p50_us: number("/latency_us/p50")?,
+        p99_us: number("/latency_us/p99")?,
+        p999_us: number("/latency_us/p999")?,
+        max_us: number("/latency_us/max")?,
+        cpu_seconds: None,
+        target_rate: Some(number("/target_rate")?),
+        lateness_p99_us: Some(number("/lateness_us/p99")?),
+    })
+}
+
+fn progress(row: &Row) -> String {
+    let mut line = format!("{:<26} {:<20} ", row.scenario, row.server);
+    if !row.status.measured() {
+        let _ = write!(line, "{:?}", row.status);
+        return line;
+    }
+    let summary = row.summary();
+    if let Some(idle) = row.idle {
+        let _ = write!(
+            line,
+            "held {}/{}, {}",
+            idle.held,
+            idle.attempted,
+            idle.bytes_per_connection()
+                .map_or("-".into(), |b| format!("{:.1} KiB/conn", b / 1024.0))
+        );
+    } else {
+        let _ = write!(
+            line,
+            "{} req/s, p99 {}, {} µs CPU/req, {} errors",
+            summary
+                .requests_per_second
+                .map_or("-".into(), |r| report::count(r.median)),
+            report::micros(summary.p99_us),
+            summary
+                .cpu_us_per_request
+                .map_or("-".into(), |c| format!("{c:.1}")),
+            summary.errors
+        );
+    }
+    line
+}
+
+/// The stage's flag for its number of workers, from its `--help`: `--threads`, `--workers`, or
+/// none (stage 01, and placeholders).
+pub fn worker_flag(binary: &Path) -> Option<&'static str> {
+    let output = Command::new(binary)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    flag_in_help(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// `--threads` or `--workers`, whichever the help text offers.
+pub fn flag_in_help(help: &str) -> Option<&'static str> {
+    ["--threads", "--workers"].into_iter().find(|flag| {
+        help.split(|c: char| {
+            c.is_whitespace() || c == ',' || c == '=' || c == '[' || c == ']' || c == '<'
+        })
+        .any(|word| word == *flag)
+    })
+}
+
+fn first_line_of(program: &Path, args: &[&str]) -> String {
+    super::machine::command_output(&program.display().to_string(), args, None)
+        .and_then(|text| text.lines().next().map(str::to_owned))
+        // `wrk -v` goes on with its build flags and copyright on the same line.
+        .map(|line| {
+            line.split(" [")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_else(|| format!("{} (version unknown)", program.display()))
+}
+
+/// Copies a directory tree (the bundled site is small: a few files and one folder).
+fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds an example of this package in release mode and returns its path. Honours
+/// `STAGECRAFT_BIN_DIR` like [`crate::build::stage_binary`] does for stages.
+pub fn build_example(name: &str) -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("STAGECRAFT_BIN_DIR") {
+        let path = Path::new(&dir).join(name);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "STAGECRAFT_BIN_DIR is set but {} does not exist",
+                path.display()
+            ))
+        };
+    }
+    let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--release",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(["-p", "stagecraft", "--example", name]);
+    if let Some(target_dir) = own_target_dir() {
+        command.arg("--target-dir").arg(target_dir);
+    }
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| format!("cannot run {}: {error}", cargo.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo build --release --example {name}` failed ({})",
+            output.status
+        ));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == name)
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| format!("cargo reported no executable for the example {name}"))
+}
+
+/// The target directory this binary was built in (`TARGET/PROFILE/deps/NAME-HASH`): the nearest
+/// ancestor holding cargo's `CACHEDIR.TAG`.
+fn own_target_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .skip(1)
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Checks that a results directory has what the book and CI expect: the JSON with one row per
+/// server and scenario, and a markdown table and a chart per scenario.
+pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Result<(), String> {
+    let text = fs::read_to_string(dir.join("results.json"))
+        .map_err(|error| format!("results.json: {error}"))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format!("results.json: {error}"))?;
+    let rows = json["rows"].as_array().ok_or("results.json has no rows")?;
+    let mut missing = Vec::new();
+    for scenario in scenarios {
+        for server in servers {
+            let found = rows
+                .iter()
+                .any(|row| row["server"] == server.as_str() && row["scenario"] == *scenario);
+            if !found {
+                missing.push(format!("row {server} / {scenario}"));
+            }
+        }
+        for file in [format!("{scenario}.md"), format!("{scenario}.svg")] {
+            if fs::metadata(dir.join(&file)).map_or(true, |meta| meta.len() == 0) {
+                missing.push(file);
+            }
+        }
+    }
+    if fs::metadata(dir.join("summary.md")).map_or(true, |meta| meta.len() == 0) {
+        missing.push("summary.md".into());
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is missing: {}",
+            dir.display(),
+            missing.join(", ")
+        ))
+    }
+}
+
+/// Writes results.json and the markdown files into `dir` (the charts are drawn by the bench
+/// binary, which has the plotting library).
+pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(&report::to_json(report)).map_err(io::Error::other)?;
+    fs::write(dir.join("results.json"), json + "\n")?;
+    let mut summary = String::new();
+    let _ = writeln!(summary, "{}", report::header_markdown(report));
+    let _ = writeln!(summary, "### What the load generators can do\n");
+    let _ = writeln!(summary, "{}", report::ceilings_markdown(report));
+    for scenario in &report.scenarios {
+        let table = report::scenario_markdown(report, scenario);
+        fs::write(dir.join(format!("{}.md", scenario.id)), &table)?;
+        let _ = writeln!(
+            summary,
+            "### {}\n\n{}\n\n{}",
+            scenario.title, scenario.shows, table
+        );
+        let _ = writeln!(summary, "![{}]({}.svg)\n", scenario.title, scenario.id);
+    }
+    fs::write(dir.join("summary.md"), summary)?;
+    for server in &report.servers {
+        if server.starts_with("stage") {
+            fs::write(
+                dir.join(format!("{server}.md")),
+                report::server_markdown(report, server),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_flags_are_read_from_help() {
+        let help = "Usage: stage02-threadpool [OPTIONS]\n\nOptions:\n      --addr <ADDR>\n      \
+                    --threads <N>  worker threads [default: cores]\n";
+        assert_eq!(flag_in_help(help), Some("--threads"));
+        assert_eq!(flag_in_help("      --workers <N>\n"), Some("--workers"));
+        assert_eq!(flag_in_help("      --max-connections <N>\n"), None);
+        assert_eq!(flag_in_help(""), None);
+    }
+
+    #[test]
+    fn slow_mix_does_not_apply_to_fixed_answers() {
+        let slow = scenario::find("slow-mix").expect("known");
+        let small = scenario::find("small-keepalive-50").expect("known");
+        assert!(not_applicable(&ServerKind::Floor, &slow).is_some());
+        assert!(not_applicable(&ServerKind::Nginx(Flavour::Tuned), &slow).is_some());
+        assert!(not_applicable(&ServerKind::Hyper, &slow).is_none());
+        assert!(not_applicable(&ServerKind::Stage("stage01-blocking"), &slow).is_none());
+        assert!(not_applicable(&ServerKind::Floor, &small).is_none());
+        let names: Vec<String> = servers(&["stage01-blocking"])
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            names,
+            [FLOOR, NGINX, NGINX_TUNED, HYPER, "stage01-blocking"]
+        );
+    }
+
+    #[test]
+    fn open_loop_output_becomes_a_sample() {
+        let stdout = "{\"target_rate\":20000.0,\"achieved_rate\":19950.5,\"completed\":99750,\
+                      \"errors\":1,\"non_2xx\":2,\"latency_us\":{\"p50\":95,\"p99\":410,\
+                      \"p999\":2300,\"max\":5100},\"lateness_us\":{\"p50\":3,\"p99\":21}}\n";
+        let sample = parse_openloop(stdout, 5.0).expect("valid output");
+        assert_eq!(sample.requests, 99_750);
+        assert_eq!(sample.errors, 3);
+        assert_eq!(sample.target_rate, Some(20_000.0));
+        assert_eq!(sample.lateness_p99_us, Some(21.0));
+        assert_eq!((sample.p50_us, sample.p999_us), (95.0, 2300.0));
+        assert!(parse_openloop("openloop: connection refused\n", 5.0).is_err());
+    }
+
+    #[test]
+    fn status_follows_the_samples() {
+        let sample = |requests, errors| Sample {
+            requests,
+            errors,
+            seconds: 1.0,
+            ..Sample::default()
+        };
+        let settled = |samples: Vec<Sample>| {
+            let mut row = Row::without_numbers("x", "y", Status::Ok);
+            row.samples = samples;
+            settle_status(&mut row);
+            row.status
+        };
+        assert_eq!(settled(vec![sample(10, 0)]), Status::Ok);
+        assert_eq!(settled(vec![sample(10, 0), sample(10, 3)]), Status::Errors);
+        assert!(matches!(settled(vec![sample(0, 5)]), Status::Failed(_)));
+        assert!(matches!(settled(vec![]), Status::Failed(_)));
+    }
+
+    #[test]
+    fn verify_outputs_names_what_is_missing() {
+        let dir = std::env::temp_dir().join(format!("stagecraft-verify-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir is writable");
+        let json = serde_json::json!({"rows": [
+            {"server": "floor", "scenario": "small-keepalive-1"},
+        ]});
+        fs::write(dir.join("results.json"), json.to_string()).expect("write");
+        fs::write(dir.join("summary.md"), "x").expect("write");
+        fs::write(dir.join("small-keepalive-1.md"), "x").expect("write");
+        fs::write(dir.join("small-keepalive-1.svg"), "x").expect("write");
+        let servers = vec!["floor".to_owned(), "stage01-blocking".to_owned()];
+        let error =
+            verify_outputs(&dir, &servers, &["small-keepalive-1"]).expect_err("a row is missing");
+        assert!(
+            error.contains("row stage01-blocking / small-keepalive-1"),
+            "{error}"
+        );
+        assert!(verify_outputs(&dir, &servers[..1], &["small-keepalive-1"]).is_ok());
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
