@@ -89,25 +89,36 @@ mod stage05 {
         warm.send(get("/big.bin")).or_fail("sending the warm-up");
         let body = expect_status(&mut warm, &get("/big.bin"), 200).body;
         assert_eq!(body.len(), 1 << 20);
-        let before = rss_bytes(&server);
+        let rss_before = rss_bytes(&server);
+        let files_before = open_files(&server);
 
-        // Four clients each ask for 64 MiB and read nothing.
-        let asked: Vec<u8> = get("/big.bin").repeat(64);
+        // Four clients each ask for big.bin 1000 times (1000 MiB) in one write, and read nothing.
+        let asked: Vec<u8> = get("/big.bin").repeat(1000);
         let mut stalled: Vec<Conn> = (0..4)
             .map(|_| {
                 let mut conn = connect(&server);
-                conn.send(&asked).or_fail("sending 64 requests for big.bin");
+                conn.send(&asked)
+                    .or_fail("sending 1000 requests for big.bin");
                 conn
             })
             .collect();
         thread::sleep(Duration::from_millis(1500));
-        let after = rss_bytes(&server);
-        let grown = after.saturating_sub(before);
-        eprintln!("RSS before {before} B, after 4 x 64 unread MiB: {after} B (+{grown} B)");
+        let rss_after = rss_bytes(&server);
+        let files_after = open_files(&server);
+        let grown = rss_after.saturating_sub(rss_before);
+        eprintln!(
+            "4 clients x 1000 unread MiB: RSS {rss_before} -> {rss_after} B (+{grown} B), \
+             open files {files_before} -> {files_after}"
+        );
         assert!(
             grown < 8 << 20,
             "the server's memory grew by {grown} bytes for responses nobody reads: it buffers \
              instead of waiting for the socket"
+        );
+        assert!(
+            files_after <= files_before + 4 * 4,
+            "{files_after} descriptors open (from {files_before}): the server answers requests \
+             whose responses cannot leave, holding a file open for each"
         );
 
         // Meanwhile another client is served at once...
@@ -115,9 +126,11 @@ mod stage05 {
         let response = exchange(&server, &get("/plaintext"));
         assert_eq!(response.status, 200, "{response}");
         assert!(asked_at.elapsed() < Duration::from_millis(500));
-        // ...and the stalled responses were only waiting: read one, it is whole.
-        let first = expect_status(&mut stalled[0], &get("/big.bin"), 200);
-        assert_eq!(first.body.len(), 1 << 20);
+        // ...and the stalled responses were only waiting: read two, they are whole.
+        for _ in 0..2 {
+            let response = expect_status(&mut stalled[0], &get("/big.bin"), 200);
+            assert_eq!(response.body.len(), 1 << 20);
+        }
     }
 
     #[test]
@@ -138,7 +151,10 @@ mod stage05 {
                 let byte = head.get(step).copied().unwrap_or(b'a');
                 for slot in &mut writers {
                     // A failed write means the server has closed that connection.
-                    if slot.as_mut().is_some_and(|writer| writer.write_all(&[byte]).is_err()) {
+                    if slot
+                        .as_mut()
+                        .is_some_and(|writer| writer.write_all(&[byte]).is_err())
+                    {
                         *slot = None;
                     }
                 }
@@ -188,7 +204,8 @@ mod stage05 {
         let mut held = Vec::with_capacity(count);
         for _ in 0..count {
             let mut conn = connect(&server);
-            conn.send(get("/plaintext")).or_fail("sending on a new connection");
+            conn.send(get("/plaintext"))
+                .or_fail("sending on a new connection");
             expect_status(&mut conn, &get("/plaintext"), 200);
             held.push(conn);
         }
@@ -217,7 +234,8 @@ mod stage05 {
         );
         // ...and every held connection is still open and served.
         for conn in &mut held {
-            conn.send(get("/healthz")).or_fail("sending on a held connection");
+            conn.send(get("/healthz"))
+                .or_fail("sending on a held connection");
             expect_status(conn, &get("/healthz"), 200);
         }
         assert!(
@@ -237,7 +255,9 @@ mod stage05 {
             expect_status(conn, &get("/plaintext"), 200);
         }
         let mut third = connect(&server);
-        third.send(get("/plaintext")).or_fail("sending over the limit");
+        third
+            .send(get("/plaintext"))
+            .or_fail("sending over the limit");
         let refused = expect_status(&mut third, &get("/plaintext"), 503);
         assert!(refused.has_token("connection", "close"), "{refused}");
         assert!(refused.header("retry-after").is_some(), "{refused}");
@@ -303,7 +323,11 @@ mod stage05 {
         let status = server
             .wait_exit(Duration::from_secs(5))
             .or_fail("waiting for the exit");
-        assert_eq!(status.code(), Some(0), "exit status after SIGTERM: {status}");
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "exit status after SIGTERM: {status}"
+        );
     }
 }
 
@@ -317,6 +341,14 @@ fn rss_bytes(server: &Server) -> u64 {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or_else(|| panic!("no VmRSS line in {path}"));
     kib * 1024
+}
+
+/// How many file descriptors the server process has open, from `/proc/PID/fd`.
+fn open_files(server: &Server) -> usize {
+    let path = format!("/proc/{}/fd", server.pid());
+    fs::read_dir(&path)
+        .or_fail(&format!("listing {path}"))
+        .count()
 }
 
 /// How many more sockets this test process can open, after raising its soft open-file limit to

@@ -22,7 +22,7 @@ use std::task::Poll;
 use std::time::{Instant, SystemTime};
 
 use common::app::App;
-use common::http1::{Connection, Event, Transmit};
+use common::http1::{Connection, Event, Transmit, MAX_BUFFERED_OUTPUT};
 use common::{Limits, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
@@ -45,6 +45,12 @@ const WRITE_BUDGET: usize = 1024 * 1024;
 
 // ANCHOR: serve_connection
 /// Serves one connection until it closes, the peer goes away, or shutdown finishes it.
+///
+/// Step 1 stops answering once [`MAX_BUFFERED_OUTPUT`] bytes of response wait to be written,
+/// file regions included: the back-pressure against a client that pipelines requests for a
+/// large file and never reads. Without it, every request such a client sends would be answered
+/// at once, each answer holding its file open. With it, the parsed requests wait, the machine
+/// stops reading at its pipelining limit, and the client waits too, through TCP.
 pub async fn serve_connection(
     mut stream: TcpStream,
     app: &Arc<App>,
@@ -63,8 +69,17 @@ pub async fn serve_connection(
     let mut alarm = Alarm::new(sleep);
     let mut told_to_stop = false;
     loop {
-        // 1. Answer every request the machine has ready, in order.
-        while let Some(event) = conn.poll_event() {
+        // 1. Answer the requests the machine has ready, in order, while the answers are
+        //    leaving (see `MAX_BUFFERED_OUTPUT` below).
+        let mut held_back = false;
+        loop {
+            if conn.queued_output() >= MAX_BUFFERED_OUTPUT as u64 {
+                held_back = true;
+                break;
+            }
+            let Some(event) = conn.poll_event() else {
+                break;
+            };
             let response = answer(event, app).await;
             if !told_to_stop && stop.is_cancelled() {
                 // Told before the response is queued, so that it says `Connection: close`.
@@ -78,6 +93,10 @@ pub async fn serve_connection(
         write_output(&mut writer, &mut conn).await?;
         if conn.is_closed() {
             return Ok(());
+        }
+        if held_back && conn.queued_output() < MAX_BUFFERED_OUTPUT as u64 {
+            // The socket took enough for the requests held back in step 1 to be answered.
+            continue;
         }
 
         // 3. Wait for whichever comes first: the socket, the deadline, the shutdown.
@@ -223,12 +242,7 @@ async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::
 ///
 /// `try_io` runs the call only if tokio believes the socket writable, and when the call says
 /// `EAGAIN` it clears that belief, so the task's next `writable().await` waits for epoll.
-fn send_file(
-    socket: &TcpStream,
-    file: &std::fs::File,
-    offset: u64,
-    len: u64,
-) -> io::Result<usize> {
+fn send_file(socket: &TcpStream, file: &std::fs::File, offset: u64, len: u64) -> io::Result<usize> {
     let Ok(mut offset) = libc::off_t::try_from(offset) else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -240,14 +254,8 @@ fn send_file(
     socket.try_io(Interest::WRITABLE, || {
         // SAFETY: both descriptors are open for the duration of the call (the socket and the
         // file are borrowed), and `offset` is a live local the kernel updates.
-        let sent = unsafe {
-            libc::sendfile(
-                socket.as_raw_fd(),
-                file.as_raw_fd(),
-                &mut offset,
-                count,
-            )
-        };
+        let sent =
+            unsafe { libc::sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut offset, count) };
         match sent {
             -1 => Err(io::Error::last_os_error()),
             // Zero bytes with bytes still owed: the file shrank under us. Looping would spin.
