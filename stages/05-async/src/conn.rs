@@ -310,3 +310,39 @@ impl<'a> Alarm<'a> {
     }
 }
 // ANCHOR_END: alarm
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::app::{default_site_root, App};
+
+    /// What one connection's future holds across its `.await`s, before tokio's task header: the
+    /// state the compiler generated for us. It must stay small, or idle connections stop being
+    /// cheap (the C10K chapter's budget is 16 KiB per idle connection, kernel buffers aside).
+    #[test]
+    fn the_connection_future_is_small() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime starts on any machine that runs tests");
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("binding 127.0.0.1:0");
+            let addr = listener
+                .local_addr()
+                .expect("a bound listener has an address");
+            let _client = TcpStream::connect(addr).await.expect("connecting to it");
+            let (stream, _) = listener.accept().await.expect("accepting");
+            let app = Arc::new(
+                App::new(&default_site_root(), crate::INFO, Instant::now())
+                    .expect("the bundled site exists"),
+            );
+            let limits = Limits::default();
+            let future = serve_connection(stream, &app, &limits, CancellationToken::new());
+            let size = std::mem::size_of_val(&future);
+            println!("serve_connection's future: {size} bytes");
+            assert!(size <= 2048, "the connection future grew to {size} bytes");
+        });
+    }
+}

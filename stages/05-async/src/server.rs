@@ -170,3 +170,25 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
     Ok(limit.rlim_cur)
 }
 // ANCHOR_END: open_file_limit
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The refusal is hand-written bytes, so check the framing a client relies on.
+    #[test]
+    fn refusal_content_length_matches_its_body() {
+        let text = std::str::from_utf8(REFUSAL).expect("the refusal is ASCII");
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .expect("the refusal has a head and a body");
+        let declared: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length: "))
+            .and_then(|value| value.parse().ok())
+            .expect("the refusal declares its length");
+        assert_eq!(declared, body.len());
+        assert!(head.starts_with("HTTP/1.1 503 "));
+        assert!(head.contains("\r\nconnection: close"));
+    }
+}
