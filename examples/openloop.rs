@@ -12,11 +12,12 @@
 //! Requests still unanswered when the run ends are recorded with the time they have waited so
 //! far, so a server that stops answering shows as huge latencies, not as missing samples.
 //!
-//! The schedule is kept by spinning (`poll` with a zero timeout) when the next request is due
-//! within a millisecond, because epoll's timeout has millisecond resolution. The generator
-//! therefore uses its core fully; pin it to its own core. It reports its own lateness (how long
-//! after the intended time requests were actually written) so a reader can tell the generator's
-//! delay from the server's.
+//! The schedule is kept with a `timerfd` armed for the next due request, because epoll's own
+//! timeout counts whole milliseconds, and spinning instead would fight the server and everyone
+//! else for the CPU on a shared machine (and lose time slices to them). The timer slack of the
+//! thread is set to 1 ns so the kernel does not round the wake-ups. The generator reports its own
+//! lateness (how long after the intended time requests were actually written) so a reader can
+//! tell the generator's delay from the server's.
 //!
 //! ```text
 //! cargo run --release --example openloop -- --addr 127.0.0.1:8080 --path /index.html \
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use mio::net::TcpStream;
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 /// Longest latency the histogram holds, in microseconds (a minute).
@@ -38,6 +40,9 @@ const HIGHEST_MICROS: u64 = 60_000_000;
 
 /// A response head larger than this is treated as an error.
 const MAX_HEAD: usize = 64 * 1024;
+
+/// The timer's token; connections use their index.
+const TIMER: Token = Token(usize::MAX);
 
 struct Options {
     addr: SocketAddr,
@@ -128,6 +133,8 @@ struct Totals {
     completed: u64,
     errors: u64,
     non_2xx: u64,
+    /// Requests due before the end that had no answer by then.
+    unanswered: u64,
 }
 
 // ANCHOR: schedule
@@ -154,7 +161,10 @@ fn run(options: &Options) -> io::Result<String> {
         completed: 0,
         errors: 0,
         non_2xx: 0,
+        unanswered: 0,
     };
+    let timer = Timer::new(&poll)?;
+    let mut chunk = vec![0u8; 64 * 1024];
     let mut events = Events::with_capacity(1024);
     loop {
         let now = Instant::now();
@@ -181,14 +191,17 @@ fn run(options: &Options) -> io::Result<String> {
             }
         }
         let wait = earliest.saturating_duration_since(Instant::now());
-        // epoll counts milliseconds: sleep through long waits, spin through short ones.
-        let timeout = if wait > Duration::from_millis(2) {
-            wait - Duration::from_millis(1)
+        if wait.is_zero() {
+            poll.poll(&mut events, Some(Duration::ZERO))?;
         } else {
-            Duration::ZERO
-        };
-        poll.poll(&mut events, Some(timeout))?;
+            timer.arm(wait)?;
+            poll.poll(&mut events, None)?;
+        }
         for event in events.iter() {
+            if event.token() == TIMER {
+                timer.clear();
+                continue;
+            }
             let index = event.token().0;
             let Some(conn) = conns.get_mut(index) else {
                 continue;
@@ -197,7 +210,7 @@ fn run(options: &Options) -> io::Result<String> {
                 totals.errors += 1;
             }
             if event.is_readable() || event.is_read_closed() || event.is_error() {
-                let healthy = read_responses(conn, &mut totals);
+                let healthy = read_responses(conn, &mut chunk, &mut totals);
                 if !healthy {
                     // Replace the connection; its request in flight counts as an error and
                     // the schedule goes on from where it was.
@@ -215,6 +228,7 @@ fn run(options: &Options) -> io::Result<String> {
         let mut intended = conn.in_flight.unwrap_or(conn.next_due);
         while intended < end {
             record(&mut totals.latency, stop - intended);
+            totals.unanswered += 1;
             intended += interval;
         }
     }
@@ -257,10 +271,9 @@ fn write_request(conn: &mut Conn, request: &[u8]) -> io::Result<()> {
 
 /// Reads what the socket has and completes the response in flight; false when the connection
 /// is unusable (closed, reset, or a response this generator does not understand).
-fn read_responses(conn: &mut Conn, totals: &mut Totals) -> bool {
-    let mut chunk = [0u8; 64 * 1024];
+fn read_responses(conn: &mut Conn, chunk: &mut [u8], totals: &mut Totals) -> bool {
     loop {
-        match conn.stream.read(&mut chunk) {
+        match conn.stream.read(chunk) {
             Ok(0) => return false,
             Ok(n) => conn.received.extend_from_slice(&chunk[..n]),
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
@@ -326,13 +339,14 @@ fn report(options: &Options, totals: &Totals) -> String {
     let latency = &totals.latency;
     format!(
         "{{\"target_rate\":{:.1},\"achieved_rate\":{:.1},\"completed\":{},\"errors\":{},\
-         \"non_2xx\":{},\"latency_us\":{{\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{}}},\
+         \"non_2xx\":{},\"unanswered\":{},\"latency_us\":{{\"p50\":{},\"p99\":{},\"p999\":{},\"max\":{}}},\
          \"lateness_us\":{{\"p50\":{},\"p99\":{}}}}}",
         options.rate,
         totals.completed as f64 / seconds,
         totals.completed,
         totals.errors,
         totals.non_2xx,
+        totals.unanswered,
         latency.value_at_quantile(0.5),
         latency.value_at_quantile(0.99),
         latency.value_at_quantile(0.999),
@@ -340,4 +354,71 @@ fn report(options: &Options, totals: &Totals) -> String {
         totals.lateness.value_at_quantile(0.5),
         totals.lateness.value_at_quantile(0.99),
     )
+}
+
+/// A `timerfd` in the poll set: the generator's alarm clock, with nanosecond resolution.
+struct Timer {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Timer {
+    fn new(poll: &Poll) -> io::Result<Timer> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        // SAFETY: timerfd_create has no memory preconditions; the result is checked.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        poll.registry()
+            .register(&mut SourceFd(&fd.as_raw_fd()), TIMER, Interest::READABLE)?;
+        // The default timer slack (50 us) would let the kernel round every wake-up late.
+        // SAFETY: prctl with PR_SET_TIMERSLACK takes a plain integer.
+        unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
+        Ok(Timer { fd })
+    }
+
+    /// Fires once, `after` from now (re-arming replaces any earlier setting).
+    fn arm(&self, after: Duration) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let value = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: after.as_secs() as libc::time_t,
+                // At least 1 ns: an all-zero value would disarm the timer instead.
+                tv_nsec: after.subsec_nanos().max(1) as libc::c_long,
+            },
+        };
+        // SAFETY: `value` is a valid itimerspec; the old value is not wanted (null).
+        let result =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &value, std::ptr::null_mut()) };
+        if result == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Reads the expiry count, so the next expiry is a new readiness edge for epoll.
+    fn clear(&self) {
+        use std::os::fd::AsRawFd;
+        let mut expirations = 0u64;
+        // SAFETY: reads 8 bytes into a live u64. EAGAIN (nothing expired) is fine to ignore.
+        unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                (&mut expirations as *mut u64).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
 }

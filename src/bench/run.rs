@@ -124,8 +124,8 @@ pub struct Harness {
     floor: PathBuf,
     hyper: PathBuf,
     openloop: PathBuf,
-    /// Each stage's binary and its worker flag, or why it is unavailable.
-    stages: HashMap<&'static str, Result<(PathBuf, Option<&'static str>), String>>,
+    /// Each stage's binary, or why it is unavailable.
+    stages: HashMap<&'static str, Result<PathBuf, String>>,
     servers: Vec<Server>,
     rows: Vec<Row>,
     ceilings: Vec<Ceiling>,
@@ -168,12 +168,8 @@ impl Harness {
         let mut stages = HashMap::new();
         for stage in &options.stages {
             eprintln!("building {stage} (release)");
-            let built = crate::build::stage_binary(stage)
-                .map(|binary| {
-                    let flag = worker_flag(&binary);
-                    (binary, flag)
-                })
-                .map_err(|error| format!("not built: {error}"));
+            let built =
+                crate::build::stage_binary(stage).map_err(|error| format!("not built: {error}"));
             stages.insert(*stage, built);
         }
         let servers = servers(&options.stages);
@@ -343,16 +339,14 @@ impl Harness {
                 Running::listening(&launch(&self.hyper, args), &log).map_err(start_error)
             }
             ServerKind::Stage(package) => {
-                let (binary, flag) = match self.stages.get(package) {
-                    Some(Ok(built)) => built.clone(),
+                let binary = match self.stages.get(package) {
+                    Some(Ok(binary)) => binary.clone(),
                     Some(Err(reason)) => return Err(Status::Unavailable(reason.clone())),
                     None => return Err(Status::Unavailable("not selected".into())),
                 };
+                // No --threads or --workers: every stage sizes itself from the CPUs it may run
+                // on (taskset included), as it does for a user who starts it without flags.
                 let mut args = vec!["--addr".into(), addr_any, "--root".into(), root];
-                if let Some(flag) = flag {
-                    args.push(flag.into());
-                    args.push(workers.to_string());
-                }
                 if idle {
                     // Held connections must outlive the measurement, and there are many of them.
                     args.extend(
@@ -728,7 +722,12 @@ pub fn parse_openloop(stdout: &str, seconds: f64) -> Result<Sample, String> {
             .and_then(serde_json::Value::as_f64)
             .ok_or_else(|| format!("generator output has no {pointer}: {line}"))
     };
-    let errors = number("/errors")? + number("/non_2xx")?;
+    // A request in flight on each connection when the run stops is normal; more than that
+    // unanswered means the server fell behind for good, which counts as errors (wrk would
+    // report them as timeouts).
+    let connections = scenario::OPEN_LOOP_CONNECTIONS as f64;
+    let unanswered = (number("/unanswered")? - connections).max(0.0);
+    let errors = number("/errors")? + number("/non_2xx")? + unanswered;
     Ok(Sample {
         requests: number("/completed")? as u64,
         seconds,
@@ -775,27 +774,6 @@ fn progress(row: &Row) -> String {
         );
     }
     line
-}
-
-/// The stage's flag for its number of workers, from its `--help`: `--threads`, `--workers`, or
-/// none (stage 01, and placeholders).
-pub fn worker_flag(binary: &Path) -> Option<&'static str> {
-    let output = Command::new(binary)
-        .arg("--help")
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    flag_in_help(&String::from_utf8_lossy(&output.stdout))
-}
-
-/// `--threads` or `--workers`, whichever the help text offers.
-pub fn flag_in_help(help: &str) -> Option<&'static str> {
-    ["--threads", "--workers"].into_iter().find(|flag| {
-        help.split(|c: char| {
-            c.is_whitespace() || c == ',' || c == '=' || c == '[' || c == ']' || c == '<'
-        })
-        .any(|word| word == *flag)
-    })
 }
 
 fn first_line_of(program: &Path, args: &[&str]) -> String {
@@ -906,8 +884,10 @@ pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Res
             }
         }
     }
-    if fs::metadata(dir.join("summary.md")).map_or(true, |meta| meta.len() == 0) {
-        missing.push("summary.md".into());
+    for file in ["summary.md", "header.md", "generators.md"] {
+        if fs::metadata(dir.join(file)).map_or(true, |meta| meta.len() == 0) {
+            missing.push(file.into());
+        }
     }
     if missing.is_empty() {
         Ok(())
@@ -926,10 +906,16 @@ pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let json = serde_json::to_string_pretty(&report::to_json(report)).map_err(io::Error::other)?;
     fs::write(dir.join("results.json"), json + "\n")?;
+    // header.md and generators.md hold no links, so a chapter anywhere in the book can include
+    // them; summary.md links the charts relative to this directory, for reading it on its own.
+    let header = report::header_markdown(report);
+    let generators = report::ceilings_markdown(report);
+    fs::write(dir.join("header.md"), &header)?;
+    fs::write(dir.join("generators.md"), &generators)?;
     let mut summary = String::new();
-    let _ = writeln!(summary, "{}", report::header_markdown(report));
+    let _ = writeln!(summary, "{header}");
     let _ = writeln!(summary, "### What the load generators can do\n");
-    let _ = writeln!(summary, "{}", report::ceilings_markdown(report));
+    let _ = writeln!(summary, "{generators}");
     for scenario in &report.scenarios {
         let table = report::scenario_markdown(report, scenario);
         fs::write(dir.join(format!("{}.md", scenario.id)), &table)?;
@@ -957,16 +943,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn worker_flags_are_read_from_help() {
-        let help = "Usage: stage02-threadpool [OPTIONS]\n\nOptions:\n      --addr <ADDR>\n      \
-                    --threads <N>  worker threads [default: cores]\n";
-        assert_eq!(flag_in_help(help), Some("--threads"));
-        assert_eq!(flag_in_help("      --workers <N>\n"), Some("--workers"));
-        assert_eq!(flag_in_help("      --max-connections <N>\n"), None);
-        assert_eq!(flag_in_help(""), None);
-    }
-
-    #[test]
     fn slow_mix_does_not_apply_to_fixed_answers() {
         let slow = scenario::find("slow-mix").expect("known");
         let small = scenario::find("small-keepalive-50").expect("known");
@@ -988,11 +964,12 @@ mod tests {
     #[test]
     fn open_loop_output_becomes_a_sample() {
         let stdout = "{\"target_rate\":20000.0,\"achieved_rate\":19950.5,\"completed\":99750,\
-                      \"errors\":1,\"non_2xx\":2,\"latency_us\":{\"p50\":95,\"p99\":410,\
+                      \"errors\":1,\"non_2xx\":2,\"unanswered\":53,\"latency_us\":{\"p50\":95,\"p99\":410,\
                       \"p999\":2300,\"max\":5100},\"lateness_us\":{\"p50\":3,\"p99\":21}}\n";
         let sample = parse_openloop(stdout, 5.0).expect("valid output");
         assert_eq!(sample.requests, 99_750);
-        assert_eq!(sample.errors, 3);
+        // 1 error, 2 non-2xx, and 3 unanswered beyond one in flight per connection.
+        assert_eq!(sample.errors, 6);
         assert_eq!(sample.target_rate, Some(20_000.0));
         assert_eq!(sample.lateness_p99_us, Some(21.0));
         assert_eq!((sample.p50_us, sample.p999_us), (95.0, 2300.0));
@@ -1027,7 +1004,9 @@ mod tests {
             {"server": "floor", "scenario": "small-keepalive-1"},
         ]});
         fs::write(dir.join("results.json"), json.to_string()).expect("write");
-        fs::write(dir.join("summary.md"), "x").expect("write");
+        for file in ["summary.md", "header.md", "generators.md"] {
+            fs::write(dir.join(file), "x").expect("write");
+        }
         fs::write(dir.join("small-keepalive-1.md"), "x").expect("write");
         fs::write(dir.join("small-keepalive-1.svg"), "x").expect("write");
         let servers = vec!["floor".to_owned(), "stage01-blocking".to_owned()];

@@ -2,8 +2,8 @@
 //! between the concurrency models (design.md, "Benchmarks").
 //!
 //! Pinned scenarios run the server on one core and the load generator on another, so that a
-//! number is one server core's work. The `-2cores` variants run both unpinned, with two server
-//! workers, the way the machine would be used for real, where they share the cores.
+//! number is one server core's work. The `-2cores` variants run both unpinned, the way the
+//! machine would be used for real, where server and generator share the cores.
 
 use super::wrk::Load;
 
@@ -28,9 +28,10 @@ pub enum Kind {
 /// Where server and generator run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Placement {
-    /// Server on the server CPUs with one worker, generator on the client CPUs.
+    /// Server on the server CPUs, generator (and harness) on the client CPUs. The references
+    /// get one worker per server CPU; a stage sizes itself from the CPUs it may run on.
     Pinned,
-    /// Neither pinned; the server gets as many workers as the machine has cores (at most 2 here).
+    /// Neither pinned; the references get two workers, the stages see every core.
     Unpinned,
 }
 
