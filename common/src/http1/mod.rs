@@ -210,8 +210,16 @@ impl Connection {
     // ANCHOR: poll_event
     /// The next thing the application must answer, if any. Every event, a request or a
     /// refusal, is answered with exactly one [`send_response`](Self::send_response).
+    ///
+    /// While a response's worth of output ([`MAX_BUFFERED_OUTPUT`], counting file regions)
+    /// waits unwritten, no further request is handed out: a client that pipelines requests for
+    /// a large file and never reads must not make the server open that file again and again.
+    /// Call it again after `advance`.
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.in_flight.is_some() || self.lifecycle != Lifecycle::Open {
+            return None;
+        }
+        if self.queued_output() >= MAX_BUFFERED_OUTPUT as u64 {
             return None;
         }
         let was_full = self.pending.len() >= self.limits.max_pipelined;
@@ -345,10 +353,9 @@ impl Connection {
     /// [`MAX_BUFFERED_OUTPUT`] and `wants_read` do not, as they are not in memory) and a
     /// streamed body as `MAX_BUFFERED_OUTPUT`.
     ///
-    /// A driver that answers requests while its socket does not drain (an event loop) stops
-    /// calling [`poll_event`](Self::poll_event) while this is at or above
+    /// [`poll_event`](Self::poll_event) hands out no request while this is at or above
     /// `MAX_BUFFERED_OUTPUT`: otherwise a client that pipelines requests for a file and never
-    /// reads makes it open that file once per queued response.
+    /// reads would make the server open that file once per queued response.
     pub fn queued_output(&self) -> u64 {
         self.output.queued_bytes(MAX_BUFFERED_OUTPUT as u64)
     }

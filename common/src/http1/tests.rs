@@ -464,6 +464,30 @@ fn a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
 }
 
 #[test]
+fn no_request_is_handed_out_while_a_large_response_waits_unwritten() {
+    let mut h = Harness::new();
+    h.conn.handle_input(
+        b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
+        h.now,
+    );
+    let Some(Event::Request(_)) = h.conn.poll_event() else {
+        panic!("expected /1")
+    };
+    let big = Response::with_body(
+        StatusCode::OK,
+        "application/octet-stream",
+        vec![0u8; 1 << 20],
+    );
+    h.conn.send_response(big, SystemTime::UNIX_EPOCH);
+    assert!(
+        h.conn.poll_event().is_none(),
+        "/2 waits while a megabyte is queued"
+    );
+    h.pump();
+    assert_eq!(h.statuses(), [200, 200], "once written, /2 is answered");
+}
+
+#[test]
 fn queued_output_counts_file_regions_and_shrinks_as_they_are_written() {
     let mut h = Harness::new();
     h.conn
