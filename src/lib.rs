@@ -16,7 +16,7 @@
 //!   section 6.3 framing) and tells whether the server closed the connection.
 //! - [`peers`]: finds external clients on `PATH`; says which checks it skips without them, or
 //!   fails under `CI=true`.
-//! - [`bench`]: the stage-comparison benchmark harness (`cargo bench --bench stages`).
+//! - [`bench`](mod@bench): the stage-comparison benchmark harness (`cargo bench --bench stages`).
 
 pub mod bench;
 pub mod build;
