@@ -45,7 +45,11 @@ mod stage04 {
         // Time for the loop to read the slow requests and hand them to the pool.
         thread::sleep(Duration::from_millis(200));
         let sent = Instant::now();
-        assert_eq!(one_exchange(addr, &get("/plaintext")), 200, "the fast request");
+        assert_eq!(
+            one_exchange(addr, &get("/plaintext")),
+            200,
+            "the fast request"
+        );
         let fast_waited = sent.elapsed();
         for client in slow_clients {
             let status = client
@@ -90,7 +94,9 @@ mod stage04 {
             match flooder.stream().write(&batch) {
                 Ok(written) => sent_requests += written / one.len(),
                 // The buffers are full: the server stopped reading, which is the point.
-                Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Err(error)
+                    if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
                     break
                 }
                 Err(error) => panic!("writing requests: {error}"),
@@ -208,7 +214,8 @@ mod stage04 {
         let last = held.len().saturating_sub(1);
         for index in [0, last] {
             let conn = &mut held[index];
-            conn.send(get("/healthz")).or_fail("reusing a held connection");
+            conn.send(get("/healthz"))
+                .or_fail("reusing a held connection");
             expect_status(conn, &get("/healthz"), 200);
         }
         assert!(
@@ -303,7 +310,11 @@ mod stage04 {
         let status = server
             .wait_exit(Duration::from_secs(5))
             .or_fail("waiting for the exit");
-        assert_eq!(status.code(), Some(0), "exit status after SIGTERM: {status}");
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "exit status after SIGTERM: {status}"
+        );
     }
 
     #[test]

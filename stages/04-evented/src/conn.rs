@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use common::app::App;
-use common::http1::{Connection, Event, Transmit, MAX_BUFFERED_OUTPUT};
+use common::http1::{Connection, Event, Transmit};
 use common::Limits;
 use mio::event::Event as Readiness;
 use mio::net::TcpStream;
@@ -191,20 +191,15 @@ impl Conn {
     // ANCHOR_END: drive
 
     // ANCHOR: answer
-    /// Step 1: hands every ready request to the application, as long as the answers are
-    /// leaving. Returns whether it answered any.
+    /// Step 1: hands every ready request to the application. Returns whether it answered any.
     ///
-    /// The stop at [`MAX_BUFFERED_OUTPUT`] is the back-pressure against a client that
-    /// pipelines requests and never reads: without it, one read of such requests would be
-    /// answered in full, each response holding its file open. With it, the connection holds at
-    /// most one large response; the parsed requests wait (the machine stops reading at its
-    /// pipelining limit), and so does the client, through TCP.
+    /// The machine hands out nothing while a response's worth of output (64 KiB, file regions
+    /// counted by their length) waits unwritten: that is the back-pressure against a client
+    /// that pipelines requests and never reads. The loop of `drive` comes back here after every
+    /// write that made progress.
     fn answer(&mut self, cx: &mut Context<'_>) -> bool {
         let mut answered = false;
-        while self.machine.queued_output() < MAX_BUFFERED_OUTPUT as u64 {
-            let Some(event) = self.machine.poll_event() else {
-                break;
-            };
+        while let Some(event) = self.machine.poll_event() {
             let response = match event {
                 Event::Request(request) if cx.app.may_block(&request) => {
                     let job = Job {
@@ -263,7 +258,9 @@ impl Conn {
                 }
                 Transmit::Bytes(bytes) => (self.socket.write(bytes), bytes.len()),
                 Transmit::File { file, offset, len } => {
-                    let asked = usize::try_from(*len).unwrap_or(usize::MAX).min(SENDFILE_MAX);
+                    let asked = usize::try_from(*len)
+                        .unwrap_or(usize::MAX)
+                        .min(SENDFILE_MAX);
                     match send_file(&self.socket, file, *offset, asked) {
                         Err(error) if sendfile_unsupported(&error) => {
                             // Through user space. A short count here may be a short file read,

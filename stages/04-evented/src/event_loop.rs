@@ -370,9 +370,11 @@ impl EventLoop {
         // Responses leave in at most a few writes; Nagle's algorithm would hold the last
         // small one back until the client's delayed ACK.
         let registered = socket.set_nodelay(true).and_then(|()| {
-            self.poll
-                .registry()
-                .register(&mut socket, Token(self.conns.next_key()), Interest::READABLE)
+            self.poll.registry().register(
+                &mut socket,
+                Token(self.conns.next_key()),
+                Interest::READABLE,
+            )
         });
         if let Err(error) = registered {
             debug!(%error, "could not set up an accepted connection");
@@ -381,9 +383,7 @@ impl EventLoop {
         }
         let id = self.next_conn_id;
         self.next_conn_id += 1;
-        let key = self
-            .conns
-            .insert(Conn::new(id, socket, &self.limits, now));
+        let key = self.conns.insert(Conn::new(id, socket, &self.limits, now));
         if let Some(conn) = self.conns.get_mut(key) {
             conn.arm_timer(&mut self.timers, key);
         }

@@ -14,6 +14,7 @@ use stage04_evented::shutdown::Shutdown;
 use stage04_evented::Config;
 use tracing::{info, warn};
 
+// ANCHOR: flags
 /// Stage 04 of Stagecraft: an HTTP/1.1 server with one mio event loop per core.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
@@ -29,6 +30,7 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = parse_positive)]
     blocking_threads: usize,
 }
+// ANCHOR_END: flags
 
 /// Descriptors the process needs besides connections: listeners, epoll, wakers, files being
 /// sent, stdio.

@@ -155,10 +155,14 @@ fn work(jobs: &Mutex<Receiver<Job>>, app: &App) {
         let Job { request, reply_to } = job;
         // A panicking handler must not take the worker down with it, nor leave the
         // connection waiting forever: it gets a 500 instead.
-        let response = catch_unwind(AssertUnwindSafe(|| app.handle(&request))).unwrap_or_else(|_| {
-            error!(target = %request.target, "handler panicked");
-            Response::text(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error")
-        });
+        let response =
+            catch_unwind(AssertUnwindSafe(|| app.handle(&request))).unwrap_or_else(|_| {
+                error!(target = %request.target, "handler panicked");
+                Response::text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "500 Internal Server Error",
+                )
+            });
         reply_to.mailbox.deliver(Done {
             token: reply_to.token,
             conn_id: reply_to.conn_id,

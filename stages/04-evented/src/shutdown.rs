@@ -77,7 +77,10 @@ impl Shutdown {
             .spawn(move || {
                 let mut signals = signals.forever();
                 if let Some(signal) = signals.next() {
-                    info!(signal, "stopping: no new connections, finishing requests in flight");
+                    info!(
+                        signal,
+                        "stopping: no new connections, finishing requests in flight"
+                    );
                     shutdown.request();
                 }
                 if signals.next().is_some() {

@@ -203,7 +203,10 @@ mod tests {
         timers.arm(&mut armed, 3, at(start, 100));
         assert_eq!(timers.len(), 2);
         let first = timers.pop_expired(at(start, 1000)).unwrap();
-        assert!(first.is_live(&mut armed), "the earlier entry is the live one");
+        assert!(
+            first.is_live(&mut armed),
+            "the earlier entry is the live one"
+        );
         let second = timers.pop_expired(at(start, 1000)).unwrap();
         assert!(!second.is_live(&mut armed), "the superseded entry is stale");
         timers.discard();
