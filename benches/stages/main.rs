@@ -8,6 +8,7 @@
 //! cargo bench --bench stages                      # the full run the book publishes
 //! cargo bench --bench stages -- --quick           # a smoke run of about a minute
 //! cargo bench --bench stages -- --stages 01,04 --scenarios small-keepalive-50
+//! cargo bench --bench stages -- --render book/src/results   # redraw from results.json
 //! ```
 //!
 //! Exit status: 0 when the outputs were written and verified; 1 when the harness could not run
@@ -16,10 +17,11 @@
 
 mod charts;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use stagecraft::bench::options::{Options, OptionsError};
+use stagecraft::bench::report::{self, Report};
 use stagecraft::bench::run::{self, Harness, HarnessError};
 
 fn main() -> ExitCode {
@@ -34,6 +36,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &options.render {
+        return render(dir);
+    }
     let out = options
         .out
         .clone()
@@ -50,19 +55,24 @@ fn main() -> ExitCode {
         }
     };
     let report = harness.run();
-    if let Err(error) = run::write_markdown_and_json(&report, &out) {
+    write(&report, &out)
+}
+
+/// Writes every output of `report` into `out`, then checks that they are all there.
+fn write(report: &Report, out: &Path) -> ExitCode {
+    if let Err(error) = run::write_markdown_and_json(report, out) {
         eprintln!(
             "stages bench: cannot write results into {}: {error}",
             out.display()
         );
         return ExitCode::FAILURE;
     }
-    if let Err(error) = charts::draw_all(&report, &out) {
+    if let Err(error) = charts::draw_all(report, out) {
         eprintln!("stages bench: cannot draw the charts: {error}");
         return ExitCode::FAILURE;
     }
     let scenarios: Vec<&str> = report.scenarios.iter().map(|s| s.id).collect();
-    if let Err(error) = run::verify_outputs(&out, &report.servers, &scenarios) {
+    if let Err(error) = run::verify_outputs(out, &report.servers, &scenarios) {
         eprintln!("stages bench: {error}");
         return ExitCode::FAILURE;
     }
@@ -71,6 +81,25 @@ fn main() -> ExitCode {
         out.display()
     );
     ExitCode::SUCCESS
+}
+
+/// `--render DIR`: the outputs of DIR/results.json, drawn again by the current code.
+fn render(dir: &Path) -> ExitCode {
+    let json = std::fs::read_to_string(dir.join("results.json"))
+        .map_err(|error| error.to_string())
+        .and_then(|text| {
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|error| error.to_string())
+        });
+    match json.and_then(|json| report::from_json(&json)) {
+        Ok(report) => write(&report, dir),
+        Err(error) => {
+            eprintln!(
+                "stages bench: cannot read {}/results.json: {error}",
+                dir.display()
+            );
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Full runs go where the book includes them; quick runs must never overwrite those.

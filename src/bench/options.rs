@@ -33,6 +33,7 @@ and SVG results.
   --server-cpus LIST      CPUs for the server when pinned (default 0)
   --client-cpus LIST      CPUs for the load generator and the harness (default 1)
   --out DIR               where results go (default book/src/results; quick: target/stagecraft-bench/quick)
+  --render DIR            measure nothing: redraw DIR's tables and charts from DIR/results.json
   --help                  this text
 ";
 
@@ -95,6 +96,8 @@ pub struct Options {
     pub client_cpus: String,
     /// `None`: the default for the mode, which depends on the workspace directory.
     pub out: Option<PathBuf>,
+    /// Redraw the outputs in this directory from its results.json instead of measuring.
+    pub render: Option<PathBuf>,
     /// The command line, as a reader would retype it.
     pub command: String,
 }
@@ -129,6 +132,7 @@ impl Options {
             server_cpus: "0".into(),
             client_cpus: "1".into(),
             out: None,
+            render: None,
             command: command_line(&args),
         };
         let mut args = args.into_iter();
@@ -161,6 +165,7 @@ impl Options {
                 "--server-cpus" => options.server_cpus = value("--server-cpus")?,
                 "--client-cpus" => options.client_cpus = value("--client-cpus")?,
                 "--out" => options.out = Some(PathBuf::from(value("--out")?)),
+                "--render" => options.render = Some(PathBuf::from(value("--render")?)),
                 other => return Err(OptionsError::Unknown(other.to_owned())),
             }
         }

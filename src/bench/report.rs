@@ -343,6 +343,125 @@ pub fn to_json(report: &Report) -> Value {
 }
 // ANCHOR_END: json
 
+/// Reads back what [`to_json`] wrote, so tables and charts can be redrawn from a committed run
+/// without measuring again (`cargo bench --bench stages -- --render DIR`).
+pub fn from_json(json: &Value) -> Result<Report, String> {
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    let float = |value: &Value| value.as_f64();
+    let machine = &json["machine"];
+    let settings = &json["settings"];
+    let scenarios = json["scenarios"]
+        .as_array()
+        .ok_or("results.json has no scenarios")?
+        .iter()
+        .map(|scenario| {
+            let id = scenario["id"].as_str().unwrap_or_default();
+            super::scenario::find(id).ok_or(format!("unknown scenario {id:?} in results.json"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<Row> = json["rows"]
+        .as_array()
+        .ok_or("results.json has no rows")?
+        .iter()
+        .map(|row| {
+            let reason = text(&row["reason"]);
+            let status = match row["status"].as_str() {
+                Some("ok") => Status::Ok,
+                Some("errors") => Status::Errors,
+                Some("not applicable") => Status::NotApplicable(reason),
+                Some("unavailable") => Status::Unavailable(reason),
+                _ => Status::Failed(reason),
+            };
+            let samples = row["samples"]
+                .as_array()
+                .map(|samples| {
+                    samples
+                        .iter()
+                        .map(|sample| Sample {
+                            requests: sample["requests"].as_u64().unwrap_or(0),
+                            seconds: float(&sample["seconds"]).unwrap_or(0.0),
+                            bytes: sample["bytes"].as_u64().unwrap_or(0),
+                            errors: sample["errors"].as_u64().unwrap_or(0),
+                            p50_us: float(&sample["p50_us"]).unwrap_or(0.0),
+                            p99_us: float(&sample["p99_us"]).unwrap_or(0.0),
+                            p999_us: float(&sample["p999_us"]).unwrap_or(0.0),
+                            max_us: float(&sample["max_us"]).unwrap_or(0.0),
+                            cpu_seconds: float(&sample["cpu_seconds"]),
+                            target_rate: float(&sample["target_rate"]),
+                            lateness_p99_us: float(&sample["lateness_p99_us"]),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let idle = row["idle"].as_object().map(|idle| Idle {
+                attempted: idle["attempted"].as_u64().unwrap_or(0) as usize,
+                held: idle["held"].as_u64().unwrap_or(0) as usize,
+                rss_before: idle["rss_before_bytes"].as_u64().unwrap_or(0),
+                rss_after: idle["rss_after_bytes"].as_u64().unwrap_or(0),
+            });
+            Row {
+                server: text(&row["server"]),
+                scenario: text(&row["scenario"]),
+                status,
+                samples,
+                peak_rss_bytes: row["peak_rss_bytes"].as_u64(),
+                idle,
+                note: text(&row["note"]),
+            }
+        })
+        .collect();
+    let mut servers: Vec<String> = Vec::new();
+    for row in &rows {
+        if !servers.contains(&row.server) {
+            servers.push(row.server.clone());
+        }
+    }
+    Ok(Report {
+        machine: Machine {
+            cpu_model: text(&machine["cpu"]),
+            cores: machine["cores"].as_u64().unwrap_or(0) as usize,
+            kernel: text(&machine["kernel"]),
+            date: text(&machine["date"]),
+            load_before: text(&machine["load_average_before"]),
+            load_after: text(&machine["load_average_after"]),
+            tools: machine["tools"]
+                .as_array()
+                .map(|tools| tools.iter().map(text).collect())
+                .unwrap_or_default(),
+            commit: text(&machine["commit"]),
+        },
+        settings: Settings {
+            mode: text(&settings["mode"]),
+            duration_seconds: settings["duration_seconds"].as_u64().unwrap_or(0) as u32,
+            warmup_seconds: settings["warmup_seconds"].as_u64().unwrap_or(0) as u32,
+            repetitions: settings["repetitions"].as_u64().unwrap_or(0) as usize,
+            server_cpus: text(&settings["server_cpus"]),
+            client_cpus: text(&settings["client_cpus"]),
+            idle_connections: settings["idle_connections"].as_u64().unwrap_or(0) as usize,
+            open_loop_base: settings["open_loop_base"].as_object().and_then(|base| {
+                Some((text(&base["server"]), base["requests_per_second"].as_f64()?))
+            }),
+            command: text(&settings["command"]),
+        },
+        scenarios,
+        servers,
+        rows,
+        ceilings: json["generator_ceilings"]
+            .as_array()
+            .map(|ceilings| {
+                ceilings
+                    .iter()
+                    .map(|ceiling| Ceiling {
+                        generator: text(&ceiling["generator"]),
+                        requests_per_second: float(&ceiling["requests_per_second"]).unwrap_or(0.0),
+                        server_cpu_use: float(&ceiling["server_cpu_use"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
 fn row_json(row: &Row) -> Value {
     let summary = row.summary();
     json!({
@@ -653,6 +772,156 @@ pub fn server_markdown(report: &Report, server: &str) -> String {
     out
 }
 
+/// Whether a measured value must stay below or reach its limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bound {
+    AtMost,
+    AtLeast,
+}
+
+// ANCHOR: goals
+/// The goals the project set for its stages (issue 5), each against the numbers of this run:
+/// reported, never asserted, because a shared machine can miss one for reasons of its own.
+pub fn goals_markdown(report: &Report) -> String {
+    const SMALL: &str = "small-keepalive-50";
+    const PIPELINED: &str = "plaintext-pipelined";
+    const LARGE: &str = "large-file";
+    let summary = |server: &str, scenario: &str| report.reference(server, scenario);
+    let cpu = |server: &str| summary(server, SMALL).and_then(|s| s.cpu_us_per_request);
+    let rate = |server: &str, scenario: &str| {
+        summary(server, scenario).and_then(|s| s.requests_per_second.map(|r| r.median))
+    };
+    let p99 = |server: &str| summary(server, SMALL).and_then(|s| s.p99_us);
+    let bytes = |server: &str| summary(server, LARGE).and_then(|s| s.megabytes_per_second);
+    let divide = |own: Option<f64>, reference: Option<f64>| match (own, reference) {
+        (Some(own), Some(reference)) if reference > 0.0 => Some(own / reference),
+        _ => None,
+    };
+    let idle_kib = |server: &str| {
+        report
+            .row(server, "idle-connections")
+            .filter(|row| row.status.measured())
+            .and_then(|row| row.idle)
+            .and_then(|idle| idle.bytes_per_connection())
+            .map(|bytes| bytes / 1024.0)
+    };
+    let s04 = "stage04-evented";
+    let s05 = "stage05-async";
+    let ratio_goals = [
+        (
+            "stage 04 CPU per request, small file, 50 connections",
+            divide(cpu(s04), cpu(NGINX)),
+            "nginx",
+            0.7,
+            Bound::AtMost,
+        ),
+        (
+            "stage 04 CPU per request, small file, 50 connections",
+            divide(cpu(s04), cpu(FLOOR)),
+            "the floor",
+            1.5,
+            Bound::AtMost,
+        ),
+        (
+            "stage 05 CPU per request, small file, 50 connections",
+            divide(cpu(s05), cpu(NGINX)),
+            "nginx",
+            0.8,
+            Bound::AtMost,
+        ),
+        (
+            "stage 04 requests/s, small file, 50 connections",
+            divide(rate(s04, SMALL), rate(NGINX, SMALL)),
+            "nginx",
+            1.0,
+            Bound::AtLeast,
+        ),
+        (
+            "stage 05 requests/s, small file, 50 connections",
+            divide(rate(s05, SMALL), rate(NGINX, SMALL)),
+            "nginx",
+            1.0,
+            Bound::AtLeast,
+        ),
+        (
+            "stage 04 p99, small file, 50 connections",
+            divide(p99(s04), p99(NGINX)),
+            "nginx",
+            1.2,
+            Bound::AtMost,
+        ),
+        (
+            "stage 05 p99, small file, 50 connections",
+            divide(p99(s05), p99(NGINX)),
+            "nginx",
+            1.2,
+            Bound::AtMost,
+        ),
+        (
+            "stage 04 requests/s, pipelined plaintext",
+            divide(rate(s04, PIPELINED), rate("hyper", PIPELINED)),
+            "hyper",
+            1.0,
+            Bound::AtLeast,
+        ),
+        (
+            "stage 04 requests/s, pipelined plaintext",
+            divide(rate(s04, PIPELINED), rate(FLOOR, PIPELINED)),
+            "the floor",
+            0.8,
+            Bound::AtLeast,
+        ),
+        (
+            "stage 04 throughput, 1 MiB file",
+            divide(bytes(s04), bytes(NGINX)),
+            "nginx",
+            0.9,
+            Bound::AtLeast,
+        ),
+        (
+            "stage 05 throughput, 1 MiB file",
+            divide(bytes(s05), bytes(NGINX)),
+            "nginx",
+            0.9,
+            Bound::AtLeast,
+        ),
+    ];
+    let mut out = String::from("| goal | measured | |\n|---|---:|---|\n");
+    for (what, measured, reference, limit, bound) in ratio_goals {
+        let relation = match bound {
+            Bound::AtMost => "at most",
+            Bound::AtLeast => "at least",
+        };
+        let _ = writeln!(
+            out,
+            "| {what}: {relation} {limit}× {reference}'s | {} | {} |",
+            measured.map_or("-".into(), |m| format!("{m:.2}×")),
+            verdict(measured, limit, bound)
+        );
+    }
+    for (server, limit) in [(s04, 8.0), (s05, 16.0)] {
+        let measured = idle_kib(server);
+        let _ = writeln!(
+            out,
+            "| {server} memory per idle connection: at most {limit} KiB | {} | {} |",
+            measured.map_or("-".into(), |kib| format!("{kib:.1} KiB")),
+            verdict(measured, limit, Bound::AtMost)
+        );
+    }
+    out.push_str("| stage 07 HTTP/2 requests/s with h2load -m 10 over TLS: at least nginx's | - | not measured yet (stage 07 has not landed) |\n");
+    out
+}
+// ANCHOR_END: goals
+
+fn verdict(measured: Option<f64>, limit: f64, bound: Bound) -> &'static str {
+    match (measured, bound) {
+        (None, _) => "not measured in this run",
+        (Some(m), Bound::AtMost) if m <= limit => "met",
+        (Some(m), Bound::AtLeast) if m >= limit => "met",
+        (Some(_), _) => "**not met**",
+    }
+}
+
 fn note(row: &Row) -> String {
     match (&row.status, row.note.is_empty()) {
         (Status::Errors, true) => "did not survive without errors".to_owned(),
@@ -875,6 +1144,70 @@ mod tests {
             header.contains("cargo bench --bench stages -- --quick"),
             "{header}"
         );
+    }
+
+    #[test]
+    fn goals_are_judged_against_the_references_of_the_same_run() {
+        let row = |server: &str, requests, cpu| {
+            measured(server, "small-keepalive-50", vec![sample(requests, cpu)])
+        };
+        let mut rows = vec![
+            row(NGINX, 2000, 0.03),
+            row(FLOOR, 4000, 0.02),
+            // 12 µs per request: 0.8× nginx's 15, 2.4× the floor's 5.
+            row("stage04-evented", 2500, 0.03),
+        ];
+        let mut idle = Row::without_numbers("stage05-async", "idle-connections", Status::Ok);
+        idle.idle = Some(Idle {
+            attempted: 10,
+            held: 10,
+            rss_before: 0,
+            rss_after: 10 * 10 * 1024,
+        });
+        rows.push(idle);
+        let goals = goals_markdown(&report(rows));
+        assert!(goals.contains("| stage 04 CPU per request, small file, 50 connections: at most 0.7× nginx's | 0.80× | **not met** |"), "{goals}");
+        assert!(goals.contains("| stage 04 requests/s, small file, 50 connections: at least 1× nginx's | 1.25× | met |"), "{goals}");
+        assert!(
+            goals.contains(
+                "| stage05-async memory per idle connection: at most 16 KiB | 10.0 KiB | met |"
+            ),
+            "{goals}"
+        );
+        assert!(goals.contains("| stage 05 CPU per request, small file, 50 connections: at most 0.8× nginx's | - | not measured in this run |"), "{goals}");
+    }
+
+    #[test]
+    fn json_reads_back_into_the_same_report() {
+        let mut unavailable = Row::without_numbers(
+            "stage01-blocking",
+            "small-keepalive-50",
+            Status::Unavailable("did not start".into()),
+        );
+        unavailable.note = "a note".into();
+        let mut idle = measured(FLOOR, "idle-connections", Vec::new());
+        idle.idle = Some(Idle {
+            attempted: 5,
+            held: 4,
+            rss_before: 10,
+            rss_after: 20,
+        });
+        idle.status = Status::Errors;
+        let mut open = measured(NGINX, "open-loop-50", vec![sample(100, 0.5)]);
+        open.samples[0].target_rate = Some(100.0);
+        open.samples[0].lateness_p99_us = Some(3.0);
+        let original = report(vec![
+            measured(NGINX, "small-keepalive-50", vec![sample(1000, 0.01)]),
+            unavailable,
+            idle,
+            open,
+        ]);
+        let read = from_json(&to_json(&original)).expect("reads back");
+        assert_eq!(read.rows, original.rows);
+        assert_eq!(read.machine, original.machine);
+        assert_eq!(read.settings, original.settings);
+        assert_eq!(read.ceilings, original.ceilings);
+        assert_eq!(read.scenarios, original.scenarios);
     }
 
     #[test]

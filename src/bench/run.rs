@@ -884,7 +884,7 @@ pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Res
             }
         }
     }
-    for file in ["summary.md", "header.md", "generators.md"] {
+    for file in ["summary.md", "header.md", "generators.md", "goals.md"] {
         if fs::metadata(dir.join(file)).map_or(true, |meta| meta.len() == 0) {
             missing.push(file.into());
         }
@@ -912,6 +912,7 @@ pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
     let generators = report::ceilings_markdown(report);
     fs::write(dir.join("header.md"), &header)?;
     fs::write(dir.join("generators.md"), &generators)?;
+    fs::write(dir.join("goals.md"), report::goals_markdown(report))?;
     let mut summary = String::new();
     let _ = writeln!(summary, "{header}");
     let _ = writeln!(summary, "### What the load generators can do\n");
@@ -1004,7 +1005,7 @@ mod tests {
             {"server": "floor", "scenario": "small-keepalive-1"},
         ]});
         fs::write(dir.join("results.json"), json.to_string()).expect("write");
-        for file in ["summary.md", "header.md", "generators.md"] {
+        for file in ["summary.md", "header.md", "generators.md", "goals.md"] {
             fs::write(dir.join(file), "x").expect("write");
         }
         fs::write(dir.join("small-keepalive-1.md"), "x").expect("write");
