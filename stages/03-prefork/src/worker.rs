@@ -114,6 +114,7 @@ pub fn run(inherited: Inherited<'_>) -> i32 {
 }
 // ANCHOR_END: run
 
+// ANCHOR: set_up
 /// Everything between the fork and the first accept.
 fn set_up(inherited: &Inherited<'_>) -> Result<(TcpListener, WorkerSignals, Epoll), WorkerError> {
     // Linux ties the death signal to the parent *thread*; the master has one thread, the one
@@ -137,6 +138,7 @@ fn set_up(inherited: &Inherited<'_>) -> Result<(TcpListener, WorkerSignals, Epol
         .map_err(WorkerError::ReportReady)?;
     Ok((listener, signals, waiter))
 }
+// ANCHOR_END: set_up
 
 // ANCHOR: accept_waiter
 /// An epoll instance that wakes this worker for a connection to accept or for a stop signal.
