@@ -10,6 +10,8 @@ use common::cli::{exit_with_error, parse_or_exit, ServerArgs};
 /// listening socket, each serving one connection at a time.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
+// Elsewhere than Linux the flags are only parsed (for `--help` and errors), never read.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,
