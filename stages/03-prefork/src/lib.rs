@@ -52,3 +52,11 @@ pub fn default_workers() -> NonZeroUsize {
     let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     NonZeroUsize::new(cores.max(2)).unwrap_or(NonZeroUsize::MIN)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_is_at_least_two_workers() {
+        assert!(super::default_workers().get() >= 2);
+    }
+}

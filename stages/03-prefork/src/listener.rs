@@ -95,3 +95,58 @@ fn reuseport_socket(addr: SocketAddr) -> io::Result<Socket> {
     socket.bind(&addr.into())?;
     Ok(socket)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpStream;
+
+    const ANY_PORT: &str = "127.0.0.1:0";
+
+    #[test]
+    fn shared_listener_is_non_blocking_for_every_copy() {
+        let listening = Listening::bind(ANY_PORT.parse().unwrap(), false).unwrap();
+        let copy = listening.for_worker().unwrap();
+        // Nobody is connecting: a blocking accept would hang this test forever.
+        let error = copy.accept().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(copy.local_addr().unwrap(), listening.local_addr().unwrap());
+    }
+
+    #[test]
+    fn reuseport_workers_share_the_port_the_master_reserved() {
+        let listening = Listening::bind(ANY_PORT.parse().unwrap(), true).unwrap();
+        let addr = listening.local_addr().unwrap();
+        assert_ne!(
+            addr.port(),
+            0,
+            "port 0 is resolved once, by the master's bind"
+        );
+        let first = listening.for_worker().unwrap();
+        let second = listening.for_worker().unwrap();
+        assert_eq!(first.local_addr().unwrap(), addr);
+        assert_eq!(second.local_addr().unwrap(), addr);
+        // A socket without SO_REUSEPORT cannot take the port while the group holds it.
+        let error = TcpListener::bind(addr).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        // Connections reach one of the two listening sockets, never the reserved one.
+        let _client = TcpStream::connect(addr).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            if first.accept().is_ok() || second.accept().is_ok() {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no listener got it");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn reserved_socket_alone_refuses_connections() {
+        let listening = Listening::bind(ANY_PORT.parse().unwrap(), true).unwrap();
+        let addr = listening.local_addr().unwrap();
+        // Bound but not listening: the port is held, and a client is refused, not queued.
+        let error = TcpStream::connect(addr).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    }
+}

@@ -91,3 +91,27 @@ fn main() {
         1,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_must_be_between_one_and_the_limit() {
+        assert_eq!(parse_workers("1").map(NonZeroUsize::get), Ok(1));
+        assert_eq!(parse_workers("1024").map(NonZeroUsize::get), Ok(1024));
+        for refused in ["0", "1025", "-1", "two", ""] {
+            assert!(parse_workers(refused).is_err(), "{refused:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from(["stage03", "--workers", "3", "--reuseport"]).unwrap();
+        assert_eq!(cli.workers.map(NonZeroUsize::get), Some(3));
+        assert!(cli.reuseport);
+        let cli = Cli::try_parse_from(["stage03"]).unwrap();
+        assert_eq!(cli.workers, None);
+        assert!(!cli.reuseport);
+    }
+}

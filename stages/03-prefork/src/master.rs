@@ -65,6 +65,7 @@ pub enum Stopped {
 /// Why the master could not do its job.
 #[derive(Debug)]
 pub enum MasterError {
+    LocalAddress(io::Error),
     Signals(Errno),
     ReadyChannel(io::Error),
     Fork(Errno),
@@ -87,6 +88,9 @@ pub enum MasterError {
 impl fmt::Display for MasterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            MasterError::LocalAddress(error) => {
+                write!(f, "cannot read the listening address: {error}")
+            }
             MasterError::Signals(errno) => write!(f, "cannot set up signal handling: {errno}"),
             MasterError::ReadyChannel(error) => {
                 write!(f, "cannot talk to the workers: {error}")
@@ -171,7 +175,7 @@ pub fn serve(
     workers: NonZeroUsize,
     announce: impl FnOnce(SocketAddr),
 ) -> Result<Stopped, MasterError> {
-    let address = listening.local_addr().map_err(MasterError::ReadyChannel)?;
+    let address = listening.local_addr().map_err(MasterError::LocalAddress)?;
     // Before the first fork: every worker inherits the blocked mask (see `shutdown`).
     let signals = MasterSignals::block().map_err(MasterError::Signals)?;
     let (ready_sender, ready_receiver) = UnixDatagram::pair().map_err(MasterError::ReadyChannel)?;
