@@ -67,22 +67,43 @@ impl Listening {
     }
 
     // ANCHOR: for_worker
-    /// The socket a worker accepts on, called in the worker after the fork: a second descriptor
-    /// for the shared socket, or a new `SO_REUSEPORT` listener that joins the port's group.
-    pub fn for_worker(&self) -> io::Result<TcpListener> {
+    /// The socket a worker accepts on, called in the worker after the fork: the very socket
+    /// (and descriptor) it inherited, or a new `SO_REUSEPORT` listener that joins the port's
+    /// group.
+    pub fn for_worker(&self) -> io::Result<WorkerSocket<'_>> {
         match self {
-            Listening::Shared(listener) => listener.try_clone(),
+            Listening::Shared(listener) => Ok(WorkerSocket::Inherited(listener)),
             Listening::ReusePort { addr, .. } => {
                 let socket = reuseport_socket(*addr)?;
                 socket.listen(BACKLOG)?;
                 // The socket is this worker's alone, but it waits with the same epoll loop as
                 // in shared mode, which needs a non-blocking accept.
                 socket.set_nonblocking(true)?;
-                Ok(socket.into())
+                Ok(WorkerSocket::Own(socket.into()))
             }
         }
     }
     // ANCHOR_END: for_worker
+}
+
+/// The listening socket of one worker.
+#[derive(Debug)]
+pub enum WorkerSocket<'a> {
+    /// The master's shared socket, inherited across `fork`.
+    Inherited(&'a TcpListener),
+    /// A `SO_REUSEPORT` socket of this worker's own.
+    Own(TcpListener),
+}
+
+impl std::ops::Deref for WorkerSocket<'_> {
+    type Target = TcpListener;
+
+    fn deref(&self) -> &TcpListener {
+        match self {
+            WorkerSocket::Inherited(listener) => listener,
+            WorkerSocket::Own(listener) => listener,
+        }
+    }
 }
 
 /// A TCP socket with `SO_REUSEADDR` and `SO_REUSEPORT` set, bound to `addr`.

@@ -27,7 +27,7 @@ use nix::unistd::Pid;
 use stage01_blocking::conn::serve_connection;
 use tracing::{debug, error, info_span, warn};
 
-use crate::listener::Listening;
+use crate::listener::{Listening, WorkerSocket};
 use crate::shutdown::WorkerSignals;
 
 /// Exit status of a worker that stopped because it was asked to.
@@ -116,7 +116,9 @@ pub fn run(inherited: Inherited<'_>) -> i32 {
 
 // ANCHOR: set_up
 /// Everything between the fork and the first accept.
-fn set_up(inherited: &Inherited<'_>) -> Result<(TcpListener, WorkerSignals, Epoll), WorkerError> {
+fn set_up<'a>(
+    inherited: &Inherited<'a>,
+) -> Result<(WorkerSocket<'a>, WorkerSignals, Epoll), WorkerError> {
     // Linux ties the death signal to the parent *thread*; the master has one thread, the one
     // that forked us, so this fires exactly when the master is gone.
     nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(WorkerError::TieToMaster)?;
