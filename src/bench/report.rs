@@ -526,8 +526,7 @@ pub fn header_markdown(report: &Report) -> String {
     let _ = writeln!(
         out,
         "Mode `{}`: {} repetition(s) of {} s after a {} s warm-up; server pinned to CPU {}, \
-         load generator to CPU {} (scenarios marked *2 cores* run unpinned with 2 server \
-         workers); {}.",
+         load generator to CPU {} (the `-2cores` scenarios run both unpinned); {}.
         settings.mode,
         settings.repetitions,
         settings.duration_seconds,
