@@ -138,14 +138,17 @@ fn draw(scenario: &Scenario, bars: &[Bar], path: &Path) -> Result<(), Box<dyn Er
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(150)
-        .build_cartesian_2d(0f64..x_max, (0..rows).into_segmented())?;
+        // A segmented range `0..n` has n + 1 segments, one per bar here.
+        .build_cartesian_2d(
+            0f64..x_max,
+            (0..rows.saturating_sub(1).max(1)).into_segmented(),
+        )?;
     let names: Vec<String> = bars.iter().map(|bar| bar.server.clone()).collect();
     // The first server at the top: row i is drawn in segment rows - 1 - i.
     let label = move |value: &SegmentValue<usize>| match value {
-        SegmentValue::CenterOf(segment) => names
-            .get(rows.saturating_sub(1 + segment))
-            .cloned()
-            .unwrap_or_default(),
+        SegmentValue::CenterOf(segment) if *segment < rows => {
+            names.get(rows - 1 - segment).cloned().unwrap_or_default()
+        }
         _ => String::new(),
     };
     chart

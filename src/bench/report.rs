@@ -526,7 +526,7 @@ pub fn header_markdown(report: &Report) -> String {
     let _ = writeln!(
         out,
         "Mode `{}`: {} repetition(s) of {} s after a {} s warm-up; server pinned to CPU {}, \
-         load generator to CPU {} (the `-2cores` scenarios run both unpinned); {}.
+         load generator to CPU {} (the `-2cores` scenarios run both unpinned); {}.",
         settings.mode,
         settings.repetitions,
         settings.duration_seconds,
