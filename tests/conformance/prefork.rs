@@ -12,6 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -123,20 +124,29 @@ fn fast_request_wait_during_four_slow_ones(workers: &str) -> Duration {
     let server = Server::start(&STAGE03, &["--workers", workers]);
     let slow = request("GET", "/slow?ms=1000", &["Connection: close"], b"");
     let addr = server.addr();
+    let (sent_slow, slow_sent) = mpsc::channel();
     thread::scope(|scope| {
         let slow_clients: Vec<_> = (0..4)
             .map(|_| {
                 let slow = slow.clone();
+                let sent_slow = sent_slow.clone();
                 scope.spawn(move || {
                     let mut conn = stagecraft::Conn::connect(addr).or_fail("connecting");
                     conn.set_timeout(Duration::from_secs(10));
                     conn.send(&slow).or_fail("sending /slow");
+                    // The receiver waits for all four; it is gone only if the test failed.
+                    let _ = sent_slow.send(());
                     conn.read_response().or_fail("reading /slow").status
                 })
             })
             .collect();
-        // Let the slow requests reach the workers first.
-        thread::sleep(Duration::from_millis(200));
+        // The fast request connects only once the four slow ones are connected and sent, so it
+        // is behind them in the kernel's accept queue, which is first in, first out.
+        for _ in 0..4 {
+            slow_sent
+                .recv_timeout(Duration::from_secs(10))
+                .or_fail("waiting for the slow requests to be sent");
+        }
         let started = Instant::now();
         let mut fast = connect(&server);
         fast.set_timeout(Duration::from_secs(10));
