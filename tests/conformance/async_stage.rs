@@ -3,6 +3,7 @@
 //!
 //! - A blocking handler never holds a worker: with `--threads 1`, a fast request is answered at
 //!   once while four `/slow?ms=1000` run, and the four overlap.
+//! - Small files are not held back by the `MSG_MORE` that joins their head and body.
 //! - A client that asks for big files and never reads does not make the server buffer them:
 //!   its memory (VmRSS in /proc) stays bounded, and the response still arrives when read.
 //! - Many slowloris clients at once are each cut off at `--header-timeout` with a 408, while an
@@ -131,6 +132,26 @@ mod stage05 {
             let response = expect_status(&mut stalled[0], &get("/big.bin"), 200);
             assert_eq!(response.body.len(), 1 << 20);
         }
+    }
+
+    /// The head of a small-file response is sent with `MSG_MORE` so that it shares a segment
+    /// with the file; if the flag were ever left on the last write, the kernel would hold the
+    /// response back for its 200 ms cork timeout. Forty exchanges must take milliseconds, not seconds.
+    #[test]
+    fn small_files_on_a_kept_alive_connection_are_not_held_back() {
+        let server = Server::start(&STAGE, &[]);
+        let mut conn = connect(&server);
+        let started = Instant::now();
+        for path in ["/style.css", "/index.html", "/stagecraft.png", "/plaintext"].repeat(10) {
+            conn.send(get(path)).or_fail("sending");
+            expect_status(&mut conn, &get(path), 200);
+        }
+        let took = started.elapsed();
+        eprintln!("40 small responses on one connection: {took:?}");
+        assert!(
+            took < Duration::from_millis(500),
+            "40 small responses on one connection took {took:?}: something holds them back"
+        );
     }
 
     #[test]

@@ -39,6 +39,11 @@ const READ_BUFFER: usize = 16 * 1024;
 /// `sendfile_max_chunk`, halved).
 const SENDFILE_MAX_CHUNK: u64 = 1024 * 1024;
 
+/// Output behind a write up to which the write is sent with `MSG_MORE` (see [`send_bytes`]).
+/// Measured on `/style.css` (1 KiB): a quarter less CPU per request with the flag. On `/big.bin`
+/// (1 MiB) the flag cost more than the head's own segment saves, so large files go without it.
+const COALESCE_BELOW: u64 = 64 * 1024;
+
 /// Bytes a task writes before it lets the other tasks on its worker run. Without it, a fast
 /// client downloading pipelined large files would keep its worker to itself.
 const WRITE_BUDGET: usize = 1024 * 1024;
@@ -205,7 +210,12 @@ fn read_into<'a, 'socket>(
 /// has written [`WRITE_BUDGET`] bytes. Never waits for the socket: the caller's `select!` does.
 async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::Result<()> {
     let mut budget = WRITE_BUDGET;
-    while let Some(transmit) = conn.poll_transmit() {
+    loop {
+        // Everything queued, files included: more than this write means more follows it.
+        let queued = conn.queued_output();
+        let Some(transmit) = conn.poll_transmit() else {
+            break;
+        };
         let written = match transmit {
             Transmit::CloseWrite => {
                 // shutdown(SHUT_WR) returns at once; `.await` only because tokio exposes it so.
@@ -213,7 +223,14 @@ async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::
                 conn.handle_write_closed(Instant::now());
                 continue;
             }
-            Transmit::Bytes(bytes) => writer.as_ref().try_write(bytes),
+            Transmit::Bytes(bytes) => {
+                let behind = queued.saturating_sub(bytes.len() as u64);
+                send_bytes(
+                    writer.as_ref(),
+                    bytes,
+                    (1..=COALESCE_BELOW).contains(&behind),
+                )
+            }
             Transmit::File { file, offset, len } => send_file(writer.as_ref(), file, offset, len),
         };
         match written {
@@ -235,6 +252,34 @@ async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::
     Ok(())
 }
 // ANCHOR_END: write_output
+
+// ANCHOR: send_bytes
+/// Sends what the socket takes of `bytes`. With `more_follows`, the kernel is told that more
+/// output comes right after (`MSG_MORE`), so a response head and the small file behind it leave
+/// in one TCP segment instead of two, as nginx does with `tcp_nopush`. The write that follows
+/// (the last one of a round never has the flag) sends whatever the flag held back.
+fn send_bytes(socket: &TcpStream, bytes: &[u8], more_follows: bool) -> io::Result<usize> {
+    let flags = if more_follows {
+        libc::MSG_NOSIGNAL | libc::MSG_MORE
+    } else {
+        libc::MSG_NOSIGNAL
+    };
+    socket.try_io(Interest::WRITABLE, || {
+        // SAFETY: the descriptor is open (the socket is borrowed), and the kernel reads at most
+        // `bytes.len()` bytes from `bytes`, which is borrowed for the duration of the call.
+        let sent = unsafe {
+            libc::send(
+                socket.as_raw_fd(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                flags,
+            )
+        };
+        // Non-negative and at most `bytes.len()`, so it fits in usize.
+        usize::try_from(sent).map_err(|_| io::Error::last_os_error())
+    })
+}
+// ANCHOR_END: send_bytes
 
 // ANCHOR: send_file
 /// Sends up to [`SENDFILE_MAX_CHUNK`] bytes of `file` from `offset` with `sendfile(2)`: the
