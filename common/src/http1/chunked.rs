@@ -419,3 +419,20 @@ mod tests {
         }
     }
 }
+
+/// Decodes arbitrary input in two pieces, for the fuzz target `chunked` (common/fuzz): the first
+/// byte says where to split the rest. Checks that the decoder never panics and never produces
+/// more body than it was given.
+#[doc(hidden)]
+pub fn fuzz_decode(data: &[u8]) {
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
+    let split = usize::from(split).min(rest.len());
+    let mut decoder = ChunkedDecoder::new(1 << 20, 16 * 1024, 16 * 1024, 100);
+    let mut body = Vec::new();
+    if let Ok(Progress::NeedMore) = decoder.decode(&rest[..split], &mut body) {
+        let _ = decoder.decode(&rest[split..], &mut body);
+    }
+    assert!(body.len() <= rest.len());
+}

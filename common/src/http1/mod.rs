@@ -669,3 +669,51 @@ impl RequestError {
 
 #[cfg(test)]
 mod tests;
+
+/// Drives a connection with arbitrary input, for the fuzz target `connection` (common/fuzz).
+/// The first byte of `data` sets the size of the pieces the rest is fed in; every request is
+/// answered; the checks are that nothing panics and that the connection ends after EOF.
+#[doc(hidden)]
+pub fn fuzz_connection(data: &[u8]) {
+    let Some((&piece, rest)) = data.split_first() else {
+        return;
+    };
+    let piece = usize::from(piece).max(1);
+    let start = Instant::now();
+    let mut conn = Connection::new(Limits::default(), start);
+    let mut scratch = Vec::new();
+    let mut sink = Vec::new();
+    let mut drive = |conn: &mut Connection| {
+        while let Some(event) = conn.poll_event() {
+            let response = match event {
+                Event::Request(request) => Response::text(crate::StatusCode::OK, request.target),
+                Event::Rejected(error) => error.response(),
+            };
+            conn.send_response(response, SystemTime::UNIX_EPOCH);
+        }
+        while let Some(transmit) = conn.poll_transmit() {
+            if let Transmit::CloseWrite = transmit {
+                conn.handle_write_closed(start);
+                continue;
+            }
+            sink.clear();
+            // Writing into a Vec cannot fail; a file region cannot occur (no file bodies here).
+            let written = transmit.write_to(&mut sink, &mut scratch).unwrap_or(0);
+            conn.advance(written, start);
+        }
+    };
+    for bytes in rest.chunks(piece) {
+        if conn.wants_read() {
+            conn.handle_input(bytes, start);
+        }
+        drive(&mut conn);
+    }
+    conn.handle_eof();
+    drive(&mut conn);
+    conn.handle_timeout(start + Duration::from_secs(3600));
+    drive(&mut conn);
+    assert!(
+        conn.is_closed(),
+        "a connection must end after EOF and every timeout"
+    );
+}

@@ -711,3 +711,12 @@ proptest! {
         prop_assert!(h.conn.is_closed(), "{:?}", h.output());
     }
 }
+
+proptest! {
+    /// The fuzz targets' own checks hold on random input too, so they run in every `cargo test`.
+    #[test]
+    fn fuzz_entry_points_hold_their_checks(data in prop::collection::vec(any::<u8>(), 0..400)) {
+        fuzz_connection(&data);
+        chunked::fuzz_decode(&data);
+    }
+}
