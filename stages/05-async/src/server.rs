@@ -156,9 +156,18 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    if limit.rlim_cur < limit.rlim_max {
+    // An unlimited hard limit still stops at the kernel's `fs.nr_open`: asking for more fails.
+    let ceiling = if limit.rlim_max == libc::RLIM_INFINITY {
+        std::fs::read_to_string("/proc/sys/fs/nr_open")
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(limit.rlim_max)
+    } else {
+        limit.rlim_max
+    };
+    if limit.rlim_cur < ceiling {
         let raised = libc::rlimit {
-            rlim_cur: limit.rlim_max,
+            rlim_cur: ceiling,
             rlim_max: limit.rlim_max,
         };
         // SAFETY: setrlimit only reads the struct it is given.
