@@ -9,7 +9,7 @@
 //!
 //! Memory per connection is what the future holds across its `.await`s: the machine, the
 //! socket's registration, one timer and a cancellation token. The 16 KiB read buffer is *not*
-//! among them: it lives on the worker's stack only while a read runs (see [`read_into`]), so an
+//! among them: it lives on the worker's stack only while a read runs (see `read_into`), so an
 //! idle connection costs a few KiB, not a buffer.
 
 use std::future::{poll_fn, Future};

@@ -50,7 +50,7 @@ connection: close\r\n\
 \r\n\
 503: the server is at its connection limit now.\n";
 
-/// Binds `addr` with [`LISTEN_BACKLOG`]. Must be called from inside the runtime.
+/// Binds `addr` with `LISTEN_BACKLOG` (4096). Must be called from inside the runtime.
 pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
