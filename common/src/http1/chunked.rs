@@ -287,6 +287,23 @@ pub fn encode_chunk(data: &[u8], out: &mut Vec<u8>) {
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 // ANCHOR_END: chunked_encode
 
+/// Decodes arbitrary input in two pieces, for the fuzz target `chunked` (common/fuzz): the first
+/// byte says where to split the rest. Checks that the decoder never panics and never produces
+/// more body than it was given.
+#[doc(hidden)]
+pub fn fuzz_decode(data: &[u8]) {
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
+    let split = usize::from(split).min(rest.len());
+    let mut decoder = ChunkedDecoder::new(1 << 20, 16 * 1024, 16 * 1024, 100);
+    let mut body = Vec::new();
+    if let Ok(Progress::NeedMore) = decoder.decode(&rest[..split], &mut body) {
+        let _ = decoder.decode(&rest[split..], &mut body);
+    }
+    assert!(body.len() <= rest.len());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,21 +435,4 @@ mod tests {
             let _ = decoder().decode(&input, &mut body);
         }
     }
-}
-
-/// Decodes arbitrary input in two pieces, for the fuzz target `chunked` (common/fuzz): the first
-/// byte says where to split the rest. Checks that the decoder never panics and never produces
-/// more body than it was given.
-#[doc(hidden)]
-pub fn fuzz_decode(data: &[u8]) {
-    let Some((&split, rest)) = data.split_first() else {
-        return;
-    };
-    let split = usize::from(split).min(rest.len());
-    let mut decoder = ChunkedDecoder::new(1 << 20, 16 * 1024, 16 * 1024, 100);
-    let mut body = Vec::new();
-    if let Ok(Progress::NeedMore) = decoder.decode(&rest[..split], &mut body) {
-        let _ = decoder.decode(&rest[split..], &mut body);
-    }
-    assert!(body.len() <= rest.len());
 }

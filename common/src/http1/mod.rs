@@ -667,9 +667,6 @@ impl RequestError {
     }
 }
 
-#[cfg(test)]
-mod tests;
-
 /// Drives a connection with arbitrary input, for the fuzz target `connection` (common/fuzz).
 /// The first byte of `data` sets the size of the pieces the rest is fed in; every request is
 /// answered; the checks are that nothing panics and that the connection ends after EOF.
@@ -717,3 +714,6 @@ pub fn fuzz_connection(data: &[u8]) {
         "a connection must end after EOF and every timeout"
     );
 }
+
+#[cfg(test)]
+mod tests;
