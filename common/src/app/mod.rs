@@ -8,7 +8,9 @@
 //!
 //! 1. an unknown method (or CONNECT: this server is no proxy) is 501 Not Implemented
 //!    (RFC 9110 section 15.6.2);
-//! 2. the path is checked: encoding, NUL, backslash, dot-segments ([`path`]), else 400;
+//! 2. the path is checked, once: encoding, NUL, backslash, dot-segments ([`path`]), else 400.
+//!    What comes out is a [`path::CheckedPath`], which the router and the static files take, so
+//!    neither decodes nor validates again (and a path without `%` is never copied);
 //! 3. the [`router`] looks for a route: its handler answers, or 405 with `Allow` when only the
 //!    method is wrong (section 15.5.6), or 204 with `Allow` for OPTIONS (section 9.3.7);
 //! 4. anything else is a [`static_files`] lookup under the document root: 200, 206, 301, 304,
@@ -20,12 +22,14 @@
 //! - [`router`]: method + pattern routing, 404/405/`Allow` (RFC 9110 sections 9, 15.5);
 //! - [`routes`]: the demo routes and the route table;
 //! - [`static_files`]: path resolution and file responses;
+//! - [`root`]: opening files beneath the document root (`openat2` with `RESOLVE_BENEATH`);
 //! - [`conditional`]: validators and conditional requests (RFC 9110 sections 8.8 and 13);
 //! - [`range`]: byte ranges (RFC 9110 section 14).
 
 pub mod conditional;
 pub mod path;
 pub mod range;
+pub mod root;
 pub mod router;
 pub mod routes;
 pub mod static_files;
@@ -37,6 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::message::{Method, Request, Response, StatusCode};
+use root::DocumentRoot;
 use router::{Lookup, Router};
 
 /// What a stage says about itself in `/api/info` and `/metrics`.
@@ -87,8 +92,8 @@ pub fn default_site_root() -> PathBuf {
 /// The application. One value serves a whole stage: every thread, process or task holds it
 /// through an `Arc`, so all its state is immutable or atomic.
 pub struct App {
-    /// Canonical (absolute, no symlinks), so that a resolved file can be checked to lie under it.
-    root: PathBuf,
+    /// Opened once: every file is opened relative to it, and never outside it.
+    root: DocumentRoot,
     info: AppInfo,
     started: Instant,
     router: Router,
@@ -100,17 +105,8 @@ pub struct App {
 impl App {
     /// An application serving `root`, which must be an existing directory.
     pub fn new(root: &Path, info: AppInfo, started: Instant) -> Result<App, AppError> {
-        let canonical = root
-            .canonicalize()
-            .map_err(|source| AppError::RootUnreadable {
-                path: root.to_path_buf(),
-                source,
-            })?;
-        if !canonical.is_dir() {
-            return Err(AppError::NotADirectory(root.to_path_buf()));
-        }
         Ok(App {
-            root: canonical,
+            root: DocumentRoot::open(root)?,
             info,
             started,
             router: Router::new(routes::routes()),
@@ -152,10 +148,10 @@ impl App {
             }
             _ => {}
         }
-        let path = request.path();
-        if let Err(error) = path::check_path(path) {
-            return Response::text(StatusCode::BAD_REQUEST, error.to_string());
-        }
+        let path = match path::check_path(request.path()) {
+            Ok(path) => path,
+            Err(error) => return Response::text(StatusCode::BAD_REQUEST, error.to_string()),
+        };
         match self.router.lookup(&request.method, path) {
             Lookup::Found(route, params) => (route.handler())(self, request, &params),
             Lookup::MethodNotAllowed(allow) if request.method == Method::Options => {
@@ -173,11 +169,11 @@ impl App {
 
     /// Whether the handler for `request` may block for long (today: `/slow`), so that an
     /// event-loop stage can run it on a worker pool instead of on the loop.
+    ///
+    /// Asked of every request before [`App::handle`], so it is cheap: it looks only at the routes
+    /// marked `may_block` (see [`Router::may_block`]).
     pub fn may_block(&self, request: &Request) -> bool {
-        matches!(
-            self.router.lookup(&request.method, request.path()),
-            Lookup::Found(route, _) if route.blocks()
-        )
+        self.router.may_block(&request.method, request.path())
     }
 
     /// Requests handled since the start, including any in progress.
@@ -192,7 +188,7 @@ impl App {
 
     /// The canonical document root.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.root.path()
     }
 
     /// Time since the stage started.
@@ -213,7 +209,8 @@ impl App {
 impl fmt::Debug for App {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("App")
-            .field("root", &self.root)
+            .field("root", &self.root.path())
+            .field("resolver", &self.root.resolver())
             .field("info", &self.info)
             .field("requests_served", &self.requests_served())
             .finish_non_exhaustive()

@@ -91,6 +91,17 @@ pub fn decode_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
         .map_err(|_| PathError::NotUtf8)
 }
 
+/// Decodes one segment leniently: a `%` without two hex digits stays as it is, and bytes that
+/// are not UTF-8 become U+FFFD. Exact for a segment that [`decode_segment`] accepts; for others
+/// it is only good for a quick comparison whose result a [`check_path`] confirms.
+pub fn decode_lossy(raw: &str) -> Cow<'_, str> {
+    // Most segments have no escape, and `raw` is a `str`: UTF-8 without checking it again.
+    if !raw.contains('%') {
+        return Cow::Borrowed(raw);
+    }
+    percent_decode_str(raw).decode_utf8_lossy()
+}
+
 /// Checks one decoded segment against the rules every path obeys.
 pub fn check_segment(segment: &str) -> Result<(), PathError> {
     if segment.contains('\0') {
@@ -99,29 +110,109 @@ pub fn check_segment(segment: &str) -> Result<(), PathError> {
     if segment.contains('\\') {
         return Err(PathError::Backslash);
     }
-    if segment == "." || segment == ".." {
+    if is_dot_segment(segment) {
         return Err(PathError::DotSegment);
     }
     Ok(())
 }
 
+/// Whether a decoded segment is `.` or `..`.
+fn is_dot_segment(segment: &str) -> bool {
+    segment == "." || segment == ".."
+}
+
 // ANCHOR: check_path
 /// Checks a whole path before anything routes it or looks it up on disk.
-pub fn check_path(path: &str) -> Result<(), PathError> {
+///
+/// This is the one place a request's path is validated and the only way to make a
+/// [`CheckedPath`], which the router and the static files take: code that skips the check does
+/// not compile.
+pub fn check_path(path: &str) -> Result<CheckedPath<'_>, PathError> {
     if !path.starts_with('/') {
         return Err(PathError::NotAbsolute);
     }
-    // HTTP/1 parsers refuse these already; HTTP/2 carries the path as a field value, and the
-    // path ends up in a `Location` field, so the application checks for itself.
-    if path.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return Err(PathError::ControlCharacter);
+    // One pass over the raw bytes settles every rule for a path without `%`, which is most of
+    // them. Control characters: HTTP/1 parsers refuse them already, but HTTP/2 carries the
+    // path as a field value, and the path ends up in a `Location` field, so the application
+    // checks for itself. NUL is a control character, so only the backslash and dot-segments
+    // are left.
+    let mut encoded = false;
+    let mut segment_start = 1;
+    for (index, &byte) in path.as_bytes().iter().enumerate().skip(1) {
+        match byte {
+            0..=b' ' | 0x7f => return Err(PathError::ControlCharacter),
+            b'\\' => return Err(PathError::Backslash),
+            b'%' => encoded = true,
+            b'/' => {
+                if is_dot_segment(&path[segment_start..index]) {
+                    return Err(PathError::DotSegment);
+                }
+                segment_start = index + 1;
+            }
+            _ => {}
+        }
     }
-    for raw in raw_segments(path) {
-        check_segment(&decode_segment(raw)?)?;
+    if is_dot_segment(&path[segment_start..]) {
+        return Err(PathError::DotSegment);
     }
-    Ok(())
+    // With a `%`, each segment is decoded (strictly) and checked again in its decoded form.
+    if encoded {
+        for raw in raw_segments(path) {
+            check_segment(&decode_segment(raw)?)?;
+        }
+    }
+    Ok(CheckedPath { raw: path, encoded })
 }
 // ANCHOR_END: check_path
+
+/// A request path that [`check_path`] accepted: absolute, correctly encoded, UTF-8 once
+/// decoded, and free of NUL, backslash and dot-segments.
+///
+/// It remembers whether the path holds a `%`. Most paths do not, and then every segment is
+/// served as a slice of the request's own target: no decoding and no allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckedPath<'a> {
+    raw: &'a str,
+    encoded: bool,
+}
+
+impl<'a> CheckedPath<'a> {
+    /// The path as the client sent it, still percent-encoded.
+    pub fn as_str(&self) -> &'a str {
+        self.raw
+    }
+
+    /// Whether the path holds percent-encoded octets (and so its segments need decoding).
+    pub fn is_encoded(&self) -> bool {
+        self.encoded
+    }
+
+    /// The decoded segments: `/a/b%20c/` gives `a`, `b c`, ``. An encoded slash stays inside
+    /// its segment (`/a%2Fb` gives the one segment `a/b`).
+    pub fn segments(&self) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+        let encoded = self.encoded;
+        raw_segments(self.raw).map(move |raw| {
+            if encoded {
+                // `check_path` has already decoded this segment strictly, so every `%` starts a
+                // valid escape and the result is UTF-8: the lossy decoder loses nothing here,
+                // and unlike the strict one it cannot fail.
+                decode_lossy(raw)
+            } else {
+                Cow::Borrowed(raw)
+            }
+        })
+    }
+
+    /// A path that has not been through [`check_path`], so that tests can show that the code
+    /// behind the check refuses bad segments on its own too.
+    #[cfg(test)]
+    pub(crate) fn unchecked(raw: &'a str) -> CheckedPath<'a> {
+        CheckedPath {
+            raw,
+            encoded: raw.contains('%'),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -177,7 +268,61 @@ mod tests {
             "/hello/a%2Fb",
             "/.well",
         ] {
-            assert_eq!(check_path(path), Ok(()), "{path}");
+            assert!(check_path(path).is_ok(), "{path}");
+        }
+    }
+
+    #[test]
+    fn plain_paths_are_borrowed_segment_by_segment() {
+        let checked = check_path("/chapters/index.html").expect("ordinary path");
+        assert!(!checked.is_encoded());
+        let segments: Vec<Cow<'_, str>> = checked.segments().collect();
+        assert_eq!(segments, ["chapters", "index.html"]);
+        assert!(segments
+            .iter()
+            .all(|segment| matches!(segment, Cow::Borrowed(_))));
+        let trailing: Vec<Cow<'_, str>> = check_path("/a//b/").expect("ok").segments().collect();
+        assert_eq!(trailing, ["a", "", "b", ""]);
+    }
+
+    #[test]
+    fn encoded_paths_are_decoded_segment_by_segment() {
+        let checked = check_path("/caf%C3%A9/a%2Fb/%7Euser").expect("valid encoding");
+        assert!(checked.is_encoded());
+        assert_eq!(checked.as_str(), "/caf%C3%A9/a%2Fb/%7Euser");
+        let segments: Vec<Cow<'_, str>> = checked.segments().collect();
+        // The encoded slash stays inside its segment: splitting came before decoding.
+        assert_eq!(segments, ["café", "a/b", "~user"]);
+    }
+
+    /// The plain definition of the rules, segment by segment, that `check_path`'s one pass over
+    /// the bytes must agree with.
+    fn accepted_by_the_rules(path: &str) -> Option<Vec<String>> {
+        if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return None;
+        }
+        raw_segments(path)
+            .map(|raw| {
+                let decoded = decode_segment(raw).ok()?;
+                check_segment(&decoded).ok()?;
+                Some(decoded.into_owned())
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn check_path_agrees_with_the_rules(path in "/?[a./%2eEfF05cC\\\\ \x00~]{0,12}") {
+            let checked = check_path(&path).ok();
+            let expected = accepted_by_the_rules(&path);
+            proptest::prop_assert_eq!(checked.is_some(), expected.is_some(), "{:?}", path);
+            if let (Some(checked), Some(expected)) = (checked, expected) {
+                let segments: Vec<String> =
+                    checked.segments().map(Cow::into_owned).collect();
+                proptest::prop_assert_eq!(segments, expected);
+            }
         }
     }
 }

@@ -16,8 +16,16 @@
 //! routes that is faster than anything cleverer, and it reads like the table it walks. Routers for
 //! hundreds of routes (matchit, used by axum) build a radix tree instead. The first route that
 //! matches wins, so put literal routes before parameter routes that overlap them.
+//!
+//! [`Router::lookup`] takes paths that `path::check_path` accepted ([`CheckedPath`]), so it
+//! validates nothing again; and when a path holds no `%`, comparing a segment is comparing two
+//! slices, with nothing decoded or copied. An event-loop stage asks, for every request, whether its handler may
+//! block ([`Router::may_block`]); the router keeps the few routes marked so apart, so the
+//! question costs a glance at those routes, not a second lookup.
 
-use super::path::{decode_segment, raw_segments};
+use std::borrow::Cow;
+
+use super::path::{check_path, decode_lossy, raw_segments, CheckedPath};
 use super::App;
 use crate::message::{Method, Request, Response};
 
@@ -104,28 +112,35 @@ impl Route {
         self.method == *method || (*method == Method::Head && self.method == Method::Get)
     }
 
-    /// Matches the pattern against a raw path and returns the captures, or `None`.
-    fn match_path(&self, path: &str) -> Option<Params> {
+    /// Matches the pattern against a path and returns the captures, or `None`.
+    fn match_path(&self, path: CheckedPath<'_>) -> Option<Params> {
         let mut params = Params::default();
-        let mut request_segments = raw_segments(path);
+        self.walk(path.segments(), |name, value| {
+            params.captures.push((name, value.into_owned()));
+        })
+        .then_some(params)
+    }
+
+    /// Compares the pattern with a path's decoded segments, handing each capture to `capture`.
+    /// Segments are decoded as the comparison reaches them, so a mismatch in the first segment
+    /// decodes nothing else.
+    fn walk<'p>(
+        &self,
+        mut request_segments: impl Iterator<Item = Cow<'p, str>>,
+        mut capture: impl FnMut(&'static str, Cow<'p, str>),
+    ) -> bool {
         for pattern_segment in &self.segments {
-            let raw = request_segments.next()?;
-            // The application checked the encoding of the whole path before routing; a segment
-            // that still fails to decode here simply does not match.
-            let decoded = decode_segment(raw).ok()?;
+            let Some(segment) = request_segments.next() else {
+                return false;
+            };
             match *pattern_segment {
-                PatternSegment::Literal(literal) if decoded == literal => {}
-                PatternSegment::Param(name) if !decoded.is_empty() => {
-                    params.captures.push((name, decoded.into_owned()));
-                }
-                _ => return None,
+                PatternSegment::Literal(literal) if segment == literal => {}
+                PatternSegment::Param(name) if !segment.is_empty() => capture(name, segment),
+                _ => return false,
             }
         }
         // The path must not have segments left over: `/hello/a/b` is not `/hello/{name}`.
-        match request_segments.next() {
-            None => Some(params),
-            Some(_) => None,
-        }
+        request_segments.next().is_none()
     }
 }
 
@@ -160,17 +175,22 @@ pub enum Lookup<'r> {
 #[derive(Clone, Debug, Default)]
 pub struct Router {
     routes: Vec<Route>,
+    /// Where the routes marked `may_block` are in `routes`: the only ones `may_block` looks at.
+    blocking: Vec<usize>,
 }
 
 impl Router {
     /// A router over `routes`, tried in order.
     pub fn new(routes: Vec<Route>) -> Router {
-        Router { routes }
+        let blocking = (0..routes.len())
+            .filter(|&index| routes[index].may_block)
+            .collect();
+        Router { routes, blocking }
     }
 
     // ANCHOR: router_lookup
-    /// Finds the route for `method` on the raw `path`.
-    pub fn lookup(&self, method: &Method, path: &str) -> Lookup<'_> {
+    /// Finds the route for `method` on `path`.
+    pub fn lookup(&self, method: &Method, path: CheckedPath<'_>) -> Lookup<'_> {
         let mut allowed: Vec<&Method> = Vec::new();
         for route in &self.routes {
             let Some(params) = route.match_path(path) else {
@@ -188,6 +208,31 @@ impl Router {
         }
     }
     // ANCHOR_END: router_lookup
+
+    /// Whether the route for `method` on the raw, unchecked `path` is one marked `may_block`.
+    ///
+    /// Event-loop stages ask this of every request before [`App::handle`] runs, so it is kept
+    /// cheap: it compares the path with the blocking routes only (today one), and only when one
+    /// of them matches does it check the path and run the real lookup. Most requests are
+    /// answered by a mismatch in the first segment.
+    pub fn may_block(&self, method: &Method, path: &str) -> bool {
+        // A quick comparison, before the path is checked: leniently decoded, so a bad escape
+        // cannot fail it. A path that matches only because of that leniency fails the check
+        // below, and is answered 400 at once, which never blocks.
+        let some_blocking_route_matches = self.blocking.iter().any(|&index| {
+            let route = &self.routes[index];
+            route.answers(method) && route.walk(raw_segments(path).map(decode_lossy), |_, _| {})
+        });
+        if !some_blocking_route_matches {
+            return false;
+        }
+        let Ok(path) = check_path(path) else {
+            return false;
+        };
+        // A blocking route matching is not yet the answer: an earlier route in the table could
+        // take the same path first. That is rare, so only then is the whole lookup run.
+        matches!(self.lookup(method, path), Lookup::Found(route, _) if route.blocks())
+    }
 }
 
 /// The `Allow` value for the methods routes take on a path: each once, HEAD after GET, and
@@ -224,6 +269,11 @@ mod tests {
         Response::new(StatusCode::CREATED)
     }
 
+    /// Looks `path` up as the application does: checked first.
+    fn lookup<'r>(router: &'r Router, method: &Method, path: &str) -> Lookup<'r> {
+        router.lookup(method, check_path(path).expect("a valid test path"))
+    }
+
     fn router() -> Router {
         Router::new(vec![
             Route::get("/hello/{name}", ok),
@@ -237,14 +287,15 @@ mod tests {
     #[test]
     fn captures_are_decoded_by_name() {
         let router = router();
-        let Lookup::Found(route, params) = router.lookup(&Method::Get, "/hello/J%C3%BCrgen") else {
+        let Lookup::Found(route, params) = lookup(&router, &Method::Get, "/hello/J%C3%BCrgen")
+        else {
             panic!("no match");
         };
         assert_eq!(route.pattern(), "/hello/{name}");
         assert_eq!(params.get("name"), Some("Jürgen"));
         assert_eq!(params.get("other"), None);
 
-        let Lookup::Found(_, params) = router.lookup(&Method::Get, "/a/1/b/two%2Fthree") else {
+        let Lookup::Found(_, params) = lookup(&router, &Method::Get, "/a/1/b/two%2Fthree") else {
             panic!("no match");
         };
         assert_eq!(params.get("x"), Some("1"));
@@ -255,7 +306,7 @@ mod tests {
     fn literal_segments_compare_decoded() {
         // %65 is "e": RFC 3986 section 6.2.2.2 makes the two spellings equivalent.
         assert!(matches!(
-            router().lookup(&Method::Get, "/h%65llo/x"),
+            lookup(&router(), &Method::Get, "/h%65llo/x"),
             Lookup::Found(..)
         ));
     }
@@ -272,7 +323,7 @@ mod tests {
             "/a/1/b",
         ] {
             assert!(
-                matches!(router.lookup(&Method::Get, path), Lookup::NotFound),
+                matches!(lookup(&router, &Method::Get, path), Lookup::NotFound),
                 "{path}"
             );
         }
@@ -281,12 +332,12 @@ mod tests {
     #[test]
     fn method_picks_the_route_and_head_follows_get() {
         let router = router();
-        let Lookup::Found(route, _) = router.lookup(&Method::Post, "/items") else {
+        let Lookup::Found(route, _) = lookup(&router, &Method::Post, "/items") else {
             panic!("no match");
         };
         assert_eq!(route.method, Method::Post);
         assert!(matches!(
-            router.lookup(&Method::Head, "/items"),
+            lookup(&router, &Method::Head, "/items"),
             Lookup::Found(..)
         ));
     }
@@ -294,13 +345,68 @@ mod tests {
     #[test]
     fn wrong_method_lists_the_allowed_ones() {
         let router = router();
-        match router.lookup(&Method::Delete, "/items") {
+        match lookup(&router, &Method::Delete, "/items") {
             Lookup::MethodNotAllowed(allow) => assert_eq!(allow, "GET, HEAD, POST, OPTIONS"),
             other => panic!("expected 405, got {other:?}"),
         }
-        match router.lookup(&Method::Post, "/hello/x") {
+        match lookup(&router, &Method::Post, "/hello/x") {
             Lookup::MethodNotAllowed(allow) => assert_eq!(allow, "GET, HEAD, OPTIONS"),
             other => panic!("expected 405, got {other:?}"),
+        }
+    }
+
+    fn sleeps(_: &App, _: &Request, _: &Params) -> Response {
+        Response::new(StatusCode::OK)
+    }
+
+    #[test]
+    fn may_block_looks_only_at_blocking_routes_and_respects_order() {
+        let router = Router::new(vec![
+            Route::get("/fast/{x}", ok),
+            Route::get("/fast/slow", sleeps).may_block(),
+            Route::get("/slow/{x}", sleeps).may_block(),
+            Route::get("/other", ok),
+        ]);
+        assert_eq!(router.blocking, [1, 2]);
+        assert!(router.may_block(&Method::Get, "/slow/1"));
+        assert!(router.may_block(&Method::Head, "/slow/%31"));
+        // The method must match too, and a POST has no blocking route at all.
+        assert!(!router.may_block(&Method::Post, "/slow/1"));
+        // `/fast/{x}` comes first in the table and takes `/fast/slow`: the blocking route never
+        // runs, so the request does not block.
+        assert!(!router.may_block(&Method::Get, "/fast/slow"));
+        for path in [
+            "/other",
+            "/slow",
+            "/slow/1/2",
+            "/slow/",
+            "/slow/%zz",
+            "/slow/..",
+        ] {
+            assert!(!router.may_block(&Method::Get, path), "{path}");
+        }
+        assert!(!Router::new(vec![Route::get("/", ok)]).may_block(&Method::Get, "/"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// The quick answer is always the one the whole lookup gives.
+        #[test]
+        fn may_block_agrees_with_the_lookup(
+            path in "(/(slow|fast|%73low|sl%6Fw|%zz|%FF|\\.\\.|x)?){0,3}/?",
+            method in proptest::sample::select(&[Method::Get, Method::Head, Method::Post][..]),
+        ) {
+            let router = Router::new(vec![
+                Route::get("/fast/{x}", ok),
+                Route::get("/fast/slow", sleeps).may_block(),
+                Route::get("/slow/{x}", sleeps).may_block(),
+                Route::get("/slow", sleeps).may_block(),
+            ]);
+            let expected = check_path(&path).is_ok_and(|checked| {
+                matches!(router.lookup(&method, checked), Lookup::Found(route, _) if route.blocks())
+            });
+            proptest::prop_assert_eq!(router.may_block(&method, &path), expected, "{}", path);
         }
     }
 }

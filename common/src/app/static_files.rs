@@ -2,13 +2,15 @@
 //!
 //! What happens to `GET /chapters/` on its way to a file:
 //!
-//! 1. **Resolution** ([`resolve`]): the path is split into segments and each is decoded and
-//!    checked (see `path`), then joined onto the root one segment at a time. The result is
-//!    canonicalized (symlinks followed) and must still lie under the canonical root; a symlink
-//!    that points outside is answered like a missing file, 404, so as not to tell a prober what
-//!    exists. A directory is served through its `index.html`; a directory asked for without
-//!    the trailing slash is redirected (301) to the slash form, so that relative links inside
-//!    its page resolve against the directory. There are no directory listings.
+//! 1. **Resolution** ([`resolve`]): the segments, decoded once by `path::check_path`, are
+//!    checked against the rules below and joined into a path relative to the root (without a
+//!    copy when the request holds no `%` or `//`). The file is then opened *beneath* the root
+//!    (see `root`: `openat2` with `RESOLVE_BENEATH` on Linux), so that a symlink which leads
+//!    outside fails in the kernel and is answered like a missing file, 404, so as not to tell a
+//!    prober what exists. One `statx` of the open file gives its size, time and type. A
+//!    directory is served through its `index.html`; a directory asked for without the trailing
+//!    slash is redirected (301) to the slash form, so that relative links inside its page
+//!    resolve against the directory. There are no directory listings.
 //! 2. **Preconditions** (RFC 9110 section 13, in `conditional`): `If-None-Match` and
 //!    `If-Modified-Since` can turn the answer into 304 Not Modified; `If-Match` and
 //!    `If-Unmodified-Since` into 412.
@@ -25,21 +27,26 @@
 //!   copy things into, and hidden files are the ones they forget about.
 //! - An encoded slash (`%2F`) inside a segment is refused with 400: a file name cannot contain
 //!   a slash, so the only thing such a request can do is confuse a path check.
-//! - Between canonicalizing a path and opening it, someone with write access to the root could
-//!   swap a directory for a symlink. Closing that race needs `openat2(RESOLVE_BENEATH)` on Linux;
-//!   this server assumes the root is not writable by whoever sends it requests.
+//! - Symlinks are followed as long as they stay inside the root, so a site can be assembled from
+//!   links. Checking and opening are one kernel call, so there is no race between them for
+//!   someone who can write into the root to win, except where `openat2` is missing (Linux
+//!   before 5.6, or a system-call filter that does not know it): there `root` falls back to
+//!   canonicalize-then-open, and says so when the server starts.
+//! - A path with a trailing slash is opened as `path/index.html` straight away: if `path` is a
+//!   file, or a directory without an index, that fails, and either way the answer is 404.
 
 use std::borrow::Cow;
 use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::conditional::{evaluate, if_range_allows, Precondition, Validators};
-use super::path::{check_segment, decode_segment, raw_segments, PathError};
+use super::path::{check_segment, CheckedPath, PathError};
 use super::range::{parse_range, RangeRequest};
-use crate::message::{Body, FileRegion, Method, Request, Response, StatusCode};
+use super::root::DocumentRoot;
+use crate::message::{Body, FileRegion, Headers, Method, Request, Response, StatusCode};
 
 /// The methods a static file answers.
 const ALLOW: &str = "GET, HEAD, OPTIONS";
@@ -98,13 +105,13 @@ pub struct OpenFile {
     pub file: File,
     pub len: u64,
     pub modified: SystemTime,
-    /// The name the client asked for (for a directory, its `index.html`), which decides the
-    /// media type; the canonical path may end in another name if a symlink was followed.
-    pub requested_name: PathBuf,
+    /// The media type, from the name the client asked for (for a directory, its `index.html`),
+    /// not from where a symlink may have led.
+    pub content_type: Cow<'static, str>,
 }
 
-/// Serves `path` (raw, already checked by `path::check_path`) from the canonical `root`.
-pub fn serve(root: &Path, request: &Request, path: &str) -> Response {
+/// Serves `path` from `root`.
+pub fn serve(root: &DocumentRoot, request: &Request, path: CheckedPath<'_>) -> Response {
     let resolved = match resolve(root, path) {
         Ok(resolved) => resolved,
         Err(refusal) => return refusal.response(),
@@ -123,6 +130,7 @@ pub fn serve(root: &Path, request: &Request, path: &str) -> Response {
     match resolved {
         Resolved::File(file) => respond_with_file(request, file),
         Resolved::DirectoryWithoutSlash => {
+            let path = path.as_str();
             let location = match request.query() {
                 Some(query) => format!("{path}/?{query}"),
                 None => format!("{path}/"),
@@ -137,13 +145,72 @@ pub fn serve(root: &Path, request: &Request, path: &str) -> Response {
 }
 
 // ANCHOR: resolve
-/// Maps a raw request path onto a file under the canonical `root`, or says why not.
-pub fn resolve(root: &Path, path: &str) -> Result<Resolved, Refusal> {
-    let mut candidate = root.to_path_buf();
-    let mut segments = raw_segments(path).peekable();
+/// Maps a checked request path onto a file under `root`, or says why not.
+pub fn resolve(root: &DocumentRoot, path: CheckedPath<'_>) -> Result<Resolved, Refusal> {
+    let wanted = wanted(path)?;
+    if wanted.trailing_slash {
+        // A directory's page. One open of `dir/index.html`: if `dir` is a file, or has no
+        // index.html, this fails, and either way there is nothing to serve.
+        let index = match wanted.relative.as_ref() {
+            "" => Cow::Borrowed("index.html"),
+            directory => Cow::Owned(format!("{directory}/index.html")),
+        };
+        let (file, metadata) = open_and_stat(root, &index)?;
+        return regular_file(file, metadata, Path::new("index.html"));
+    }
+    let (file, metadata) = open_and_stat(root, &wanted.relative)?;
+    if metadata.is_dir() {
+        return Ok(Resolved::DirectoryWithoutSlash);
+    }
+    regular_file(file, metadata, Path::new(wanted.name.as_ref()))
+}
+
+/// Opens `relative` beneath the root, and `stat`s the open file: size, time and type come from
+/// the file we will send, not from a path that could change in between.
+fn open_and_stat(
+    root: &DocumentRoot,
+    relative: &str,
+) -> Result<(File, std::fs::Metadata), Refusal> {
+    let file = root.open_file(relative)?;
+    let metadata = file.metadata()?;
+    Ok((file, metadata))
+}
+
+/// The response's view of an opened file, if it is a regular file (not a directory, a FIFO, a
+/// device: none of those is content to serve).
+fn regular_file(file: File, metadata: std::fs::Metadata, name: &Path) -> Result<Resolved, Refusal> {
+    if !metadata.is_file() {
+        return Err(Refusal::NotFound);
+    }
+    Ok(Resolved::File(OpenFile {
+        file,
+        len: metadata.len(),
+        modified: metadata.modified()?,
+        content_type: content_type(name),
+    }))
+}
+
+/// What a request path asks for under the root.
+struct Wanted<'a> {
+    /// Relative to the root, `/`-separated, no empty segments; empty for the root itself.
+    relative: Cow<'a, str>,
+    /// The last segment, decoded: its extension decides the media type.
+    name: Cow<'a, str>,
+    /// The path ends in `/`: the client wants a directory's page.
+    trailing_slash: bool,
+}
+
+/// Checks the segments against the static-file rules and joins them into a relative path.
+fn wanted(path: CheckedPath<'_>) -> Result<Wanted<'_>, Refusal> {
+    let mut segments = path.segments().peekable();
     let mut trailing_slash = false;
-    while let Some(raw) = segments.next() {
-        let segment = decode_segment(raw).map_err(Refusal::BadPath)?;
+    // Built only when the request's own text will not do: escapes to decode, or `//` to drop.
+    let mut joined: Option<String> = None;
+    let mut name = Cow::Borrowed("");
+    let needs_copy = path.is_encoded() || path.as_str().contains("//");
+    while let Some(segment) = segments.next() {
+        // `check_path` has refused all of these already; checking again is cheap, and keeps
+        // this module safe on its own.
         check_segment(&segment).map_err(Refusal::BadPath)?;
         if segment.contains('/') {
             return Err(Refusal::EncodedSlash);
@@ -156,47 +223,29 @@ pub fn resolve(root: &Path, path: &str) -> Result<Resolved, Refusal> {
         if segment.starts_with('.') {
             return Err(Refusal::NotFound);
         }
-        // One segment at a time, and never a string holding a `/`: `push` of an absolute path
-        // would replace the root instead of extending it.
-        candidate.push(&*segment);
-    }
-
-    let mut canonical = within_root(root, &candidate)?;
-    if canonical.is_dir() {
-        if !trailing_slash {
-            return Ok(Resolved::DirectoryWithoutSlash);
+        if needs_copy {
+            let joined = joined.get_or_insert_with(String::new);
+            if !joined.is_empty() {
+                joined.push('/');
+            }
+            joined.push_str(&segment);
         }
-        candidate.push("index.html");
-        // index.html may itself be a symlink, so it is checked like any other path.
-        canonical = within_root(root, &candidate)?;
-    } else if trailing_slash {
-        // `/page.html/` names a directory that is not there.
-        return Err(Refusal::NotFound);
+        name = segment;
     }
-
-    let file = File::open(&canonical)?;
-    // Size and time from the open file, not from the path: they describe the bytes we send.
-    let metadata = file.metadata()?;
-    if !metadata.is_file() {
-        return Err(Refusal::NotFound);
-    }
-    Ok(Resolved::File(OpenFile {
-        file,
-        len: metadata.len(),
-        modified: metadata.modified()?,
-        requested_name: candidate,
-    }))
-}
-
-/// The canonical form of `candidate`, if it exists and lies under `root` (itself canonical).
-fn within_root(root: &Path, candidate: &Path) -> Result<PathBuf, Refusal> {
-    let canonical = candidate.canonicalize()?;
-    // `starts_with` compares whole components: `/srv/site2` does not start with `/srv/site`.
-    if canonical.starts_with(root) {
-        Ok(canonical)
-    } else {
-        Err(Refusal::NotFound)
-    }
+    // Without escapes or `//`, the path minus its leading and trailing slash is the answer.
+    let raw = path.as_str();
+    let raw = raw.strip_prefix('/').unwrap_or(raw);
+    let raw = raw.strip_suffix('/').unwrap_or(raw);
+    let relative = match joined {
+        Some(joined) => Cow::Owned(joined),
+        None if needs_copy => Cow::Borrowed(""),
+        None => Cow::Borrowed(raw),
+    };
+    Ok(Wanted {
+        relative,
+        name,
+        trailing_slash,
+    })
 }
 // ANCHOR_END: resolve
 
@@ -205,9 +254,15 @@ fn respond_with_file(request: &Request, open: OpenFile) -> Response {
     let validators = Validators::new(open.len, open.modified);
     let last_modified = validators.last_modified_http();
     let validated = |status| {
-        Response::new(status)
-            .header("etag", &validators.etag)
-            .header("last-modified", &last_modified)
+        // Room for the fields a 206 carries (a 200 has one fewer), so that adding them never
+        // reallocates.
+        Response {
+            status,
+            headers: Headers::with_capacity(6, 192),
+            body: Body::Empty,
+        }
+        .header("etag", &validators.etag)
+        .header("last-modified", &last_modified)
     };
 
     match evaluate(&request.method, &request.headers, &validators) {
@@ -236,7 +291,6 @@ fn respond_with_file(request: &Request, open: OpenFile) -> Response {
     // ANCHOR_END: range_decision
 
     let total = open.len;
-    let content_type = content_type(&open.requested_name);
     let region = |offset, len| {
         Body::File(FileRegion {
             file: Arc::new(open.file),
@@ -254,7 +308,7 @@ fn respond_with_file(request: &Request, open: OpenFile) -> Response {
         }
     };
     let mut response = validated(status)
-        .header("content-type", &*content_type)
+        .header("content-type", &*open.content_type)
         .header("accept-ranges", "bytes");
     if let RangeRequest::Partial { start, len } = range {
         response = response.header(
@@ -272,6 +326,19 @@ pub fn content_type(name: &Path) -> Cow<'static, str> {
     let Some(essence) = mime_guess::from_path(name).first_raw() else {
         return Cow::Borrowed("application/octet-stream");
     };
+    // The types of most of a site, spelled out so that serving them allocates nothing.
+    const COMMON_TEXT: [&str; 4] = [
+        "text/html; charset=utf-8",
+        "text/css; charset=utf-8",
+        "text/javascript; charset=utf-8",
+        "text/plain; charset=utf-8",
+    ];
+    if let Some(full) = COMMON_TEXT
+        .iter()
+        .find(|full| full.strip_suffix("; charset=utf-8") == Some(essence))
+    {
+        return Cow::Borrowed(full);
+    }
     if essence.starts_with("text/") || essence.ends_with("javascript") || essence.ends_with("json")
     {
         Cow::Owned(format!("{essence}; charset=utf-8"))
@@ -285,8 +352,11 @@ mod tests {
     use std::io::{Read, Seek, SeekFrom};
     use std::sync::atomic::{AtomicU32, Ordering};
 
+    use std::path::PathBuf;
+
     use super::*;
     use crate::app::default_site_root;
+    use crate::app::root::resolvers_to_test;
 
     /// A directory under the system temp dir, unique to one test, removed when dropped.
     struct TempDir(PathBuf);
@@ -332,11 +402,19 @@ mod tests {
 
     /// What the application does: check the path, then serve.
     fn serve_checked(root: &Path, request: &Request) -> Response {
-        let path = request.path();
-        match crate::app::path::check_path(path) {
-            Ok(()) => serve(root, request, path),
+        let root = DocumentRoot::open(root).expect("a test root is a directory");
+        serve_from(&root, request)
+    }
+
+    fn serve_from(root: &DocumentRoot, request: &Request) -> Response {
+        match crate::app::path::check_path(request.path()) {
+            Ok(path) => serve(root, request, path),
             Err(error) => Refusal::BadPath(error).response(),
         }
+    }
+
+    fn get_from(root: &DocumentRoot, path: &str) -> Response {
+        serve_from(root, &Request::new(Method::Get, path))
     }
 
     fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
@@ -469,16 +547,19 @@ mod tests {
 
     #[test]
     fn traversal_is_refused_by_resolve_alone_too() {
-        // The static-file module must be safe even if a caller forgets `check_path`.
+        // The static-file module must be safe even if a caller got a `CheckedPath` some other
+        // way than `check_path` (only tests can).
+        let root = DocumentRoot::open(&site()).expect("the bundled site");
         for path in [
             "/../Cargo.toml",
             "/%2e%2e/Cargo.toml",
             "/..%2fCargo.toml",
             "/a%00",
+            "/a\\..\\b",
         ] {
             assert!(
                 matches!(
-                    resolve(&site(), path),
+                    resolve(&root, CheckedPath::unchecked(path)),
                     Err(Refusal::BadPath(_) | Refusal::EncodedSlash)
                 ),
                 "{path}"
@@ -486,28 +567,190 @@ mod tests {
         }
     }
 
-    #[cfg(unix)]
-    #[test]
-    fn symlinks_out_of_the_root_are_404_and_inside_are_served() {
-        use std::os::unix::fs::symlink;
+    /// A root with symlinks of every kind, beside a directory outside it with a secret.
+    struct SymlinkFarm {
+        root: TempDir,
+        _outside: TempDir,
+    }
 
-        let outside = TempDir::new("outside");
-        std::fs::write(outside.0.join("secret.txt"), "secret").expect("write");
-        let root = TempDir::new("root");
-        std::fs::write(root.0.join("page.txt"), "page").expect("write");
-        symlink(outside.0.join("secret.txt"), root.0.join("leak.txt")).expect("symlink");
-        symlink(&outside.0, root.0.join("leakdir")).expect("symlink");
-        symlink(root.0.join("page.txt"), root.0.join("alias.txt")).expect("symlink");
-        std::fs::create_dir(root.0.join("sub")).expect("mkdir");
-        symlink(outside.0.join("secret.txt"), root.0.join("sub/index.html")).expect("symlink");
+    impl SymlinkFarm {
+        fn new() -> SymlinkFarm {
+            use std::os::unix::fs::symlink;
 
-        for path in ["/leak.txt", "/leakdir/secret.txt", "/leakdir/", "/sub/"] {
-            let response = serve_checked(&root.0, &Request::new(Method::Get, path));
-            assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
+            let outside = TempDir::new("outside");
+            let out = &outside.0;
+            std::fs::write(out.join("secret.txt"), "secret").expect("write");
+            let root = TempDir::new("root");
+            let r = &root.0;
+            std::fs::write(r.join("page.txt"), "page").expect("write");
+            std::fs::create_dir(r.join("sub")).expect("mkdir");
+            std::fs::write(r.join("sub/inner.css"), "inner").expect("write");
+            std::fs::create_dir(r.join("docs")).expect("mkdir");
+            std::fs::write(r.join("docs/index.html"), "docs").expect("write");
+            std::fs::create_dir(r.join("linked-index")).expect("mkdir");
+            std::fs::create_dir(r.join("leaky-index")).expect("mkdir");
+            let links: [(&Path, &str); 10] = [
+                // Inside, pointing inside: relative, absolute, to a directory, and climbing up
+                // with `..` without leaving.
+                (Path::new("page.txt"), "relative.txt"),
+                (&r.join("page.txt"), "absolute.txt"),
+                (Path::new("docs"), "docs-link"),
+                (Path::new("../page.txt"), "linked-index/index.html"),
+                // Inside, pointing outside: to a file, to a directory, climbing out with `..`,
+                // and an index.html that leaks.
+                (&out.join("secret.txt"), "leak.txt"),
+                (out, "leakdir"),
+                (
+                    Path::new("../../../../../../../../../../etc/passwd"),
+                    "climb.txt",
+                ),
+                (&out.join("secret.txt"), "leaky-index/index.html"),
+                // A magic link: the server's own open files.
+                (Path::new("/proc/self/fd/0"), "magic"),
+                // A link to itself.
+                (Path::new("loop"), "loop"),
+            ];
+            for (target, name) in links {
+                symlink(target, r.join(name)).expect("symlink");
+            }
+            SymlinkFarm {
+                root,
+                _outside: outside,
+            }
         }
-        let alias = serve_checked(&root.0, &Request::new(Method::Get, "/alias.txt"));
-        assert_eq!(alias.status, StatusCode::OK);
-        assert_eq!(body(&alias), b"page");
+    }
+
+    #[test]
+    fn symlinks_inside_the_root_are_served() {
+        let farm = SymlinkFarm::new();
+        for resolver in resolvers_to_test() {
+            let root = DocumentRoot::with_resolver(&farm.root.0, resolver);
+            for (path, expected) in [
+                ("/relative.txt", &b"page"[..]),
+                ("/absolute.txt", b"page"),
+                ("/docs-link/", b"docs"),
+                ("/docs-link/index.html", b"docs"),
+                ("/linked-index/", b"page"),
+            ] {
+                let response = get_from(&root, path);
+                assert_eq!(response.status, StatusCode::OK, "{path} {resolver:?}");
+                assert_eq!(body(&response), expected, "{path} {resolver:?}");
+            }
+            // The media type comes from the name asked for, not the link's target.
+            let alias = get_from(&root, "/relative.txt");
+            assert_eq!(
+                header(&alias, "content-type"),
+                Some("text/plain; charset=utf-8")
+            );
+            let redirect = get_from(&root, "/docs-link");
+            assert_eq!(
+                redirect.status,
+                StatusCode::MOVED_PERMANENTLY,
+                "{resolver:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn symlinks_out_of_the_root_are_404() {
+        let farm = SymlinkFarm::new();
+        for resolver in resolvers_to_test() {
+            let root = DocumentRoot::with_resolver(&farm.root.0, resolver);
+            for path in [
+                "/leak.txt",
+                "/leakdir",
+                "/leakdir/",
+                "/leakdir/secret.txt",
+                "/climb.txt",
+                "/leaky-index/",
+                "/magic",
+                "/loop",
+            ] {
+                let response = get_from(&root, path);
+                assert_eq!(
+                    response.status,
+                    StatusCode::NOT_FOUND,
+                    "{path} {resolver:?}"
+                );
+                assert_ne!(body(&response), b"secret", "{path} {resolver:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_symlink_swapped_in_after_start_cannot_lead_out() {
+        // What the check-then-open race would exploit: the root changes under a running server.
+        // With openat2 there is no window; here the swap happens between two requests, which
+        // every resolver must see.
+        let farm = SymlinkFarm::new();
+        for resolver in resolvers_to_test() {
+            let root = DocumentRoot::with_resolver(&farm.root.0, resolver);
+            let sub = farm.root.0.join("sub");
+            assert_eq!(get_from(&root, "/sub/inner.css").status, StatusCode::OK);
+            let moved = farm.root.0.join(format!("sub-{resolver:?}"));
+            std::fs::rename(&sub, &moved).expect("rename");
+            std::os::unix::fs::symlink(&farm._outside.0, &sub).expect("symlink");
+            std::fs::write(farm._outside.0.join("inner.css"), "secret").expect("write");
+            let response = get_from(&root, "/sub/inner.css");
+            assert_eq!(response.status, StatusCode::NOT_FOUND, "{resolver:?}");
+            std::fs::remove_file(&sub).expect("unlink");
+            std::fs::rename(&moved, &sub).expect("rename back");
+        }
+    }
+
+    #[test]
+    fn the_fallback_serves_the_site_like_openat2() {
+        let site = site();
+        for resolver in resolvers_to_test() {
+            let root = DocumentRoot::with_resolver(&site, resolver);
+            assert_eq!(root.resolver(), resolver);
+            for (path, status) in [
+                ("/", StatusCode::OK),
+                ("/style.css", StatusCode::OK),
+                ("/chapters", StatusCode::MOVED_PERMANENTLY),
+                ("/chapters/", StatusCode::OK),
+                ("//chapters//index.html", StatusCode::OK),
+                ("/%73tyle.css", StatusCode::OK),
+                ("/nope", StatusCode::NOT_FOUND),
+                ("/style.css/", StatusCode::NOT_FOUND),
+            ] {
+                assert_eq!(get_from(&root, path).status, status, "{path} {resolver:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_fifo_in_the_root_is_404_without_waiting_for_a_writer() {
+        let dir = TempDir::new("fifo");
+        let fifo = dir.0.join("pipe.txt");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        for resolver in resolvers_to_test() {
+            let root = DocumentRoot::with_resolver(&dir.0, resolver);
+            // Without O_NONBLOCK this open would wait for a writer, and the test would hang.
+            let response = get_from(&root, "/pipe.txt");
+            assert_eq!(response.status, StatusCode::NOT_FOUND, "{resolver:?}");
+        }
+    }
+
+    #[test]
+    fn plain_requests_resolve_without_copying_the_path() {
+        let path = crate::app::path::check_path("/chapters/index.html").expect("valid");
+        let asked = wanted(path).expect("servable");
+        assert!(matches!(
+            asked.relative,
+            Cow::Borrowed("chapters/index.html")
+        ));
+        assert_eq!(asked.name, "index.html");
+        assert!(!asked.trailing_slash);
+        let path = crate::app::path::check_path("/chapters/").expect("valid");
+        let asked = wanted(path).expect("servable");
+        assert!(matches!(asked.relative, Cow::Borrowed("chapters")));
+        assert!(asked.trailing_slash);
+        let path = crate::app::path::check_path("//a/%62//c.css").expect("valid");
+        let asked = wanted(path).expect("servable");
+        assert_eq!(asked.relative, "a/b/c.css");
+        assert_eq!(asked.name, "c.css");
+        assert!(!asked.trailing_slash);
     }
 
     #[test]
