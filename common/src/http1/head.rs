@@ -293,9 +293,9 @@ fn is_valid_host(host: &[u8]) -> bool {
 ///    coding before it is one this server does not implement (501); chunked twice is an error.
 /// 4. Transfer-Encoding whose final coding is not chunked: the length cannot be determined, so
 ///    400 and close (rule 4).
-/// 5. Content-Length: every value must be plain digits and all values equal (rule 5, and
+/// 5. Content-Length: every value must be plain digits and all values equal (rules 5 and 6, and
 ///    RFC 9110 section 8.6); anything else is "an unrecoverable error": 400 and close.
-/// 6. Neither: the body length is zero (rule 6).
+/// 6. Neither: the body length is zero (rule 7).
 ///
 /// A declared length over the body limit is refused here, before any of the body is read.
 fn body_framing(

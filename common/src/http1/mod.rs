@@ -49,6 +49,7 @@ use chunked::{ChunkedDecoder, Progress};
 use head::{Framing, ParsedHead};
 use response::ResponseWriter;
 
+// ANCHOR: output_limits
 /// How long a closing connection keeps reading (and throwing away) what the client still sends
 /// after the server's last response, so that the kernel does not answer that data with a reset
 /// that could destroy the response before the client reads it (Apache's "lingering close").
@@ -57,6 +58,7 @@ pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 /// Output that may wait unsent (in bytes) before the connection stops reading more requests:
 /// a client that does not read its responses must not make the server buffer without bound.
 pub const MAX_BUFFERED_OUTPUT: usize = 64 * 1024;
+// ANCHOR_END: output_limits
 
 /// What the machine reports to the application side.
 #[derive(Debug)]
@@ -406,6 +408,7 @@ impl Connection {
     }
     // ANCHOR_END: poll_timeout
 
+    // ANCHOR: handle_timeout
     /// Acts on timeouts that have expired by `now`. A header or body timeout queues a refusal
     /// (408) for [`poll_event`](Self::poll_event), so go back to step 1 of the driver loop after
     /// calling this.
@@ -432,6 +435,7 @@ impl Connection {
             _ => self.lifecycle = Lifecycle::Closed,
         }
     }
+    // ANCHOR_END: handle_timeout
 
     /// Parses as many requests as the buffered input holds (up to the pipelining limit).
     fn parse(&mut self, now: Instant) {
