@@ -348,6 +348,11 @@ impl Request {
     pub fn path(&self) -> &str {
         let target = self.target.as_str();
         let without_query = target.split_once('?').map_or(target, |(path, _)| path);
+        // Origin-form (the usual case) starts with '/'; only then can "://" inside it be part of
+        // a path rather than the end of a scheme.
+        if without_query.starts_with('/') {
+            return without_query;
+        }
         match without_query.find("://") {
             Some(scheme_end) => {
                 let after_scheme = &without_query[scheme_end + 3..];
@@ -528,6 +533,11 @@ mod tests {
         let absolute = Request::new(Method::Get, "http://example.com/a/b?c=d");
         assert_eq!(absolute.path(), "/a/b");
         assert_eq!(Request::new(Method::Get, "http://example.com").path(), "/");
+        // A path that merely contains "://" is still a path.
+        assert_eq!(
+            Request::new(Method::Get, "/nothing://here/style.css").path(),
+            "/nothing://here/style.css"
+        );
     }
 
     #[test]
