@@ -9,6 +9,7 @@ Usage (from the workspace root, after `cargo build --release -p stage01-blocking
 stage02-threadpool`):
 
     python3 stages/02-threadpool/measure.py [--bin-dir target/release] [--duration 5] [--rounds 3]
+        [--tables keepalive,close,slow,idle]
 
 Prints markdown tables. Needs wrk and taskset. Every load is bounded (a few seconds) and goes to
 127.0.0.1 only; every server started is stopped by its PID.
@@ -184,7 +185,10 @@ def main():
     parser.add_argument("--bin-dir", default="target/release")
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tables", default="keepalive,close,slow,idle",
+                        help="which tables to measure, comma-separated")
     options = parser.parse_args()
+    tables = set(options.tables.split(","))
     stage01 = os.path.join(options.bin_dir, "stage01-blocking")
     stage02 = os.path.join(options.bin_dir, "stage02-threadpool")
     duration, rounds = options.duration, options.rounds
@@ -202,39 +206,43 @@ def main():
           f"median of {rounds} runs (req/s range in brackets), "
           f"load average before: {os.getloadavg()[0]:.2f}")
 
-    load_table(
-        "Keep-alive, 50 connections: `wrk -t1 -c50 --latency`",
-        [(name, binary, args, path, 50, ())
-         for path in ["/plaintext", "/style.css"] for name, binary, args in configs],
-        duration, rounds)
-    load_table(
-        "A new connection per request: `wrk -t1 -c50 --latency -H 'Connection: close'`",
-        [(name, binary, args, "/plaintext", 50, ("-H", "Connection: close"))
-         for name, binary, args in configs],
-        duration, rounds)
-    # A new connection per request here too: with keep-alive, 8 workers would serve 8 of the 32
-    # connections all along and starve the rest, which wrk would not report at all (it only
-    # times the requests that finish). With a connection per request, every request queues and
-    # the wait shows in the latency.
-    load_table(
-        "Slow handlers: `wrk -t1 -c32 --latency --timeout 10s -H 'Connection: close'` on "
-        "`/slow?ms=100`",
-        [(name, binary, args, "/slow?ms=100", 32,
-          ("--timeout", "10s", "-H", "Connection: close"))
-         for name, binary, args in configs[1:]],
-        duration, 1)
-
-    print("\n## Idle keep-alive connections held\n")
-    print("| server | connections | threads | RSS MiB | virtual MiB |")
-    print("|---|---:|---:|---:|---:|")
-    for name, args, counts in [
-        ("handmade, 8 threads", ["--pool", "handmade", "--threads", "8"], [0]),
-        ("per-connection", ["--pool", "per-connection"], [0, 100, 1000, 4000]),
-    ]:
-        for numbers in idle_connections_run(stage02, args, counts):
-            print(f"| {name} | {numbers['connections']} | {numbers['threads']} "
-                  f"| {numbers['rss_kib'] / 1024:.1f} | {numbers['virtual_kib'] / 1024:.0f} |",
-                  flush=True)
+    if "keepalive" in tables:
+        load_table(
+            "Keep-alive, 50 connections: `wrk -t1 -c50 --latency`",
+            [(name, binary, args, path, 50, ())
+             for path in ["/plaintext", "/style.css"] for name, binary, args in configs],
+            duration, rounds)
+    if "close" in tables:
+        load_table(
+            "A new connection per request: `wrk -t1 -c50 --latency -H 'Connection: close'`",
+            [(name, binary, args, "/plaintext", 50, ("-H", "Connection: close"))
+             for name, binary, args in configs],
+            duration, rounds)
+    if "slow" in tables:
+        # A new connection per request here too: with keep-alive, 8 workers would serve 8 of
+        # the 32 connections all along and starve the rest, which wrk would not report at all
+        # (it only times the requests that finish). With a connection per request, every
+        # request queues and the wait shows in the latency. The numbers are set by the sleeps,
+        # not the CPU, so one round is enough.
+        load_table(
+            "Slow handlers: `wrk -t1 -c32 --latency --timeout 10s -H 'Connection: close'` on "
+            "`/slow?ms=100`",
+            [(name, binary, args, "/slow?ms=100", 32,
+              ("--timeout", "10s", "-H", "Connection: close"))
+             for name, binary, args in configs[1:]],
+            duration, 1)
+    if "idle" in tables:
+        print("\n## Idle keep-alive connections held\n")
+        print("| server | connections | threads | RSS MiB | virtual MiB |")
+        print("|---|---:|---:|---:|---:|")
+        for name, args, counts in [
+            ("handmade, 8 threads", ["--pool", "handmade", "--threads", "8"], [0]),
+            ("per-connection", ["--pool", "per-connection"], [0, 100, 1000, 4000]),
+        ]:
+            for numbers in idle_connections_run(stage02, args, counts):
+                print(f"| {name} | {numbers['connections']} | {numbers['threads']} "
+                      f"| {numbers['rss_kib'] / 1024:.1f} "
+                      f"| {numbers['virtual_kib'] / 1024:.0f} |", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
