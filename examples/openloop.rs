@@ -272,13 +272,22 @@ fn write_request(conn: &mut Conn, request: &[u8]) -> io::Result<()> {
 /// Reads what the socket has and completes the response in flight; false when the connection
 /// is unusable (closed, reset, or a response this generator does not understand).
 fn read_responses(conn: &mut Conn, chunk: &mut [u8], totals: &mut Totals) -> bool {
+    // A server may answer and close in one go (`Connection: close` on the last request a
+    // connection may carry): the answer still counts, so parse what arrived before giving up.
+    let mut open = true;
     loop {
         match conn.stream.read(chunk) {
-            Ok(0) => return false,
+            Ok(0) => {
+                open = false;
+                break;
+            }
             Ok(n) => conn.received.extend_from_slice(&chunk[..n]),
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
+            Err(_) => {
+                open = false;
+                break;
+            }
         }
     }
     loop {
@@ -295,7 +304,7 @@ fn read_responses(conn: &mut Conn, chunk: &mut [u8], totals: &mut Totals) -> boo
                     totals.non_2xx += 1;
                 }
             }
-            Ok(None) => return true,
+            Ok(None) => return open,
             Err(()) => return false,
         }
     }
