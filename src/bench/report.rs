@@ -53,6 +53,17 @@ impl Sample {
         }
     }
 
+    /// A high percentile as measured, or NaN (left out of medians, shown as `-`) when it is 0
+    /// above a non-zero median: wrk 4.1 returns 0 for percentiles it lost track of, which
+    /// happens under heavy pipelining, and 0 would read as "no latency at all".
+    pub fn tail(&self, percentile_us: f64) -> f64 {
+        if percentile_us == 0.0 && self.p50_us > 0.0 {
+            f64::NAN
+        } else {
+            percentile_us
+        }
+    }
+
     /// Server CPU microseconds per answered request.
     pub fn cpu_us_per_request(&self) -> Option<f64> {
         let cpu = self.cpu_seconds?;
@@ -168,8 +179,8 @@ impl Row {
                 }
             }),
             p50_us: pick(|s| s.p50_us),
-            p99_us: pick(|s| s.p99_us),
-            p999_us: pick(|s| s.p999_us),
+            p99_us: pick(|s| s.tail(s.p99_us)),
+            p999_us: pick(|s| s.tail(s.p999_us)),
             max_us: pick(|s| s.max_us),
             errors: self.samples.iter().map(|s| s.errors).sum(),
             cpu_us_per_request: median(
@@ -1207,6 +1218,18 @@ mod tests {
         assert_eq!(read.settings, original.settings);
         assert_eq!(read.ceilings, original.ceilings);
         assert_eq!(read.scenarios, original.scenarios);
+    }
+
+    #[test]
+    fn a_lost_tail_percentile_is_shown_as_missing() {
+        let mut lost = sample(1000, 0.01);
+        lost.p99_us = 0.0;
+        lost.p999_us = 0.0;
+        let row = measured(FLOOR, "plaintext-pipelined", vec![lost]);
+        let summary = row.summary();
+        assert_eq!(summary.p50_us, Some(100.0));
+        assert_eq!((summary.p99_us, summary.p999_us), (None, None));
+        assert_eq!(micros(summary.p99_us), "-");
     }
 
     #[test]
