@@ -38,6 +38,7 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -47,6 +48,10 @@ use super::path::{check_segment, CheckedPath, PathError};
 use super::range::{parse_range, RangeRequest};
 use super::root::DocumentRoot;
 use crate::message::{Body, FileRegion, Headers, Method, Request, Response, StatusCode};
+
+/// Files (or ranges) up to this size are read into memory and sent with their head; larger ones
+/// are sent as a file region, which a driver may hand to `sendfile`.
+pub const SMALL_FILE_IN_MEMORY: u64 = 16 * 1024;
 
 /// The methods a static file answers.
 const ALLOW: &str = "GET, HEAD, OPTIONS";
@@ -291,7 +296,20 @@ fn respond_with_file(request: &Request, open: OpenFile) -> Response {
     // ANCHOR_END: range_decision
 
     let total = open.len;
+    let is_get = request.method == Method::Get;
     let region = |offset, len| {
+        // ANCHOR: small_files
+        // A small file is read into memory: one `pread` here, and the head and the content then
+        // leave in one write and one packet. `sendfile` saves a copy, but for a few KiB the
+        // copy is cheaper than a second system call and a second packet the client must wait for.
+        if is_get && len <= SMALL_FILE_IN_MEMORY {
+            let mut content = vec![0; len as usize];
+            if open.file.read_exact_at(&mut content, offset).is_ok() {
+                return Body::Bytes(content.into());
+            }
+            // A file that shrank under us: let the driver find out while sending the region.
+        }
+        // ANCHOR_END: small_files
         Body::File(FileRegion {
             file: Arc::new(open.file),
             offset,
@@ -457,7 +475,10 @@ mod tests {
         assert_eq!(header(&response, "accept-ranges"), Some("bytes"));
         assert!(header(&response, "etag").is_some_and(|tag| tag.starts_with('"')));
         assert!(header(&response, "last-modified").is_some_and(|d| d.ends_with(" GMT")));
-        assert!(matches!(response.body, Body::File(_)));
+        assert!(
+            matches!(response.body, Body::Bytes(_)),
+            "a 4 KiB page is read into memory and sent with its head"
+        );
         assert_eq!(body(&response), site_file("index.html"));
     }
 
@@ -900,13 +921,21 @@ mod tests {
     }
 
     #[test]
-    fn the_body_is_a_region_of_the_open_file_not_a_copy() {
-        let response = get("/big.bin", &[("range", "bytes=10-19")]);
+    fn large_bodies_are_regions_of_the_open_file_and_small_ones_are_read() {
+        let response = get("/big.bin", &[("range", "bytes=100000-199999")]);
         match &response.body {
             Body::File(region) => {
-                assert_eq!((region.offset, region.len), (10, 10));
+                assert_eq!((region.offset, region.len), (100_000, 100_000));
             }
             other => panic!("expected a file region, got {other:?}"),
+        }
+        let whole = get("/big.bin", &[]);
+        assert!(matches!(&whole.body, Body::File(region) if region.len == 1 << 20));
+
+        let small = get("/big.bin", &[("range", "bytes=10-19")]);
+        match &small.body {
+            Body::Bytes(bytes) => assert_eq!(&bytes[..], &site_file("big.bin")[10..20]),
+            other => panic!("a 10-byte range is read into memory, got {other:?}"),
         }
     }
 }
