@@ -9,9 +9,9 @@
 //! struct: that is the hand-written state machine an `async fn` will write for us in stage 05.
 //!
 //! mio registers sockets *edge-triggered*: epoll reports a socket when it becomes ready, not
-//! while it stays ready. So the connection must remember readiness itself ([`Conn::readable`],
-//! [`Conn::writable`]) and may only forget it when the kernel said so (`WouldBlock`, or a read
-//! or write shorter than asked, see [`Conn::read`]). Forgetting it too early loses the
+//! while it stays ready. So the connection must remember readiness itself (`Conn::readable`,
+//! `Conn::writable`) and may only forget it when the kernel said so (`WouldBlock`, or a read
+//! or write shorter than asked, see `Conn::read`). Forgetting it too early loses the
 //! connection: no new event comes for bytes that are already there.
 
 use std::fs::File;
