@@ -34,8 +34,27 @@ pub enum ServerKind {
     Floor,
     Nginx(Flavour),
     Hyper,
-    Stage(&'static str),
+    /// A stage's binary, started with `args` added to the usual ones.
+    Stage {
+        package: &'static str,
+        args: &'static [&'static str],
+    },
 }
+
+/// Stages that also run in another mode, as rows of their own: (package, row name, extra flags).
+/// Stage 02's chapter compares its three pools, so all three are measured side by side.
+pub const STAGE_VARIANTS: [(&str, &str, &[&str]); 2] = [
+    (
+        "stage02-threadpool",
+        "stage02-threadpool-rayon",
+        &["--pool", "rayon"],
+    ),
+    (
+        "stage02-threadpool",
+        "stage02-threadpool-per-connection",
+        &["--pool", "per-connection"],
+    ),
+];
 
 /// A server the harness compares.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,10 +83,23 @@ pub fn servers(stages: &[&'static str]) -> Vec<Server> {
             kind: ServerKind::Hyper,
         },
     ];
-    servers.extend(stages.iter().map(|stage| Server {
-        name: (*stage).to_owned(),
-        kind: ServerKind::Stage(stage),
-    }));
+    for stage in stages {
+        servers.push(Server {
+            name: (*stage).to_owned(),
+            kind: ServerKind::Stage {
+                package: stage,
+                args: &[],
+            },
+        });
+        for (package, name, args) in STAGE_VARIANTS {
+            if package == *stage {
+                servers.push(Server {
+                    name: name.to_owned(),
+                    kind: ServerKind::Stage { package, args },
+                });
+            }
+        }
+    }
     servers
 }
 
@@ -338,7 +370,10 @@ impl Harness {
                 ];
                 Running::listening(&launch(&self.hyper, args), &log).map_err(start_error)
             }
-            ServerKind::Stage(package) => {
+            ServerKind::Stage {
+                package,
+                args: extra,
+            } => {
                 let binary = match self.stages.get(package) {
                     Some(Ok(binary)) => binary.clone(),
                     Some(Err(reason)) => return Err(Status::Unavailable(reason.clone())),
@@ -347,6 +382,7 @@ impl Harness {
                 // No --threads or --workers: every stage sizes itself from the CPUs it may run
                 // on (taskset included), as it does for a user who starts it without flags.
                 let mut args = vec!["--addr".into(), addr_any, "--root".into(), root];
+                args.extend(extra.iter().map(|arg| (*arg).to_owned()));
                 if idle {
                     // Held connections must outlive the measurement, and there are many of them.
                     args.extend(
@@ -944,13 +980,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stage_02_is_also_measured_with_its_other_pools() {
+        let names: Vec<String> = servers(&["stage02-threadpool"])
+            .into_iter()
+            .map(|server| server.name)
+            .collect();
+        assert!(names.ends_with(&[
+            "stage02-threadpool".to_owned(),
+            "stage02-threadpool-rayon".to_owned(),
+            "stage02-threadpool-per-connection".to_owned(),
+        ]));
+    }
+
+    #[test]
     fn slow_mix_does_not_apply_to_fixed_answers() {
         let slow = scenario::find("slow-mix").expect("known");
         let small = scenario::find("small-keepalive-50").expect("known");
         assert!(not_applicable(&ServerKind::Floor, &slow).is_some());
         assert!(not_applicable(&ServerKind::Nginx(Flavour::Tuned), &slow).is_some());
         assert!(not_applicable(&ServerKind::Hyper, &slow).is_none());
-        assert!(not_applicable(&ServerKind::Stage("stage01-blocking"), &slow).is_none());
+        let stage01 = ServerKind::Stage {
+            package: "stage01-blocking",
+            args: &[],
+        };
+        assert!(not_applicable(&stage01, &slow).is_none());
         assert!(not_applicable(&ServerKind::Floor, &small).is_none());
         let names: Vec<String> = servers(&["stage01-blocking"])
             .into_iter()
