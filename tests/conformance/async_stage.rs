@@ -341,14 +341,7 @@ mod stage05 {
         );
         busy.expect_closed()
             .or_fail("after its last response the connection closes");
-        let status = server
-            .wait_exit(Duration::from_secs(5))
-            .or_fail("waiting for the exit");
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "exit status after SIGTERM: {status}"
-        );
+        expect_exit_status_zero(&mut server, Duration::from_secs(5));
     }
 }
 

@@ -307,14 +307,7 @@ mod stage04 {
         );
         busy.expect_closed()
             .or_fail("the connection closes after the last response");
-        let status = server
-            .wait_exit(Duration::from_secs(5))
-            .or_fail("waiting for the exit");
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "exit status after SIGTERM: {status}"
-        );
+        expect_exit_status_zero(&mut server, Duration::from_secs(5));
     }
 
     #[test]

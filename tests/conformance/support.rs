@@ -186,3 +186,13 @@ impl Drop for TempFile {
 pub fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|index| (index % 251) as u8).collect()
 }
+
+/// Waits up to `within` for the server to exit after a stop signal and checks it exited 0.
+pub fn expect_exit_status_zero(server: &mut Server, within: Duration) {
+    let status = server.wait_exit(within).or_fail("waiting for the exit");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status after SIGTERM: {status}"
+    );
+}
