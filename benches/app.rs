@@ -36,8 +36,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use common::app::{default_site_root, App, AppInfo};
-use common::{Method, Request, StatusCode};
+use app::{default_site_root, App, AppInfo};
+use protocol::{Method, Request, StatusCode};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const INFO: AppInfo = AppInfo {

@@ -4,8 +4,8 @@
 //! `/plaintext` requests) go through each of:
 //!
 //! - `httparse`: the bare grammar parse into a stack array of 100 field slots, nothing else;
-//! - `parse_head`: [`common::http1::head::parse_head`], which is httparse plus the limits, the
-//!   `Host` and body-framing rules of RFC 9112, and building the owned [`common::Request`];
+//! - `parse_head`: [`protocol::http1::head::parse_head`], which is httparse plus the limits, the
+//!   `Host` and body-framing rules of RFC 9112, and building the owned [`protocol::Request`];
 //! - `machine_new_connection`: a fresh [`Connection`], `handle_input` with the whole buffer,
 //!   `poll_event` until `None`, and dropping the connection. The connection parses every
 //!   pipelined request in `handle_input` (up to `Limits::max_pipelined`, which is 16), but hands
@@ -33,9 +33,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::http1::head::parse_head;
-use common::http1::{Connection, Event, Transmit};
-use common::{Limits, Response, StatusCode};
+use protocol::http1::head::parse_head;
+use protocol::http1::{Connection, Event, Transmit};
+use protocol::{Limits, Response, StatusCode};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 // ANCHOR: inputs

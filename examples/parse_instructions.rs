@@ -13,18 +13,18 @@
 //! ```
 //!
 //! - `httparse`: the bare grammar parse into 100 field slots;
-//! - `parse_head`: `common::http1::head::parse_head`, httparse plus the limits, the `Host` and
+//! - `parse_head`: `protocol::http1::head::parse_head`, httparse plus the limits, the `Host` and
 //!   framing rules and the owned `Request`;
-//! - `machine`: a kept-alive `common::http1::Connection` parsing the input and answering every
+//! - `machine`: a kept-alive `protocol::http1::Connection` parsing the input and answering every
 //!   request with an empty `200 OK` (so it includes writing the responses).
 
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
-use common::http1::head::parse_head;
-use common::http1::{Connection, Event, Transmit};
-use common::{Limits, Response, StatusCode};
+use protocol::http1::head::parse_head;
+use protocol::http1::{Connection, Event, Transmit};
+use protocol::{Limits, Response, StatusCode};
 
 /// `curl http://localhost:8080/` (curl 7.88).
 const CURL: &[u8] =

@@ -1,7 +1,7 @@
 //! The book (book/, an mdBook) cannot drift from the code: this test fails when it would.
 //!
 //! The book shows code only by including it from the real sources with named anchors
-//! (`{{#include ../../common/src/http1/head.rs:body_framing}}` against
+//! (`{{#include ../../common/protocol/src/http1/head.rs:body_framing}}` against
 //! `// ANCHOR: body_framing` ... `// ANCHOR_END: body_framing`). mdBook itself is lenient about
 //! broken includes: a missing file is logged but the build still exits 0, and a missing anchor
 //! silently includes nothing. So two tests:
@@ -424,7 +424,7 @@ mod scanner {
     #[test]
     fn includes_are_found_with_anchors_ranges_and_escapes() {
         let text = "intro\n\
-                    ```rust\n{{#include ../../common/src/http1/head.rs:body_framing}}\n```\n\
+                    ```rust\n{{#include ../../common/protocol/src/http1/head.rs:body_framing}}\n```\n\
                     {{ #rustdoc_include a.rs }} and {{#include b.rs:3:9}}\n\
                     \\{{#include shown-literally.rs:x}}\n\
                     {{#title Not an include}}\n";
@@ -434,7 +434,7 @@ mod scanner {
             [
                 Include {
                     line: 3,
-                    path: "../../common/src/http1/head.rs".into(),
+                    path: "../../common/protocol/src/http1/head.rs".into(),
                     selector: Some("body_framing".into()),
                 },
                 Include {
@@ -467,21 +467,21 @@ mod scanner {
         let chapter = book_src().join("chapter.md");
         let by_lines = Include {
             line: 1,
-            path: "../../common/src/limits.rs".into(),
+            path: "../../common/protocol/src/limits.rs".into(),
             selector: Some("10:20".into()),
         };
         let error = check_include(&chapter, &by_lines).unwrap_err();
         assert!(error.contains("line numbers"), "{error}");
         let no_anchor = Include {
             line: 1,
-            path: "../../common/src/limits.rs".into(),
+            path: "../../common/protocol/src/limits.rs".into(),
             selector: Some("no_such_anchor".into()),
         };
         let error = check_include(&chapter, &no_anchor).unwrap_err();
         assert!(error.contains("no `ANCHOR: no_such_anchor`"), "{error}");
         let no_file = Include {
             line: 1,
-            path: "../../common/src/no_such_file.rs".into(),
+            path: "../../common/protocol/src/no_such_file.rs".into(),
             selector: None,
         };
         assert!(check_include(&chapter, &no_file).is_err());

@@ -1,5 +1,5 @@
 //! Any bytes given to the chunked decoder, in two pieces split by the first byte.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    common::http1::chunked::fuzz_decode(data);
+    protocol::http1::chunked::fuzz_decode(data);
 });

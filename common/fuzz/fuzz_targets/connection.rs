@@ -1,5 +1,5 @@
 //! Any bytes, in any pieces, given to a whole connection that answers every request.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    common::http1::fuzz_connection(data);
+    protocol::http1::fuzz_connection(data);
 });

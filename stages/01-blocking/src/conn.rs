@@ -1,4 +1,4 @@
-//! One connection: moving bytes between a blocking `TcpStream` and the `common::http1` machine.
+//! One connection: moving bytes between a blocking `TcpStream` and the `protocol::http1` machine.
 //!
 //! This is the whole driver of the sans-IO machine, in its simplest form. Later stages keep
 //! this loop's three steps (answer, write, read) and change only who waits, and where.
@@ -7,9 +7,9 @@ use std::io::{self, Read};
 use std::net::{Shutdown as Direction, TcpStream};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::app::App;
-use common::http1::{Connection, Event, Transmit};
-use common::Limits;
+use app::App;
+use protocol::http1::{Connection, Event, Transmit};
+use protocol::Limits;
 use tracing::debug;
 
 use crate::shutdown::Shutdown;

@@ -5,7 +5,7 @@
 //!
 //! 1. [`serve`] accepts a connection ([`server`]);
 //! 2. it serves that connection until it closes ([`conn`]): read bytes, hand them to the
-//!    `common::http1` machine, answer each request with the shared `App`, write the responses;
+//!    `protocol::http1` machine, answer each request with the shared `App`, write the responses;
 //! 3. only then does it accept the next one.
 //!
 //! Step 3 is the lesson of the chapter: while one client holds its connection open, every other
@@ -22,7 +22,7 @@ pub mod shutdown;
 pub use server::serve;
 
 /// What `/api/info` says about this stage.
-pub const INFO: common::app::AppInfo = common::app::AppInfo {
+pub const INFO: app::AppInfo = app::AppInfo {
     stage: "stage01-blocking",
     model: "blocking, one connection at a time",
 };

@@ -2,8 +2,8 @@
 
 use std::net::TcpListener;
 
-use common::app::App;
-use common::Limits;
+use app::App;
+use protocol::Limits;
 use tracing::{debug, warn};
 
 use crate::conn::serve_connection;

@@ -26,7 +26,7 @@ pub use server::{serve, PoolConfig, PoolKind, Workers};
 
 /// What `/api/info` says about this stage (with the default `--pool handmade`; see
 /// [`PoolKind::info`] for the other two).
-pub const INFO: common::app::AppInfo = common::app::AppInfo {
+pub const INFO: app::AppInfo = app::AppInfo {
     stage: "stage02-threadpool",
     model: "thread pool (hand-built), bounded queue",
 };

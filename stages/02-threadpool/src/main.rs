@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
-use common::app::App;
-use common::cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
-use common::Limits;
+use app::App;
+use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
+use protocol::Limits;
 use stage01_blocking::shutdown::Shutdown;
 use stage02_threadpool::server::{DEFAULT_QUEUE, MAX_QUEUE};
 use stage02_threadpool::{PoolConfig, PoolKind, Workers};

@@ -25,8 +25,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
 use clap::ValueEnum;
-use common::app::{App, AppInfo};
-use common::Limits;
+use app::{App, AppInfo};
+use protocol::Limits;
 use stage01_blocking::conn::serve_connection;
 use stage01_blocking::shutdown::Shutdown;
 use tracing::{debug, info, warn};

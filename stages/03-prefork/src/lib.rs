@@ -38,7 +38,7 @@ use std::num::NonZeroUsize;
 
 /// What `/api/info` says about this stage. The `pid` it reports is the worker's, so a client
 /// can tell which process answered.
-pub const INFO: common::app::AppInfo = common::app::AppInfo {
+pub const INFO: app::AppInfo = app::AppInfo {
     stage: "stage03-prefork",
     model: "prefork: a master and forked worker processes, one connection each at a time",
 };

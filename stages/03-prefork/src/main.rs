@@ -4,7 +4,7 @@
 use std::num::NonZeroUsize;
 
 use clap::Parser;
-use common::cli::{exit_with_error, parse_or_exit, ServerArgs};
+use cli::{exit_with_error, parse_or_exit, ServerArgs};
 
 /// Stage 03 of Stagecraft: a master process and forked worker processes that share one
 /// listening socket, each serving one connection at a time.
@@ -45,9 +45,9 @@ fn main() {
     use std::io::Write;
     use std::time::Instant;
 
-    use common::app::App;
-    use common::cli::init_logging;
-    use common::Limits;
+    use app::App;
+    use cli::init_logging;
+    use protocol::Limits;
     use stage03_prefork::listener::Listening;
     use stage03_prefork::master::Stopped;
     use tracing::info;

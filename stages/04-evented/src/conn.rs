@@ -1,4 +1,4 @@
-//! One connection: a non-blocking socket, the `common::http1` machine, and what the loop knows
+//! One connection: a non-blocking socket, the `protocol::http1` machine, and what the loop knows
 //! about the socket's readiness.
 //!
 //! Stage 01's `serve_connection` was a loop that owned a thread: answer, write, read, and
@@ -21,9 +21,9 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use common::app::App;
-use common::http1::{Connection, Event, Transmit};
-use common::Limits;
+use app::App;
+use protocol::http1::{Connection, Event, Transmit};
+use protocol::Limits;
 use mio::event::Event as Readiness;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -145,7 +145,7 @@ impl Conn {
     }
 
     /// Hands over the response a pool worker produced for the request in flight.
-    pub fn handle_pool_response(&mut self, response: common::Response, date: SystemTime) {
+    pub fn handle_pool_response(&mut self, response: protocol::Response, date: SystemTime) {
         self.machine.send_response(response, date);
     }
 

@@ -4,7 +4,7 @@
 //! What is new since the thread pool and prefork stages:
 //!
 //! - a connection is not a thread any more but a struct ([`conn::Conn`]): its socket, the
-//!   `common::http1` machine, and what the loop knows about the socket's readiness;
+//!   `protocol::http1` machine, and what the loop knows about the socket's readiness;
 //! - one thread waits for all of its connections at once (`epoll_wait`), and keeps their
 //!   timeouts itself ([`timers`]);
 //! - work that might block (`/slow`) is sent to a small [`pool`], which wakes the loop when the
@@ -40,7 +40,7 @@ pub mod timers;
 pub use server::{serve, Config};
 
 /// What `/api/info` says about this stage.
-pub const INFO: common::app::AppInfo = common::app::AppInfo {
+pub const INFO: app::AppInfo = app::AppInfo {
     stage: "stage04-evented",
     model: "event loops (mio/epoll), one per core, with a pool for blocking handlers",
 };

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
-use common::app::App;
-use common::cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
-use common::Limits;
+use app::App;
+use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
+use protocol::Limits;
 use stage04_evented::server::{bind, raise_open_files_limit};
 use stage04_evented::shutdown::Shutdown;
 use stage04_evented::Config;

@@ -24,8 +24,8 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
-use common::app::App;
-use common::{Request, Response, StatusCode};
+use app::App;
+use protocol::{Request, Response, StatusCode};
 use mio::{Token, Waker};
 use tracing::error;
 

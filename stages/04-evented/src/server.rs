@@ -20,8 +20,8 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::thread;
 
-use common::app::App;
-use common::Limits;
+use app::App;
+use protocol::Limits;
 use socket2::{Domain, Protocol, Socket, Type};
 use tracing::{error, info};
 

@@ -1,4 +1,4 @@
-//! One connection's task: moving bytes between a tokio `TcpStream` and the `common::http1`
+//! One connection's task: moving bytes between a tokio `TcpStream` and the `protocol::http1`
 //! machine.
 //!
 //! It is stage 01's loop (answer, write, read) with `.await` where stage 01 blocked. Where
@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Instant, SystemTime};
 
-use common::app::App;
-use common::http1::{Connection, Event, Transmit, MAX_BUFFERED_OUTPUT};
-use common::{Limits, Response, StatusCode};
+use app::App;
+use protocol::http1::{Connection, Event, Transmit, MAX_BUFFERED_OUTPUT};
+use protocol::{Limits, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
@@ -167,7 +167,7 @@ async fn answer(event: Event, app: &Arc<App>) -> Response {
 }
 // ANCHOR_END: answer
 
-fn log_request(request: &common::Request, response: &Response) {
+fn log_request(request: &protocol::Request, response: &Response) {
     debug!(method = %request.method, target = %request.target, status = response.status.as_u16());
 }
 
@@ -359,7 +359,7 @@ impl<'a> Alarm<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::app::{default_site_root, App};
+    use app::{default_site_root, App};
 
     /// What one connection's future holds across its `.await`s, before tokio's task header: the
     /// state the compiler generated for us. It must stay small, or idle connections stop being

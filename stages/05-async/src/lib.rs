@@ -32,7 +32,7 @@ pub mod shutdown;
 pub use server::serve;
 
 /// What `/api/info` says about this stage.
-pub const INFO: common::app::AppInfo = common::app::AppInfo {
+pub const INFO: app::AppInfo = app::AppInfo {
     stage: "stage05-async",
     model: "async (tokio), a task per connection",
 };

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use common::app::App;
-use common::cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
-use common::Limits;
+use app::App;
+use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
+use protocol::Limits;
 use stage05_async::server::{bind, raise_open_file_limit};
 use stage05_async::shutdown::Shutdown;
 use tracing::{info, warn};

@@ -15,7 +15,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::message::{Headers, Method};
+use protocol::{Headers, Method};
 
 /// The validators of one file.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -27,7 +27,7 @@ use std::borrow::Cow;
 
 use super::path::{check_path, decode_lossy, raw_segments, CheckedPath};
 use super::App;
-use crate::message::{Method, Request, Response};
+use protocol::{Method, Request, Response};
 
 /// What a route runs: a plain synchronous function, so that every stage's model can call it
 /// (a thread, a process, an event loop's worker pool, a task's `spawn_blocking`).
@@ -259,7 +259,7 @@ fn allow_field(methods: &[&Method]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::StatusCode;
+    use protocol::StatusCode;
 
     fn ok(_: &App, _: &Request, _: &Params) -> Response {
         Response::new(StatusCode::OK)

@@ -285,7 +285,7 @@ pub(crate) fn resolvers_to_test() -> Vec<Resolver> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::default_site_root;
+    use crate::default_site_root;
 
     #[test]
     fn the_resolver_falls_back_only_when_openat2_is_missing() {
@@ -318,7 +318,7 @@ mod tests {
             let missing = root.open_file("nope.css").expect_err("missing");
             assert_eq!(missing.kind(), io::ErrorKind::NotFound, "{resolver:?}");
             // The path rules refuse `..` long before this; the kernel refuses it too.
-            let escape = root.open_file("../Cargo.toml").expect_err("outside");
+            let escape = root.open_file("../app/Cargo.toml").expect_err("outside");
             assert_eq!(escape.kind(), io::ErrorKind::CrossesDevices, "{resolver:?}");
             let absolute = root.open_file(outside).expect_err("absolute");
             assert_eq!(

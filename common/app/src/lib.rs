@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::message::{Method, Request, Response, StatusCode};
+use protocol::{Method, Request, Response, StatusCode};
 use root::DocumentRoot;
 use router::{Lookup, Router};
 
@@ -86,7 +86,7 @@ impl std::error::Error for AppError {
 
 /// The bundled demo site, served when no `--root` is given.
 pub fn default_site_root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/site"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../site"))
 }
 
 /// The application. One value serves a whole stage: every thread, process or task holds it
@@ -220,7 +220,7 @@ impl fmt::Debug for App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::Body;
+    use protocol::Body;
 
     const INFO: AppInfo = AppInfo {
         stage: "stage00-test",

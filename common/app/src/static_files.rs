@@ -47,7 +47,7 @@ use super::conditional::{evaluate, if_range_allows, Precondition, Validators};
 use super::path::{check_segment, CheckedPath, PathError};
 use super::range::{parse_range, RangeRequest};
 use super::root::DocumentRoot;
-use crate::message::{Body, FileRegion, Headers, Method, Request, Response, StatusCode};
+use protocol::{Body, FileRegion, Headers, Method, Request, Response, StatusCode};
 
 /// Files (or ranges) up to this size are read into memory and sent with their head; larger ones
 /// are sent as a file region, which a driver may hand to `sendfile`.
@@ -373,8 +373,8 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::app::default_site_root;
-    use crate::app::root::resolvers_to_test;
+    use crate::default_site_root;
+    use crate::root::resolvers_to_test;
 
     /// A directory under the system temp dir, unique to one test, removed when dropped.
     struct TempDir(PathBuf);
@@ -425,7 +425,7 @@ mod tests {
     }
 
     fn serve_from(root: &DocumentRoot, request: &Request) -> Response {
-        match crate::app::path::check_path(request.path()) {
+        match crate::path::check_path(request.path()) {
             Ok(path) => serve(root, request, path),
             Err(error) => Refusal::BadPath(error).response(),
         }
@@ -755,7 +755,7 @@ mod tests {
 
     #[test]
     fn plain_requests_resolve_without_copying_the_path() {
-        let path = crate::app::path::check_path("/chapters/index.html").expect("valid");
+        let path = crate::path::check_path("/chapters/index.html").expect("valid");
         let asked = wanted(path).expect("servable");
         assert!(matches!(
             asked.relative,
@@ -763,11 +763,11 @@ mod tests {
         ));
         assert_eq!(asked.name, "index.html");
         assert!(!asked.trailing_slash);
-        let path = crate::app::path::check_path("/chapters/").expect("valid");
+        let path = crate::path::check_path("/chapters/").expect("valid");
         let asked = wanted(path).expect("servable");
         assert!(matches!(asked.relative, Cow::Borrowed("chapters")));
         assert!(asked.trailing_slash);
-        let path = crate::app::path::check_path("//a/%62//c.css").expect("valid");
+        let path = crate::path::check_path("//a/%62//c.css").expect("valid");
         let asked = wanted(path).expect("servable");
         assert_eq!(asked.relative, "a/b/c.css");
         assert_eq!(asked.name, "c.css");

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
-use crate::app;
-use crate::limits::Limits;
+use app;
+use protocol::Limits;
 
 // ANCHOR: server_args
 /// Flags shared by every stage.

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::router::{Params, Route};
 use super::App;
-use crate::message::{Body, Request, Response, StatusCode};
+use protocol::{Body, Request, Response, StatusCode};
 
 /// The longest `/slow` will sleep, so that one request cannot hold a worker for minutes.
 pub const MAX_SLOW_MS: u64 = 10_000;
@@ -187,8 +187,8 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::app::{default_site_root, AppInfo};
-    use crate::message::Method;
+    use crate::{default_site_root, AppInfo};
+    use protocol::Method;
 
     fn app() -> App {
         App::new(
