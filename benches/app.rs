@@ -37,8 +37,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use app::{default_site_root, App, AppInfo};
-use protocol::{Method, Request, StatusCode};
 use criterion::{criterion_group, criterion_main, Criterion};
+use protocol::{Method, Request, StatusCode};
 
 const INFO: AppInfo = AppInfo {
     stage: "bench",

@@ -33,10 +33,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use protocol::http1::head::parse_head;
 use protocol::http1::{Connection, Event, Transmit};
 use protocol::{Limits, Response, StatusCode};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 // ANCHOR: inputs
 /// What `curl http://localhost:8080/` sends (curl 7.88.1, the version in Debian 12): the

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use clap::{Args, Parser, ValueEnum};
 
-use app;
 use protocol::Limits;
 
 // ANCHOR: server_args

@@ -7,8 +7,8 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::Parser;
 use app::App;
+use clap::Parser;
 use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
 use protocol::Limits;
 use stage01_blocking::shutdown::Shutdown;

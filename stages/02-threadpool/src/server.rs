@@ -24,8 +24,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
-use clap::ValueEnum;
 use app::{App, AppInfo};
+use clap::ValueEnum;
 use protocol::Limits;
 use stage01_blocking::conn::serve_connection;
 use stage01_blocking::shutdown::Shutdown;

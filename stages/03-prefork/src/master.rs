@@ -26,12 +26,12 @@ use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
 use app::App;
-use protocol::Limits;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
+use protocol::Limits;
 use tracing::{debug, error, info, warn};
 
 use crate::listener::Listening;

@@ -19,11 +19,11 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 
 use app::App;
-use protocol::Limits;
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
+use protocol::Limits;
 use stage01_blocking::conn::serve_connection;
 use tracing::{debug, error, info_span, warn};
 

@@ -22,11 +22,11 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use app::App;
-use protocol::http1::{Connection, Event, Transmit};
-use protocol::Limits;
 use mio::event::Event as Readiness;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
+use protocol::http1::{Connection, Event, Transmit};
+use protocol::Limits;
 use tracing::debug;
 
 use crate::pool::{self, Job, Mailbox, Pool, ReplyTo};

@@ -23,9 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use app::App;
-use protocol::Limits;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
+use protocol::Limits;
 use tracing::{debug, info, warn};
 
 use crate::conn::{Conn, Context, Progress};

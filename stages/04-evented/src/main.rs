@@ -5,8 +5,8 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::Parser;
 use app::App;
+use clap::Parser;
 use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
 use protocol::Limits;
 use stage04_evented::server::{bind, raise_open_files_limit};

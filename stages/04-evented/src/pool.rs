@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use app::App;
-use protocol::{Request, Response, StatusCode};
 use mio::{Token, Waker};
+use protocol::{Request, Response, StatusCode};
 use tracing::error;
 
 /// Jobs that may wait for a worker, per worker thread.
