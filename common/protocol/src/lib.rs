@@ -31,9 +31,13 @@
 //! - [`pump`]: an in-memory driver with a virtual clock, for tests, fuzzing, benchmarks and
 //!   examples.
 
+pub mod connection;
 pub mod http1;
 pub mod limits;
 pub mod message;
+pub mod pump;
 
+pub use connection::{Connection, Event, StreamId, Transmit};
+pub use http1::RequestError;
 pub use limits::Limits;
-pub use message::{Body, FileRegion, Headers, Method, Request, Response, StatusCode, Version};
+pub use message::{Body, ByteStr, FileRegion, Headers, Method, Request, Response, StatusCode, Version};

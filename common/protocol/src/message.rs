@@ -6,13 +6,14 @@
 //! HTTP/2 framing will live in its own module). That is what lets one application, written
 //! once, serve every stage and both protocol versions.
 //!
-//! Field storage is deliberately flat: all names and values of a message sit back to back in one
-//! byte buffer and each field is a pair of spans into it. Parsing a request head therefore costs
-//! two allocations however many fields it has, instead of two per field.
+//! Field storage is deliberately flat: all names and values of a message sit in one byte buffer
+//! and each field is a set of spans into it. For a received request that buffer is the head as
+//! it arrived, shared by reference count, so parsing a head copies no field and costs one
+//! allocation (the list of spans) however many fields it has.
 
 use std::fmt;
-use std::fs::File;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -180,12 +181,74 @@ impl fmt::Display for StatusCode {
     }
 }
 
-/// One field's name and value, as spans into [`Headers`]' shared buffer.
+/// One field's name and value, as spans into the bytes of a [`Headers`].
 #[derive(Clone, Copy, Debug)]
-struct Field {
-    name_start: u32,
-    name_end: u32,
-    value_end: u32,
+pub(crate) struct Field {
+    pub(crate) name_start: u32,
+    pub(crate) name_end: u32,
+    pub(crate) value_start: u32,
+    pub(crate) value_end: u32,
+}
+
+impl Field {
+    fn name<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        &bytes[self.name_start as usize..self.name_end as usize]
+    }
+
+    fn value<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        &bytes[self.value_start as usize..self.value_end as usize]
+    }
+}
+
+/// Field lines as spans over some bytes: the one implementation of lookup, used by [`Headers`]
+/// and by the head parser before a [`Headers`] exists.
+#[derive(Clone, Copy)]
+pub(crate) struct FieldLines<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) fields: &'a [Field],
+}
+
+impl<'a> FieldLines<'a> {
+    /// Whether `field` is called `wanted`. Names are compared as bytes, length first: lookups
+    /// run several times per request, and turning each name into a `&str` first would cost a
+    /// UTF-8 check per field per lookup.
+    fn is_called(self, field: &Field, wanted: &[u8]) -> bool {
+        let name = field.name(self.bytes);
+        name.len() == wanted.len() && name.eq_ignore_ascii_case(wanted)
+    }
+
+    /// Every value of the field called `name`, in the order received.
+    pub(crate) fn get_all<'n>(self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + 'n
+    where
+        'a: 'n,
+    {
+        self.fields
+            .iter()
+            .filter(move |field| self.is_called(field, name.as_bytes()))
+            .map(move |field| field.value(self.bytes))
+    }
+
+    /// The first value of the field called `name`.
+    pub(crate) fn get(self, name: &str) -> Option<&'a [u8]> {
+        self.fields
+            .iter()
+            .find(|field| self.is_called(field, name.as_bytes()))
+            .map(|field| field.value(self.bytes))
+    }
+
+    pub(crate) fn contains(self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// Where the bytes of a [`Headers`] live.
+#[derive(Clone)]
+enum FieldBytes {
+    /// A received head, shared with the request's other views: nothing was copied.
+    Wire(Bytes),
+    /// Bytes the list owns: a response built by a handler, or decoded fields that are not wire
+    /// bytes (HPACK's output in HTTP/2).
+    Owned(Vec<u8>),
 }
 
 // ANCHOR: headers
@@ -194,12 +257,27 @@ struct Field {
 /// Names compare case-insensitively (RFC 9110 section 5.1). Order and duplicates are kept as
 /// received, because some fields (`Set-Cookie`) cannot be combined and because the smuggling
 /// rules need to see every `Content-Length`.
-#[derive(Clone, Default)]
+///
+/// Storage is flat: each field is a pair of spans into one byte buffer. For a received request
+/// that buffer *is* the request head as it arrived (a reference-counted [`Bytes`]), so parsing
+/// copies no name or value; a list built by hand owns its bytes. Appending to a received list
+/// copies it into owned storage first, which is rare (a handler reads request fields, it does
+/// not add to them).
+#[derive(Clone)]
 pub struct Headers {
-    bytes: Vec<u8>,
+    bytes: FieldBytes,
     fields: Vec<Field>,
 }
 // ANCHOR_END: headers
+
+impl Default for Headers {
+    fn default() -> Headers {
+        Headers {
+            bytes: FieldBytes::Owned(Vec::new()),
+            fields: Vec::new(),
+        }
+    }
+}
 
 impl Headers {
     /// An empty list.
@@ -210,21 +288,59 @@ impl Headers {
     /// An empty list with room for `fields` fields of `bytes` bytes in all.
     pub fn with_capacity(fields: usize, bytes: usize) -> Headers {
         Headers {
-            bytes: Vec::with_capacity(bytes),
+            bytes: FieldBytes::Owned(Vec::with_capacity(bytes)),
             fields: Vec::with_capacity(fields),
+        }
+    }
+
+    /// Fields that are spans over a received head, which this list then shares.
+    pub(crate) fn from_wire(head: Bytes, fields: Vec<Field>) -> Headers {
+        Headers {
+            bytes: FieldBytes::Wire(head),
+            fields,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.bytes {
+            FieldBytes::Wire(bytes) => bytes,
+            FieldBytes::Owned(bytes) => bytes,
+        }
+    }
+
+    fn lines(&self) -> FieldLines<'_> {
+        FieldLines {
+            bytes: self.bytes(),
+            fields: &self.fields,
+        }
+    }
+
+    /// The owned buffer, copying the shared head into one first (spans stay valid: the copy
+    /// has the same offsets).
+    fn owned_bytes(&mut self) -> &mut Vec<u8> {
+        if let FieldBytes::Wire(wire) = &self.bytes {
+            self.bytes = FieldBytes::Owned(wire.to_vec());
+        }
+        match &mut self.bytes {
+            FieldBytes::Owned(bytes) => bytes,
+            // Replaced just above.
+            FieldBytes::Wire(_) => unreachable!("wire bytes were copied into owned ones"),
         }
     }
 
     /// Adds a field at the end. The name is stored as given; lookups ignore case.
     pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) {
-        let name_start = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(name.as_bytes());
-        let name_end = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(value.as_ref());
+        let bytes = self.owned_bytes();
+        let name_start = bytes.len() as u32;
+        bytes.extend_from_slice(name.as_bytes());
+        let name_end = bytes.len() as u32;
+        bytes.extend_from_slice(value.as_ref());
+        let value_end = bytes.len() as u32;
         self.fields.push(Field {
             name_start,
             name_end,
-            value_end: self.bytes.len() as u32,
+            value_start: name_end,
+            value_end,
         });
     }
 
@@ -237,19 +353,17 @@ impl Headers {
     /// Removes every field called `name`. The bytes they used stay in the buffer until the
     /// list is dropped: removal is rare and the buffer small.
     pub fn remove(&mut self, name: &str) {
-        let bytes = &self.bytes;
-        self.fields.retain(|field| {
-            !bytes[field.name_start as usize..field.name_end as usize]
-                .eq_ignore_ascii_case(name.as_bytes())
-        });
+        let bytes = match &self.bytes {
+            FieldBytes::Wire(bytes) => &bytes[..],
+            FieldBytes::Owned(bytes) => &bytes[..],
+        };
+        self.fields
+            .retain(|field| !field.name(bytes).eq_ignore_ascii_case(name.as_bytes()));
     }
 
     /// The first value of the field called `name`.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|field| self.name_is(field, name.as_bytes()))
-            .map(|field| &self.bytes[field.name_end as usize..field.value_end as usize])
+        self.lines().get(name)
     }
 
     /// The first value of `name` if it is UTF-8 (field values are almost always ASCII).
@@ -260,17 +374,7 @@ impl Headers {
 
     /// Every value of the field called `name`, in the order received.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        // Names are compared as bytes, length first: lookups run several times per request, and
-        // turning each name into a `&str` first would cost a UTF-8 check per field per lookup.
-        self.fields
-            .iter()
-            .filter(move |field| self.name_is(field, name.as_bytes()))
-            .map(|field| &self.bytes[field.name_end as usize..field.value_end as usize])
-    }
-
-    fn name_is(&self, field: &Field, wanted: &[u8]) -> bool {
-        let name = &self.bytes[field.name_start as usize..field.name_end as usize];
-        name.len() == wanted.len() && name.eq_ignore_ascii_case(wanted)
+        self.lines().get_all(name)
     }
 
     /// Whether a field called `name` is present.
@@ -280,12 +384,14 @@ impl Headers {
 
     /// Every field as (name, value), in the order received.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        let bytes = self.bytes();
         self.fields.iter().map(move |field| {
-            let name = &self.bytes[field.name_start as usize..field.name_end as usize];
-            let value = &self.bytes[field.name_end as usize..field.value_end as usize];
             // Names only enter through `append(&str, ..)` or from httparse, which accepts only
             // token characters (ASCII) in names, so they are always valid UTF-8.
-            (std::str::from_utf8(name).unwrap_or(""), value)
+            (
+                std::str::from_utf8(field.name(bytes)).unwrap_or(""),
+                field.value(bytes),
+            )
         })
     }
 
@@ -311,20 +417,102 @@ impl fmt::Debug for Headers {
     }
 }
 
+// ANCHOR: byte_str
+/// Text that is a view into received bytes: a [`Bytes`] that is known to be UTF-8, so that the
+/// request target can be a `&str` without being copied out of the connection's buffer.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct ByteStr(Bytes);
+// ANCHOR_END: byte_str
+
+impl ByteStr {
+    /// `text`, which must lie inside `within`, as a view of `within` (no copy).
+    ///
+    /// # Panics
+    /// If `text` is not a part of `within` (a bug in the caller: the parser only passes slices
+    /// of the buffer it parsed).
+    pub(crate) fn view_of(within: &Bytes, text: &str) -> ByteStr {
+        ByteStr(within.slice_ref(text.as_bytes()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // SAFETY: every constructor takes the bytes from a `&str` (`view_of`, the `From`
+        // impls), so they are valid UTF-8, and `Bytes` never changes its contents.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
+    }
+
+    /// The bytes behind the text, shared.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ByteStr {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for ByteStr {
+    fn from(text: &str) -> ByteStr {
+        ByteStr(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl From<String> for ByteStr {
+    fn from(text: String) -> ByteStr {
+        ByteStr(Bytes::from(text))
+    }
+}
+
+impl PartialEq<str> for ByteStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<String> for ByteStr {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ByteStr {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for ByteStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for ByteStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 // ANCHOR: request
 /// A complete request as the application sees it: the head and the whole body.
 ///
 /// The body is already de-chunked and bounded by `Limits::max_body`; the application never
-/// sees framing.
+/// sees framing. The target, the fields and a `Content-Length` body are views into the bytes
+/// the connection received (reference-counted [`Bytes`]), not copies, so a request is cheap to
+/// make and still `Send` and `'static`: a driver may hand it to another thread.
 #[derive(Clone, Debug)]
 pub struct Request {
     pub method: Method,
     /// The request-target exactly as received (RFC 9112 section 3.2): usually origin-form,
     /// `/path?query`.
-    pub target: String,
+    pub target: ByteStr,
     pub version: Version,
     pub headers: Headers,
-    pub body: Vec<u8>,
+    pub body: Bytes,
     /// Trailer fields that followed a chunked body, if any.
     pub trailers: Headers,
 }
@@ -332,13 +520,13 @@ pub struct Request {
 
 impl Request {
     /// A request with no fields and no body, for tests and for building requests by hand.
-    pub fn new(method: Method, target: impl Into<String>) -> Request {
+    pub fn new(method: Method, target: impl Into<ByteStr>) -> Request {
         Request {
             method,
             target: target.into(),
             version: Version::Http11,
             headers: Headers::new(),
-            body: Vec::new(),
+            body: Bytes::new(),
             trailers: Headers::new(),
         }
     }
@@ -364,7 +552,7 @@ impl Request {
 
     /// The query part of the target (after `?`), if any.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, query)| query)
+        self.target.as_str().split_once('?').map(|(_, query)| query)
     }
 
     /// The value of `name` in the query string, taken raw (not percent-decoded).
@@ -398,10 +586,13 @@ pub enum Body {
 pub type ChunkStream = Box<dyn Iterator<Item = io::Result<Bytes>> + Send>;
 
 /// A region of an open file.
+///
+/// The file is held as a plain descriptor: this crate never reads it (that is I/O), it only
+/// says which bytes to send; the driver sends them with `sendfile` or reads and writes them.
 #[derive(Clone, Debug)]
 pub struct FileRegion {
     /// Shared so that a response can be cloned cheaply and several drivers' threads can read it.
-    pub file: Arc<File>,
+    pub file: Arc<OwnedFd>,
     pub offset: u64,
     pub len: u64,
 }

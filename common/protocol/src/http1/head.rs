@@ -8,9 +8,11 @@
 
 use std::mem::MaybeUninit;
 
+use bytes::Bytes;
+
 use super::error::RequestError;
 use crate::limits::Limits;
-use crate::message::{Headers, Method, Request, Version};
+use crate::message::{ByteStr, Field, FieldLines, Headers, Method, Request, Version};
 
 /// The most header fields any configuration may allow; the parser's field array lives on the
 /// stack with this many slots.
@@ -27,11 +29,16 @@ pub enum Framing {
     Chunked,
 }
 
-/// A parsed head with the decisions the connection needs.
+/// A parsed head with the decisions the connection needs. The target and the fields are spans
+/// over the parsed input: [`into_request`](Self::into_request) turns them into views of the
+/// same bytes once the caller has frozen them, so nothing is copied.
 #[derive(Debug)]
 pub struct ParsedHead {
-    /// The request, without its body yet.
-    pub request: Request,
+    pub method: Method,
+    pub version: Version,
+    /// Where the request-target lies in the input.
+    target: (u32, u32),
+    fields: Vec<Field>,
     pub framing: Framing,
     /// Whether the connection may stay open after this request (RFC 9112 section 9.3).
     pub keep_alive: bool,
@@ -86,44 +93,79 @@ pub fn parse_head(
     let method = Method::from_token(method);
     check_target(&method, target)?;
 
-    // One pass copies the fields and notes which of the few that steer the protocol are there,
-    // so the checks below look only for fields that are present.
-    let mut headers = Headers::with_capacity(parsed.headers.len(), head_len);
+    // One pass records where each field lies in the input (no copy) and notes which of the few
+    // that steer the protocol are there, so the checks below look only for fields that are
+    // present. httparse hands out slices of `input`, so each span is a pointer difference.
+    let base = input.as_ptr() as usize;
+    let span = |part: &[u8]| (part.as_ptr() as usize - base) as u32;
+    let mut fields = Vec::with_capacity(parsed.headers.len());
     let mut seen = Seen::default();
     for field in parsed.headers.iter() {
         seen.note(field.name);
-        headers.append(field.name, field.value);
+        let name_start = span(field.name.as_bytes());
+        let value_start = span(field.value);
+        fields.push(Field {
+            name_start,
+            name_end: name_start + field.name.len() as u32,
+            value_start,
+            value_end: value_start + field.value.len() as u32,
+        });
     }
-    check_host(version, &headers)?;
+    let lines = FieldLines {
+        bytes: input,
+        fields: &fields,
+    };
+    check_host(version, lines)?;
     let framing = if seen.framing {
-        body_framing(version, &headers, limits)?
+        body_framing(version, lines, limits)?
     } else {
         Framing::Empty
     };
     let keep_alive = if seen.connection {
-        keep_alive(version, &headers)
+        keep_alive(version, lines)
     } else {
         version == Version::Http11
     };
-    let expect_continue = seen.expect && expects_continue(version, &headers)?;
+    let expect_continue = seen.expect && expects_continue(version, lines)?;
 
-    let request = Request {
-        method,
-        target: target.to_owned(),
-        version,
-        headers,
-        body: Vec::new(),
-        trailers: Headers::new(),
-    };
+    let target_start = span(target.as_bytes());
     Ok(Some((
         ParsedHead {
-            request,
+            method,
+            version,
+            target: (target_start, target_start + target.len() as u32),
+            fields,
             framing,
             keep_alive,
             expect_continue,
         },
         head_len,
     )))
+}
+
+impl ParsedHead {
+    /// The request this head describes, without its body, as views into `head`: the bytes
+    /// [`parse_head`] parsed (from the same start), now frozen by the caller.
+    ///
+    /// # Panics
+    /// If `head` is shorter than the parsed head (a caller bug: it must pass what it parsed).
+    pub fn into_request(self, head: Bytes) -> Request {
+        let (start, end) = (self.target.0 as usize, self.target.1 as usize);
+        // httparse checked the target's bytes (visible ASCII, or UTF-8 it accepted as &str);
+        // the `HTTP/1.x` rewrite never touches them, so they are the same bytes in `head`.
+        let target = std::str::from_utf8(&head[start..end]).map_or_else(
+            |_| ByteStr::from(String::from_utf8_lossy(&head[start..end]).into_owned()),
+            |text| ByteStr::view_of(&head, text),
+        );
+        Request {
+            method: self.method,
+            target,
+            version: self.version,
+            headers: Headers::from_wire(head, self.fields),
+            body: Bytes::new(),
+            trailers: Headers::new(),
+        }
+    }
 }
 // ANCHOR_END: parse_head
 
@@ -256,7 +298,7 @@ fn check_target(method: &Method, target: &str) -> Result<(), RequestError> {
 /// "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request message
 /// that lacks a Host header field and to any request message that contains more than one Host
 /// header field line or a Host header field with an invalid field value." (RFC 9112 section 3.2)
-fn check_host(version: Version, headers: &Headers) -> Result<(), RequestError> {
+fn check_host(version: Version, headers: FieldLines<'_>) -> Result<(), RequestError> {
     let mut hosts = headers.get_all("host");
     match (hosts.next(), hosts.next()) {
         (None, _) if version == Version::Http11 => Err(RequestError::MissingHost),
@@ -300,7 +342,7 @@ fn is_valid_host(host: &[u8]) -> bool {
 /// A declared length over the body limit is refused here, before any of the body is read.
 fn body_framing(
     version: Version,
-    headers: &Headers,
+    headers: FieldLines<'_>,
     limits: &Limits,
 ) -> Result<Framing, RequestError> {
     let has_transfer_encoding = headers.contains("transfer-encoding");
@@ -330,7 +372,7 @@ fn body_framing(
 // ANCHOR_END: body_framing
 
 /// Checks the list of transfer codings: `chunked` last and only once, nothing else before it.
-fn transfer_codings(headers: &Headers) -> Result<(), RequestError> {
+fn transfer_codings(headers: FieldLines<'_>) -> Result<(), RequestError> {
     let codings: Vec<&[u8]> = headers
         .get_all("transfer-encoding")
         .flat_map(|value| value.split(|&b| b == b','))
@@ -357,7 +399,7 @@ fn transfer_codings(headers: &Headers) -> Result<(), RequestError> {
 
 /// The single length all `Content-Length` values agree on. A value may be a comma-separated
 /// list (a proxy may have joined duplicate fields); every element must be 1*DIGIT.
-fn content_length(headers: &Headers) -> Result<u64, RequestError> {
+fn content_length(headers: FieldLines<'_>) -> Result<u64, RequestError> {
     let mut agreed: Option<u64> = None;
     for value in headers.get_all("content-length") {
         for element in value.split(|&b| b == b',') {
@@ -386,7 +428,7 @@ fn content_length(headers: &Headers) -> Result<u64, RequestError> {
 // ANCHOR: keep_alive
 /// Whether the connection persists after this request (RFC 9112 section 9.3): `close` always
 /// wins; otherwise HTTP/1.1 persists by default and HTTP/1.0 only with `keep-alive`.
-fn keep_alive(version: Version, headers: &Headers) -> bool {
+fn keep_alive(version: Version, headers: FieldLines<'_>) -> bool {
     let mut close = false;
     let mut keep_alive = false;
     for token in headers
@@ -403,7 +445,7 @@ fn keep_alive(version: Version, headers: &Headers) -> bool {
 
 /// `Expect: 100-continue` (RFC 9110 section 10.1.1). A server "MUST ignore" it in an HTTP/1.0
 /// request; any other expectation gets 417.
-fn expects_continue(version: Version, headers: &Headers) -> Result<bool, RequestError> {
+fn expects_continue(version: Version, headers: FieldLines<'_>) -> Result<bool, RequestError> {
     let Some(expect) = headers.get("expect") else {
         return Ok(false);
     };
@@ -449,12 +491,16 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(len, 43);
-        assert_eq!(head.request.method, Method::Get);
-        assert_eq!(head.request.target, "/a?b");
-        assert_eq!(head.request.headers.get_str("accept"), Some("*/*"));
         assert_eq!(head.framing, Framing::Empty);
         assert!(head.keep_alive);
         assert!(!head.expect_continue);
+        let input = Bytes::from_static(b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\nNEXT");
+        let request = head.into_request(input.slice(..len));
+        assert_eq!(request.method, Method::Get);
+        assert_eq!(request.target, "/a?b");
+        assert_eq!(request.headers.get_str("accept"), Some("*/*"));
+        assert_eq!(request.headers.get_str("host"), Some("x"));
+        assert_eq!(request.headers.len(), 2);
     }
 
     #[test]
@@ -603,7 +649,7 @@ mod tests {
         );
         let (head, _) = parse("GET / HTTP/1.2\r\nHost: x\r\n\r\n").unwrap().unwrap();
         assert_eq!(
-            head.request.version,
+            head.version,
             Version::Http11,
             "RFC 9110 section 2.5"
         );

@@ -1,52 +1,41 @@
 //! The HTTP/1.1 server side of one connection, as a state machine with no I/O (RFC 9112).
 //!
-//! A [`Connection`] has two sides, like a rustls connection: network bytes in and out on one
-//! side, whole requests and responses on the other. It never touches a socket or a clock; the
-//! driver (each stage) feeds it what happened and asks it what to do:
+//! [`Machine`] is what [`crate::Connection`] runs for an HTTP/1.1 peer; drivers use
+//! `Connection`, whose documentation gives the order of the calls. What is particular to
+//! HTTP/1.1 is here:
 //!
-//! ```text
-//!             network side                          application side
-//!   bytes read ---> handle_input(bytes, now)
-//!   EOF        ---> handle_eof()
-//!                   poll_event() -------------------> Event::Request(Request)
-//!                   send_response(response, date) <-- Response from the app
-//!   write(...) <--- poll_transmit() + advance(n, now)
-//!   shutdown   <--- Transmit::CloseWrite, then handle_write_closed(now)
-//!   timer      <--> poll_timeout() / handle_timeout(now)
-//! ```
-//!
-//! The order a driver calls them in, each time it wakes up (stage 01's loop is exactly this):
-//!
-//! 1. `poll_event` until `None`; answer each `Request` with `send_response`, in order. At most
-//!    one request is out at a time: the next one is handed over only after the response to the
-//!    previous one, which is how pipelined responses stay in request order.
-//! 2. `poll_transmit` until `None`, writing what it returns and reporting each write with
-//!    `advance`.
-//! 3. Stop if `is_closed`. Otherwise, if `wants_read`, read and pass the bytes to `handle_input`
-//!    (or `handle_eof`); wait no longer than `poll_timeout`, and call `handle_timeout` when it
-//!    has passed.
-//!
-//! The machine enforces every rule that keeps requests from being misread: the limits of
-//! [`Limits`], the body-framing rules of RFC 9112 section 6.3 (see [`head`]), strict chunked
-//! decoding (see [`chunked`]), and it closes the connection after any error so that no byte after
-//! a bad request is ever parsed as a new one.
+//! - requests arrive one after the other on one byte stream, so they are answered strictly in
+//!   order: at most one request is out with the application at a time, and the next one is
+//!   handed over only after the response to the previous one (that is how pipelined responses
+//!   stay in request order, RFC 9112 section 9.3.2);
+//! - every rule that keeps requests from being misread: the limits of [`Limits`], the
+//!   body-framing rules of RFC 9112 section 6.3 (see [`head`]), strict chunked decoding (see
+//!   [`chunked`]); after any error the connection closes, so that no byte after a bad request is
+//!   ever parsed as a new one;
+//! - the input buffer is the machine's own: the driver reads into [`Machine::read_buf`] and
+//!   reports the count with [`Machine::handle_read`]. A request head is then frozen in place
+//!   and the request's target and fields are views into it; a `Content-Length` body is split
+//!   off the same buffer. Nothing is copied between the socket and the application.
 
 pub mod chunked;
 pub mod error;
 pub mod head;
+mod input;
 mod response;
-mod transmit;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
-pub use error::RequestError;
-pub use transmit::Transmit;
+use bytes::Bytes;
 
+pub use error::RequestError;
+
+use crate::connection::{Event, StreamId, Transmit};
 use crate::limits::Limits;
 use crate::message::{Method, Request, Response, Version};
 use chunked::{ChunkedDecoder, Progress};
-use head::{Framing, ParsedHead};
+use head::Framing;
+use input::InputBuffer;
 use response::ResponseWriter;
 
 // ANCHOR: output_limits
@@ -60,30 +49,25 @@ pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 pub const MAX_BUFFERED_OUTPUT: usize = 64 * 1024;
 // ANCHOR_END: output_limits
 
-/// What the machine reports to the application side.
-#[derive(Debug)]
-pub enum Event {
-    /// A complete request. Answer it with [`Connection::send_response`].
-    Request(Request),
-    /// A request was refused. Answer it with `error.response()`; the connection closes after.
-    Rejected(RequestError),
-}
-
 /// Where the input side is within the current request.
 #[derive(Debug)]
 enum Reading {
     /// Waiting for (more of) a request head. `started` is when its first byte arrived.
     Head { started: Option<Instant> },
-    /// Reading a body of known length; `remaining` bytes to go.
+    /// Reading a body of known length into the input buffer, where it stays until it is
+    /// complete and is split off as the request's body; `length` bytes in all.
     Body {
-        head: Box<ParsedHead>,
-        remaining: u64,
+        request: Box<Request>,
+        keep_alive: bool,
+        length: usize,
         last_progress: Instant,
     },
-    /// Reading a chunked body.
+    /// Reading a chunked body: the decoder copies chunk data out of the framing.
     Chunked {
-        head: Box<ParsedHead>,
+        request: Box<Request>,
+        keep_alive: bool,
         decoder: Box<ChunkedDecoder>,
+        body: Vec<u8>,
         last_progress: Instant,
     },
     /// No more requests will be read on this connection (an error, `Connection: close`, EOF or
@@ -101,6 +85,7 @@ enum Pending {
 /// What the machine remembers about the request the application is answering.
 #[derive(Clone, Copy, Debug)]
 struct InFlight {
+    id: StreamId,
     is_head: bool,
     version: Version,
     keep_alive: bool,
@@ -122,14 +107,15 @@ enum Lifecycle {
 // ANCHOR: connection
 /// The server side of one HTTP/1.1 connection.
 #[derive(Debug)]
-pub struct Connection {
+pub struct Machine {
     limits: Limits,
-    /// Received bytes not yet parsed: `input[input_start..]`.
-    input: Vec<u8>,
-    input_start: usize,
+    /// Received bytes not yet parsed, and the room the driver reads into.
+    input: InputBuffer,
     reading: Reading,
     pending: VecDeque<Pending>,
     in_flight: Option<InFlight>,
+    /// The id the next request is handed out with.
+    next_id: u32,
     /// Whether `100 Continue` is still owed to the request whose body is being read.
     continue_owed: bool,
     responses_sent: u32,
@@ -143,16 +129,16 @@ pub struct Connection {
 }
 // ANCHOR_END: connection
 
-impl Connection {
+impl Machine {
     /// A new connection, accepted at `now`.
-    pub fn new(limits: Limits, now: Instant) -> Connection {
-        Connection {
+    pub fn new(limits: Limits, now: Instant) -> Machine {
+        Machine {
             limits,
-            input: Vec::new(),
-            input_start: 0,
+            input: InputBuffer::new(),
             reading: Reading::Head { started: None },
             pending: VecDeque::new(),
             in_flight: None,
+            next_id: 1,
             continue_owed: false,
             responses_sent: 0,
             output: ResponseWriter::new(),
@@ -163,26 +149,54 @@ impl Connection {
         }
     }
 
-    // ANCHOR: handle_input
-    /// Takes bytes read from the peer. Call it only while [`wants_read`](Self::wants_read).
+    // ANCHOR: read_buf
+    /// Room for the driver to read into: at least [`input::MIN_READ`] bytes, more while a body
+    /// of known length is expected (so that it arrives where it will stay). Report what was
+    /// read with [`handle_read`](Self::handle_read).
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        let wanted = match &self.reading {
+            Reading::Body { length, .. } => length.saturating_sub(self.input.filled()),
+            _ => 0,
+        };
+        self.input.room(wanted)
+    }
+
+    /// Takes the `n` bytes the driver read into [`read_buf`](Self::read_buf).
+    pub fn handle_read(&mut self, n: usize, now: Instant) {
+        self.input.filled_by_read(n);
+        self.received(now);
+        // A read that did not fill the room it was given found the socket empty. If every byte
+        // was parsed and no request is half-read, the buffer can go back until the next one:
+        // an idle keep-alive connection then holds no input buffer at all.
+        if self.input.is_empty() && matches!(self.reading, Reading::Head { started: None }) {
+            self.input.release_if_drained();
+        }
+    }
+    // ANCHOR_END: read_buf
+
+    /// Takes bytes that are already in memory (a test, or a TLS layer that decrypted into a
+    /// buffer of its own). Costs one copy, which [`read_buf`](Self::read_buf) avoids.
     pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
+        self.input.extend_from_slice(bytes);
+        self.received(now);
+    }
+
+    fn received(&mut self, now: Instant) {
         self.last_activity = now;
         match self.lifecycle {
             Lifecycle::Open => {}
             // Lingering: the bytes are read only so that they are not left in the kernel.
-            Lifecycle::Closing | Lifecycle::Lingering { .. } | Lifecycle::Closed => return,
+            Lifecycle::Closing | Lifecycle::Lingering { .. } | Lifecycle::Closed => {
+                self.input.clear();
+                return;
+            }
         }
         if matches!(self.reading, Reading::Stopped) {
+            self.input.clear();
             return;
         }
-        if self.input_start == self.input.len() {
-            self.input.clear();
-            self.input_start = 0;
-        }
-        self.input.extend_from_slice(bytes);
         self.parse(now);
     }
-    // ANCHOR_END: handle_input
 
     /// Tells the machine that the peer will send nothing more.
     pub fn handle_eof(&mut self) {
@@ -225,29 +239,33 @@ impl Connection {
             return None;
         }
         let was_full = self.pending.len() >= self.limits.max_pipelined;
+        let id = StreamId(self.next_id);
         let event = match self.pending.pop_front()? {
             Pending::Request {
                 request,
                 keep_alive,
             } => {
                 self.in_flight = Some(InFlight {
+                    id,
                     is_head: request.method == Method::Head,
                     version: request.version,
                     keep_alive,
                 });
-                Event::Request(request)
+                Event::Request { id, request }
             }
             Pending::Reject(error) => {
                 // Nothing after a refused request is trusted, so the connection closes after
                 // this response, whatever the driver sends.
                 self.in_flight = Some(InFlight {
+                    id,
                     is_head: false,
                     version: Version::Http11,
                     keep_alive: false,
                 });
-                Event::Rejected(error)
+                Event::Rejected { id, error }
             }
         };
+        self.next_id = self.next_id.wrapping_add(1);
         if was_full {
             // Parsing stopped at the pipelining limit; there is room again.
             self.parse(self.last_activity);
@@ -257,16 +275,20 @@ impl Connection {
     // ANCHOR_END: poll_event
 
     // ANCHOR: send_response
-    /// Answers the request last returned by [`poll_event`](Self::poll_event). `date` is the
-    /// wall-clock time for the `Date` field.
+    /// Answers the request `id`, the one last returned by [`poll_event`](Self::poll_event).
+    /// `date` is the wall-clock time for the `Date` field.
     ///
-    /// # Panics
-    /// If no request is waiting for a response: that is a bug in the driver, not bad input.
-    pub fn send_response(&mut self, response: Response, date: SystemTime) {
-        let in_flight = self
-            .in_flight
-            .take()
-            .expect("send_response called with no request in flight");
+    /// A response for any other id is a bug in the driver, not bad input: it is dropped (and
+    /// panics in debug builds), and the request in flight stays unanswered.
+    pub fn send_response(&mut self, id: StreamId, response: Response, date: SystemTime) {
+        let in_flight = match self.in_flight {
+            Some(in_flight) if in_flight.id == id => in_flight,
+            other => {
+                debug_assert!(false, "response for {id:?}, but {other:?} is in flight");
+                return;
+            }
+        };
+        self.in_flight = None;
         self.responses_sent += 1;
         let last_allowed = self.responses_sent >= self.limits.max_requests_per_connection;
         let stopping = matches!(self.reading, Reading::Stopped) && self.pending.is_empty();
@@ -281,6 +303,7 @@ impl Connection {
         if !keep_alive {
             self.reading = Reading::Stopped;
             self.pending.clear();
+            self.input.clear();
             self.lifecycle = Lifecycle::Closing;
         }
         self.owe_continue_if_due();
@@ -342,10 +365,16 @@ impl Connection {
             Lifecycle::Lingering { .. } => true,
             Lifecycle::Closing | Lifecycle::Closed => false,
             Lifecycle::Open => {
+                let input_bound = match &self.reading {
+                    // A body of known length is read whole into the buffer (the limit on its
+                    // size was checked before the first byte of it was accepted).
+                    Reading::Body { length, .. } => self.input.filled() < *length,
+                    _ => self.input.filled() <= self.limits.max_head_bytes,
+                };
                 !matches!(self.reading, Reading::Stopped)
                     && self.pending.len() < self.limits.max_pipelined
                     && self.output.buffered_bytes() < MAX_BUFFERED_OUTPUT
-                    && self.input.len() - self.input_start <= self.limits.max_head_bytes
+                    && input_bound
             }
         }
     }
@@ -376,6 +405,7 @@ impl Connection {
     /// nothing left to write. Only idle connections are closed at once on shutdown.
     pub fn is_idle(&self) -> bool {
         matches!(self.reading, Reading::Head { started: None })
+            && self.input.is_empty()
             && self.pending.is_empty()
             && self.in_flight.is_none()
             && self.output.is_empty()
@@ -427,6 +457,7 @@ impl Connection {
                 } else {
                     // Slowloris: part of a request, then silence.
                     self.reading = Reading::Stopped;
+                    self.input.clear();
                     self.pending
                         .push_back(Pending::Reject(RequestError::Timeout));
                 }
@@ -450,12 +481,6 @@ impl Connection {
                 break;
             }
         }
-        // Compact once most of the buffer has been consumed, so it does not grow with every
-        // pipelined request.
-        if self.input_start > 0 && self.input_start * 2 >= self.input.len() {
-            self.input.drain(..self.input_start);
-            self.input_start = 0;
-        }
     }
 
     // ANCHOR: parse_head_step
@@ -465,13 +490,14 @@ impl Connection {
             return false;
         }
         // Empty lines before a request line are skipped (RFC 9112 section 2.2).
-        let unparsed = &self.input[self.input_start..];
-        let blank = unparsed
+        let blank = self
+            .input
+            .unparsed()
             .iter()
             .take_while(|&&b| b == b'\r' || b == b'\n')
             .count();
-        self.input_start += blank;
-        let unparsed = &self.input[self.input_start..];
+        self.input.discard(blank);
+        let unparsed = self.input.unparsed();
         if unparsed.is_empty() {
             return false;
         }
@@ -491,21 +517,27 @@ impl Connection {
                 true
             }
             Ok(Some((head, used))) => {
-                self.input_start += used;
-                match head.framing {
-                    Framing::Empty => self.finish_request(head, Vec::new()),
+                // The head's bytes leave the buffer as a frozen view; the request's target and
+                // fields point into them.
+                let (framing, keep_alive, expect_continue) =
+                    (head.framing, head.keep_alive, head.expect_continue);
+                let request = head.into_request(self.input.split_off_front(used));
+                let nothing_more = self.input.is_empty();
+                match framing {
+                    Framing::Empty => self.finish_request(request, keep_alive),
                     Framing::Length(length) => {
-                        self.continue_owed =
-                            head.expect_continue && self.input_start == self.input.len();
+                        self.continue_owed = expect_continue && nothing_more;
                         self.reading = Reading::Body {
-                            head: Box::new(head),
-                            remaining: length,
+                            request: Box::new(request),
+                            keep_alive,
+                            // Bounded by max_body (checked by body_framing), which is a usize
+                            // on every platform this runs on; saturate rather than wrap if not.
+                            length: usize::try_from(length).unwrap_or(usize::MAX),
                             last_progress: now,
                         };
                     }
                     Framing::Chunked => {
-                        self.continue_owed =
-                            head.expect_continue && self.input_start == self.input.len();
+                        self.continue_owed = expect_continue && nothing_more;
                         let limits = &self.limits;
                         let decoder = ChunkedDecoder::new(
                             limits.max_body,
@@ -514,8 +546,10 @@ impl Connection {
                             limits.max_headers.clamp(1, head::MAX_HEADERS_CEILING),
                         );
                         self.reading = Reading::Chunked {
-                            head: Box::new(head),
+                            request: Box::new(request),
+                            keep_alive,
                             decoder: Box::new(decoder),
+                            body: Vec::new(),
                             last_progress: now,
                         };
                     }
@@ -527,92 +561,90 @@ impl Connection {
     }
     // ANCHOR_END: parse_head_step
 
-    /// Moves body bytes of a Content-Length body from the input into the request.
+    // ANCHOR: read_body
+    /// A Content-Length body stays in the input buffer until all of it is there, then leaves
+    /// as one frozen view: no copy. Returns whether anything changed.
     fn read_body(&mut self, now: Instant) -> bool {
         let Reading::Body {
-            head,
-            remaining,
+            length,
             last_progress,
+            ..
         } = &mut self.reading
         else {
             return false;
         };
-        let available = &self.input[self.input_start..];
-        if available.is_empty() {
+        if self.input.filled() < *length {
+            // Progress is what counts for the body timeout, not completion.
+            if self.input.filled() > 0 {
+                *last_progress = now;
+                self.continue_owed = false;
+            }
             return false;
         }
-        let take = (*remaining).min(available.len() as u64) as usize;
-        if head.request.body.is_empty() {
-            // Bounded by max_body: the declared length was checked against it.
-            head.request.body.reserve_exact(*remaining as usize);
-        }
-        head.request.body.extend_from_slice(&available[..take]);
-        self.input_start += take;
-        *remaining -= take as u64;
-        *last_progress = now;
+        let length = *length;
+        let Reading::Body {
+            mut request,
+            keep_alive,
+            ..
+        } = std::mem::replace(&mut self.reading, Reading::Head { started: None })
+        else {
+            unreachable!("matched Reading::Body above")
+        };
         self.continue_owed = false;
-        if *remaining == 0 {
-            let Reading::Body { head, .. } =
-                std::mem::replace(&mut self.reading, Reading::Head { started: None })
-            else {
-                unreachable!("matched Reading::Body above")
-            };
-            let mut head = *head;
-            let body = std::mem::take(&mut head.request.body);
-            self.finish_request(head, body);
-        }
+        request.body = self.input.split_off_front(length);
+        self.finish_request(*request, keep_alive);
         true
     }
+    // ANCHOR_END: read_body
 
     /// Feeds chunked body bytes to the decoder.
     fn read_chunked(&mut self, now: Instant) -> bool {
         let Reading::Chunked {
-            head,
             decoder,
+            body,
             last_progress,
+            ..
         } = &mut self.reading
         else {
             return false;
         };
-        let available = &self.input[self.input_start..];
+        let available = self.input.unparsed();
         if available.is_empty() {
             return false;
         }
         *last_progress = now;
         self.continue_owed = false;
-        match decoder.decode(available, &mut head.request.body) {
+        match decoder.decode(available, body) {
             Err(error) => {
                 self.reject(error);
                 true
             }
             Ok(Progress::NeedMore) => {
-                self.input_start = self.input.len();
+                let all = available.len();
+                self.input.discard(all);
                 false
             }
             Ok(Progress::Done(used)) => {
-                self.input_start += used;
+                self.input.discard(used);
                 let Reading::Chunked {
-                    head, mut decoder, ..
+                    mut request,
+                    keep_alive,
+                    mut decoder,
+                    body,
+                    ..
                 } = std::mem::replace(&mut self.reading, Reading::Head { started: None })
                 else {
                     unreachable!("matched Reading::Chunked above")
                 };
-                let mut head = *head;
-                head.request.trailers = decoder.take_trailers();
-                let body = std::mem::take(&mut head.request.body);
-                self.finish_request(head, body);
+                request.trailers = decoder.take_trailers();
+                request.body = Bytes::from(body);
+                self.finish_request(*request, keep_alive);
                 true
             }
         }
     }
 
-    fn finish_request(&mut self, head: ParsedHead, body: Vec<u8>) {
-        let ParsedHead {
-            mut request,
-            keep_alive,
-            ..
-        } = head;
-        request.body = body;
+    fn finish_request(&mut self, request: Request, keep_alive: bool) {
         self.pending.push_back(Pending::Request {
             request,
             keep_alive,
@@ -622,6 +654,7 @@ impl Connection {
         self.reading = if keep_alive {
             Reading::Head { started: None }
         } else {
+            self.input.clear();
             Reading::Stopped
         };
     }
@@ -631,7 +664,7 @@ impl Connection {
         self.reading = Reading::Stopped;
         self.continue_owed = false;
         self.pending.push_back(Pending::Reject(error));
-        self.input_start = self.input.len();
+        self.input.clear();
     }
 
     // ANCHOR: expect_continue
@@ -652,6 +685,7 @@ impl Connection {
 
     /// Closes now if nothing is owed to the client; otherwise the last response will close.
     fn close_when_done(&mut self) {
+        self.input.clear();
         if self.in_flight.is_none() && self.pending.is_empty() {
             // With no final response to protect, there is nothing to half-close or linger for.
             self.lifecycle = if self.output.is_empty() {
@@ -669,54 +703,6 @@ impl RequestError {
         let status = self.status();
         Response::text(status, format!("{status}: {self}"))
     }
-}
-
-/// Drives a connection with arbitrary input, for the fuzz target `connection` (common/fuzz).
-/// The first byte of `data` sets the size of the pieces the rest is fed in; every request is
-/// answered; the checks are that nothing panics and that the connection ends after EOF.
-#[doc(hidden)]
-pub fn fuzz_connection(data: &[u8]) {
-    let Some((&piece, rest)) = data.split_first() else {
-        return;
-    };
-    let piece = usize::from(piece).max(1);
-    let start = Instant::now();
-    let mut conn = Connection::new(Limits::default(), start);
-    let mut scratch = Vec::new();
-    let mut sink = Vec::new();
-    let mut drive = |conn: &mut Connection| {
-        while let Some(event) = conn.poll_event() {
-            let response = match event {
-                Event::Request(request) => Response::text(crate::StatusCode::OK, request.target),
-                Event::Rejected(error) => error.response(),
-            };
-            conn.send_response(response, SystemTime::UNIX_EPOCH);
-        }
-        while let Some(transmit) = conn.poll_transmit() {
-            if let Transmit::CloseWrite = transmit {
-                conn.handle_write_closed(start);
-                continue;
-            }
-            sink.clear();
-            // Writing into a Vec cannot fail; a file region cannot occur (no file bodies here).
-            let written = transmit.write_to(&mut sink, &mut scratch).unwrap_or(0);
-            conn.advance(written, start);
-        }
-    };
-    for bytes in rest.chunks(piece) {
-        if conn.wants_read() {
-            conn.handle_input(bytes, start);
-        }
-        drive(&mut conn);
-    }
-    conn.handle_eof();
-    drive(&mut conn);
-    conn.handle_timeout(start + Duration::from_secs(3600));
-    drive(&mut conn);
-    assert!(
-        conn.is_closed(),
-        "a connection must end after EOF and every timeout"
-    );
 }
 
 #[cfg(test)]

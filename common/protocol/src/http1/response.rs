@@ -8,12 +8,13 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
+use std::os::fd::AsFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
 use super::chunked::{encode_chunk, LAST_CHUNK};
-use super::transmit::Transmit;
+use crate::connection::Transmit;
 use crate::message::{Body, ChunkStream, FileRegion, Response, Version};
 
 /// Bodies up to this size are copied behind their head so both go out in one write; larger
@@ -253,7 +254,7 @@ impl ResponseWriter {
             Some(Outgoing::Buffer(buffer)) => Some(Transmit::Bytes(&buffer[offset..])),
             Some(Outgoing::Shared(bytes)) => Some(Transmit::Bytes(&bytes[offset..])),
             Some(Outgoing::File(region)) => Some(Transmit::File {
-                file: &region.file,
+                file: region.file.as_fd(),
                 offset: region.offset,
                 len: region.len,
             }),

@@ -7,113 +7,22 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::*;
+use crate::connection::{Event, Transmit};
 use crate::message::{Body, Response, StatusCode};
+use crate::pump::Pump;
 
-/// The machine plus a fake clock, driven the way a stage drives it.
-struct Harness {
-    conn: Connection,
-    now: Instant,
-    /// Everything the machine asked to write.
-    wire: Vec<u8>,
-    /// Requests the application saw, in order.
-    seen: Vec<Request>,
-    /// Refusals, in order.
-    refused: Vec<RequestError>,
-    write_closed: bool,
+/// The shared pump (crate::pump), started now: the clock moves only when a test says so.
+fn harness() -> Pump {
+    Pump::new(Instant::now())
 }
 
-impl Harness {
-    fn new() -> Harness {
-        Harness::with_limits(Limits::default())
-    }
-
-    fn with_limits(limits: Limits) -> Harness {
-        let now = Instant::now();
-        Harness {
-            conn: Connection::new(limits, now),
-            now,
-            wire: Vec::new(),
-            seen: Vec::new(),
-            refused: Vec::new(),
-            write_closed: false,
-        }
-    }
-
-    /// Feeds bytes (if the machine wants them) and runs the answer/write steps.
-    fn feed(&mut self, bytes: &[u8]) -> &mut Harness {
-        if self.conn.wants_read() {
-            self.conn.handle_input(bytes, self.now);
-        }
-        self.pump()
-    }
-
-    /// The answer and write steps: every request gets `200` with `METHOD TARGET BODY` as body.
-    fn pump(&mut self) -> &mut Harness {
-        self.pump_with(|request| {
-            let mut body = format!("{} {} ", request.method, request.target).into_bytes();
-            body.extend_from_slice(&request.body);
-            Response::with_body(StatusCode::OK, "text/plain", body)
-        })
-    }
-
-    fn pump_with(&mut self, mut app: impl FnMut(&Request) -> Response) -> &mut Harness {
-        loop {
-            let mut progressed = false;
-            while let Some(event) = self.conn.poll_event() {
-                progressed = true;
-                let response = match event {
-                    Event::Request(request) => {
-                        let response = app(&request);
-                        self.seen.push(request);
-                        response
-                    }
-                    Event::Rejected(error) => {
-                        let response = error.response();
-                        self.refused.push(error);
-                        response
-                    }
-                };
-                self.conn.send_response(response, SystemTime::UNIX_EPOCH);
-            }
-            let mut scratch = Vec::new();
-            while let Some(transmit) = self.conn.poll_transmit() {
-                progressed = true;
-                if let Transmit::CloseWrite = transmit {
-                    self.write_closed = true;
-                    self.conn.handle_write_closed(self.now);
-                    continue;
-                }
-                let written = transmit.write_to(&mut self.wire, &mut scratch).unwrap();
-                self.conn.advance(written, self.now);
-            }
-            if !progressed {
-                return self;
-            }
-        }
-    }
-
-    fn advance_clock(&mut self, by: Duration) -> &mut Harness {
-        self.now += by;
-        self.conn.handle_timeout(self.now);
-        self.pump()
-    }
-
-    fn output(&self) -> String {
-        String::from_utf8_lossy(&self.wire).into_owned()
-    }
-
-    /// The status codes of every response on the wire, in order.
-    fn statuses(&self) -> Vec<u16> {
-        let text = self.output();
-        text.match_indices("HTTP/1.1 ")
-            .filter_map(|(at, _)| text[at + 9..at + 12].parse().ok())
-            .collect()
-    }
+fn harness_with(limits: Limits) -> Pump {
+    Pump::with_limits(limits, Instant::now())
 }
 
 #[test]
 fn answers_a_request_with_date_and_length() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(
         h.output(),
@@ -126,7 +35,7 @@ fn answers_a_request_with_date_and_length() {
 
 #[test]
 fn pipelined_requests_are_answered_in_order() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
     let targets: Vec<_> = h.seen.iter().map(|r| r.target.as_str()).collect();
     assert_eq!(targets, ["/1", "/2", "/3"]);
@@ -141,7 +50,7 @@ fn pipelined_requests_are_answered_in_order() {
 
 #[test]
 fn more_pipelined_requests_than_the_limit_are_all_answered() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let batch = "GET /p HTTP/1.1\r\nHost: x\r\n\r\n".repeat(Limits::DEFAULT_MAX_PIPELINED * 3);
     h.feed(batch.as_bytes());
     assert_eq!(h.seen.len(), Limits::DEFAULT_MAX_PIPELINED * 3);
@@ -149,17 +58,17 @@ fn more_pipelined_requests_than_the_limit_are_all_answered() {
 
 #[test]
 fn keep_alive_follows_version_and_connection() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"GET / HTTP/1.0\r\n\r\n");
     assert!(h.output().contains("connection: close\r\n"));
     assert!(h.write_closed);
 
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /again HTTP/1.0\r\n\r\n");
     assert_eq!(h.seen.len(), 2);
     assert!(h.output().contains("connection: keep-alive\r\n"));
 
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(
         h.seen.len(),
@@ -175,7 +84,7 @@ fn the_last_request_allowed_closes_the_connection() {
         max_requests_per_connection: 2,
         ..Limits::default()
     };
-    let mut h = Harness::with_limits(limits);
+    let mut h = harness_with(limits);
     h.feed(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(h.seen.len(), 2);
     assert_eq!(h.output().matches("connection: close").count(), 1);
@@ -183,7 +92,7 @@ fn the_last_request_allowed_closes_the_connection() {
 
 #[test]
 fn head_gets_the_length_but_no_body_and_204_gets_neither() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"HEAD /x HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(
         h.output().ends_with("content-length: 8\r\n\r\n"),
@@ -191,7 +100,7 @@ fn head_gets_the_length_but_no_body_and_204_gets_neither() {
         h.output()
     );
 
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn
         .handle_input(b"DELETE /x HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
     h.pump_with(|_| Response::with_body(StatusCode::NO_CONTENT, "text/plain", "ignored"));
@@ -201,7 +110,7 @@ fn head_gets_the_length_but_no_body_and_204_gets_neither() {
 
 #[test]
 fn handler_framing_fields_are_replaced() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn
         .handle_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
     h.pump_with(|_| {
@@ -228,7 +137,7 @@ fn streams_are_chunked_for_http11_and_close_delimited_for_http10() {
         response.body = Body::Stream(Box::new(pieces.into_iter()));
         response
     }
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn
         .handle_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
     h.pump_with(streaming);
@@ -240,7 +149,7 @@ fn streams_are_chunked_for_http11_and_close_delimited_for_http10() {
     );
     assert!(!h.conn.is_closed());
 
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn
         .handle_input(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", h.now);
     h.pump_with(streaming);
@@ -254,7 +163,7 @@ fn streams_are_chunked_for_http11_and_close_delimited_for_http10() {
 
 #[test]
 fn a_failing_stream_closes_without_the_last_chunk() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn
         .handle_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
     h.pump_with(|_| {
@@ -272,14 +181,14 @@ fn a_failing_stream_closes_without_the_last_chunk() {
 
 #[test]
 fn expect_continue_is_sent_only_when_the_body_is_awaited() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
     assert_eq!(h.output(), "HTTP/1.1 100 Continue\r\n\r\n");
     h.feed(b"abc");
     assert_eq!(h.statuses(), [100, 200]);
 
     // The body came with the head: no interim response.
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc");
     assert_eq!(h.statuses(), [200]);
 
@@ -288,26 +197,26 @@ fn expect_continue_is_sent_only_when_the_body_is_awaited() {
         max_body: 2,
         ..Limits::default()
     };
-    let mut h = Harness::with_limits(limits);
+    let mut h = harness_with(limits);
     h.feed(b"POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
     assert_eq!(h.statuses(), [413]);
 }
 
 #[test]
 fn continue_waits_for_earlier_pipelined_responses() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn.handle_input(
         b"GET /first HTTP/1.1\r\nHost: x\r\n\r\nPOST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
         h.now,
     );
     // Before the application answers /first, nothing may be written.
-    let Some(Event::Request(first)) = h.conn.poll_event() else {
+    let Some(Event::Request { id, request: first }) = h.conn.poll_event() else {
         panic!("expected /first")
     };
     assert_eq!(first.target, "/first");
     assert!(h.conn.poll_transmit().is_none());
     h.conn
-        .send_response(Response::new(StatusCode::OK), SystemTime::UNIX_EPOCH);
+        .send_response(id, Response::new(StatusCode::OK), SystemTime::UNIX_EPOCH);
     h.pump();
     assert_eq!(h.statuses(), [200, 100]);
 }
@@ -338,7 +247,7 @@ fn every_refusal_closes_and_nothing_after_it_is_answered() {
         ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", 413),
     ];
     for (bad, status) in cases {
-        let mut h = Harness::new();
+        let mut h = harness();
         h.feed(format!("{bad}{next}").as_bytes());
         assert_eq!(h.statuses(), [*status], "{bad:?}");
         assert!(h.output().contains("connection: close\r\n"), "{bad:?}");
@@ -356,7 +265,7 @@ fn every_refusal_closes_and_nothing_after_it_is_answered() {
 
 #[test]
 fn a_refusal_after_good_pipelined_requests_comes_after_their_answers() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\nGET /never HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(h.statuses(), [200, 400]);
     assert_eq!(h.seen.len(), 1);
@@ -364,11 +273,11 @@ fn a_refusal_after_good_pipelined_requests_comes_after_their_answers() {
 
 #[test]
 fn size_limits_are_enforced_before_the_whole_thing_arrives() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(format!("GET /{}", "a".repeat(9000)).as_bytes());
     assert_eq!(h.statuses(), [414]);
 
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"GET / HTTP/1.1\r\nHost: x\r\n");
     for _ in 0..400 {
         h.feed(b"X-Filler: 0123456789012345678901234567890123456789\r\n");
@@ -379,7 +288,7 @@ fn size_limits_are_enforced_before_the_whole_thing_arrives() {
         max_body: 10,
         ..Limits::default()
     };
-    let mut h = Harness::with_limits(limits);
+    let mut h = harness_with(limits);
     h.feed(
         b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n",
     );
@@ -388,9 +297,9 @@ fn size_limits_are_enforced_before_the_whole_thing_arrives() {
 
 #[test]
 fn chunked_bodies_and_trailers_reach_the_application() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nChecksum: abc\r\n\r\n");
-    assert_eq!(h.seen[0].body, b"Wikipedia");
+    assert_eq!(&h.seen[0].body[..], b"Wikipedia");
     assert_eq!(h.seen[0].trailers.get_str("checksum"), Some("abc"));
     assert!(
         h.seen[0].headers.get("checksum").is_none(),
@@ -405,7 +314,7 @@ fn slowloris_gets_408_and_idle_connections_close_quietly() {
         idle_timeout: Duration::from_secs(5),
         ..Limits::default()
     };
-    let mut h = Harness::with_limits(limits.clone());
+    let mut h = harness_with(limits.clone());
     h.feed(b"GET / HTTP/1.1\r\nHo");
     h.advance_clock(Duration::from_secs(1));
     assert!(h.wire.is_empty());
@@ -417,7 +326,7 @@ fn slowloris_gets_408_and_idle_connections_close_quietly() {
         "the header timeout counts from the first byte"
     );
 
-    let mut h = Harness::with_limits(limits.clone());
+    let mut h = harness_with(limits.clone());
     h.advance_clock(Duration::from_secs(4));
     assert!(!h.conn.is_closed());
     h.advance_clock(Duration::from_secs(1));
@@ -425,7 +334,7 @@ fn slowloris_gets_408_and_idle_connections_close_quietly() {
     assert!(h.wire.is_empty());
 
     // Idle time restarts after each response.
-    let mut h = Harness::with_limits(limits.clone());
+    let mut h = harness_with(limits.clone());
     h.advance_clock(Duration::from_secs(4));
     h.feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     h.advance_clock(Duration::from_secs(4));
@@ -434,7 +343,7 @@ fn slowloris_gets_408_and_idle_connections_close_quietly() {
     assert!(h.conn.is_closed());
 
     // A body that stops arriving.
-    let mut h = Harness::with_limits(limits);
+    let mut h = harness_with(limits);
     h.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
     h.advance_clock(Duration::from_secs(2));
     assert_eq!(h.statuses(), [408]);
@@ -442,10 +351,10 @@ fn slowloris_gets_408_and_idle_connections_close_quietly() {
 
 #[test]
 fn a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn
         .handle_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
-    let Some(Event::Request(_)) = h.conn.poll_event() else {
+    let Some(Event::Request { id, .. }) = h.conn.poll_event() else {
         panic!("expected a request")
     };
     let big = Response::with_body(
@@ -453,7 +362,7 @@ fn a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
         "application/octet-stream",
         vec![0u8; 1 << 20],
     );
-    h.conn.send_response(big, SystemTime::UNIX_EPOCH);
+    h.conn.send_response(id, big, SystemTime::UNIX_EPOCH);
     assert!(
         !h.conn.wants_read(),
         "no more requests are read while a megabyte waits unsent"
@@ -465,12 +374,12 @@ fn a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
 
 #[test]
 fn no_request_is_handed_out_while_a_large_response_waits_unwritten() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn.handle_input(
         b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
         h.now,
     );
-    let Some(Event::Request(_)) = h.conn.poll_event() else {
+    let Some(Event::Request { id, .. }) = h.conn.poll_event() else {
         panic!("expected /1")
     };
     let big = Response::with_body(
@@ -478,7 +387,7 @@ fn no_request_is_handed_out_while_a_large_response_waits_unwritten() {
         "application/octet-stream",
         vec![0u8; 1 << 20],
     );
-    h.conn.send_response(big, SystemTime::UNIX_EPOCH);
+    h.conn.send_response(id, big, SystemTime::UNIX_EPOCH);
     assert!(
         h.conn.poll_event().is_none(),
         "/2 waits while a megabyte is queued"
@@ -489,22 +398,22 @@ fn no_request_is_handed_out_while_a_large_response_waits_unwritten() {
 
 #[test]
 fn queued_output_counts_file_regions_and_shrinks_as_they_are_written() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn
         .handle_input(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
-    let Some(Event::Request(_)) = h.conn.poll_event() else {
+    let Some(Event::Request { id, .. }) = h.conn.poll_event() else {
         panic!("expected a request")
     };
     assert_eq!(h.conn.queued_output(), 0);
     let file = tempfile_with(&[7u8; 100_000]);
     let region = crate::message::FileRegion {
-        file: std::sync::Arc::new(file),
+        file: std::sync::Arc::new(std::os::fd::OwnedFd::from(file)),
         offset: 0,
         len: 100_000,
     };
     let mut response = Response::new(StatusCode::OK);
     response.body = Body::File(region);
-    h.conn.send_response(response, SystemTime::UNIX_EPOCH);
+    h.conn.send_response(id, response, SystemTime::UNIX_EPOCH);
     let queued = h.conn.queued_output();
     assert!(
         queued > 100_000 && queued < 100_500,
@@ -546,7 +455,7 @@ fn tempfile_with(bytes: &[u8]) -> std::fs::File {
 
 #[test]
 fn shutdown_finishes_what_was_received_then_closes() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn.handle_input(
         b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
         h.now,
@@ -561,14 +470,14 @@ fn shutdown_finishes_what_was_received_then_closes() {
     );
     assert!(h.write_closed);
 
-    let mut idle = Harness::new();
+    let mut idle = harness();
     idle.conn.handle_shutdown();
     assert!(idle.conn.is_closed(), "an idle connection closes at once");
 }
 
 #[test]
 fn eof_after_complete_requests_still_answers_them() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.conn
         .handle_input(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTT", h.now);
     h.conn.handle_eof();
@@ -580,7 +489,7 @@ fn eof_after_complete_requests_still_answers_them() {
 
 #[test]
 fn leading_empty_lines_are_skipped() {
-    let mut h = Harness::new();
+    let mut h = harness();
     h.feed(b"\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(h.statuses(), [200]);
 }
@@ -619,9 +528,10 @@ fn field_value() -> impl Strategy<Value = String> {
 }
 
 fn parse_all(wire: &[u8], split: usize) -> (Vec<Request>, Vec<u16>) {
-    let mut h = Harness::new();
-    h.feed(&wire[..split]);
-    h.feed(&wire[split..]);
+    // Through the room the connection lends, as a socket read would arrive.
+    let mut h = harness();
+    h.feed_reads(&wire[..split], &mut crate::pump::echo);
+    h.feed_reads(&wire[split..], &mut crate::pump::echo);
     let statuses = h.statuses();
     (h.seen, statuses)
 }
@@ -681,7 +591,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(
         pieces in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..8),
     ) {
-        let mut h = Harness::new();
+        let mut h = harness();
         for piece in &pieces {
             h.feed(piece);
         }
@@ -702,7 +612,7 @@ proptest! {
             let i = at.index(wire.len());
             wire[i] = byte;
         }
-        let mut h = Harness::new();
+        let mut h = harness();
         h.feed(&wire);
         h.conn.handle_eof();
         h.pump();
@@ -716,7 +626,7 @@ proptest! {
     /// The fuzz targets' own checks hold on random input too, so they run in every `cargo test`.
     #[test]
     fn fuzz_entry_points_hold_their_checks(data in prop::collection::vec(any::<u8>(), 0..400)) {
-        fuzz_connection(&data);
+        crate::pump::fuzz_connection(&data, Instant::now());
         chunked::fuzz_decode(&data);
     }
 }
