@@ -5,13 +5,15 @@
 //!
 //! - `httparse`: the bare grammar parse into a stack array of 100 field slots, nothing else;
 //! - `parse_head`: [`protocol::http1::head::parse_head`], which is httparse plus the limits, the
-//!   `Host` and body-framing rules of RFC 9112, and building the owned [`protocol::Request`];
+//!   `Host` and body-framing rules of RFC 9112, then the [`protocol::Request`] made as views of
+//!   the input (`ParsedHead::into_request`), as the connection makes it;
 //! - `machine_new_connection`: a fresh [`Connection`], `handle_input` with the whole buffer,
 //!   `poll_event` until `None`, and dropping the connection. The connection parses every
 //!   pipelined request in `handle_input` (up to `Limits::max_pipelined`, which is 16), but hands
 //!   out only the first until it is answered, so the others are parsed and then dropped;
-//! - `machine_reused_with_response`: one long-lived connection that parses the batch, answers
-//!   every request with an empty `200 OK` and drains the output. This is the steady state of a
+//! - `machine_reused_with_response`: one long-lived connection, driven by the protocol crate's
+//!   own [`Pump`], that reads the batch through `read_buf`, answers every request with an empty
+//!   `200 OK` and drains the output. This is the steady state of a
 //!   keep-alive connection, and it INCLUDES serializing the responses: it is an upper bound on
 //!   the per-request cost of the machine, not a parse-only number.
 //!
@@ -31,12 +33,13 @@
 //! ```
 
 use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use protocol::http1::head::parse_head;
-use protocol::http1::{Connection, Event, Transmit};
-use protocol::{Limits, Response, StatusCode};
+use protocol::pump::Pump;
+use protocol::{Connection, Limits, Request, Response, StatusCode};
 
 // ANCHOR: inputs
 /// What `curl http://localhost:8080/` sends (curl 7.88.1, the version in Debian 12): the
@@ -110,18 +113,19 @@ fn bench_all(c: &mut Criterion) {
 /// `input`: a benchmark that quietly stopped early would report a flattering number.
 fn check_contenders_agree(name: &str, input: &[u8], requests: usize) {
     assert_eq!(httparse_all(input), requests, "httparse on {name}");
-    assert_eq!(parse_head_all(input), requests, "parse_head on {name}");
-    let mut connection = Connection::new(reuse_limits(), Instant::now());
+    let bytes = Bytes::copy_from_slice(input);
+    assert_eq!(parse_head_all(&bytes), requests, "parse_head on {name}");
+    let mut pump = Pump::counting(reuse_limits(), Instant::now());
     assert_eq!(
-        answer_batch(&mut connection, input, Instant::now()),
+        answer_batch(&mut pump, input),
         requests,
         "the machine on {name}"
     );
     // The reused connection must still be open and reading, or later iterations would parse
     // nothing.
-    assert!(connection.wants_read(), "the machine closed on {name}");
+    assert!(pump.conn.wants_read(), "the machine closed on {name}");
     assert_eq!(
-        answer_batch(&mut connection, input, Instant::now()),
+        answer_batch(&mut pump, input),
         requests,
         "the machine's second batch on {name}"
     );
@@ -134,8 +138,9 @@ fn bench_input(c: &mut Criterion, name: &str, input: &[u8], requests: usize) {
 
     group.bench_function("httparse", |b| b.iter(|| httparse_all(black_box(input))));
 
+    let bytes = Bytes::copy_from_slice(input);
     group.bench_function("parse_head", |b| {
-        b.iter(|| parse_head_all(black_box(input)))
+        b.iter(|| parse_head_all(black_box(&bytes)))
     });
 
     let limits = Limits::default();
@@ -150,9 +155,9 @@ fn bench_input(c: &mut Criterion, name: &str, input: &[u8], requests: usize) {
         })
     });
 
-    let mut connection = Connection::new(reuse_limits(), now);
+    let mut pump = Pump::counting(reuse_limits(), now);
     group.bench_function("machine_reused_with_response", |b| {
-        b.iter(|| answer_batch(&mut connection, black_box(input), now))
+        b.iter(|| answer_batch(&mut pump, black_box(input)))
     });
 
     group.finish();
@@ -184,45 +189,36 @@ fn httparse_all(mut input: &[u8]) -> usize {
     parsed
 }
 
-/// Parses every request in `input` with `parse_head`, one after the other. Returns how many.
-fn parse_head_all(mut input: &[u8]) -> usize {
+/// Parses every request in `input` with `parse_head` and makes each a `Request` of views into
+/// `input`, one after the other. Returns how many.
+fn parse_head_all(input: &Bytes) -> usize {
     let limits = Limits::default();
     let mut parsed = 0;
-    while !input.is_empty() {
-        let Ok(Some((head, used))) = parse_head(input, &limits) else {
+    let mut at = 0;
+    while at < input.len() {
+        let Ok(Some((head, used))) = parse_head(&input[at..], &limits) else {
             panic!("the benchmark inputs are complete, valid requests");
         };
-        black_box(&head);
-        input = &input[used..];
+        black_box(head.into_request(input.slice(at..at + used)));
+        at += used;
         parsed += 1;
     }
     parsed
 }
 
 // ANCHOR: answer_batch
-/// Feeds `input` to a kept-alive connection, answers each request with an empty `200 OK` as a
-/// driver would, and drains the output as if the socket took everything. Returns how many
-/// requests were answered.
-fn answer_batch(connection: &mut Connection, input: &[u8], now: Instant) -> usize {
-    connection.handle_input(input, now);
-    let mut answered = 0;
-    while let Some(event) = connection.poll_event() {
-        let Event::Request(request) = event else {
-            panic!("the benchmark inputs are valid requests, yet one was rejected: {event:?}");
-        };
-        black_box(&request);
-        connection.send_response(Response::new(StatusCode::OK), SystemTime::now());
-        answered += 1;
-        loop {
-            let written = match connection.poll_transmit() {
-                Some(Transmit::Bytes(bytes)) => black_box(bytes).len(),
-                None => break,
-                Some(other) => panic!("an empty 200 on a kept-alive connection gave {other:?}"),
-            };
-            connection.advance(written, now);
-        }
-    }
-    answered
+/// Reads `input` into a kept-alive connection through the pump (`read_buf`, as a socket read
+/// would), answers each request with an empty `200 OK` and drains the output as if the socket
+/// took everything. Returns how many requests were answered.
+fn answer_batch(pump: &mut Pump, input: &[u8]) -> usize {
+    let before = pump.answered;
+    pump.feed_reads(input, &mut empty_ok);
+    pump.answered - before
+}
+
+fn empty_ok(request: &Request) -> Response {
+    black_box(request);
+    Response::new(StatusCode::OK)
 }
 // ANCHOR_END: answer_batch
 

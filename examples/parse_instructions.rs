@@ -14,17 +14,19 @@
 //!
 //! - `httparse`: the bare grammar parse into 100 field slots;
 //! - `parse_head`: `protocol::http1::head::parse_head`, httparse plus the limits, the `Host` and
-//!   framing rules and the owned `Request`;
-//! - `machine`: a kept-alive `protocol::http1::Connection` parsing the input and answering every
-//!   request with an empty `200 OK` (so it includes writing the responses).
+//!   framing rules, and the `Request` made as views of the input;
+//! - `machine`: a kept-alive `protocol::Connection`, driven by the protocol crate's `Pump`,
+//!   reading the input through `read_buf` and answering every request with an empty `200 OK`
+//!   (so it includes writing the responses).
 
 use std::hint::black_box;
 use std::process::ExitCode;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
+use bytes::Bytes;
 use protocol::http1::head::parse_head;
-use protocol::http1::{Connection, Event, Transmit};
-use protocol::{Limits, Response, StatusCode};
+use protocol::pump::Pump;
+use protocol::{Limits, Request, Response, StatusCode};
 
 /// `curl http://localhost:8080/` (curl 7.88).
 const CURL: &[u8] =
@@ -41,9 +43,9 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let input: Vec<u8> = match input.as_str() {
-        "curl" => CURL.to_vec(),
-        "plaintext16" => PLAINTEXT.repeat(16),
+    let input = match input.as_str() {
+        "curl" => Bytes::from_static(CURL),
+        "plaintext16" => Bytes::from(PLAINTEXT.repeat(16)),
         other => {
             eprintln!("unknown input {other:?}");
             return ExitCode::from(2);
@@ -62,15 +64,15 @@ fn main() -> ExitCode {
             .map(|_| parse_head_all(black_box(&input)))
             .sum(),
         "machine" => {
-            let now = Instant::now();
             let limits = Limits {
                 max_requests_per_connection: u32::MAX,
                 ..Limits::default()
             };
-            let mut connection = Connection::new(limits, now);
-            (0..iterations)
-                .map(|_| answer_all(&mut connection, black_box(&input), now))
-                .sum()
+            let mut pump = Pump::counting(limits, Instant::now());
+            for _ in 0..iterations {
+                pump.feed_reads(black_box(&input), &mut empty_ok);
+            }
+            pump.answered
         }
         other => {
             eprintln!("unknown contender {other:?}");
@@ -103,34 +105,22 @@ fn httparse_all(mut input: &[u8]) -> usize {
     parsed
 }
 
-fn parse_head_all(mut input: &[u8]) -> usize {
+fn parse_head_all(input: &Bytes) -> usize {
     let limits = Limits::default();
     let mut parsed = 0;
-    while !input.is_empty() {
-        let Ok(Some((head, used))) = parse_head(input, &limits) else {
+    let mut at = 0;
+    while at < input.len() {
+        let Ok(Some((head, used))) = parse_head(&input[at..], &limits) else {
             return parsed;
         };
-        black_box(&head);
-        input = &input[used..];
+        black_box(head.into_request(input.slice(at..at + used)));
+        at += used;
         parsed += 1;
     }
     parsed
 }
 
-fn answer_all(connection: &mut Connection, input: &[u8], now: Instant) -> usize {
-    connection.handle_input(input, now);
-    let mut answered = 0;
-    while let Some(event) = connection.poll_event() {
-        let Event::Request(request) = event else {
-            return answered;
-        };
-        black_box(&request);
-        connection.send_response(Response::new(StatusCode::OK), SystemTime::now());
-        answered += 1;
-        while let Some(Transmit::Bytes(bytes)) = connection.poll_transmit() {
-            let written = black_box(bytes).len();
-            connection.advance(written, now);
-        }
-    }
-    answered
+fn empty_ok(request: &Request) -> Response {
+    black_box(request);
+    Response::new(StatusCode::OK)
 }

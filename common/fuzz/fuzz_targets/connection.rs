@@ -1,5 +1,6 @@
-//! Any bytes, in any pieces, given to a whole connection that answers every request.
+//! Any bytes, in any pieces, read by a whole connection that answers every request (through the
+//! protocol crate's own in-memory pump, the same one its unit tests use).
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    protocol::http1::fuzz_connection(data);
+    protocol::pump::fuzz_connection(data, std::time::Instant::now());
 });

@@ -40,4 +40,6 @@ pub mod pump;
 pub use connection::{Connection, Event, StreamId, Transmit};
 pub use http1::RequestError;
 pub use limits::Limits;
-pub use message::{Body, ByteStr, FileRegion, Headers, Method, Request, Response, StatusCode, Version};
+pub use message::{
+    Body, ByteStr, FileRegion, Headers, Method, Request, Response, StatusCode, Version,
+};

@@ -425,19 +425,21 @@ pub struct ByteStr(Bytes);
 // ANCHOR_END: byte_str
 
 impl ByteStr {
-    /// `text`, which must lie inside `within`, as a view of `within` (no copy).
+    /// Bytes as text, without checking them.
     ///
-    /// # Panics
-    /// If `text` is not a part of `within` (a bug in the caller: the parser only passes slices
-    /// of the buffer it parsed).
-    pub(crate) fn view_of(within: &Bytes, text: &str) -> ByteStr {
-        ByteStr(within.slice_ref(text.as_bytes()))
+    /// # Safety
+    /// `bytes` must be valid UTF-8. The parser calls it for the request target, whose bytes
+    /// httparse already checked (it returned them as a `&str`); checking them again would cost
+    /// a pass over the target for every request.
+    pub(crate) unsafe fn from_utf8_unchecked(bytes: Bytes) -> ByteStr {
+        ByteStr(bytes)
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        // SAFETY: every constructor takes the bytes from a `&str` (`view_of`, the `From`
-        // impls), so they are valid UTF-8, and `Bytes` never changes its contents.
+        // SAFETY: every constructor takes the bytes from a `&str` (the `From` impls) or from
+        // bytes its caller promised are UTF-8 (`from_utf8_unchecked`), and `Bytes` never
+        // changes its contents.
         unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 

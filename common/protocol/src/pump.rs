@@ -31,6 +31,11 @@ pub struct Pump {
     /// File regions the connection asked to write, as (offset, length): the pump does no I/O,
     /// so it records them and reports them written.
     pub file_regions: Vec<(u64, u64)>,
+    /// Requests answered (and refusals sent), counted even when nothing is recorded.
+    pub answered: usize,
+    /// Whether `wire`, `seen` and `refused` are kept. Benchmarks turn it off, so that what
+    /// they measure is the connection, not the pump's own copies.
+    record: bool,
 }
 
 impl Pump {
@@ -50,6 +55,17 @@ impl Pump {
             refused: Vec::new(),
             write_closed: false,
             file_regions: Vec::new(),
+            answered: 0,
+            record: true,
+        }
+    }
+
+    /// A pump that only counts: what the connection writes is reported written and dropped,
+    /// requests are answered and dropped. For benchmarks.
+    pub fn counting(limits: Limits, start: Instant) -> Pump {
+        Pump {
+            record: false,
+            ..Pump::with_limits(limits, start)
         }
     }
 
@@ -67,7 +83,11 @@ impl Pump {
     /// reported with [`Connection::handle_read`]; after every read the requests are answered
     /// with `app` and the output written. Stops reading when the connection stops wanting to;
     /// returns how many bytes it took.
-    pub fn feed_reads(&mut self, bytes: &[u8], app: &mut impl FnMut(&Request) -> Response) -> usize {
+    pub fn feed_reads(
+        &mut self,
+        bytes: &[u8],
+        app: &mut impl FnMut(&Request) -> Response,
+    ) -> usize {
         let mut taken = 0;
         while taken < bytes.len() && self.conn.wants_read() {
             let room = self.conn.read_buf();
@@ -91,15 +111,20 @@ impl Pump {
             let mut progressed = false;
             while let Some(event) = self.conn.poll_event() {
                 progressed = true;
+                self.answered += 1;
                 let (id, response) = match event {
                     Event::Request { id, request } => {
                         let response = app(&request);
-                        self.seen.push(request);
+                        if self.record {
+                            self.seen.push(request);
+                        }
                         (id, response)
                     }
                     Event::Rejected { id, error } => {
                         let response = error.response();
-                        self.refused.push(error);
+                        if self.record {
+                            self.refused.push(error);
+                        }
                         (id, response)
                     }
                 };
@@ -115,7 +140,9 @@ impl Pump {
                         continue;
                     }
                     Transmit::Bytes(bytes) => {
-                        self.wire.extend_from_slice(bytes);
+                        if self.record {
+                            self.wire.extend_from_slice(bytes);
+                        }
                         bytes.len()
                     }
                     Transmit::File { offset, len, .. } => {

@@ -132,7 +132,11 @@ fn non_test_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .windows(2)
         .position(|pair| pair[0].trim() == "#[cfg(test)]" && pair[1].trim() == "mod tests {")
         .unwrap_or(lines.len());
-    lines.into_iter().take(end).enumerate().map(|(i, line)| (i + 1, line))
+    lines
+        .into_iter()
+        .take(end)
+        .enumerate()
+        .map(|(i, line)| (i + 1, line))
 }
 
 fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {

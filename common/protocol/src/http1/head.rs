@@ -51,22 +51,60 @@ pub struct ParsedHead {
 ///
 /// Returns `Ok(None)` when more bytes are needed (that is not an error: the head may simply
 /// not have arrived yet), or the head and the number of bytes it took.
+///
+/// httparse runs first, because in the usual case (a complete, valid head) everything the size
+/// limits need is then known from what it found; only an incomplete or refused head is scanned
+/// for its request line, to refuse a line or head that is too long already (before it ends)
+/// and to give the size refusals precedence over grammar errors.
 pub fn parse_head(
     input: &[u8],
     limits: &Limits,
 ) -> Result<Option<(ParsedHead, usize)>, RequestError> {
-    check_sizes_so_far(input, limits)?;
-    // RFC 9110 section 2.5: a higher minor version of a major version we implement "SHOULD"
-    // be processed as the highest minor version we support. httparse knows only 1.0 and 1.1,
-    // so `HTTP/1.2` is rewritten to `HTTP/1.1` (same length) before parsing.
-    let rewritten;
-    let input = match higher_minor_version_at(input) {
-        Some(at) => {
-            rewritten = [&input[..at], b"1", &input[at + 1..]].concat();
-            &rewritten[..]
+    match parse_complete(input, limits) {
+        Ok(Some(parsed)) => Ok(Some(parsed)),
+        Ok(None) => {
+            check_sizes_so_far(input, FirstLine::find(input), limits)?;
+            Ok(None)
         }
-        None => input,
-    };
+        Err(Refusal::Request(error)) => Err(error),
+        Err(Refusal::Grammar(error)) => {
+            let line = FirstLine::find(input);
+            check_sizes_so_far(input, line, limits)?;
+            // RFC 9110 section 2.5: a higher minor version of a major version we implement
+            // "SHOULD" be processed as the highest minor version we support. httparse knows
+            // only 1.0 and 1.1, so `HTTP/1.2` is rewritten to `HTTP/1.1` (same length, so every
+            // offset stays valid for `input`) and parsed again.
+            if let (httparse::Error::Version, Some(at)) =
+                (error, higher_minor_version_at(input, line))
+            {
+                let rewritten = [&input[..at], b"1", &input[at + 1..]].concat();
+                return match parse_complete(&rewritten, limits) {
+                    Ok(parsed) => Ok(parsed),
+                    Err(Refusal::Request(error)) => Err(error),
+                    Err(Refusal::Grammar(error)) => Err(map_httparse_error(error, &rewritten)),
+                };
+            }
+            Err(map_httparse_error(error, input))
+        }
+    }
+}
+// ANCHOR_END: parse_head
+
+/// Why [`parse_complete`] refused: the grammar (httparse's error, which the caller maps after
+/// its own checks) or one of this module's rules.
+enum Refusal {
+    Grammar(httparse::Error),
+    Request(RequestError),
+}
+
+impl From<RequestError> for Refusal {
+    fn from(error: RequestError) -> Refusal {
+        Refusal::Request(error)
+    }
+}
+
+/// httparse, then the limits and the rules of RFC 9112 on a complete head.
+fn parse_complete(input: &[u8], limits: &Limits) -> Result<Option<(ParsedHead, usize)>, Refusal> {
     // Uninitialised slots: httparse writes only the ones it fills, so a request with 5 fields
     // does not pay for clearing 256.
     let mut storage = [const { MaybeUninit::<httparse::Header>::uninit() }; MAX_HEADERS_CEILING];
@@ -75,16 +113,26 @@ pub fn parse_head(
     let head_len = match parsed.parse_with_uninit_headers(input, &mut storage[..slots]) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(error) => return Err(map_httparse_error(error, input)),
+        Err(error) => return Err(Refusal::Grammar(error)),
     };
-    if head_len > limits.max_head_bytes {
-        return Err(RequestError::HeadTooLarge);
-    }
     // httparse fills these three in on Complete.
     let (Some(method), Some(target), Some(minor)) = (parsed.method, parsed.path, parsed.version)
     else {
-        return Err(RequestError::MalformedHead("request line"));
+        return Err(RequestError::MalformedHead("request line").into());
     };
+    // httparse allows exactly one space between the parts, so the line is `METHOD SP target SP
+    // HTTP/1.x`: its length follows from where the target ends.
+    let base = input.as_ptr() as usize;
+    let span = |part: &[u8]| (part.as_ptr() as usize - base) as u32;
+    let target_start = span(target.as_bytes());
+    let line_len =
+        target_start as usize + target.len() + " HTTP/1.1".len() - span(method.as_bytes()) as usize;
+    if line_len > limits.max_request_line {
+        return Err(RequestError::RequestLineTooLong.into());
+    }
+    if head_len > limits.max_head_bytes {
+        return Err(RequestError::HeadTooLarge.into());
+    }
     let version = if minor == 0 {
         Version::Http10
     } else {
@@ -96,12 +144,10 @@ pub fn parse_head(
     // One pass records where each field lies in the input (no copy) and notes which of the few
     // that steer the protocol are there, so the checks below look only for fields that are
     // present. httparse hands out slices of `input`, so each span is a pointer difference.
-    let base = input.as_ptr() as usize;
-    let span = |part: &[u8]| (part.as_ptr() as usize - base) as u32;
     let mut fields = Vec::with_capacity(parsed.headers.len());
     let mut seen = Seen::default();
-    for field in parsed.headers.iter() {
-        seen.note(field.name);
+    for (index, field) in parsed.headers.iter().enumerate() {
+        seen.note(field.name, index);
         let name_start = span(field.name.as_bytes());
         let value_start = span(field.value);
         fields.push(Field {
@@ -115,7 +161,8 @@ pub fn parse_head(
         bytes: input,
         fields: &fields,
     };
-    check_host(version, lines)?;
+    let host = seen.first_host.map(|index| parsed.headers[index].value);
+    check_host(version, seen.hosts, host)?;
     let framing = if seen.framing {
         body_framing(version, lines, limits)?
     } else {
@@ -128,7 +175,6 @@ pub fn parse_head(
     };
     let expect_continue = seen.expect && expects_continue(version, lines)?;
 
-    let target_start = span(target.as_bytes());
     Ok(Some((
         ParsedHead {
             method,
@@ -151,12 +197,10 @@ impl ParsedHead {
     /// If `head` is shorter than the parsed head (a caller bug: it must pass what it parsed).
     pub fn into_request(self, head: Bytes) -> Request {
         let (start, end) = (self.target.0 as usize, self.target.1 as usize);
-        // httparse checked the target's bytes (visible ASCII, or UTF-8 it accepted as &str);
-        // the `HTTP/1.x` rewrite never touches them, so they are the same bytes in `head`.
-        let target = std::str::from_utf8(&head[start..end]).map_or_else(
-            |_| ByteStr::from(String::from_utf8_lossy(&head[start..end]).into_owned()),
-            |text| ByteStr::view_of(&head, text),
-        );
+        // SAFETY: `parse_head` took these offsets from the `&str` httparse returned for the
+        // target, and `head` holds the same bytes at the same offsets (the `HTTP/1.x` rewrite
+        // changes one version digit, never the target), so they are valid UTF-8.
+        let target = unsafe { ByteStr::from_utf8_unchecked(head.slice(start..end)) };
         Request {
             method: self.method,
             target,
@@ -169,19 +213,26 @@ impl ParsedHead {
 }
 // ANCHOR_END: parse_head
 
-/// Which protocol-steering fields a head has (Host is always looked for: it must be there).
+/// Which protocol-steering fields a head has, noted in the one pass over the fields.
 #[derive(Default)]
 struct Seen {
     framing: bool,
     connection: bool,
     expect: bool,
+    /// How many `Host` fields, and the value of the first.
+    hosts: usize,
+    first_host: Option<usize>,
 }
 
 impl Seen {
-    fn note(&mut self, name: &str) {
+    fn note(&mut self, name: &str, index: usize) {
         // Lengths first: most names match none of these and are rejected on length alone.
         let name = name.as_bytes();
         match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                self.hosts += 1;
+                self.first_host.get_or_insert(index);
+            }
             6 => self.expect |= name.eq_ignore_ascii_case(b"expect"),
             10 => self.connection |= name.eq_ignore_ascii_case(b"connection"),
             14 => self.framing |= name.eq_ignore_ascii_case(b"content-length"),
@@ -191,20 +242,40 @@ impl Seen {
     }
 }
 
+/// Where the request line is: after the empty lines a client may send first (RFC 9112 section
+/// 2.2), up to its `\n` if that has arrived. Found once and used by every check that needs it,
+/// because scanning the line byte by byte is a large part of what a small head costs.
+#[derive(Clone, Copy)]
+struct FirstLine {
+    start: usize,
+    /// The index of the line's `\n`, if it has arrived.
+    end: Option<usize>,
+}
+
+impl FirstLine {
+    fn find(input: &[u8]) -> FirstLine {
+        let start = input
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .unwrap_or(input.len());
+        let end = input[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|at| start + at);
+        FirstLine { start, end }
+    }
+}
+
 /// Refuses a head that is already too long before it is complete, so that a client cannot make
 /// the server buffer an endless request line or header section.
-fn check_sizes_so_far(input: &[u8], limits: &Limits) -> Result<(), RequestError> {
-    // Empty lines before the request line are allowed and skipped (RFC 9112 section 2.2).
-    let start = input
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(input.len());
-    let rest = &input[start..];
-    match rest.iter().position(|&b| b == b'\n') {
-        Some(line_end) if line_end > limits.max_request_line => {
+fn check_sizes_so_far(input: &[u8], line: FirstLine, limits: &Limits) -> Result<(), RequestError> {
+    match line.end {
+        Some(end) if end - line.start > limits.max_request_line => {
             Err(RequestError::RequestLineTooLong)
         }
-        None if rest.len() > limits.max_request_line => Err(RequestError::RequestLineTooLong),
+        None if input.len() - line.start > limits.max_request_line => {
+            Err(RequestError::RequestLineTooLong)
+        }
         _ if input.len() > limits.max_head_bytes
             && !contains_head_end(input, limits.max_head_bytes) =>
         {
@@ -260,16 +331,14 @@ fn looks_like_other_http_version(input: &[u8]) -> bool {
 }
 
 /// Where the minor digit of an `HTTP/1.<2-9>` version ends the first request line, if it does.
-fn higher_minor_version_at(input: &[u8]) -> Option<usize> {
-    let start = input.iter().position(|&b| b != b'\r' && b != b'\n')?;
-    let line_end = start + input[start..].iter().position(|&b| b == b'\n')?;
-    let line = &input[start..line_end];
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match line.len().checked_sub(9).map(|at| &line[at..]) {
+fn higher_minor_version_at(input: &[u8], line: FirstLine) -> Option<usize> {
+    let line_bytes = &input[line.start..line.end?];
+    let line_bytes = line_bytes.strip_suffix(b"\r").unwrap_or(line_bytes);
+    match line_bytes.len().checked_sub(9).map(|at| &line_bytes[at..]) {
         Some([b' ', b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor])
             if (b'2'..=b'9').contains(minor) =>
         {
-            Some(start + line.len() - 1)
+            Some(line.start + line_bytes.len() - 1)
         }
         _ => None,
     }
@@ -298,14 +367,16 @@ fn check_target(method: &Method, target: &str) -> Result<(), RequestError> {
 /// "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request message
 /// that lacks a Host header field and to any request message that contains more than one Host
 /// header field line or a Host header field with an invalid field value." (RFC 9112 section 3.2)
-fn check_host(version: Version, headers: FieldLines<'_>) -> Result<(), RequestError> {
-    let mut hosts = headers.get_all("host");
-    match (hosts.next(), hosts.next()) {
-        (None, _) if version == Version::Http11 => Err(RequestError::MissingHost),
-        (None, _) => Ok(()),
-        (Some(_), Some(_)) => Err(RequestError::DuplicateHost),
-        (Some(host), None) if is_valid_host(host) => Ok(()),
-        (Some(_), None) => Err(RequestError::InvalidHost),
+///
+/// `count` is how many `Host` field lines there are and `first` the value of the first, both
+/// noted while the fields were read.
+fn check_host(version: Version, count: usize, first: Option<&[u8]>) -> Result<(), RequestError> {
+    match (count, first) {
+        (0, _) | (_, None) if version == Version::Http11 => Err(RequestError::MissingHost),
+        (0, _) | (_, None) => Ok(()),
+        (2.., _) => Err(RequestError::DuplicateHost),
+        (_, Some(host)) if is_valid_host(host) => Ok(()),
+        (_, Some(_)) => Err(RequestError::InvalidHost),
     }
 }
 // ANCHOR_END: check_host
@@ -313,15 +384,26 @@ fn check_host(version: Version, headers: FieldLines<'_>) -> Result<(), RequestEr
 /// `uri-host [ ":" port ]` (RFC 3986 section 3.2.2): reg-name characters, or an IP literal in
 /// brackets, then an optional port. An empty value is allowed (RFC 9112 section 3.2).
 fn is_valid_host(host: &[u8]) -> bool {
-    host.iter().all(|&b| {
-        b.is_ascii_alphanumeric()
+    host.iter().all(|&b| HOST_BYTES[usize::from(b)])
+}
+
+/// Which bytes may appear in a `Host` value, as a table: one load per byte instead of a chain
+/// of comparisons, for a check that runs on every request.
+static HOST_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric()
             || matches!(
-                b,
+                byte,
                 b'-' | b'.' | b'_' | b'~' | b'%' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')'
             )
-            || matches!(b, b'*' | b'+' | b',' | b';' | b'=' | b':' | b'[' | b']')
-    })
-}
+            || matches!(byte, b'*' | b'+' | b',' | b';' | b'=' | b':' | b'[' | b']');
+        b += 1;
+    }
+    table
+};
 
 // ANCHOR: body_framing
 /// Decides how the request body is delimited, following RFC 9112 section 6.3 for requests:
@@ -467,269 +549,4 @@ fn trim_whitespace(bytes: &[u8]) -> &[u8] {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(input: &str) -> Result<Option<(ParsedHead, usize)>, RequestError> {
-        parse_head(input.as_bytes(), &Limits::default())
-    }
-
-    fn error_of(input: &str) -> RequestError {
-        match parse(input) {
-            Err(error) => error,
-            Ok(other) => panic!("{input:?} was accepted: {other:?}"),
-        }
-    }
-
-    fn framing_of(input: &str) -> Framing {
-        parse(input).unwrap().unwrap().0.framing
-    }
-
-    #[test]
-    fn parses_a_simple_request() {
-        let (head, len) = parse("GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\nNEXT")
-            .unwrap()
-            .unwrap();
-        assert_eq!(len, 43);
-        assert_eq!(head.framing, Framing::Empty);
-        assert!(head.keep_alive);
-        assert!(!head.expect_continue);
-        let input = Bytes::from_static(b"GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\nNEXT");
-        let request = head.into_request(input.slice(..len));
-        assert_eq!(request.method, Method::Get);
-        assert_eq!(request.target, "/a?b");
-        assert_eq!(request.headers.get_str("accept"), Some("*/*"));
-        assert_eq!(request.headers.get_str("host"), Some("x"));
-        assert_eq!(request.headers.len(), 2);
-    }
-
-    #[test]
-    fn partial_heads_need_more() {
-        assert!(parse("GET / HTTP/1.1\r\nHost: x\r\n").unwrap().is_none());
-        assert!(parse("GET / HT").unwrap().is_none());
-        assert!(parse("").unwrap().is_none());
-    }
-
-    #[test]
-    fn content_length_rules() {
-        assert_eq!(
-            framing_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"),
-            Framing::Length(5)
-        );
-        assert_eq!(
-            framing_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
-            Framing::Empty
-        );
-        assert_eq!(
-            framing_of(
-                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"
-            ),
-            Framing::Length(5)
-        );
-        assert_eq!(
-            framing_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\n"),
-            Framing::Length(5)
-        );
-        for bad in [
-            "+5",
-            "-5",
-            "0x5",
-            "5 5",
-            "",
-            "5;",
-            "1e3",
-            "99999999999999999999999",
-        ] {
-            assert_eq!(
-                error_of(&format!(
-                    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {bad}\r\n\r\n"
-                )),
-                RequestError::InvalidContentLength,
-                "{bad:?}"
-            );
-        }
-        assert_eq!(
-            error_of(
-                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"
-            ),
-            RequestError::ConflictingContentLength
-        );
-        assert_eq!(
-            error_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 6\r\n\r\n"),
-            RequestError::ConflictingContentLength
-        );
-        assert_eq!(
-            error_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10485761\r\n\r\n"),
-            RequestError::BodyTooLarge
-        );
-    }
-
-    #[test]
-    fn transfer_encoding_rules() {
-        let te = |value: &str| {
-            format!("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {value}\r\n\r\n")
-        };
-        assert_eq!(framing_of(&te("chunked")), Framing::Chunked);
-        assert_eq!(framing_of(&te("Chunked")), Framing::Chunked);
-        assert_eq!(framing_of(&te(" , chunked")), Framing::Chunked);
-        assert_eq!(error_of(&te("gzip")), RequestError::ChunkedNotLast);
-        assert_eq!(error_of(&te("chunked, gzip")), RequestError::ChunkedNotLast);
-        assert_eq!(
-            error_of(&te("chunked, chunked")),
-            RequestError::ChunkedTwice
-        );
-        assert_eq!(
-            error_of(&te("foo, chunked")),
-            RequestError::UnsupportedTransferCoding
-        );
-        assert_eq!(error_of(&te("xchunked")), RequestError::ChunkedNotLast);
-        assert_eq!(error_of(&te("chunked;q=1")), RequestError::ChunkedNotLast);
-        assert_eq!(
-            error_of("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
-            RequestError::ContentLengthWithTransferEncoding
-        );
-        assert_eq!(
-            error_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
-            RequestError::TransferEncodingInHttp10
-        );
-        // Split across two fields, the list is read as one.
-        assert_eq!(
-            error_of("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
-            RequestError::ChunkedTwice
-        );
-    }
-
-    #[test]
-    fn field_syntax_is_strict() {
-        for bad in [
-            "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
-            "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n",
-            "GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n",
-            "GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n",
-            "GET / HTTP/1.1\r\n Host: x\r\n\r\n",
-            "GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
-        ] {
-            assert!(
-                matches!(error_of(bad), RequestError::MalformedHead(_)),
-                "{bad:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn host_rules() {
-        assert_eq!(
-            error_of("GET / HTTP/1.1\r\n\r\n"),
-            RequestError::MissingHost
-        );
-        assert_eq!(
-            error_of("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"),
-            RequestError::DuplicateHost
-        );
-        assert_eq!(
-            error_of("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
-            RequestError::InvalidHost
-        );
-        assert_eq!(
-            error_of("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
-            RequestError::InvalidHost
-        );
-        assert!(parse("GET / HTTP/1.0\r\n\r\n").unwrap().is_some());
-        assert!(parse("GET / HTTP/1.1\r\nHost:\r\n\r\n").unwrap().is_some());
-        assert!(parse("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n")
-            .unwrap()
-            .is_some());
-    }
-
-    #[test]
-    fn versions_and_targets() {
-        assert_eq!(
-            error_of("GET / HTTP/2.0\r\nHost: x\r\n\r\n"),
-            RequestError::UnsupportedVersion
-        );
-        let (head, _) = parse("GET / HTTP/1.2\r\nHost: x\r\n\r\n").unwrap().unwrap();
-        assert_eq!(
-            head.version,
-            Version::Http11,
-            "RFC 9110 section 2.5"
-        );
-        assert!(matches!(
-            error_of("GET / HTTP/1.10\r\nHost: x\r\n\r\n"),
-            RequestError::MalformedHead(_)
-        ));
-        assert_eq!(
-            error_of("GET / HTTP/3.0\r\nHost: x\r\n\r\n"),
-            RequestError::UnsupportedVersion
-        );
-        assert!(matches!(
-            error_of("GET / HTTQ/1.1\r\nHost: x\r\n\r\n"),
-            RequestError::MalformedHead(_)
-        ));
-        assert_eq!(
-            error_of("GET x HTTP/1.1\r\nHost: x\r\n\r\n"),
-            RequestError::InvalidTarget
-        );
-        assert_eq!(
-            error_of("GET * HTTP/1.1\r\nHost: x\r\n\r\n"),
-            RequestError::InvalidTarget
-        );
-        assert!(parse("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap()
-            .is_some());
-        assert!(parse("GET http://x/a HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap()
-            .is_some());
-        assert!(parse("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap()
-            .is_some());
-    }
-
-    #[test]
-    fn size_limits_apply_before_the_head_is_complete() {
-        let limits = Limits::default();
-        let long_line = format!("GET /{} HTTP/1.1", "a".repeat(limits.max_request_line));
-        assert_eq!(
-            parse_head(long_line.as_bytes(), &limits).unwrap_err(),
-            RequestError::RequestLineTooLong
-        );
-        let many = format!(
-            "GET / HTTP/1.1\r\n{}",
-            "X-Filler: 0123456789012345678901234567890123456789\r\n".repeat(400)
-        );
-        assert_eq!(
-            parse_head(many.as_bytes(), &limits).unwrap_err(),
-            RequestError::HeadTooLarge
-        );
-        let fields = format!(
-            "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
-            "A: b\r\n".repeat(100)
-        );
-        assert_eq!(
-            parse_head(fields.as_bytes(), &limits).unwrap_err(),
-            RequestError::TooManyHeaders
-        );
-    }
-
-    #[test]
-    fn keep_alive_and_expect() {
-        let head = |text: &str| parse(text).unwrap().unwrap().0;
-        assert!(!head("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").keep_alive);
-        assert!(!head("GET / HTTP/1.0\r\n\r\n").keep_alive);
-        assert!(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
-        assert!(
-            !head("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\n").keep_alive
-        );
-        assert!(
-            head("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n")
-                .expect_continue
-        );
-        assert!(
-            !head("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n")
-                .expect_continue
-        );
-        assert_eq!(
-            error_of("POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n"),
-            RequestError::UnsupportedExpectation
-        );
-    }
-}
+mod tests;

@@ -169,6 +169,9 @@ mod tests {
         input.clear();
         input.release_if_drained();
         assert_eq!(input.bytes.capacity(), 0, "nothing held while waiting");
-        assert!(input.room(0).len() >= FIRST_BUFFER, "and room again on demand");
+        assert!(
+            input.room(0).len() >= FIRST_BUFFER,
+            "and room again on demand"
+        );
     }
 }

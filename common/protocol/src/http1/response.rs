@@ -7,7 +7,7 @@
 //! `write`; large bodies stay where they are (shared `Bytes`, or a file region for `sendfile`).
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::AsFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -135,13 +135,11 @@ impl ResponseWriter {
         let date = self.date.format(date);
         let buffer = self.buffer();
         let start = buffer.len();
-        // Writing into a Vec cannot fail.
-        let _ = write!(
-            buffer,
-            "HTTP/1.1 {} {}\r\n",
-            status.as_u16(),
-            status.reason()
-        );
+        buffer.extend_from_slice(b"HTTP/1.1 ");
+        push_decimal(buffer, u64::from(status.as_u16()));
+        buffer.push(b' ');
+        buffer.extend_from_slice(status.reason().as_bytes());
+        buffer.extend_from_slice(b"\r\n");
         for (name, value) in headers.iter() {
             if FRAMING_FIELDS
                 .iter()
@@ -161,7 +159,9 @@ impl ResponseWriter {
         match known_length {
             _ if status.forbids_body() => {}
             Some(length) => {
-                let _ = write!(buffer, "content-length: {length}\r\n");
+                buffer.extend_from_slice(b"content-length: ");
+                push_decimal(buffer, length);
+                buffer.extend_from_slice(b"\r\n");
             }
             None if chunked && !is_head => {
                 buffer.extend_from_slice(b"transfer-encoding: chunked\r\n")
@@ -301,6 +301,22 @@ impl ResponseWriter {
             self.queue.pop_front();
         }
     }
+}
+
+/// Appends `n` in decimal. `write!` would do it through the formatting machinery, which costs
+/// more than the rest of a small response's head together (measured under callgrind).
+fn push_decimal(buffer: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buffer.extend_from_slice(&digits[at..]);
 }
 
 /// The `Date` field value, formatted once per second rather than once per response.

@@ -1,0 +1,139 @@
+//! Tests of the parent module.
+
+use super::*;
+use protocol::Body;
+
+const INFO: AppInfo = AppInfo {
+    stage: "stage00-test",
+    model: "unit tests",
+};
+
+fn app() -> App {
+    App::new(&default_site_root(), INFO, Instant::now()).expect("the bundled site exists")
+}
+
+fn handle(app: &App, method: Method, target: &str) -> Response {
+    app.handle(&Request::new(method, target))
+}
+
+#[test]
+fn app_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<App>();
+}
+
+#[test]
+fn root_must_be_an_existing_directory() {
+    let missing = App::new(Path::new("/no/such/dir/here"), INFO, Instant::now());
+    let error = missing.expect_err("a missing root is an error");
+    assert!(error
+        .to_string()
+        .starts_with("cannot open document root /no/such/dir/here: "));
+
+    let file = default_site_root().join("index.html");
+    let error = App::new(&file, INFO, Instant::now()).expect_err("a file is not a root");
+    assert_eq!(
+        error.to_string(),
+        format!("document root {} is not a directory", file.display())
+    );
+}
+
+#[test]
+fn unknown_methods_and_connect_are_501() {
+    let app = app();
+    let response = handle(&app, Method::Other("BREW".into()), "/");
+    assert_eq!(response.status, StatusCode::NOT_IMPLEMENTED);
+    let response = handle(&app, Method::Connect, "example.com:443");
+    assert_eq!(response.status, StatusCode::NOT_IMPLEMENTED);
+}
+
+#[test]
+fn wrong_method_on_a_route_is_405_with_allow() {
+    let app = app();
+    let response = handle(&app, Method::Get, "/echo");
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers.get_str("allow"), Some("POST, OPTIONS"));
+    let response = handle(&app, Method::Delete, "/hello/x");
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        response.headers.get_str("allow"),
+        Some("GET, HEAD, OPTIONS")
+    );
+}
+
+#[test]
+fn options_lists_methods() {
+    let app = app();
+    let response = handle(&app, Method::Options, "/echo");
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    assert_eq!(response.headers.get_str("allow"), Some("POST, OPTIONS"));
+    let response = handle(&app, Method::Options, "*");
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    assert!(response.headers.contains("allow"));
+}
+
+#[test]
+fn head_is_answered_by_the_get_handler() {
+    let response = handle(&app(), Method::Head, "/plaintext");
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.body.len(), Some(13));
+}
+
+#[test]
+fn unrouted_paths_fall_through_to_static_files() {
+    let app = app();
+    assert_eq!(handle(&app, Method::Get, "/").status, StatusCode::OK);
+    assert_eq!(
+        handle(&app, Method::Get, "/missing").status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        handle(&app, Method::Get, "/%2e%2e/Cargo.toml").status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        handle(&app, Method::Get, "http://example.com/style.css").status,
+        StatusCode::OK
+    );
+    let response = handle(&app, Method::Get, "/hello/%zz");
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(matches!(response.body, Body::Bytes(_)));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Whatever path and validator fields a peer sends, the application answers without
+    /// panicking, and never with a server error.
+    #[test]
+    fn any_request_gets_an_answer(
+        // Real prefixes so that files and routes are reached; no letters in the suffix, so
+        // that `/slow?ms=9999` cannot come up and stall the test.
+        prefix in proptest::sample::select(
+            &["/", "/big.bin", "/style.css", "/chapters", "/hello/", "/api/info", "/x"][..],
+        ),
+        suffix in "[0-9%./\\\\{}?=&-]{0,30}",
+        range in "(bytes|x)?=?[0-9, -]{0,16}",
+        tag in "(W/)?\"?[a-z0-9,\" *]{0,12}",
+    ) {
+        let app = app();
+        let mut request = Request::new(Method::Get, format!("{prefix}{suffix}"));
+        request.headers.append("range", &range);
+        request.headers.append("if-none-match", &tag);
+        request.headers.append("if-range", &tag);
+        let response = app.handle(&request);
+        proptest::prop_assert!(response.status.as_u16() < 500, "{:?}", response.status);
+    }
+}
+
+#[test]
+fn every_request_is_counted() {
+    let app = app();
+    for target in ["/healthz", "/nope", "/slow", "/"] {
+        handle(&app, Method::Get, target);
+    }
+    handle(&app, Method::Other("X".into()), "/");
+    assert_eq!(app.requests_served(), 5);
+    let by_class: Vec<(u8, u64)> = app.responses_by_class().collect();
+    assert_eq!(by_class, [(1, 0), (2, 2), (3, 0), (4, 2), (5, 1)]);
+}
