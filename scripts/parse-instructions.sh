@@ -7,7 +7,9 @@
 # totals (Ir) is exactly 1000 parses, start-up and exit cancelled out.
 #
 #   scripts/parse-instructions.sh                 print the table
-#   scripts/parse-instructions.sh --save FILE     also write it as JSON
+#   scripts/parse-instructions.sh --save FILE     also write it as JSON, and as a markdown table
+#                                                 with the ratios (FILE with .md for .json), the
+#                                                 form the book includes
 #   scripts/parse-instructions.sh --check FILE    fail if a count grew by more than 5 % over FILE
 #
 # Without valgrind it says so and exits 0, unless CI=true (where .ci/run installs valgrind).
@@ -53,7 +55,25 @@ done
 json="${json%,}}"
 
 case "$mode" in
-  --save) printf '%s\n' "$json" > "$file"; echo "saved to $file" ;;
+  --save)
+    printf '%s\n' "$json" > "$file"
+    table="${file%.json}.md"
+    value() { printf '%s' "$json" | tr -d '{}"' | tr ',' '\n' | sed -n "s|^$1:||p"; }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+    {
+      echo "<!-- written by scripts/parse-instructions.sh --save on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown) -->"
+      echo
+      echo "| input | bare \`httparse\` | \`parse_head\` | ratio | the whole machine, answering too | ratio |"
+      echo "|---|---:|---:|---:|---:|---:|"
+      for input in curl plaintext16; do
+        label="a curl request (3 fields)"; [ "$input" = plaintext16 ] && label="16 pipelined \`/plaintext\` requests"
+        bare=$(value "httparse/$input"); head=$(value "parse_head/$input"); machine=$(value "machine/$input")
+        echo "| $label | $bare | $head | $(ratio "$head" "$bare") | $machine | $(ratio "$machine" "$bare") |"
+      done
+      echo
+      echo "Instructions per request, counted under callgrind (\`scripts/parse-instructions.sh\`)."
+    } > "$table"
+    echo "saved to $file and $table" ;;
   --check)
     status=0
     for key in $(printf '%s' "$json" | tr -d '{}"' | tr ',' ' '); do

@@ -21,9 +21,11 @@ use bytes::{Buf, Bytes, BytesMut};
 /// The least room lent for one read. Smaller reads would cost a system call per few bytes.
 pub const MIN_READ: usize = 1024;
 
-/// The size of a connection's first buffer: room for a typical request head (curl's is 80
-/// bytes, a browser's up to about 1.5 KiB) or a batch of pipelined small ones.
-pub const FIRST_BUFFER: usize = 2 * 1024;
+/// The size of a connection's first buffer: room for a typical request head (wrk's is 50 bytes,
+/// curl's 80, a browser's 0.5 to 1.5 KiB) or a batch of 16 pipelined small ones. A larger head
+/// fills the room, and the next `room` call grows it. Small on purpose: a keep-alive connection
+/// allocates it anew for each request (see `release_if_drained`), zeroed, so it must be cheap.
+pub const FIRST_BUFFER: usize = 1024;
 
 /// Received bytes not yet parsed, and room for the next read.
 pub struct InputBuffer {
