@@ -34,6 +34,7 @@
 pub mod chunked;
 pub mod error;
 pub mod head;
+pub mod refusal;
 mod response;
 mod transmit;
 
