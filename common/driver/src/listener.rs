@@ -142,10 +142,20 @@ pub fn bind(addr: SocketAddr, options: ListenOptions) -> Result<TcpListener, Bin
 
 /// Binds a socket on `addr` with `SO_REUSEPORT` but does *not* listen: it holds the port (a
 /// socket without the option cannot take it) while taking no connections, and listeners bound
-/// later with [`ListenOptions::reuse_port`] join its port. With port 0, the port is chosen here.
-/// Stage 03's master holds its workers' port this way.
-pub fn reserve(addr: SocketAddr) -> Result<Socket, BindError> {
-    bound_socket(addr, true)
+/// later with [`ListenOptions::reuse_port`] join its port. Returns the socket and the address it
+/// holds: with port 0, the port is chosen here, once. Stage 03's master holds its workers' port
+/// this way.
+pub fn reserve(addr: SocketAddr) -> Result<(Socket, SocketAddr), BindError> {
+    let socket = bound_socket(addr, true)?;
+    let bound = socket
+        .local_addr()
+        .and_then(|bound| {
+            bound
+                .as_socket()
+                .ok_or_else(|| io::Error::other("the socket has no IP address"))
+        })
+        .map_err(|error| BindError::new(addr, "read the bound address", error))?;
+    Ok((socket, bound))
 }
 
 /// A TCP socket for `addr`'s family, with `SO_REUSEADDR` (and `SO_REUSEPORT` if asked), bound.
@@ -212,12 +222,12 @@ mod tests {
 
     #[test]
     fn reuse_port_listeners_share_a_reserved_port() {
-        let reserved = reserve(any_port()).expect("reserving a port");
-        let addr = reserved
-            .local_addr()
-            .expect("a bound address")
-            .as_socket()
-            .expect("an IP address");
+        let (_reserved, addr) = reserve(any_port()).expect("reserving a port");
+        assert_ne!(
+            addr.port(),
+            0,
+            "the port is chosen once, by the reservation"
+        );
         let options = ListenOptions::EVENTED.reuse_port(true);
         let first = bind(addr, options).expect("the first joins the port");
         let second = bind(addr, options).expect("the second joins it too");
@@ -232,12 +242,7 @@ mod tests {
 
     #[test]
     fn a_reserved_port_alone_refuses_connections() {
-        let reserved = reserve(any_port()).expect("reserving a port");
-        let addr = reserved
-            .local_addr()
-            .expect("a bound address")
-            .as_socket()
-            .expect("an IP address");
+        let (_reserved, addr) = reserve(any_port()).expect("reserving a port");
         // Bound but not listening: the port is held, and a client is refused, not queued.
         let error = TcpStream::connect(addr).expect_err("nothing listens");
         assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
