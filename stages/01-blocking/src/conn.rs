@@ -67,7 +67,9 @@ pub fn serve_connection(
                 conn.handle_write_closed(Instant::now());
                 continue;
             }
-            let written = transmit.write_to(&mut stream, &mut file_scratch)?;
+            // File regions go through a buffer here, not sendfile: the chapter counts the system
+            // calls of the plain way first.
+            let written = driver::sendfile::write_plain(&transmit, &stream, &mut file_scratch)?;
             conn.advance(written, Instant::now());
         }
         if conn.is_closed() {
