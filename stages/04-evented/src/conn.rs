@@ -14,14 +14,13 @@
 //! or write shorter than asked, see `Conn::read`). Forgetting it too early loses the
 //! connection: no new event comes for bytes that are already there.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::Shutdown as Direction;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use app::App;
+use driver::sendfile;
 use mio::event::Event as Readiness;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -258,36 +257,30 @@ impl Conn {
                 }
                 Transmit::Bytes(bytes) => (self.socket.write(bytes), bytes.len()),
                 Transmit::File { file, offset, len } => {
-                    let asked = usize::try_from(*len)
-                        .unwrap_or(usize::MAX)
-                        .min(SENDFILE_MAX);
-                    match send_file(&self.socket, file, *offset, asked) {
-                        Err(error) if sendfile_unsupported(&error) => {
-                            // Through user space. A short count here may be a short file read,
-                            // not a full socket, so it says nothing about writability: ask for
-                            // exactly what was written and let the next write find out.
-                            let result = transmit.write_to(&mut self.socket, cx.file_scratch);
-                            let written = result.as_ref().map_or(0, |&written| written);
-                            (result, written.max(1))
-                        }
-                        result => (result, asked),
-                    }
+                    // The kit's rule for file regions (`driver::sendfile`): a short count may be
+                    // a full socket or a file that ends early, and only the next call can tell,
+                    // so it says nothing about writability. Count what was sent as all that was
+                    // asked; `WouldBlock` is what clears `writable`.
+                    let result =
+                        sendfile::send_file(&self.socket, file, *offset, *len, cx.file_scratch);
+                    let sent = result.as_ref().map_or(0, |&sent| sent);
+                    (result, sent)
                 }
             };
             match result {
                 Ok(0) if asked > 0 => {
                     return Err(io::Error::new(
                         io::ErrorKind::WriteZero,
-                        "the socket took no bytes (or the file ended early)",
+                        "the socket took no bytes",
                     ))
                 }
                 Ok(written) => {
                     self.machine.advance(written, cx.now);
                     wrote |= written > 0;
                     if written < asked {
-                        // A short write means the send buffer filled up: the next write would
-                        // return WouldBlock, so save the system call. The kernel reports the
-                        // socket writable again once the peer has acknowledged enough.
+                        // A short write of bytes means the send buffer filled up: the next write
+                        // would return WouldBlock, so save the system call. The kernel reports
+                        // the socket writable again once the peer has acknowledged enough.
                         self.writable = false;
                     }
                 }
@@ -345,35 +338,4 @@ impl Conn {
         Ok(())
     }
     // ANCHOR_END: update_interest
-}
-
-/// The most one `sendfile` call may send (Linux's own limit for one call).
-const SENDFILE_MAX: usize = 0x7fff_f000;
-
-// ANCHOR: send_file
-/// `sendfile(2)`: the kernel copies `len` bytes of `file` from `offset` straight into the
-/// socket's send buffer; they never pass through this process. Returns the count sent, which
-/// is short when the send buffer fills up.
-fn send_file(socket: &TcpStream, file: &File, offset: u64, len: usize) -> io::Result<usize> {
-    let mut offset = libc::off_t::try_from(offset)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset out of range"))?;
-    // SAFETY: both descriptors are open for the whole call (borrowed from live owners), and
-    // `offset` is a local the kernel may update; sendfile touches no other memory of ours.
-    let sent = unsafe { libc::sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut offset, len) };
-    if sent < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        // Non-negative and at most `len`, which is a usize.
-        Ok(sent as usize)
-    }
-}
-// ANCHOR_END: send_file
-
-/// Whether `sendfile` refused this kind of file or socket (some file systems, or a kernel
-/// without it), in which case the bytes go through user space instead.
-fn sendfile_unsupported(error: &io::Error) -> bool {
-    matches!(
-        error.raw_os_error(),
-        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
-    )
 }
