@@ -15,13 +15,14 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Instant, SystemTime};
 
 use app::App;
+use driver::sendfile;
 use protocol::http1::{Connection, Event, Transmit, MAX_BUFFERED_OUTPUT};
 use protocol::{Limits, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWriteExt, Interest, ReadBuf};
@@ -282,35 +283,20 @@ fn send_bytes(socket: &TcpStream, bytes: &[u8], more_follows: bool) -> io::Resul
 // ANCHOR_END: send_bytes
 
 // ANCHOR: send_file
-/// Sends up to [`SENDFILE_MAX_CHUNK`] bytes of `file` from `offset` with `sendfile(2)`: the
-/// kernel copies from the page cache to the socket, and the bytes never enter this process.
+/// Sends up to [`SENDFILE_MAX_CHUNK`] bytes of `file` from `offset` with `sendfile(2)` (the
+/// driver kit's, which keeps the one rule for short counts and a file that shrank): the kernel
+/// copies from the page cache to the socket, and the bytes never enter this process.
 ///
 /// `try_io` runs the call only if tokio believes the socket writable, and when the call says
 /// `EAGAIN` it clears that belief, so the task's next `writable().await` waits for epoll.
-fn send_file(socket: &TcpStream, file: &std::fs::File, offset: u64, len: u64) -> io::Result<usize> {
-    let Ok(mut offset) = libc::off_t::try_from(offset) else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "file offset beyond what sendfile takes",
-        ));
-    };
-    // Fits in usize: at most SENDFILE_MAX_CHUNK.
-    let count = len.min(SENDFILE_MAX_CHUNK) as usize;
+fn send_file(socket: &TcpStream, file: impl AsFd, offset: u64, len: u64) -> io::Result<usize> {
+    let len = len.min(SENDFILE_MAX_CHUNK);
     socket.try_io(Interest::WRITABLE, || {
-        // SAFETY: both descriptors are open for the duration of the call (the socket and the
-        // file are borrowed), and `offset` is a live local the kernel updates.
-        let sent =
-            unsafe { libc::sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut offset, count) };
-        match sent {
-            -1 => Err(io::Error::last_os_error()),
-            // Zero bytes with bytes still owed: the file shrank under us. Looping would spin.
-            0 if count > 0 => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the file is shorter than the response said (was it truncated?)",
-            )),
-            // Non-negative and at most `count`, so it fits in usize.
-            sent => Ok(sent as usize),
-        }
+        // Only a file system without sendfile needs a scratch buffer, for the kit's copy through
+        // user space. It is made for the call and dropped after it, so that no idle connection
+        // keeps 64 KiB in its future.
+        let mut scratch = Vec::new();
+        sendfile::send_file(socket, &file, offset, len, &mut scratch)
     })
 }
 // ANCHOR_END: send_file
