@@ -27,3 +27,17 @@ pub mod refusal;
 pub mod sendfile;
 
 pub use announce::{announce, Scheme};
+
+#[cfg(test)]
+mod tests {
+    use std::net::{TcpListener, TcpStream};
+
+    /// A connected loopback TCP pair, for the modules' tests: (the server's side, the client's).
+    pub fn tcp_pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+        let client = TcpStream::connect(listener.local_addr().expect("a bound address"))
+            .expect("connecting over loopback");
+        let (server, _) = listener.accept().expect("accepting");
+        (server, client)
+    }
+}

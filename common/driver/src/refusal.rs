@@ -216,17 +216,10 @@ impl<S: AsFd> Lingering<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::tcp_pair;
     use std::io::Write;
     use std::net::TcpListener;
     use std::thread;
-
-    fn tcp_pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
-        let client = TcpStream::connect(listener.local_addr().expect("a bound address"))
-            .expect("connecting over loopback");
-        let (server, _) = listener.accept().expect("accepting");
-        (server, client)
-    }
 
     #[test]
     fn the_response_names_the_limit_and_is_framed() {

@@ -209,9 +209,9 @@ fn clamp(len: u64, cap: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::tcp_pair;
     use std::fs::File;
     use std::io::Read;
-    use std::net::{TcpListener, TcpStream};
     use std::os::unix::net::UnixStream;
     use std::path::PathBuf;
 
@@ -253,15 +253,6 @@ mod tests {
     /// Bytes that differ by position, so an offset off by one shows.
     fn pattern(len: usize) -> Vec<u8> {
         (0..len).map(|index| (index % 251) as u8).collect()
-    }
-
-    /// A connected loopback TCP pair: (the server's side, the client's side).
-    fn tcp_pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
-        let client = TcpStream::connect(listener.local_addr().expect("a bound address"))
-            .expect("connecting over loopback");
-        let (server, _) = listener.accept().expect("accepting");
-        (server, client)
     }
 
     /// Sends the whole region with `send_one` (advancing by each count, as a driver does) and
