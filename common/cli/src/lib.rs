@@ -1,8 +1,9 @@
 //! The command line every stage shares, and logging set-up.
 //!
 //! Each stage's `main.rs` declares its own clap parser, flattens [`ServerArgs`] into it and adds
-//! only the flags its model has (`--threads`, `--workers`). So `--help` reads the same in every
-//! stage, and the benchmark harness and the tests start every stage the same way.
+//! only the flags its model has (`--threads`, `--workers`, both a [`WorkerCount`]). So `--help`
+//! reads the same in every stage, and the benchmark harness and the tests start every stage the
+//! same way.
 //!
 //! A bad command line gets one line on stderr and a non-zero exit, never a panic: clap's
 //! multi-line usage errors are cut to their first line by [`parse_or_exit`].
@@ -16,6 +17,10 @@ use std::time::Duration;
 use clap::{Args, Parser, ValueEnum};
 
 use protocol::Limits;
+
+pub mod workers;
+
+pub use workers::{WorkerCount, WorkerCountError};
 
 // ANCHOR: server_args
 /// Flags shared by every stage.

@@ -188,6 +188,15 @@ impl Connection {
         }
     }
 
+    /// Whether parsed requests wait for output to drain before `poll_event` hands them out (a
+    /// driver that writes without waiting asks, to know whether to answer again before it
+    /// waits).
+    pub fn holds_back_requests(&self) -> bool {
+        match &self.protocol {
+            Protocol::Http1(machine) => machine.holds_back_requests(),
+        }
+    }
+
     /// Bytes of response waiting to be written, file regions counted by their length.
     pub fn queued_output(&self) -> u64 {
         match &self.protocol {

@@ -8,14 +8,10 @@ use std::net::{Shutdown as Direction, TcpStream};
 use std::time::{Duration, Instant, SystemTime};
 
 use app::App;
-use protocol::http1::{Connection, Event, Transmit};
-use protocol::Limits;
+use protocol::{Connection, Event, Limits, Transmit};
 use tracing::debug;
 
 use crate::shutdown::Shutdown;
-
-/// Bytes read per `read` call. 16 KiB holds a whole request head or a pipelined batch.
-const READ_BUFFER: usize = 16 * 1024;
 
 /// The longest a blocking read waits before looking at the shutdown flag again. A blocking read
 /// cannot be interrupted portably, so the loop wakes up this often while a client is quiet.
@@ -35,7 +31,6 @@ pub fn serve_connection(
     // A client that stops reading our response must not block the server forever either.
     stream.set_write_timeout(Some(limits.idle_timeout))?;
     let mut conn = Connection::new(limits.clone(), Instant::now());
-    let mut input = vec![0u8; READ_BUFFER];
     let mut file_scratch = Vec::new();
     let mut told_to_stop = false;
     // A connection that has not sent a byte yet is new, not idle: its client most likely sent a
@@ -46,18 +41,18 @@ pub fn serve_connection(
     loop {
         // 1. Answer every request the machine has ready, in order.
         while let Some(event) = conn.poll_event() {
-            let response = match event {
-                Event::Request(request) => {
+            let (id, response) = match event {
+                Event::Request { id, request } => {
                     let response = app.handle(&request);
                     debug!(method = %request.method, target = %request.target, status = response.status.as_u16());
-                    response
+                    (id, response)
                 }
-                Event::Rejected(error) => {
+                Event::Rejected { id, error } => {
                     debug!(%error, "refused a request");
-                    error.response()
+                    (id, error.response())
                 }
             };
-            conn.send_response(response, SystemTime::now());
+            conn.send_response(id, response, SystemTime::now());
         }
 
         // 2. Write everything that is queued; a blocking write returns when the kernel took it.
@@ -67,7 +62,9 @@ pub fn serve_connection(
                 conn.handle_write_closed(Instant::now());
                 continue;
             }
-            let written = transmit.write_to(&mut stream, &mut file_scratch)?;
+            // File regions go through a buffer here, not sendfile: the chapter counts the system
+            // calls of the plain way first.
+            let written = driver::sendfile::write_plain(&transmit, &stream, &mut file_scratch)?;
             conn.advance(written, Instant::now());
         }
         if conn.is_closed() {
@@ -98,11 +95,12 @@ pub fn serve_connection(
             })
             .clamp(Duration::from_millis(1), SHUTDOWN_POLL);
         stream.set_read_timeout(Some(wait))?;
-        match stream.read(&mut input) {
+        // Straight into the connection's own buffer: the request will be a view of these bytes.
+        match stream.read(conn.read_buf()) {
             Ok(0) => conn.handle_eof(),
             Ok(n) => {
                 received_anything = true;
-                conn.handle_input(&input[..n], Instant::now());
+                conn.handle_read(n, Instant::now());
             }
             // The wait ran out: the timeout check at the top of the next round acts on it.
             Err(error)

@@ -1,12 +1,12 @@
 //! `stage01-blocking`: parse the command line, bind, print where we listen, serve.
 
-use std::io::Write;
-use std::net::TcpListener;
 use std::time::Instant;
 
 use app::App;
 use clap::Parser;
 use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
+use driver::listener::{self, ListenOptions};
+use driver::Scheme;
 use protocol::Limits;
 use stage01_blocking::shutdown::Shutdown;
 use tracing::info;
@@ -26,12 +26,9 @@ fn main() {
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
     let app = App::new(&cli.server.root(), stage01_blocking::INFO, Instant::now())
         .unwrap_or_else(|error| exit_with_error(error, 1));
-    let listener = TcpListener::bind(cli.server.addr).unwrap_or_else(|error| {
-        exit_with_error(
-            format_args!("cannot listen on {}: {error}", cli.server.addr),
-            1,
-        )
-    });
+    // What std's `TcpListener::bind` does: a blocking socket with an accept queue of 128.
+    let listener = listener::bind(cli.server.addr, ListenOptions::STD)
+        .unwrap_or_else(|error| exit_with_error(error, 1));
     let local = listener.local_addr().unwrap_or_else(|error| {
         exit_with_error(
             format_args!("cannot read the listening address: {error}"),
@@ -44,8 +41,7 @@ fn main() {
     });
 
     // The first line on stdout is how people, tests and the benchmark harness find the port.
-    println!("listening on http://{local}");
-    let _ = std::io::stdout().flush();
+    driver::announce(Scheme::Http, local);
     info!(root = %cli.server.root().display(), "serving one connection at a time");
 
     stage01_blocking::serve(listener, &app, &limits, &shutdown);

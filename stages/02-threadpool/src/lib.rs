@@ -1,15 +1,16 @@
 //! Stage 02: the blocking server of stage 01, served by many threads at once.
 //!
 //! Nothing about a connection changes: each one is still served, start to finish, by stage 01's
-//! blocking driver (`stage01_blocking::conn::serve_connection`). What changes is who calls it:
+//! blocking driver, called unchanged ([`conn`]). What changes is who calls it:
 //!
 //! 1. the accept loop ([`server`]) accepts a connection and hands it over, instead of serving it;
 //! 2. a thread of the pool ([`pool`], hand-built) serves it, while the accept loop is already
 //!    back in `accept`;
 //! 3. when every worker is busy and the queue is full, the accept loop waits (back-pressure).
 //!
-//! `--pool rayon` and `--pool per-connection` serve the same connections on rayon's pool and on
-//! a new thread per connection, so the three can be compared under the same load.
+//! `--pool rayon` and `--pool per-connection` ([`comparisons`]) serve the same connections on
+//! rayon's pool and on a new thread per connection, so the three can be compared under the same
+//! load.
 //!
 //! What the model costs, in one sentence: a connection holds a whole thread for as long as it is
 //! open, idle keep-alive time included, so `--threads` is also the number of clients served at
@@ -18,6 +19,8 @@
 //! Shutdown is stage 01's `Shutdown`, unchanged: the flag stops the accept loop, each connection
 //! sees it within 100 ms, and the pool's `Drop` joins every worker.
 
+pub mod comparisons;
+pub mod conn;
 pub mod pool;
 pub mod server;
 

@@ -1,15 +1,14 @@
 //! `stage02-threadpool`: parse the command line, start the threads, bind, print where we
 //! listen, serve.
 
-use std::io::Write;
-use std::net::TcpListener;
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
 use app::App;
 use clap::Parser;
-use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
+use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs, WorkerCount};
+use driver::listener::{self, ListenOptions};
+use driver::Scheme;
 use protocol::Limits;
 use stage01_blocking::shutdown::Shutdown;
 use stage02_threadpool::server::{DEFAULT_QUEUE, MAX_QUEUE};
@@ -26,8 +25,8 @@ struct Cli {
     // ANCHOR: flags
     /// Worker threads (handmade and rayon pools); each serves one connection at a time
     /// [default: the number of CPUs this process may run on].
-    #[arg(long, value_name = "N", value_parser = parse_threads)]
-    threads: Option<NonZeroUsize>,
+    #[arg(long, value_name = "N")]
+    threads: Option<WorkerCount>,
 
     /// Connections that may wait for a free worker of the handmade pool; when it is full, the
     /// server stops accepting until a worker is free. 0: no waiting room at all.
@@ -47,19 +46,16 @@ fn main() {
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
     let config = PoolConfig {
         kind: cli.pool,
-        threads: cli.threads.unwrap_or_else(default_threads),
+        threads: cli.threads.unwrap_or_default().into(),
         queue: cli.queue,
     };
     let app = App::new(&cli.server.root(), cli.pool.info(), Instant::now())
         .unwrap_or_else(|error| exit_with_error(error, 1));
     // The threads first: a failure to start them is reported before we say we are listening.
     let workers = Workers::start(&config).unwrap_or_else(|error| exit_with_error(error, 1));
-    let listener = TcpListener::bind(cli.server.addr).unwrap_or_else(|error| {
-        exit_with_error(
-            format_args!("cannot listen on {}: {error}", cli.server.addr),
-            1,
-        )
-    });
+    // Stage 01's listener: a blocking socket with std's accept queue of 128.
+    let listener = listener::bind(cli.server.addr, ListenOptions::STD)
+        .unwrap_or_else(|error| exit_with_error(error, 1));
     let local = listener.local_addr().unwrap_or_else(|error| {
         exit_with_error(
             format_args!("cannot read the listening address: {error}"),
@@ -72,8 +68,7 @@ fn main() {
     });
 
     // The first line on stdout is how people, tests and the benchmark harness find the port.
-    println!("listening on http://{local}");
-    let _ = std::io::stdout().flush();
+    driver::announce(Scheme::Http, local);
     info!(
         root = %cli.server.root().display(),
         pool = %config.kind,
@@ -87,12 +82,6 @@ fn main() {
 }
 // ANCHOR_END: main
 
-/// The number of CPUs this process may run on (its affinity mask and cgroup quota included),
-/// or 1 when the system cannot tell.
-fn default_threads() -> NonZeroUsize {
-    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
-}
-
 /// `--queue`: a whole number up to [`MAX_QUEUE`].
 fn parse_queue(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
@@ -100,15 +89,6 @@ fn parse_queue(text: &str) -> Result<usize, String> {
             "must be at most {MAX_QUEUE}: the queue's slots are allocated up front"
         )),
         Ok(queue) => Ok(queue),
-        Err(error) => Err(error.to_string()),
-    }
-}
-
-/// `--threads`: a whole number of at least 1 (a pool without workers would never answer).
-fn parse_threads(text: &str) -> Result<NonZeroUsize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("must be at least 1: a pool without workers never answers".to_owned()),
-        Ok(threads) => NonZeroUsize::new(threads).ok_or_else(|| "must be at least 1".to_owned()),
         Err(error) => Err(error.to_string()),
     }
 }

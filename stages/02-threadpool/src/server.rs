@@ -1,37 +1,33 @@
-//! The accept loop, and the three ways this stage hands an accepted connection to a thread
-//! (`--pool`).
+//! The accept loop, and how it hands each connection to the hand-built pool.
 //!
 //! The accept loop is stage 01's, with one line changed: instead of serving the connection
-//! itself, it hands the connection over. Who takes it is the model:
+//! itself, it hands the connection over, as a job for one of the `--threads` workers of
+//! [`ThreadPool`]. At most `--threads` connections are served at once and `--queue` more wait
+//! (and one in the acceptor's hand); when the queue is full the acceptor waits: it stops calling
+//! `accept`, the kernel's listen backlog fills up, and new clients wait in the kernel. That is
+//! back-pressure, passed on down to TCP.
 //!
-//! | `--pool` | who serves a connection | at most this many connections held |
-//! |---|---|---|
-//! | `handmade` (default) | one of `--threads` workers of [`ThreadPool`] | `--threads` + `--queue` (+1 in the acceptor's hand) |
-//! | `rayon` | one of `--threads` threads of a rayon pool | `--max-connections` |
-//! | `per-connection` | a new thread, started for it | `--max-connections` |
+//! `--pool` picks who serves the connections: the hand-built pool (the model, here), or one of
+//! the two it is compared with, rayon's pool and a thread per connection, which live apart in
+//! [`comparisons`] and hand off through the same accept loop.
 //!
-//! In every mode a full house makes the acceptor wait: it stops calling `accept`, the kernel's
-//! listen backlog fills up, and new clients wait in the kernel. That is back-pressure, passed on
-//! down to TCP.
-//!
-//! In every mode the connection is served by stage 01's `serve_connection`, unchanged, which
-//! also implements graceful shutdown: a connection sees the flag within 100 ms, finishes the
-//! request in progress and closes.
+//! In every mode the connection is served by stage 01's `serve_connection`, unchanged
+//! ([`conn`](crate::conn)), which also implements graceful shutdown: a connection sees the flag
+//! within 100 ms, finishes the request in progress and closes.
 
 use std::net::{TcpListener, TcpStream};
 use std::num::NonZeroUsize;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread;
+use std::sync::Arc;
 
 use app::{App, AppInfo};
 use clap::ValueEnum;
 use protocol::Limits;
-use stage01_blocking::conn::serve_connection;
 use stage01_blocking::shutdown::Shutdown;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
-use crate::pool::{panic_message, PoolError, ThreadPool};
+use crate::comparisons::{self, serve_per_connection, serve_rayon};
+use crate::conn::serve_logged;
+use crate::pool::{PoolError, ThreadPool};
 
 /// Connections that may wait in the hand-built pool's queue by default: enough to absorb a
 /// burst of new connections while the workers are busy. Beyond it the acceptor waits and the
@@ -70,14 +66,8 @@ impl PoolKind {
     pub fn info(self) -> AppInfo {
         match self {
             PoolKind::Handmade => crate::INFO,
-            PoolKind::Rayon => AppInfo {
-                stage: crate::INFO.stage,
-                model: "thread pool (rayon), one connection per job",
-            },
-            PoolKind::PerConnection => AppInfo {
-                stage: crate::INFO.stage,
-                model: "one thread per connection",
-            },
+            PoolKind::Rayon => comparisons::RAYON_INFO,
+            PoolKind::PerConnection => comparisons::PER_CONNECTION_INFO,
         }
     }
 }
@@ -186,62 +176,13 @@ fn serve_handmade(
 }
 // ANCHOR_END: serve_handmade
 
-// ANCHOR: serve_rayon
-/// `--pool rayon`: each connection is a job spawned on a rayon pool.
-fn serve_rayon(
-    listener: &TcpListener,
-    pool: &rayon::ThreadPool,
-    app: &App,
-    limits: &Limits,
-    shutdown: &Shutdown,
-) {
-    let slots = Slots::new(limits.max_connections);
-    // A scope can borrow (no Arc, no clones) because it does not return before every job
-    // spawned in it has finished: that wait is the graceful shutdown here.
-    pool.in_place_scope(|scope| {
-        accept_loop(listener, shutdown, |stream| {
-            let slot = slots.acquire();
-            scope.spawn(move |_| {
-                let _slot = slot;
-                // A scope re-raises a job's panic at its end, which would turn a graceful
-                // stop into a crash. (Outside a scope, `rayon::spawn` would abort the whole
-                // process: rayon's default panic handler.)
-                serve_catching_panics(stream, app, limits, shutdown);
-            });
-        });
-    });
-}
-// ANCHOR_END: serve_rayon
-
-// ANCHOR: serve_per_connection
-/// `--pool per-connection`: a new thread for each connection.
-fn serve_per_connection(listener: &TcpListener, app: &App, limits: &Limits, shutdown: &Shutdown) {
-    let slots = Slots::new(limits.max_connections);
-    // A scope again: every connection thread is joined before the scope returns.
-    thread::scope(|scope| {
-        accept_loop(listener, shutdown, |stream| {
-            let slot = slots.acquire();
-            let spawned = thread::Builder::new()
-                .name("connection".into())
-                .spawn_scoped(scope, move || {
-                    let _slot = slot;
-                    // A scope re-raises a thread's panic once all threads are joined, which
-                    // would turn a graceful stop into a crash.
-                    serve_catching_panics(stream, app, limits, shutdown);
-                });
-            if let Err(error) = spawned {
-                // Out of threads or memory: this is where this model breaks. The closure, and
-                // with it the connection and its slot, is dropped.
-                warn!(%error, "cannot start a thread; the connection is closed unanswered");
-            }
-        });
-    });
-}
-// ANCHOR_END: serve_per_connection
-
 // ANCHOR: accept_loop
 /// Accepts connections until `shutdown` is requested and gives each one to `hand_off`.
-fn accept_loop(listener: &TcpListener, shutdown: &Shutdown, mut hand_off: impl FnMut(TcpStream)) {
+pub(crate) fn accept_loop(
+    listener: &TcpListener,
+    shutdown: &Shutdown,
+    mut hand_off: impl FnMut(TcpStream),
+) {
     for incoming in listener.incoming() {
         if shutdown.is_requested() {
             // The connection that woke us may be the shutdown's own wake-up call, or a client
@@ -264,112 +205,9 @@ fn accept_loop(listener: &TcpListener, shutdown: &Shutdown, mut hand_off: impl F
 }
 // ANCHOR_END: accept_loop
 
-/// Serves one connection with stage 01's driver and logs how it ended.
-fn serve_logged(stream: TcpStream, app: &App, limits: &Limits, shutdown: &Shutdown) {
-    let peer = stream.peer_addr().ok();
-    if let Err(error) = serve_connection(stream, app, limits, shutdown) {
-        debug!(?peer, %error, "connection ended with an error");
-    }
-}
-
-/// [`serve_logged`], with a panic caught and logged instead of unwinding into the thread's
-/// owner. The hand-built pool does this for every job itself.
-fn serve_catching_panics(stream: TcpStream, app: &App, limits: &Limits, shutdown: &Shutdown) {
-    // AssertUnwindSafe: the stream is dropped (closed) by the unwinding, and the App's shared
-    // state is atomic counters, which a panic cannot leave half-updated.
-    let served = panic::catch_unwind(AssertUnwindSafe(|| {
-        serve_logged(stream, app, limits, shutdown)
-    }));
-    if let Err(payload) = served {
-        warn!(
-            panic = panic_message(payload.as_ref()),
-            "a connection's thread panicked; its connection is closed"
-        );
-    }
-}
-
-// ANCHOR: slots
-/// A counting semaphore: at most `max` connections held at once. The acceptor takes a
-/// [`Slot`] for each connection and waits while none is free; the slot is given back when the
-/// thread serving the connection drops it.
-struct Slots {
-    held: Mutex<usize>,
-    freed: Condvar,
-    max: usize,
-}
-
-/// One connection's place in [`Slots`], given back on drop.
-struct Slot<'a> {
-    slots: &'a Slots,
-}
-
-impl Slots {
-    fn new(max: usize) -> Slots {
-        Slots {
-            held: Mutex::new(0),
-            freed: Condvar::new(),
-            max,
-        }
-    }
-
-    /// Waits until fewer than `max` slots are held, then takes one.
-    fn acquire(&self) -> Slot<'_> {
-        let mut held = self.lock();
-        while *held >= self.max {
-            // Waiting releases the lock; spurious wake-ups are why this is a loop.
-            held = self
-                .freed
-                .wait(held)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        *held += 1;
-        Slot { slots: self }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, usize> {
-        // The lock guards one counter, updated by single statements that cannot panic, so a
-        // poisoned lock still holds a correct count and is taken over.
-        self.held.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        *self.slots.lock() -= 1;
-        self.slots.freed.notify_one();
-    }
-}
-// ANCHOR_END: slots
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc;
-    use std::time::Duration;
-
-    #[test]
-    fn slots_make_the_next_acquire_wait_until_one_is_freed() {
-        let slots = Slots::new(1);
-        let first = slots.acquire();
-        thread::scope(|scope| {
-            let (acquired, second_acquired) = mpsc::channel();
-            let slots = &slots;
-            scope.spawn(move || {
-                let _second = slots.acquire();
-                let _ = acquired.send(());
-            });
-            assert_eq!(
-                second_acquired.recv_timeout(Duration::from_millis(300)),
-                Err(mpsc::RecvTimeoutError::Timeout),
-                "a second slot was handed out while the only one was held"
-            );
-            drop(first);
-            second_acquired
-                .recv_timeout(Duration::from_secs(10))
-                .expect("the second acquire returned once the first slot was freed");
-        });
-        assert_eq!(*slots.lock(), 0, "every slot was given back");
-    }
 
     #[test]
     fn every_pool_kind_has_its_own_model_string() {

@@ -34,7 +34,7 @@ pub mod worker;
 #[cfg(target_os = "linux")]
 pub use master::serve;
 
-use std::num::NonZeroUsize;
+use cli::WorkerCount;
 
 /// What `/api/info` says about this stage. The `pid` it reports is the worker's, so a client
 /// can tell which process answered.
@@ -46,11 +46,12 @@ pub const INFO: app::AppInfo = app::AppInfo {
 /// The most workers `--workers` accepts: a typo should not fork ten thousand processes.
 pub const MAX_WORKERS: usize = 1024;
 
-/// Workers when `--workers` is not given: one per core, and at least two, so that one slow
-/// client never stalls the whole server even on a single core.
-pub fn default_workers() -> NonZeroUsize {
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    NonZeroUsize::new(cores.max(2)).unwrap_or(NonZeroUsize::MIN)
+/// Workers when `--workers` is not given: one per CPU this process may run on, and at least
+/// two, so that one slow client never stalls the whole server even on a single core.
+pub fn default_workers() -> WorkerCount {
+    let cores = WorkerCount::available();
+    // `max(2)` is never 0, so `new` always gives a count; `cores` is only its type's fallback.
+    WorkerCount::new(cores.get().max(2)).unwrap_or(cores)
 }
 
 #[cfg(test)]

@@ -9,17 +9,19 @@
 //!   the queue for each new connection by a hash of its addresses and ports.
 //!
 //! In both cases the master binds first, so that a busy port is reported before any fork and
-//! `--addr 127.0.0.1:0` learns its port once, for every worker.
+//! `--addr 127.0.0.1:0` learns its port once, for every worker. The sockets themselves are built
+//! by the driver kit (`driver::listener`), with std's accept queue of 128 in both modes, so the
+//! two differ only in the number of queues.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 
-use socket2::{Domain, Socket, Type};
+use driver::listener::{self, BindError, ListenOptions};
+use socket2::Socket;
 
-/// The accept queue length each `SO_REUSEPORT` worker asks for: the same as the standard
-/// library's `TcpListener::bind` uses for the shared socket, so the two modes differ only in the
-/// number of queues.
-const BACKLOG: i32 = 128;
+/// Workers wait for connections with epoll and then accept without blocking, because another
+/// worker may take the connection first; otherwise the sockets are std's.
+const WORKER_LISTENER: ListenOptions = ListenOptions::STD.nonblocking(true);
 
 /// The master's socket, from which each worker gets the socket it accepts on.
 #[derive(Debug)]
@@ -34,21 +36,14 @@ pub enum Listening {
 impl Listening {
     // ANCHOR: bind
     /// Binds `addr` for a shared listener or, with `reuseport`, for per-worker listeners.
-    pub fn bind(addr: SocketAddr, reuseport: bool) -> io::Result<Listening> {
+    pub fn bind(addr: SocketAddr, reuseport: bool) -> Result<Listening, BindError> {
         if !reuseport {
-            let listener = TcpListener::bind(addr)?;
-            // Workers wait for connections with epoll and then accept without blocking,
-            // because another worker may take the connection first. O_NONBLOCK belongs to the
-            // open file, which the workers share with us: setting it once here sets it for all.
-            listener.set_nonblocking(true)?;
-            return Ok(Listening::Shared(listener));
+            // O_NONBLOCK belongs to the open file, which the workers share with us: setting it
+            // once here sets it for all.
+            return listener::bind(addr, WORKER_LISTENER).map(Listening::Shared);
         }
-        let reserved = reuseport_socket(addr)?;
         // With port 0 the kernel picks the port at bind time: every worker binds this one.
-        let addr = reserved
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("the reserved socket has no IP address"))?;
+        let (reserved, addr) = listener::reserve(addr)?;
         Ok(Listening::ReusePort { reserved, addr })
     }
     // ANCHOR_END: bind
@@ -70,16 +65,13 @@ impl Listening {
     /// The socket a worker accepts on, called in the worker after the fork: the very socket
     /// (and descriptor) it inherited, or a new `SO_REUSEPORT` listener that joins the port's
     /// group.
-    pub fn for_worker(&self) -> io::Result<WorkerSocket<'_>> {
+    pub fn for_worker(&self) -> Result<WorkerSocket<'_>, BindError> {
         match self {
             Listening::Shared(listener) => Ok(WorkerSocket::Inherited(listener)),
+            // The socket is this worker's alone, but it waits with the same epoll loop as in
+            // shared mode, which needs a non-blocking accept.
             Listening::ReusePort { addr, .. } => {
-                let socket = reuseport_socket(*addr)?;
-                socket.listen(BACKLOG)?;
-                // The socket is this worker's alone, but it waits with the same epoll loop as
-                // in shared mode, which needs a non-blocking accept.
-                socket.set_nonblocking(true)?;
-                Ok(WorkerSocket::Own(socket.into()))
+                listener::bind(*addr, WORKER_LISTENER.reuse_port(true)).map(WorkerSocket::Own)
             }
         }
     }
@@ -104,17 +96,6 @@ impl std::ops::Deref for WorkerSocket<'_> {
             WorkerSocket::Own(listener) => listener,
         }
     }
-}
-
-/// A TCP socket with `SO_REUSEADDR` and `SO_REUSEPORT` set, bound to `addr`.
-fn reuseport_socket(addr: SocketAddr) -> io::Result<Socket> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    // SO_REUSEADDR as the standard library sets it: a restart may bind while connections of the
-    // previous run linger in TIME_WAIT.
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.bind(&addr.into())?;
-    Ok(socket)
 }
 
 #[cfg(test)]
@@ -160,14 +141,5 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "no listener got it");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-    }
-
-    #[test]
-    fn reserved_socket_alone_refuses_connections() {
-        let listening = Listening::bind(ANY_PORT.parse().unwrap(), true).unwrap();
-        let addr = listening.local_addr().unwrap();
-        // Bound but not listening: the port is held, and a client is refused, not queued.
-        let error = TcpStream::connect(addr).unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
     }
 }

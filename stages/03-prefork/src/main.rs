@@ -1,10 +1,8 @@
 //! `stage03-prefork`: parse the command line, bind, fork the workers, print where we listen,
 //! supervise.
 
-use std::num::NonZeroUsize;
-
 use clap::Parser;
-use cli::{exit_with_error, parse_or_exit, ServerArgs};
+use cli::{exit_with_error, parse_or_exit, ServerArgs, WorkerCount, WorkerCountError};
 
 /// Stage 03 of Stagecraft: a master process and forked worker processes that share one
 /// listening socket, each serving one connection at a time.
@@ -19,7 +17,7 @@ struct Cli {
     /// Worker processes to fork: the most connections served at once [default: the number of
     /// cores, at least 2].
     #[arg(long, value_name = "N", value_parser = parse_workers)]
-    workers: Option<NonZeroUsize>,
+    workers: Option<WorkerCount>,
 
     /// Give every worker its own listening socket (SO_REUSEPORT): the kernel then spreads new
     /// connections over the workers by a hash, instead of idle workers taking turns at one
@@ -28,25 +26,21 @@ struct Cli {
     reuseport: bool,
 }
 
-fn parse_workers(text: &str) -> Result<NonZeroUsize, String> {
-    let workers: usize = text.parse().map_err(|error| format!("{error}"))?;
-    match NonZeroUsize::new(workers) {
-        Some(workers) if workers.get() <= stage03_prefork::MAX_WORKERS => Ok(workers),
-        _ => Err(format!(
-            "must be between 1 and {}",
-            stage03_prefork::MAX_WORKERS
-        )),
-    }
+/// `--workers`: a count of at least 1, and at most [`stage03_prefork::MAX_WORKERS`], because
+/// each one is a process.
+fn parse_workers(text: &str) -> Result<WorkerCount, WorkerCountError> {
+    text.parse::<WorkerCount>()?
+        .at_most(stage03_prefork::MAX_WORKERS)
 }
 
 #[cfg(target_os = "linux")]
 // ANCHOR: main
 fn main() {
-    use std::io::Write;
     use std::time::Instant;
 
     use app::App;
     use cli::init_logging;
+    use driver::Scheme;
     use protocol::Limits;
     use stage03_prefork::listener::Listening;
     use stage03_prefork::master::Stopped;
@@ -59,19 +53,15 @@ fn main() {
     // Built once, before the fork: every worker starts with this memory, shared copy-on-write.
     let app = App::new(&cli.server.root(), stage03_prefork::INFO, Instant::now())
         .unwrap_or_else(|error| exit_with_error(error, 1));
-    let listening = Listening::bind(cli.server.addr, cli.reuseport).unwrap_or_else(|error| {
-        exit_with_error(
-            format_args!("cannot listen on {}: {error}", cli.server.addr),
-            1,
-        )
-    });
+    let listening = Listening::bind(cli.server.addr, cli.reuseport)
+        .unwrap_or_else(|error| exit_with_error(error, 1));
     info!(root = %cli.server.root().display(), %workers, "forking the workers");
 
-    let outcome = stage03_prefork::serve(listening, app, limits, workers, |local| {
-        // Printed by the master alone, once every worker is accepting. Flushed at once: a
-        // worker forked later gets a copy of any unwritten output and would write it again.
-        println!("listening on http://{local}");
-        let _ = std::io::stdout().flush();
+    let outcome = stage03_prefork::serve(listening, app, limits, workers.into(), |local| {
+        // Printed by the master alone, once every worker is accepting. Flushed at once (the
+        // kit does): a worker forked later gets a copy of any unwritten output and would write
+        // it again.
+        driver::announce(Scheme::Http, local);
     });
     match outcome {
         Ok(Stopped::Gracefully) => info!("stopped"),
@@ -98,8 +88,8 @@ mod tests {
 
     #[test]
     fn workers_must_be_between_one_and_the_limit() {
-        assert_eq!(parse_workers("1").map(NonZeroUsize::get), Ok(1));
-        assert_eq!(parse_workers("1024").map(NonZeroUsize::get), Ok(1024));
+        assert_eq!(parse_workers("1").map(WorkerCount::get), Ok(1));
+        assert_eq!(parse_workers("1024").map(WorkerCount::get), Ok(1024));
         for refused in ["0", "1025", "-1", "two", ""] {
             assert!(parse_workers(refused).is_err(), "{refused:?} was accepted");
         }
@@ -108,7 +98,7 @@ mod tests {
     #[test]
     fn flags_parse() {
         let cli = Cli::try_parse_from(["stage03", "--workers", "3", "--reuseport"]).unwrap();
-        assert_eq!(cli.workers.map(NonZeroUsize::get), Some(3));
+        assert_eq!(cli.workers.map(WorkerCount::get), Some(3));
         assert!(cli.reuseport);
         let cli = Cli::try_parse_from(["stage03"]).unwrap();
         assert_eq!(cli.workers, None);

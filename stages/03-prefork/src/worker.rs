@@ -19,6 +19,7 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 
 use app::App;
+use driver::listener::BindError;
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -61,7 +62,7 @@ pub enum WorkerError {
     /// The master was already gone when the worker started.
     Orphaned,
     Signals(io::Error),
-    Listen(io::Error),
+    Listen(BindError),
     Epoll(Errno),
     ReportReady(io::Error),
 }

@@ -14,19 +14,17 @@
 //! or write shorter than asked, see `Conn::read`). Forgetting it too early loses the
 //! connection: no new event comes for bytes that are already there.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::Shutdown as Direction;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use app::App;
+use driver::sendfile;
 use mio::event::Event as Readiness;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use protocol::http1::{Connection, Event, Transmit};
-use protocol::Limits;
+use protocol::{Connection, Event, Limits, StreamId, Transmit};
 use tracing::debug;
 
 use crate::pool::{self, Job, Mailbox, Pool, ReplyTo};
@@ -56,6 +54,8 @@ pub struct Conn {
     write_interest: bool,
     /// This connection's live entry in the loop's timer heap.
     pub timer: Option<Armed>,
+    /// The request a pool worker is answering, whose response comes back through the mailbox.
+    with_pool: Option<StreamId>,
 }
 // ANCHOR_END: conn
 
@@ -70,8 +70,6 @@ pub struct Context<'a> {
     pub timers: &'a mut Timers,
     pub pool: &'a Pool,
     pub mailbox: &'a Arc<Mailbox>,
-    /// The loop's read buffer, shared by all its connections: an idle connection holds none.
-    pub read_buffer: &'a mut [u8],
     /// The loop's buffer for file bytes when `sendfile` is not available.
     pub file_scratch: &'a mut Vec<u8>,
 }
@@ -102,6 +100,7 @@ impl Conn {
             writable: true,
             write_interest: false,
             timer: None,
+            with_pool: None,
         }
     }
 
@@ -146,7 +145,9 @@ impl Conn {
 
     /// Hands over the response a pool worker produced for the request in flight.
     pub fn handle_pool_response(&mut self, response: protocol::Response, date: SystemTime) {
-        self.machine.send_response(response, date);
+        if let Some(id) = self.with_pool.take() {
+            self.machine.send_response(id, response, date);
+        }
     }
 
     /// Whether nothing is in progress (used for the shutdown log line).
@@ -200,8 +201,8 @@ impl Conn {
     fn answer(&mut self, cx: &mut Context<'_>) -> bool {
         let mut answered = false;
         while let Some(event) = self.machine.poll_event() {
-            let response = match event {
-                Event::Request(request) if cx.app.may_block(&request) => {
+            let (id, response) = match event {
+                Event::Request { id, request } if cx.app.may_block(&request) => {
                     let job = Job {
                         request,
                         reply_to: ReplyTo {
@@ -213,21 +214,24 @@ impl Conn {
                     match cx.pool.submit(job) {
                         // The response comes back through the mailbox; until then the machine
                         // hands out nothing more (one request in flight at a time).
-                        Ok(()) => return answered,
-                        Err(_job) => pool::overloaded(),
+                        Ok(()) => {
+                            self.with_pool = Some(id);
+                            return answered;
+                        }
+                        Err(_job) => (id, pool::overloaded()),
                     }
                 }
-                Event::Request(request) => {
+                Event::Request { id, request } => {
                     let response = cx.app.handle(&request);
                     debug!(method = %request.method, target = %request.target, status = response.status.as_u16());
-                    response
+                    (id, response)
                 }
-                Event::Rejected(error) => {
+                Event::Rejected { id, error } => {
                     debug!(%error, "refused a request");
-                    error.response()
+                    (id, error.response())
                 }
             };
-            self.machine.send_response(response, cx.date);
+            self.machine.send_response(id, response, cx.date);
             answered = true;
         }
         answered
@@ -258,36 +262,30 @@ impl Conn {
                 }
                 Transmit::Bytes(bytes) => (self.socket.write(bytes), bytes.len()),
                 Transmit::File { file, offset, len } => {
-                    let asked = usize::try_from(*len)
-                        .unwrap_or(usize::MAX)
-                        .min(SENDFILE_MAX);
-                    match send_file(&self.socket, file, *offset, asked) {
-                        Err(error) if sendfile_unsupported(&error) => {
-                            // Through user space. A short count here may be a short file read,
-                            // not a full socket, so it says nothing about writability: ask for
-                            // exactly what was written and let the next write find out.
-                            let result = transmit.write_to(&mut self.socket, cx.file_scratch);
-                            let written = result.as_ref().map_or(0, |&written| written);
-                            (result, written.max(1))
-                        }
-                        result => (result, asked),
-                    }
+                    // The kit's rule for file regions (`driver::sendfile`): a short count may be
+                    // a full socket or a file that ends early, and only the next call can tell,
+                    // so it says nothing about writability. Count what was sent as all that was
+                    // asked; `WouldBlock` is what clears `writable`.
+                    let result =
+                        sendfile::send_file(&self.socket, file, *offset, *len, cx.file_scratch);
+                    let sent = result.as_ref().map_or(0, |&sent| sent);
+                    (result, sent)
                 }
             };
             match result {
                 Ok(0) if asked > 0 => {
                     return Err(io::Error::new(
                         io::ErrorKind::WriteZero,
-                        "the socket took no bytes (or the file ended early)",
+                        "the socket took no bytes",
                     ))
                 }
                 Ok(written) => {
                     self.machine.advance(written, cx.now);
                     wrote |= written > 0;
                     if written < asked {
-                        // A short write means the send buffer filled up: the next write would
-                        // return WouldBlock, so save the system call. The kernel reports the
-                        // socket writable again once the peer has acknowledged enough.
+                        // A short write of bytes means the send buffer filled up: the next write
+                        // would return WouldBlock, so save the system call. The kernel reports
+                        // the socket writable again once the peer has acknowledged enough.
                         self.writable = false;
                     }
                 }
@@ -301,9 +299,11 @@ impl Conn {
     // ANCHOR_END: write
 
     // ANCHOR: read
-    /// Step 3: one read into the loop's buffer, handed to the machine.
+    /// Step 3: one read, straight into the room the machine lends (no copy on the way in).
     fn read(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        match self.socket.read(cx.read_buffer) {
+        let room = self.machine.read_buf();
+        let lent = room.len();
+        match self.socket.read(room) {
             Ok(0) => {
                 self.readable = false;
                 self.machine.handle_eof();
@@ -313,10 +313,10 @@ impl Conn {
                 // return WouldBlock, so skip it (one system call less per request). Bytes that
                 // arrive later raise a new edge. A pending end of stream raises none, hence
                 // the `read_closed` exception.
-                if n < cx.read_buffer.len() && !self.read_closed {
+                if n < lent && !self.read_closed {
                     self.readable = false;
                 }
-                self.machine.handle_input(&cx.read_buffer[..n], cx.now);
+                self.machine.handle_read(n, cx.now);
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.readable = false,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -345,35 +345,4 @@ impl Conn {
         Ok(())
     }
     // ANCHOR_END: update_interest
-}
-
-/// The most one `sendfile` call may send (Linux's own limit for one call).
-const SENDFILE_MAX: usize = 0x7fff_f000;
-
-// ANCHOR: send_file
-/// `sendfile(2)`: the kernel copies `len` bytes of `file` from `offset` straight into the
-/// socket's send buffer; they never pass through this process. Returns the count sent, which
-/// is short when the send buffer fills up.
-fn send_file(socket: &TcpStream, file: &File, offset: u64, len: usize) -> io::Result<usize> {
-    let mut offset = libc::off_t::try_from(offset)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset out of range"))?;
-    // SAFETY: both descriptors are open for the whole call (borrowed from live owners), and
-    // `offset` is a local the kernel may update; sendfile touches no other memory of ours.
-    let sent = unsafe { libc::sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut offset, len) };
-    if sent < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        // Non-negative and at most `len`, which is a usize.
-        Ok(sent as usize)
-    }
-}
-// ANCHOR_END: send_file
-
-/// Whether `sendfile` refused this kind of file or socket (some file systems, or a kernel
-/// without it), in which case the bytes go through user space instead.
-fn sendfile_unsupported(error: &io::Error) -> bool {
-    matches!(
-        error.raw_os_error(),
-        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
-    )
 }

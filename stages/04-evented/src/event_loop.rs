@@ -16,13 +16,13 @@
 //!
 //! [`pool`]: crate::pool
 
-use std::io::{self, Write};
-use std::net::Shutdown as Direction;
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use app::App;
+use driver::refusal::{self, Lingering};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use protocol::Limits;
@@ -38,13 +38,12 @@ use crate::timers::Timers;
 const LISTENER: Token = Token(usize::MAX - 1);
 /// The token of the waker (pool replies and shutdown).
 const WAKER: Token = Token(usize::MAX);
+/// The token of the first lingering refusal; the others follow it, up to just below
+/// [`LISTENER`].
+const FIRST_REFUSAL: usize = usize::MAX - 1 - refusal::MAX_AT_ONCE;
 
 /// Events taken from the kernel per `epoll_wait`.
 const EVENTS_PER_POLL: usize = 1024;
-
-/// The loop's read buffer. 16 KiB holds the largest request head we accept; a bigger body just
-/// takes more reads.
-const READ_BUFFER: usize = 16 * 1024;
 
 /// Connections accepted per turn before the others get their turn.
 const ACCEPTS_PER_TURN: usize = 256;
@@ -75,7 +74,8 @@ pub struct EventLoop {
     /// Mail taken out of the mailbox, kept between turns so that taking it allocates nothing.
     delivered: Vec<Done>,
     open: OpenCount,
-    read_buffer: Box<[u8]>,
+    /// Connections refused past `--max-connections`, drained until their clients close.
+    refusing: Lingering<TcpStream>,
     file_scratch: Vec<u8>,
     /// Connections that used up their turn while still readable.
     ready_again: Vec<usize>,
@@ -118,7 +118,7 @@ impl EventLoop {
             mailbox,
             delivered: Vec::new(),
             open,
-            read_buffer: vec![0; READ_BUFFER].into_boxed_slice(),
+            refusing: Lingering::new(),
             file_scratch: Vec::new(),
             ready_again: Vec::new(),
             revisiting: Vec::new(),
@@ -148,7 +148,7 @@ impl EventLoop {
                 self.begin_shutdown(now);
             }
             if let Some(deadline) = stop_by {
-                if self.conns.is_empty() {
+                if self.conns.is_empty() && self.refusing.is_empty() {
                     return Ok(());
                 }
                 if now >= deadline {
@@ -177,6 +177,9 @@ impl EventLoop {
                 match event.token() {
                     LISTENER => self.accept_ready = true,
                     WAKER => self.take_mail(now, date),
+                    Token(key) if key >= FIRST_REFUSAL => {
+                        self.refusing.on_readable(key - FIRST_REFUSAL);
+                    }
                     Token(key) => {
                         if let Some(conn) = self.conns.get_mut(key) {
                             conn.on_event(event);
@@ -192,6 +195,7 @@ impl EventLoop {
 
             // 3. Timers.
             self.fire_timers(now, date);
+            self.refusing.expire(now);
         }
     }
     // ANCHOR_END: run
@@ -211,6 +215,7 @@ impl EventLoop {
         }
         [
             self.timers.next_deadline(),
+            self.refusing.next_deadline(),
             self.accept_paused_until,
             stop_by,
         ]
@@ -240,7 +245,6 @@ impl EventLoop {
             timers: &mut self.timers,
             pool: &self.pool,
             mailbox: &self.mailbox,
-            read_buffer: &mut self.read_buffer,
             file_scratch: &mut self.file_scratch,
         };
         match conn.drive(&mut cx) {
@@ -391,28 +395,33 @@ impl EventLoop {
     // ANCHOR_END: accept
 
     // ANCHOR: refuse
-    /// Over `--max-connections`: answer 503 at once and close, without reading the request.
+    /// Over `--max-connections`: answer 503 at once, without reading the request, and close
+    /// once the client has read it (`driver::refusal`: write, half-close, drain).
     ///
     /// The alternative, leaving connections in the kernel's accept queue until one closes,
     /// makes clients hang with no answer (or time out in the queue) and hides the limit.
-    /// A 503 costs one accept, one write and one close, and says what happened.
+    /// A 503 costs one accept, one write, a read or two and a close, and says what happened.
     fn refuse(&mut self, mut socket: TcpStream, now: Instant) {
-        let body = format!(
-            "503 Service Unavailable: this server holds at most {} connections \
-             (--max-connections); try again later\n",
-            self.limits.max_connections
-        );
-        let response = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ndate: {}\r\ncontent-type: text/plain; \
-             charset=utf-8\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
-            httpdate::fmt_http_date(SystemTime::now()),
-            body.len()
-        );
-        // A new socket's send buffer is empty, so this write takes it all. Errors mean the
-        // client is gone, which is fine for a refusal. The half-close lets the client read
-        // the 503 before the end of the stream.
-        let _ = socket.write(response.as_bytes());
-        let _ = socket.shutdown(Direction::Write);
+        let response = refusal::response(SystemTime::now(), self.limits.max_connections);
+        // A new socket's send buffer is empty, so this takes it all. An error means the client
+        // is gone, which needs no answer.
+        if refusal::begin(&socket, &response).is_ok() {
+            // Closing over the client's unread request would send a reset, which can destroy
+            // the 503 before the client reads it: so the socket lingers, drained on each
+            // readable event, until the client closes or `refusal::LINGER` is over. Past
+            // `refusal::MAX_AT_ONCE` lingering refusals, it is closed at once instead.
+            if let Some(index) = self.refusing.vacant() {
+                let token = Token(FIRST_REFUSAL + index);
+                if self
+                    .poll
+                    .registry()
+                    .register(&mut socket, token, Interest::READABLE)
+                    .is_ok()
+                {
+                    self.refusing.insert(index, socket, now);
+                }
+            }
+        }
         let due = self
             .last_refusal_log
             .is_none_or(|last| now.duration_since(last) >= REFUSAL_LOG_EVERY);

@@ -12,9 +12,9 @@
 //!
 //! The model, top to bottom:
 //!
-//! 1. `main` raises the open-files limit ([`server::raise_open_files_limit`]), binds one
-//!    listening socket per loop on the same port ([`server::bind`], `SO_REUSEPORT`), and calls
-//!    [`serve`], which starts the pool and one thread per loop;
+//! 1. `main` raises the open-files limit (`driver::open_files`), binds one listening socket per
+//!    loop on the same port ([`server::bind`], `SO_REUSEPORT`), and calls [`serve`], which
+//!    starts the pool and one thread per loop;
 //! 2. each loop ([`event_loop`]) waits in `epoll_wait` and, for each ready socket, accepts
 //!    (refusing with 503 past `--max-connections`) or drives the connection ([`conn`]): answer
 //!    the requests the machine has ready, write until the socket is full, read until it is

@@ -1,5 +1,4 @@
-//! Threads, listening sockets and the open-files limit: everything set up once, before the
-//! loops start.
+//! Threads and listening sockets: everything set up once, before the loops start.
 //!
 //! One loop per core, and each loop gets a listening socket of its own on the same port
 //! (`SO_REUSEPORT`): the kernel spreads incoming connections over the sockets by a hash of the
@@ -21,17 +20,13 @@ use std::sync::Arc;
 use std::thread;
 
 use app::App;
+use driver::listener::{self, BindError, ListenOptions};
 use protocol::Limits;
-use socket2::{Domain, Protocol, Socket, Type};
 use tracing::{error, info};
 
 use crate::event_loop::EventLoop;
 use crate::pool::Pool;
 use crate::shutdown::Shutdown;
-
-/// The accept queue length asked of the kernel (it caps it at `net.core.somaxconn`). A burst of
-/// thousands of connections must not find the queue full before the loop gets to it.
-const BACKLOG: i32 = 4096;
 
 /// How the server runs, beyond the shared limits.
 #[derive(Clone, Debug)]
@@ -44,59 +39,25 @@ pub struct Config {
 }
 
 // ANCHOR: bind
-/// Binds `count` listening sockets on `addr`, all sharing its port through `SO_REUSEPORT`.
-/// With port 0 the first socket picks the port and the others join it.
-pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<TcpListener>> {
-    let reuse_port = count > 1;
-    let first = listener(addr, reuse_port)?;
-    let chosen = first.local_addr()?;
+/// Binds `count` listening sockets on `addr`, all sharing its port through `SO_REUSEPORT`:
+/// non-blocking, each with an accept queue deep enough for a burst of thousands of connections
+/// (`ListenOptions::EVENTED`). With port 0 the first socket picks the port and the others join it.
+pub fn bind(addr: SocketAddr, count: usize) -> Result<Vec<TcpListener>, BindError> {
+    let options = ListenOptions::EVENTED.reuse_port(count > 1);
+    let first = listener::bind(addr, options)?;
+    // With port 0, the port the kernel picked: the others must join that one.
+    let chosen = first.local_addr().map_err(|source| BindError::Failed {
+        addr,
+        step: "read the bound address",
+        source,
+    })?;
     let mut listeners = vec![first];
     for _ in 1..count {
-        listeners.push(listener(chosen, reuse_port)?);
+        listeners.push(listener::bind(chosen, options)?);
     }
     Ok(listeners)
 }
-
-fn listener(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // A restarted server may bind while its old connections sit in TIME_WAIT (std does the same).
-    socket.set_reuse_address(true)?;
-    if reuse_port {
-        socket.set_reuse_port(true)?;
-    }
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(BACKLOG)?;
-    Ok(socket.into())
-}
 // ANCHOR_END: bind
-
-// ANCHOR: raise_fd_limit
-/// Raises the soft limit on open files to the hard limit and returns `(before, after)`.
-///
-/// Every connection is a file descriptor, and the usual soft limit (1024) would stop the
-/// server near a thousand connections: `accept` fails with EMFILE. The hard limit is as high as
-/// an unprivileged process may go; raising it needs root (or a service manager's LimitNOFILE).
-pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes only into the struct we pass, which lives across the call.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let before = limit.rlim_cur;
-    if limit.rlim_cur < limit.rlim_max {
-        limit.rlim_cur = limit.rlim_max;
-        // SAFETY: setrlimit only reads the struct we pass.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok((before, limit.rlim_cur))
-}
-// ANCHOR_END: raise_fd_limit
 
 // ANCHOR: serve
 /// Runs one event loop per listener, each on its own thread, until `shutdown` is requested and

@@ -14,15 +14,15 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Instant, SystemTime};
 
 use app::App;
-use protocol::http1::{Connection, Event, Transmit, MAX_BUFFERED_OUTPUT};
+use driver::sendfile;
+use protocol::{Connection, Event, StreamId, Transmit};
 use protocol::{Limits, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
@@ -31,8 +31,6 @@ use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-/// Bytes read per `read` call: a whole request head, or a batch of pipelined requests.
-const READ_BUFFER: usize = 16 * 1024;
 
 /// Most bytes one `sendfile` call may send. The socket takes what fits in its buffer anyway;
 /// this only bounds one call when the reader is fast (the same default as nginx's
@@ -74,32 +72,25 @@ pub async fn serve_connection(
     let mut alarm = Alarm::new(sleep);
     let mut told_to_stop = false;
     loop {
-        // 1. Answer the requests the machine has ready, in order, while the answers are
-        //    leaving (see `MAX_BUFFERED_OUTPUT` below).
-        let mut held_back = false;
-        loop {
-            if conn.queued_output() >= MAX_BUFFERED_OUTPUT as u64 {
-                held_back = true;
-                break;
-            }
-            let Some(event) = conn.poll_event() else {
-                break;
-            };
-            let response = answer(event, app).await;
+        // 1. Answer the requests the machine has ready, in order. While a response's worth of
+        //    output waits unwritten, the machine holds the next requests back.
+        while let Some(event) = conn.poll_event() {
+            let (id, response) = answer(event, app).await;
             if !told_to_stop && stop.is_cancelled() {
                 // Told before the response is queued, so that it says `Connection: close`.
                 told_to_stop = true;
                 conn.handle_shutdown();
             }
-            conn.send_response(response, SystemTime::now());
+            conn.send_response(id, response, SystemTime::now());
         }
+        let held_back = conn.holds_back_requests();
 
         // 2. Write what the socket takes now, without waiting.
         write_output(&mut writer, &mut conn).await?;
         if conn.is_closed() {
             return Ok(());
         }
-        if held_back && conn.queued_output() < MAX_BUFFERED_OUTPUT as u64 {
+        if held_back && !conn.holds_back_requests() {
             // The socket took enough for the requests held back in step 1 to be answered.
             continue;
         }
@@ -135,16 +126,16 @@ pub async fn serve_connection(
 // ANCHOR: answer
 /// The application's response to one event. A handler that may block goes to the blocking
 /// pool, and this task waits for it without holding its worker thread.
-async fn answer(event: Event, app: &Arc<App>) -> Response {
+async fn answer(event: Event, app: &Arc<App>) -> (StreamId, Response) {
     match event {
-        Event::Request(request) if app.may_block(&request) => {
+        Event::Request { id, request } if app.may_block(&request) => {
             let app = Arc::clone(app);
             let handled = tokio::task::spawn_blocking(move || {
                 let response = app.handle(&request);
                 log_request(&request, &response);
                 response
             });
-            match handled.await {
+            let response = match handled.await {
                 Ok(response) => response,
                 Err(error) => {
                     // `App::handle` does not panic; if it ever did, the client still gets an
@@ -152,16 +143,17 @@ async fn answer(event: Event, app: &Arc<App>) -> Response {
                     warn!(%error, "a blocking handler failed");
                     Response::text(StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
                 }
-            }
+            };
+            (id, response)
         }
-        Event::Request(request) => {
+        Event::Request { id, request } => {
             let response = app.handle(&request);
             log_request(&request, &response);
-            response
+            (id, response)
         }
-        Event::Rejected(error) => {
+        Event::Rejected { id, error } => {
             debug!(%error, "refused a request");
-            error.response()
+            (id, error.response())
         }
     }
 }
@@ -172,12 +164,11 @@ fn log_request(request: &protocol::Request, response: &Response) {
 }
 
 // ANCHOR: read_into
-/// Waits until the socket is readable, then reads once and hands the bytes (or the end of
-/// input) to the machine.
+/// Waits until the socket is readable, then reads once, straight into the room the machine
+/// lends (no copy on the way in), and reports the count (or the end of input) to the machine.
 ///
-/// The buffer is a local of the poll function, so it exists on the worker's stack only during
-/// the read: an idle connection holds no read buffer at all. Uninitialised memory, because
-/// zeroing 16 KiB on every read would cost more than the read of a small request.
+/// The room is asked for only once the socket is readable, so a connection that waits holds no
+/// read buffer: the machine gives its buffer back between requests.
 ///
 /// A read through `AsyncRead` (rather than `try_read`) also lets tokio notice a short read: the
 /// socket is then drained, so the next wait goes straight to epoll instead of first trying a
@@ -187,8 +178,13 @@ fn read_into<'a, 'socket>(
     conn: &'a mut Connection,
 ) -> impl Future<Output = io::Result<()>> + use<'a, 'socket> {
     poll_fn(move |cx| {
-        let mut storage = [MaybeUninit::<u8>::uninit(); READ_BUFFER];
-        let mut buffer = ReadBuf::uninit(&mut storage);
+        // Readiness first, so that the machine lends room only to a read that will find bytes.
+        match reader.as_ref().poll_read_ready(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            Poll::Ready(Ok(())) => {}
+        }
+        let mut buffer = ReadBuf::new(conn.read_buf());
         match Pin::new(&mut *reader).poll_read(cx, &mut buffer) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
@@ -197,7 +193,8 @@ fn read_into<'a, 'socket>(
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Ok(())) => {
-                conn.handle_input(buffer.filled(), Instant::now());
+                let n = buffer.filled().len();
+                conn.handle_read(n, Instant::now());
                 Poll::Ready(Ok(()))
             }
         }
@@ -282,35 +279,20 @@ fn send_bytes(socket: &TcpStream, bytes: &[u8], more_follows: bool) -> io::Resul
 // ANCHOR_END: send_bytes
 
 // ANCHOR: send_file
-/// Sends up to [`SENDFILE_MAX_CHUNK`] bytes of `file` from `offset` with `sendfile(2)`: the
-/// kernel copies from the page cache to the socket, and the bytes never enter this process.
+/// Sends up to [`SENDFILE_MAX_CHUNK`] bytes of `file` from `offset` with `sendfile(2)` (the
+/// driver kit's, which keeps the one rule for short counts and a file that shrank): the kernel
+/// copies from the page cache to the socket, and the bytes never enter this process.
 ///
 /// `try_io` runs the call only if tokio believes the socket writable, and when the call says
 /// `EAGAIN` it clears that belief, so the task's next `writable().await` waits for epoll.
-fn send_file(socket: &TcpStream, file: &std::fs::File, offset: u64, len: u64) -> io::Result<usize> {
-    let Ok(mut offset) = libc::off_t::try_from(offset) else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "file offset beyond what sendfile takes",
-        ));
-    };
-    // Fits in usize: at most SENDFILE_MAX_CHUNK.
-    let count = len.min(SENDFILE_MAX_CHUNK) as usize;
+fn send_file(socket: &TcpStream, file: impl AsFd, offset: u64, len: u64) -> io::Result<usize> {
+    let len = len.min(SENDFILE_MAX_CHUNK);
     socket.try_io(Interest::WRITABLE, || {
-        // SAFETY: both descriptors are open for the duration of the call (the socket and the
-        // file are borrowed), and `offset` is a live local the kernel updates.
-        let sent =
-            unsafe { libc::sendfile(socket.as_raw_fd(), file.as_raw_fd(), &mut offset, count) };
-        match sent {
-            -1 => Err(io::Error::last_os_error()),
-            // Zero bytes with bytes still owed: the file shrank under us. Looping would spin.
-            0 if count > 0 => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the file is shorter than the response said (was it truncated?)",
-            )),
-            // Non-negative and at most `count`, so it fits in usize.
-            sent => Ok(sent as usize),
-        }
+        // Only a file system without sendfile needs a scratch buffer, for the kit's copy through
+        // user space. It is made for the call and dropped after it, so that no idle connection
+        // keeps 64 KiB in its future.
+        let mut scratch = Vec::new();
+        sendfile::send_file(socket, &file, offset, len, &mut scratch)
     })
 }
 // ANCHOR_END: send_file

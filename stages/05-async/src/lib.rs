@@ -5,7 +5,7 @@
 //!
 //! 1. `main` builds a multi-thread runtime with `--threads` workers (default: one per core) and
 //!    raises the process's open-file limit, because here a connection costs a file descriptor
-//!    and a few KiB, not a thread ([`server::raise_open_file_limit`]);
+//!    and a few KiB, not a thread (`driver::open_files`);
 //! 2. the accept loop ([`server`]) takes a slot from a semaphore of `--max-connections` slots and
 //!    spawns a task per connection; with no slot free, the client gets a `503` and a close;
 //! 3. the task ([`conn`]) is stage 01's loop with `.await` in it: answer the requests the

@@ -1,16 +1,15 @@
 //! `stage05-async`: parse the command line, raise the open-file limit, start the runtime, bind,
 //! print where we listen, serve until a signal, wait for the connections to finish.
 
-use std::io::Write;
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::App;
 use clap::Parser;
-use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs};
+use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs, WorkerCount};
+use driver::Scheme;
 use protocol::Limits;
-use stage05_async::server::{bind, raise_open_file_limit};
+use stage05_async::server::bind;
 use stage05_async::shutdown::Shutdown;
 use tracing::{info, warn};
 
@@ -33,8 +32,8 @@ struct Cli {
     // ANCHOR: flags
     /// Worker threads of the runtime, which run every connection's task
     /// [default: the number of CPUs this process may run on].
-    #[arg(long, value_name = "N", value_parser = parse_threads)]
-    threads: Option<NonZeroUsize>,
+    #[arg(long, value_name = "N")]
+    threads: Option<WorkerCount>,
     // ANCHOR_END: flags
 }
 
@@ -45,14 +44,7 @@ fn main() {
     let limits = Arc::new(cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED));
     let app = App::new(&cli.server.root(), stage05_async::INFO, Instant::now())
         .unwrap_or_else(|error| exit_with_error(error, 1));
-    let open_files = match raise_open_file_limit() {
-        Ok(limit) => Some(limit),
-        Err(error) => {
-            warn!(%error, "cannot raise the open-file limit; fewer connections fit");
-            None
-        }
-    };
-    let threads = cli.threads.unwrap_or_else(default_threads);
+    let threads = cli.threads.unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.get())
         .thread_name("worker")
@@ -61,29 +53,27 @@ fn main() {
         .unwrap_or_else(|error| exit_with_error(format_args!("cannot start tokio: {error}"), 1));
 
     runtime.block_on(async {
-        let listener = bind(cli.server.addr).unwrap_or_else(|error| {
-            exit_with_error(
-                format_args!("cannot listen on {}: {error}", cli.server.addr),
-                1,
-            )
-        });
+        let listener = bind(cli.server.addr).unwrap_or_else(|error| exit_with_error(error, 1));
         let local = listener.local_addr().unwrap_or_else(|error| {
             exit_with_error(
                 format_args!("cannot read the listening address: {error}"),
                 1,
             )
         });
+        // Only now that the address is ours does anything go to the log: a refused start says
+        // one thing, on one line. A connection costs a descriptor here, not a thread.
+        let open_files = driver::open_files::raise_and_log(limits.max_connections)
+            .map(|open_files| open_files.after);
         let shutdown = Shutdown::new();
         shutdown.on_signals().unwrap_or_else(|error| {
             exit_with_error(format_args!("cannot install signal handlers: {error}"), 1)
         });
 
         // The first line on stdout is how people, tests and the benchmark harness find the port.
-        println!("listening on http://{local}");
-        let _ = std::io::stdout().flush();
+        driver::announce(Scheme::Http, local);
         info!(
             root = %cli.server.root().display(),
-            threads,
+            threads = threads.get(),
             max_connections = limits.max_connections,
             open_files,
             "serving, a task per connection"
@@ -99,18 +89,3 @@ fn main() {
     runtime.shutdown_timeout(BLOCKING_GRACE);
 }
 // ANCHOR_END: main
-
-/// The number of CPUs this process may run on (its affinity mask and cgroup quota included),
-/// or 1 when the system cannot tell.
-fn default_threads() -> NonZeroUsize {
-    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
-}
-
-/// `--threads`: a whole number of at least 1 (a runtime without workers would run nothing).
-fn parse_threads(text: &str) -> Result<NonZeroUsize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("must be at least 1: a runtime without workers runs nothing".to_owned()),
-        Ok(threads) => NonZeroUsize::new(threads).ok_or_else(|| "must be at least 1".to_owned()),
-        Err(error) => Err(error.to_string()),
-    }
-}

@@ -21,6 +21,7 @@ pub mod chunked;
 pub mod error;
 pub mod head;
 mod input;
+pub mod refusal;
 mod response;
 
 use std::collections::VecDeque;
@@ -389,6 +390,17 @@ impl Machine {
     /// reads would make the server open that file once per queued response.
     pub fn queued_output(&self) -> u64 {
         self.output.queued_bytes(MAX_BUFFERED_OUTPUT as u64)
+    }
+
+    /// Whether parsed requests wait while output drains: [`poll_event`](Self::poll_event)
+    /// returns `None` because of [`MAX_BUFFERED_OUTPUT`], not because nothing is ready. A driver
+    /// that writes without waiting (stage 05) asks before and after its writes whether to go
+    /// back to answering before it waits.
+    pub fn holds_back_requests(&self) -> bool {
+        self.in_flight.is_none()
+            && self.lifecycle == Lifecycle::Open
+            && !self.pending.is_empty()
+            && self.queued_output() >= MAX_BUFFERED_OUTPUT as u64
     }
 
     /// Whether there is output waiting to be written.

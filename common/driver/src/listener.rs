@@ -1,0 +1,250 @@
+//! Building listening sockets: the accept queue's length, `SO_REUSEPORT`, blocking or not, and
+//! an error that says in words why a port could not be had.
+//!
+//! `std::net::TcpListener::bind` decides all of that for the caller (a backlog of 128, no
+//! `SO_REUSEPORT`, blocking). That is right for the blocking stages, and [`ListenOptions::STD`]
+//! asks for exactly the same, so their accept queue behaves as a reader of `std` expects. The
+//! later stages need more: a queue that survives a burst of thousands of connections
+//! ([`BURST_BACKLOG`]), and several sockets on one port, one per worker or loop, which the kernel
+//! balances between (`SO_REUSEPORT`). socket2 sets the options; this module only names the
+//! choices and writes them once.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// The accept queue `std::net::TcpListener::bind` asks for on Linux.
+pub const STD_BACKLOG: i32 = 128;
+
+/// The accept queue of the stages that hold thousands of connections. A burst of connections
+/// that finds the queue full has its SYNs dropped, and clients retry only after a second or more;
+/// Linux caps the number at `net.core.somaxconn` (4096 on current kernels).
+pub const BURST_BACKLOG: i32 = 4096;
+
+/// How a listening socket is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// The accept queue's length, as asked of `listen(2)`.
+    pub backlog: i32,
+    /// `SO_REUSEPORT`: other sockets with the option, of the same user, may bind the same port,
+    /// and the kernel spreads new connections over them by a hash of the addresses.
+    pub reuse_port: bool,
+    /// `O_NONBLOCK`: `accept` returns `WouldBlock` instead of waiting.
+    pub nonblocking: bool,
+}
+
+impl ListenOptions {
+    /// What `std::net::TcpListener::bind` does: a backlog of 128, blocking, one socket per port.
+    pub const STD: ListenOptions = ListenOptions {
+        backlog: STD_BACKLOG,
+        reuse_port: false,
+        nonblocking: false,
+    };
+
+    /// For an event loop or a runtime: a deep accept queue, non-blocking.
+    pub const EVENTED: ListenOptions = ListenOptions {
+        backlog: BURST_BACKLOG,
+        reuse_port: false,
+        nonblocking: true,
+    };
+
+    /// The same options, with `SO_REUSEPORT` on or off.
+    pub const fn reuse_port(self, reuse_port: bool) -> ListenOptions {
+        ListenOptions { reuse_port, ..self }
+    }
+
+    /// The same options, blocking or not.
+    pub const fn nonblocking(self, nonblocking: bool) -> ListenOptions {
+        ListenOptions {
+            nonblocking,
+            ..self
+        }
+    }
+}
+
+/// Why a listening socket could not be set up on `addr`.
+#[derive(Debug)]
+pub enum BindError {
+    /// Another socket holds the address (`EADDRINUSE`): another server, or another copy of this
+    /// one, is running.
+    InUse { addr: SocketAddr },
+    /// The address is not one of this machine's (`EADDRNOTAVAIL`).
+    NotLocal { addr: SocketAddr },
+    /// Not allowed (`EACCES`): ports below 1024 need privileges.
+    Denied { addr: SocketAddr },
+    /// Any other failure, at the named step.
+    Failed {
+        addr: SocketAddr,
+        step: &'static str,
+        source: io::Error,
+    },
+}
+
+impl BindError {
+    fn new(addr: SocketAddr, step: &'static str, source: io::Error) -> BindError {
+        match source.kind() {
+            io::ErrorKind::AddrInUse => BindError::InUse { addr },
+            io::ErrorKind::AddrNotAvailable => BindError::NotLocal { addr },
+            io::ErrorKind::PermissionDenied => BindError::Denied { addr },
+            _ => BindError::Failed { addr, step, source },
+        }
+    }
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BindError::InUse { addr } => write!(
+                f,
+                "cannot listen on {addr}: the address is in use (is another server, or another \
+                 copy of this one, running? port 0 picks a free port)"
+            ),
+            BindError::NotLocal { addr } => write!(
+                f,
+                "cannot listen on {addr}: no network interface of this machine has that address"
+            ),
+            BindError::Denied { addr } => write!(
+                f,
+                "cannot listen on {addr}: permission denied (ports below 1024 need privileges)"
+            ),
+            BindError::Failed { addr, step, source } => {
+                write!(f, "cannot listen on {addr}: cannot {step}: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BindError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BindError::Failed { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+// ANCHOR: bind
+/// Binds a listening socket on `addr` with `options`. With port 0 the kernel picks the port;
+/// `local_addr` says which.
+pub fn bind(addr: SocketAddr, options: ListenOptions) -> Result<TcpListener, BindError> {
+    let socket = bound_socket(addr, options.reuse_port)?;
+    socket
+        .set_nonblocking(options.nonblocking)
+        .map_err(|error| BindError::new(addr, "make the socket non-blocking", error))?;
+    socket
+        .listen(options.backlog)
+        .map_err(|error| BindError::new(addr, "listen", error))?;
+    Ok(socket.into())
+}
+// ANCHOR_END: bind
+
+/// Binds a socket on `addr` with `SO_REUSEPORT` but does *not* listen: it holds the port (a
+/// socket without the option cannot take it) while taking no connections, and listeners bound
+/// later with [`ListenOptions::reuse_port`] join its port. Returns the socket and the address it
+/// holds: with port 0, the port is chosen here, once. Stage 03's master holds its workers' port
+/// this way.
+pub fn reserve(addr: SocketAddr) -> Result<(Socket, SocketAddr), BindError> {
+    let socket = bound_socket(addr, true)?;
+    let bound = socket
+        .local_addr()
+        .and_then(|bound| {
+            bound
+                .as_socket()
+                .ok_or_else(|| io::Error::other("the socket has no IP address"))
+        })
+        .map_err(|error| BindError::new(addr, "read the bound address", error))?;
+    Ok((socket, bound))
+}
+
+/// A TCP socket for `addr`'s family, with `SO_REUSEADDR` (and `SO_REUSEPORT` if asked), bound.
+fn bound_socket(addr: SocketAddr, reuse_port: bool) -> Result<Socket, BindError> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|error| BindError::new(addr, "create a socket", error))?;
+    // As std sets it: a restarted server may bind while connections of its previous run linger
+    // in TIME_WAIT. (On Linux this does not let two listeners share a port; SO_REUSEPORT does.)
+    socket
+        .set_reuse_address(true)
+        .map_err(|error| BindError::new(addr, "set SO_REUSEADDR", error))?;
+    if reuse_port {
+        socket
+            .set_reuse_port(true)
+            .map_err(|error| BindError::new(addr, "set SO_REUSEPORT", error))?;
+    }
+    socket
+        .bind(&addr.into())
+        .map_err(|error| BindError::new(addr, "bind", error))?;
+    Ok(socket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpStream;
+
+    fn any_port() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    }
+
+    #[test]
+    fn std_options_make_a_blocking_listener_that_accepts() {
+        let listener = bind(any_port(), ListenOptions::STD).expect("binding 127.0.0.1:0");
+        let addr = listener.local_addr().expect("a bound address");
+        assert_ne!(addr.port(), 0);
+        let _client = TcpStream::connect(addr).expect("connecting");
+        let (accepted, _) = listener.accept().expect("a blocking accept waits for it");
+        // Linux does not pass O_NONBLOCK on to accepted sockets.
+        accepted
+            .set_read_timeout(Some(std::time::Duration::from_millis(1)))
+            .expect("a usable stream");
+    }
+
+    #[test]
+    fn evented_options_make_a_nonblocking_listener() {
+        let listener = bind(any_port(), ListenOptions::EVENTED).expect("binding 127.0.0.1:0");
+        let error = listener.accept().expect_err("nobody is connecting");
+        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn a_port_in_use_is_said_in_words_with_the_port() {
+        let holder = TcpListener::bind(any_port()).expect("binding a port to hold");
+        let addr = holder.local_addr().expect("a bound address");
+        for options in [ListenOptions::STD, ListenOptions::EVENTED.reuse_port(true)] {
+            let error = bind(addr, options).expect_err("the port is held");
+            assert!(matches!(error, BindError::InUse { .. }), "{error:?}");
+            let text = error.to_string();
+            assert!(text.contains(&addr.port().to_string()), "{text}");
+            assert!(text.contains("in use"), "{text}");
+        }
+    }
+
+    #[test]
+    fn reuse_port_listeners_share_a_reserved_port() {
+        let (_reserved, addr) = reserve(any_port()).expect("reserving a port");
+        assert_ne!(
+            addr.port(),
+            0,
+            "the port is chosen once, by the reservation"
+        );
+        let options = ListenOptions::EVENTED.reuse_port(true);
+        let first = bind(addr, options).expect("the first joins the port");
+        let second = bind(addr, options).expect("the second joins it too");
+        assert_eq!(first.local_addr().expect("bound"), addr);
+        assert_eq!(second.local_addr().expect("bound"), addr);
+        // A socket without SO_REUSEPORT cannot take the port while the group holds it.
+        assert!(matches!(
+            bind(addr, ListenOptions::STD),
+            Err(BindError::InUse { .. })
+        ));
+    }
+
+    #[test]
+    fn a_reserved_port_alone_refuses_connections() {
+        let (_reserved, addr) = reserve(any_port()).expect("reserving a port");
+        // Bound but not listening: the port is held, and a client is refused, not queued.
+        let error = TcpStream::connect(addr).expect_err("nothing listens");
+        assert_eq!(error.kind(), io::ErrorKind::ConnectionRefused);
+    }
+}
