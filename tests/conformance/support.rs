@@ -80,6 +80,26 @@ pub fn exchange_at(addr: SocketAddr, bytes: &[u8]) -> Response {
         .or_fail(&format!("reading the response to {}", show(bytes)))
 }
 
+/// Sends `bytes` on a new connection and checks that a 200 comes back within `within` while the
+/// server is busy with what `beside` says (for the failure message). Returns the response.
+pub fn expect_answered_within(
+    server: &Server,
+    bytes: &[u8],
+    within: Duration,
+    beside: &str,
+) -> Response {
+    let asked = Instant::now();
+    let response = exchange(server, bytes);
+    let waited = asked.elapsed();
+    assert_eq!(response.status, 200, "{response}");
+    assert!(
+        waited < within,
+        "{beside}, {} was answered after {waited:?} (at most {within:?} expected)",
+        show(bytes)
+    );
+    response
+}
+
 /// How long a client of [`exchange_at`] and [`Clients`] waits for its response: long enough for
 /// a `/slow` queued behind others on a busy machine.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
