@@ -82,8 +82,8 @@ stages! {
 }
 // ANCHOR_END: stages
 
-/// Expands each stage line into a module holding its [`Stage`] (for the stage-only modules) and
-/// one `#[test]` per case: every shared case, and the cases of each capability on its line.
+/// Expands each stage entry into a module holding its [`Stage`] (for the stage-only modules) and
+/// one `#[test]` per case: every shared case, and the cases of each capability in its entry.
 macro_rules! stages {
     ($($module:ident = $package:literal, [$($capability:ident),* $(,)?];)*) => {
         $(
