@@ -13,9 +13,9 @@
 use std::error::Error;
 use std::path::Path;
 
+use harness::report::{self, Report, Row};
+use harness::scenario::{Kind, Scenario};
 use plotters::prelude::*;
-use stagecraft::bench::report::{self, Report, Row};
-use stagecraft::bench::scenario::{Kind, Scenario};
 
 const REFERENCE: RGBColor = RGBColor(150, 150, 150);
 const STAGE: RGBColor = RGBColor(40, 100, 180);

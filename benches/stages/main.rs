@@ -1,7 +1,7 @@
 //! `cargo bench --bench stages`: every stage side by side with nginx, hyper and the floor server.
 //!
-//! The logic is in the library (`stagecraft::bench`, unit-tested there); this binary reads the
-//! command line, runs the harness, writes the JSON and markdown, draws the SVG charts
+//! The logic is in the harness crate (`benches/harness/`, unit-tested there); this binary reads
+//! the command line, runs the harness, writes the JSON and markdown, draws the SVG charts
 //! ([`charts`]), and checks that every output is there with a row per server and scenario.
 //!
 //! ```text
@@ -20,9 +20,9 @@ mod charts;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use stagecraft::bench::options::{Options, OptionsError};
-use stagecraft::bench::report::{self, Report};
-use stagecraft::bench::run::{self, Harness, HarnessError};
+use harness::options::{Options, OptionsError};
+use harness::report::{self, Report};
+use harness::run::{self, Harness, HarnessError};
 
 fn main() -> ExitCode {
     let options = match Options::parse(std::env::args().skip(1)) {
@@ -104,7 +104,7 @@ fn render(dir: &Path) -> ExitCode {
 
 /// Full runs go where the book includes them; quick runs must never overwrite those.
 fn default_out(quick: bool) -> PathBuf {
-    let workspace = stagecraft::workspace_dir();
+    let workspace = stagekit::workspace_dir();
     if quick {
         workspace
             .join("target")

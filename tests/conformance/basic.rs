@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use stagecraft::{Server, Stage};
+use stagekit::{Server, Stage};
 
 use crate::support::*;
 

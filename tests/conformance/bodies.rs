@@ -4,7 +4,7 @@
 
 use std::thread;
 
-use stagecraft::{Server, Stage};
+use stagekit::{Server, Stage};
 
 use crate::support::*;
 

@@ -3,30 +3,15 @@
 //! the book describes: the second client waits until the first connection is closed, here by
 //! the server's idle timeout, so about `--idle-timeout`, neither forever nor not at all.
 
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use stagecraft::{Server, Stage};
+use stagekit::{Server, Stage};
 
 use crate::support::*;
 
 pub fn second_client_while_first_is_idle(stage: &Stage) {
     let server = Server::start(stage, &["--idle-timeout", "1s"]);
-    let mut first = connect(&server);
-    first
-        .send(get("/hello/first"))
-        .or_fail("sending for the first client");
-    expect_status(&mut first, &get("/hello/first"), 200);
-    // The first client now holds an idle kept-alive connection.
-    let mut second = connect(&server);
-    second.set_timeout(Duration::from_secs(5));
-    let started = Instant::now();
-    second
-        .send(get("/hello/second"))
-        .or_fail("sending for the second client");
-    let response = expect_status(&mut second, &get("/hello/second"), 200);
-    let waited = started.elapsed();
-    assert!(response.text().contains("second"), "{response}");
+    let (waited, mut first) = second_client_behind_an_idle_one(&server);
     if stage.capabilities.concurrent {
         assert!(
             waited < Duration::from_millis(500),
@@ -54,26 +39,7 @@ pub fn second_client_while_first_is_idle(stage: &Stage) {
 /// all), one after the other otherwise (about 1 s).
 pub fn slow_requests_on_two_connections(stage: &Stage) {
     let server = Server::start(stage, &[]);
-    let sent = request("GET", "/slow?ms=500", &["Connection: close"], b"");
-    let addr = server.addr();
-    let started = Instant::now();
-    let clients: Vec<_> = (0..2)
-        .map(|_| {
-            let sent = sent.clone();
-            thread::spawn(move || {
-                let mut conn = stagecraft::Conn::connect(addr).or_fail("connecting");
-                conn.send(&sent).or_fail("sending");
-                conn.read_response().or_fail("reading /slow").status
-            })
-        })
-        .collect();
-    for client in clients {
-        let status = client
-            .join()
-            .expect("a client thread panicked; its message is above");
-        assert_eq!(status, 200);
-    }
-    let took = started.elapsed();
+    let took = Clients::start(server.addr(), 2, &slow(Duration::from_millis(500))).join_ok();
     if stage.capabilities.concurrent {
         assert!(
             took < Duration::from_millis(950),

@@ -1,13 +1,13 @@
 //! curl as a real client: what the raw-bytes cases check by hand, a client that millions of
 //! scripts rely on must also get. Without curl these cases are skipped with a line on stderr
-//! saying so; under `CI=true` they fail instead (see `stagecraft::peers`).
+//! saying so; under `CI=true` they fail instead (see `stagekit::peers`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use stagecraft::peers::{self, CURL};
-use stagecraft::server::run_to_exit;
-use stagecraft::{Server, Stage};
+use stagekit::peers::{self, CURL};
+use stagekit::server::run_to_exit;
+use stagekit::{Server, Stage};
 
 use crate::support::*;
 

@@ -3,7 +3,7 @@
 //! declared length before the body is read. Each refusal closes the connection and never
 //! answers the request appended to it (see `expect_rejected`).
 
-use stagecraft::{Server, Stage};
+use stagekit::{Server, Stage};
 
 use crate::support::*;
 

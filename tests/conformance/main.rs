@@ -30,26 +30,31 @@
 //! - [`shutdown`]: SIGTERM / SIGINT finish the request in flight and exit 0.
 //! - [`command_line`]: bad flags give a non-zero exit and one clear line on stderr, no panic.
 //! - [`curl`]: the same server driven by curl, a real client.
+//! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
+//!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
+//!   line below has the capability (stages 04 and 05): two thousand idle connections and fifty
+//!   slowloris clients on one thread; a 503 past `--max-connections`; a fast request beside four
+//!   `/slow`, and SIGTERM with a `/slow` in flight; clients that never read big responses.
 //! - [`threadpool`]: stage 02 only: `--threads`, `--pool` and an idle connection holding a worker.
 //! - [`prefork`]: stage 03 only: a killed worker is replaced, SIGHUP restarts the workers one at
 //!   a time without a failed request, SIGTERM leaves no worker, `--workers`, `--reuseport`.
-//! - [`evented`]: stage 04 only: a fast request beside four `/slow` on one loop, unread big
-//!   responses, fifty slowloris clients, two thousand idle connections, `--max-connections`,
-//!   SIGTERM, `--threads` sharing the port.
-//! - [`async_stage`]: stage 05 only: blocking handlers off the workers, unread big responses,
-//!   many slowloris clients, thousands of idle connections, `--max-connections`, SIGTERM.
+//! - [`evented`]: stage 04 only: `--threads 4` loops sharing the port.
 //!
-//! [`support`] holds the request builders and the assertions the cases share; the process and
-//! wire plumbing is in the `stagecraft` library (`src/`).
+//! [`support`] holds the request builders, the client threads and the assertions the cases
+//! share; building, starting, signalling and reading the servers (and their `/proc` files) is
+//! the stage kit's (`stagekit`, in `tests/kit/`).
 
-mod async_stage;
 mod basic;
 mod bodies;
+mod bounded_output;
 mod command_line;
 mod concurrency;
 mod curl;
 mod evented;
 mod limits;
+mod many_connections;
+mod max_connections;
+mod offloads_blocking;
 mod pipelining;
 mod prefork;
 mod routes;
@@ -60,34 +65,78 @@ mod support;
 mod threadpool;
 mod timeouts;
 
-use stagecraft::{Capabilities, Stage};
+use stagekit::{Capabilities, Stage};
 
 // ANCHOR: stages
-// Every stage under test, one line each: the module name of its tests, its package (and binary)
-// name, and what its model cannot do by design.
+// Every stage under test, one entry each: the module name of its tests, its package (and binary)
+// name, and what its model can do beyond the shared cases (the fields of `Capabilities`; an
+// entry without `concurrent` says the stage serves one connection at a time).
 stages! {
-    stage01_blocking = "stage01-blocking", Capabilities { concurrent: false };
-    stage02_threadpool = "stage02-threadpool", Capabilities::FULL;
-    stage03_prefork = "stage03-prefork", Capabilities::FULL;
-    stage04_evented = "stage04-evented", Capabilities::FULL;
-    stage05_async = "stage05-async", Capabilities::FULL;
+    stage01_blocking = "stage01-blocking", [];
+    stage02_threadpool = "stage02-threadpool", [concurrent];
+    stage03_prefork = "stage03-prefork", [concurrent];
+    stage04_evented = "stage04-evented",
+        [concurrent, many_connections, max_connections, offloads_blocking, bounded_output];
+    stage05_async = "stage05-async",
+        [concurrent, many_connections, max_connections, offloads_blocking, bounded_output];
 }
 // ANCHOR_END: stages
 
-/// Expands each stage line into a module holding one `#[test]` per case.
+/// Expands each stage entry into a module holding its [`Stage`] (for the stage-only modules) and
+/// one `#[test]` per case: every shared case, and the cases of each capability in its entry.
 macro_rules! stages {
-    ($($module:ident = $package:literal, $capabilities:expr;)*) => {
+    ($($module:ident = $package:literal, [$($capability:ident),* $(,)?];)*) => {
         $(
             mod $module {
                 #[allow(unused_imports)]
                 use super::*;
-                const STAGE: Stage = Stage::new($package, $capabilities);
+                // A stage may have every capability, which leaves `..NONE` nothing to fill in.
+                #[allow(clippy::needless_update)]
+                pub(crate) const STAGE: Stage = Stage::new(
+                    $package,
+                    Capabilities { $($capability: true,)* ..Capabilities::NONE },
+                );
                 all_cases!(STAGE);
+                $(capability_cases!($capability, STAGE);)*
             }
         )*
     };
 }
 use stages;
+
+/// The cases of each capability, run only for the stages that have it. `concurrent` has none of
+/// its own: the [`concurrency`] cases run for every stage and check the limitation where it is
+/// off. A capability without an arm here does not compile.
+macro_rules! capability_cases {
+    (concurrent, $stage:ident) => {};
+    (many_connections, $stage:ident) => {
+        cases! { $stage;
+            many_connections: [
+                thousands_of_idle_connections_are_held,
+                slowloris_clients_are_all_cut_at_the_header_timeout,
+            ],
+        }
+    };
+    (max_connections, $stage:ident) => {
+        cases! { $stage;
+            max_connections: [over_max_connections_is_refused_with_503_until_one_closes],
+        }
+    };
+    (offloads_blocking, $stage:ident) => {
+        cases! { $stage;
+            offloads_blocking: [
+                a_fast_request_is_answered_while_four_slow_ones_run_on_one_thread,
+                sigterm_closes_idle_connections_at_once_and_lets_slow_ones_finish,
+            ],
+        }
+    };
+    (bounded_output, $stage:ident) => {
+        cases! { $stage;
+            bounded_output: [a_client_that_never_reads_big_responses_does_not_grow_the_server],
+        }
+    };
+}
+use capability_cases;
 
 /// The list of every case, grouped by module. A case function missing from this list is
 /// reported by the compiler as dead code, so the list cannot silently fall behind.
@@ -134,6 +183,7 @@ macro_rules! all_cases {
                 unsatisfiable_range_gives_416,
                 unknown_range_unit_is_ignored,
                 traversal_never_escapes_the_root,
+                small_files_on_a_kept_alive_connection_are_not_held_back,
             ],
             routes: [
                 hello_echoes_the_name,

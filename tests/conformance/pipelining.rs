@@ -5,7 +5,7 @@
 use std::thread;
 use std::time::Duration;
 
-use stagecraft::{Server, Stage};
+use stagekit::{Server, Stage};
 
 use crate::support::*;
 

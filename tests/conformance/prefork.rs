@@ -7,61 +7,26 @@
 //! - `--reuseport` serves, and spreads connections over the workers;
 //! - a bad `--workers` is refused with one line.
 //!
-//! Workers are found as the master's children in `/proc/PID/task/PID/children` and signalled
-//! by PID, never by name. Every load here is bounded in count and time.
+//! Workers are found as the master's children in `/proc` (the kit's [`procfs::children_of`]) and
+//! signalled by PID, never by name. Every load here is bounded in count and time.
 
 use std::collections::BTreeSet;
-use std::fs;
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stagecraft::{Capabilities, Server, Signal, Stage};
+use stagekit::server::signal_process;
+use stagekit::{procfs, Conn, Server, Signal};
 
+use crate::stage03_prefork::STAGE;
 use crate::support::*;
-
-const STAGE03: Stage = Stage::new("stage03-prefork", Capabilities::FULL);
 
 /// How long the master may take to bring the workers back to their number.
 const SETTLE_WITHIN: Duration = Duration::from_secs(10);
 
-/// The PIDs of `master`'s children: its workers.
-fn workers_of(master: u32) -> BTreeSet<u32> {
-    let path = format!("/proc/{master}/task/{master}/children");
-    match fs::read_to_string(&path) {
-        Ok(text) => text
-            .split_whitespace()
-            .filter_map(|pid| pid.parse().ok())
-            .collect(),
-        // Kernels built without CONFIG_PROC_CHILDREN: find the processes whose parent it is.
-        Err(_) => children_by_scanning_proc(master),
-    }
-}
-
-fn children_by_scanning_proc(master: u32) -> BTreeSet<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return BTreeSet::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| parent_of(*pid) == Some(master))
-        .collect()
-}
-
-/// The parent PID of `pid`, from the fourth field of `/proc/PID/stat` (after the command name,
-/// which may itself contain spaces and parentheses, hence the search for the last `)`).
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// When `pid` started, in clock ticks since boot: the 22nd field of `/proc/PID/stat`.
+/// When `pid` started (clock ticks since boot), which tells a worker from a later process that
+/// got its PID.
 fn start_time(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    // Fields 3 onwards follow the name; the start time is field 22.
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    procfs::stat(pid).map(|stat| stat.start_ticks)
 }
 
 /// Waits until `check` holds for the master's children, and returns them.
@@ -72,7 +37,7 @@ fn wait_for_workers(
 ) -> BTreeSet<u32> {
     let deadline = Instant::now() + SETTLE_WITHIN;
     loop {
-        let workers = workers_of(server.pid());
+        let workers = procfs::children_of(server.pid());
         if check(&workers) {
             return workers;
         }
@@ -86,26 +51,18 @@ fn wait_for_workers(
     }
 }
 
-/// Sends `signal` to one process by PID.
-fn kill(pid: u32, signal: libc::c_int) {
-    // Cannot fail: Linux PIDs are at most 2^22 (pid_max), far below i32::MAX.
-    let pid = libc::pid_t::try_from(pid).expect("Linux PIDs fit in pid_t");
-    // SAFETY: kill(2) has no memory-safety preconditions. The PID was read from the master's
-    // children a moment ago, and the master reaps its workers, so it still names that worker.
-    let result = unsafe { libc::kill(pid, signal) };
-    assert_eq!(
-        result,
-        0,
-        "kill({pid}, {signal}): {}",
-        std::io::Error::last_os_error()
-    );
+/// Sends `signal` to one worker by PID.
+fn signal_worker(pid: u32, signal: Signal) {
+    // The PID was read from the master's children a moment ago, and only the master reaps its
+    // workers, so it still names that worker.
+    signal_process(pid, signal).or_fail(&format!("sending {signal} to worker {pid}"));
 }
 
 /// GET /api/info on a new connection (closed after the answer): the PID of the worker that
 /// answered, or why there was no answer.
 fn answering_pid(server: &Server) -> Result<u32, String> {
     let sent = request("GET", "/api/info", &["Connection: close"], b"");
-    let mut conn = stagecraft::Conn::connect(server.addr()).map_err(|e| format!("connect: {e}"))?;
+    let mut conn = Conn::connect(server.addr()).map_err(|e| format!("connect: {e}"))?;
     conn.send(&sent).map_err(|e| format!("send: {e}"))?;
     let response = conn.read_response().map_err(|e| format!("read: {e}"))?;
     if response.status != 200 {
@@ -121,45 +78,20 @@ fn answering_pid(server: &Server) -> Result<u32, String> {
 
 /// Four `/slow?ms=1000` at once, then a fast request: how long the fast one waits.
 fn fast_request_wait_during_four_slow_ones(workers: &str) -> Duration {
-    let server = Server::start(&STAGE03, &["--workers", workers]);
-    let slow = request("GET", "/slow?ms=1000", &["Connection: close"], b"");
-    let addr = server.addr();
-    let (sent_slow, slow_sent) = mpsc::channel();
-    thread::scope(|scope| {
-        let slow_clients: Vec<_> = (0..4)
-            .map(|_| {
-                let slow = slow.clone();
-                let sent_slow = sent_slow.clone();
-                scope.spawn(move || {
-                    let mut conn = stagecraft::Conn::connect(addr).or_fail("connecting");
-                    conn.set_timeout(Duration::from_secs(10));
-                    conn.send(&slow).or_fail("sending /slow");
-                    // The receiver waits for all four; it is gone only if the test failed.
-                    let _ = sent_slow.send(());
-                    conn.read_response().or_fail("reading /slow").status
-                })
-            })
-            .collect();
-        // The fast request connects only once the four slow ones are connected and sent, so it
-        // is behind them in the kernel's accept queue, which is first in, first out.
-        for _ in 0..4 {
-            slow_sent
-                .recv_timeout(Duration::from_secs(10))
-                .or_fail("waiting for the slow requests to be sent");
-        }
-        let started = Instant::now();
-        let mut fast = connect(&server);
-        fast.set_timeout(Duration::from_secs(10));
-        let sent = request("GET", "/plaintext", &["Connection: close"], b"");
-        fast.send(&sent).or_fail("sending the fast request");
-        expect_status(&mut fast, &sent, 200);
-        let waited = started.elapsed();
-        for client in slow_clients {
-            // A panic in a client thread is that thread's assertion failing: pass it on.
-            assert_eq!(client.join().expect("a slow client panicked"), 200);
-        }
-        waited
-    })
+    let server = Server::start(&STAGE, &["--workers", workers]);
+    let slow_clients = Clients::start(server.addr(), 4, &slow(Duration::from_secs(1)));
+    // The fast request connects only once the four slow ones are connected and sent, so it is
+    // behind them in the kernel's accept queue, which is first in, first out.
+    slow_clients.wait_sent();
+    let started = Instant::now();
+    let mut fast = connect(&server);
+    fast.set_timeout(CLIENT_TIMEOUT);
+    let sent = request("GET", "/plaintext", &["Connection: close"], b"");
+    fast.send(&sent).or_fail("sending the fast request");
+    expect_status(&mut fast, &sent, 200);
+    let waited = started.elapsed();
+    slow_clients.join_ok();
+    waited
 }
 
 /// The cases, in a module named after the stage so that `cargo test --test conformance stage03`
@@ -169,11 +101,11 @@ mod stage03_prefork {
 
     #[test]
     fn killed_worker_is_replaced() {
-        let server = Server::start(&STAGE03, &["--workers", "3"]);
+        let server = Server::start(&STAGE, &["--workers", "3"]);
         let before = wait_for_workers(&server, "3 workers at start", |w| w.len() == 3);
         // Cannot fail: wait_for_workers returned only once there were three.
         let victim = *before.first().expect("three workers");
-        kill(victim, libc::SIGKILL);
+        signal_worker(victim, Signal::Kill);
         for round in 0..20 {
             let pid = answering_pid(&server).unwrap_or_else(|error| {
                 panic!("request {round} after the SIGKILL failed: {error}")
@@ -192,7 +124,7 @@ mod stage03_prefork {
 
     #[test]
     fn sighup_replaces_every_worker_without_a_failed_request() {
-        let server = Server::start(&STAGE03, &["--workers", "2"]);
+        let server = Server::start(&STAGE, &["--workers", "2"]);
         let old = wait_for_workers(&server, "2 workers at start", |w| w.len() == 2);
         let addr_server = &server;
         let (failures, answered_by) = thread::scope(|scope| {
@@ -212,7 +144,9 @@ mod stage03_prefork {
                 (failures, answered_by)
             });
             thread::sleep(Duration::from_millis(300));
-            kill(server.pid(), libc::SIGHUP);
+            // By PID rather than `Server::signal`, which needs the server that the client thread
+            // borrows; the master is this test's own unreaped child.
+            signal_process(server.pid(), Signal::Hup).or_fail("sending SIGHUP to the master");
             // A panic in the client thread is its own assertion failing: pass it on.
             client.join().expect("the client thread panicked")
         });
@@ -232,7 +166,7 @@ mod stage03_prefork {
 
     #[test]
     fn sigterm_finishes_the_request_in_flight_and_leaves_no_worker() {
-        let mut server = Server::start(&STAGE03, &["--workers", "2"]);
+        let mut server = Server::start(&STAGE, &["--workers", "2"]);
         let workers = wait_for_workers(&server, "2 workers at start", |w| w.len() == 2);
         let started: Vec<(u32, u64)> = workers
             .iter()
@@ -246,14 +180,7 @@ mod stage03_prefork {
         thread::sleep(Duration::from_millis(150));
         server.signal(Signal::Term).or_fail("sending SIGTERM");
         expect_status(&mut conn, &sent, 200);
-        let status = server
-            .wait_exit(Duration::from_secs(5))
-            .or_fail("waiting for the master to exit");
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "exit status after SIGTERM: {status}"
-        );
+        expect_exit_status_zero(&mut server, Signal::Term, Duration::from_secs(5));
         // The master reaps every worker before it exits. A PID may be reused by now, so a worker
         // counts as gone when its PID is free or names a process started at another time.
         for (pid, started) in started {
@@ -287,7 +214,7 @@ mod stage03_prefork {
 
     #[test]
     fn reuseport_serves_and_spreads_connections() {
-        let server = Server::start(&STAGE03, &["--workers", "2", "--reuseport"]);
+        let server = Server::start(&STAGE, &["--workers", "2", "--reuseport"]);
         let workers = wait_for_workers(&server, "2 workers at start", |w| w.len() == 2);
         let mut answered_by = BTreeSet::new();
         for round in 0..40 {
@@ -305,27 +232,12 @@ mod stage03_prefork {
 
     #[test]
     fn zero_workers_is_refused_with_one_line() {
-        let binary = stagecraft::build::stage_binary(STAGE03.package).or_fail("building stage 03");
         for workers in ["0", "many", "100000"] {
-            let (status, _stdout, stderr) = stagecraft::server::run_to_exit(
-                &binary,
+            expect_refused(
+                &STAGE,
                 &["--addr", "127.0.0.1:0", "--workers", workers],
-                Duration::from_secs(10),
-            )
-            .or_fail("running stage 03");
-            let Some(status) = status else {
-                panic!("--workers {workers}: still running after 10 s instead of refusing");
-            };
-            assert!(
-                !status.success(),
-                "--workers {workers} was accepted: {status}"
+                &["--workers"],
             );
-            assert_eq!(
-                stderr.trim_end().lines().count(),
-                1,
-                "--workers {workers}: one line on stderr, got:\n{stderr}"
-            );
-            assert!(stderr.contains("--workers"), "{stderr}");
         }
     }
 }

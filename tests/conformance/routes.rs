@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use stagecraft::{Server, Stage};
+use stagekit::{Server, Stage};
 
 use crate::support::*;
 

@@ -4,7 +4,7 @@
 use std::thread;
 use std::time::Duration;
 
-use stagecraft::{Server, Signal, Stage};
+use stagekit::{Server, Signal, Stage};
 
 use crate::support::*;
 
@@ -22,14 +22,7 @@ pub fn sigterm_lets_the_request_in_flight_finish_and_exits_0(stage: &Stage) {
     expect_status(&mut conn, &sent, 200);
     conn.expect_closed()
         .or_fail("after the last response of a stopping server, the connection closes");
-    let status = server
-        .wait_exit(EXIT_WITHIN)
-        .or_fail("waiting for the exit");
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status after SIGTERM: {status}"
-    );
+    expect_exit_status_zero(&mut server, Signal::Term, EXIT_WITHIN);
 }
 
 pub fn sigint_exits_0(stage: &Stage) {
@@ -37,10 +30,7 @@ pub fn sigint_exits_0(stage: &Stage) {
     // One request first, so the server is past start-up and in its serving loop.
     exchange(&server, &get("/healthz"));
     server.signal(Signal::Int).or_fail("sending SIGINT");
-    let status = server
-        .wait_exit(EXIT_WITHIN)
-        .or_fail("waiting for the exit");
-    assert_eq!(status.code(), Some(0), "exit status after SIGINT: {status}");
+    expect_exit_status_zero(&mut server, Signal::Int, EXIT_WITHIN);
 }
 
 /// An idle kept-alive connection must not hold the stop up for its idle timeout (30 s here).
@@ -53,12 +43,5 @@ pub fn sigterm_closes_idle_keep_alive_connections(stage: &Stage) {
     conn.set_timeout(EXIT_WITHIN);
     conn.expect_closed()
         .or_fail("the idle connection is closed when the server stops");
-    let status = server
-        .wait_exit(EXIT_WITHIN)
-        .or_fail("waiting for the exit");
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status after SIGTERM: {status}"
-    );
+    expect_exit_status_zero(&mut server, Signal::Term, EXIT_WITHIN);
 }

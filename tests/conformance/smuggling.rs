@@ -9,7 +9,7 @@
 //!
 //! The RFC sentence that each status rests on is quoted next to the case.
 
-use stagecraft::Stage;
+use stagekit::Stage;
 
 use crate::support::*;
 
@@ -106,7 +106,7 @@ pub fn content_length_empty_is_400(stage: &Stage) {
 /// answers; accepting it as some wrapped-around number is not.
 pub fn content_length_overflowing_u64_is_refused(stage: &Stage) {
     let bad = b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 99999999999999999999999\r\n\r\nhello";
-    let server = stagecraft::Server::start(stage, &[]);
+    let server = stagekit::Server::start(stage, &[]);
     let response = exchange(&server, bad);
     assert!(
         matches!(response.status, 400 | 413),
@@ -240,7 +240,7 @@ pub fn two_host_fields_are_400(stage: &Stage) {
 /// HTTP/1.0 has no Host requirement. It closes after the response, so the follow-up check of
 /// `expect_accepted` does not apply; the response and the close are checked here instead.
 pub fn http10_without_host_is_fine(stage: &Stage) {
-    let server = stagecraft::Server::start(stage, &[]);
+    let server = stagekit::Server::start(stage, &[]);
     let sent = b"GET /plaintext HTTP/1.0\r\n\r\n";
     let mut conn = connect(&server);
     conn.send(sent).or_fail("sending");

@@ -1,10 +1,12 @@
 //! Static files from the document root: content and type, validators and conditional requests
-//! (RFC 9110 section 13), byte ranges (RFC 9110 section 14), and a root that cannot be escaped.
+//! (RFC 9110 section 13), byte ranges (RFC 9110 section 14), a root that cannot be escaped, and
+//! small files on a kept-alive connection that nothing holds back.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use stagecraft::wire::show;
-use stagecraft::{Response, Server, Stage};
+use stagekit::wire::show;
+use stagekit::{Response, Server, Stage};
 
 use crate::support::*;
 
@@ -14,7 +16,7 @@ const BIG_BIN_LEN: usize = 1024 * 1024;
 /// extension calls for.
 pub fn every_site_file_is_served_with_its_type(stage: &Stage) {
     let server = Server::start(stage, &[]);
-    let site = stagecraft::site_dir();
+    let site = stagekit::site_dir();
     let mut files = Vec::new();
     collect_files(&site, &mut files);
     assert!(
@@ -201,7 +203,7 @@ pub fn unknown_range_unit_is_ignored(stage: &Stage) {
 /// backslashes and absolute paths. None may return the file; 400 or 404 are both fine.
 pub fn traversal_never_escapes_the_root(stage: &Stage) {
     let server = Server::start(stage, &[]);
-    let workspace = stagecraft::workspace_dir();
+    let workspace = stagekit::workspace_dir();
     let absolute = workspace.join("Cargo.toml").to_string_lossy().into_owned();
     let targets = [
         "/../Cargo.toml".to_owned(),
@@ -268,4 +270,25 @@ fn expected_type(extension: &str) -> Option<&'static str> {
         "bin" => "application/octet-stream",
         _ => return None,
     })
+}
+
+/// A driver may send a small file's head with `MSG_MORE` (stage 05) or cork the socket, so that
+/// head and file leave in one segment; if the flag were ever left on the last write, the kernel
+/// would hold the response back for its 200 ms cork timeout (as Nagle's algorithm beside delayed
+/// ACKs does to a response written in pieces). Forty exchanges must take milliseconds, not
+/// seconds.
+pub fn small_files_on_a_kept_alive_connection_are_not_held_back(stage: &Stage) {
+    let server = Server::start(stage, &[]);
+    let mut conn = connect(&server);
+    let started = Instant::now();
+    for path in ["/style.css", "/index.html", "/stagecraft.png", "/plaintext"].repeat(10) {
+        conn.send(get(path)).or_fail("sending");
+        expect_status(&mut conn, &get(path), 200);
+    }
+    let took = started.elapsed();
+    eprintln!("40 small responses on one connection: {took:?}");
+    assert!(
+        took < Duration::from_millis(500),
+        "40 small responses on one connection took {took:?}: something holds them back"
+    );
 }

@@ -1,14 +1,18 @@
-//! Request builders and assertions shared by the cases.
+//! Request builders, clients and assertions shared by the cases.
 //!
 //! The assertion helpers panic with the bytes sent and the response seen, so a failing case
 //! reads as a bug report without re-running anything.
 
 use std::fmt::Display;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
 
-use stagecraft::wire::show;
-use stagecraft::{Conn, Response, Server, Stage};
+use stagekit::server::run_to_exit;
+use stagekit::wire::show;
+use stagekit::{build, Conn, Response, Server, Signal, Stage};
 
 /// A valid request appended, in the same write, after every malformed one. It must never be
 /// answered: once framing is in doubt, the server may not treat any later byte as a new request
@@ -63,10 +67,143 @@ pub fn connect(server: &Server) -> Conn {
 
 /// Sends `bytes` on a new connection and reads one response.
 pub fn exchange(server: &Server, bytes: &[u8]) -> Response {
-    let mut conn = connect(server);
+    exchange_at(server.addr(), bytes)
+}
+
+/// [`exchange`] by address, for client threads (which cannot borrow the [`Server`]). Waits up to
+/// [`CLIENT_TIMEOUT`] for the response.
+pub fn exchange_at(addr: SocketAddr, bytes: &[u8]) -> Response {
+    let mut conn = Conn::connect(addr).or_fail("connecting to the server");
+    conn.set_timeout(CLIENT_TIMEOUT);
     conn.send(bytes).or_fail("sending the request");
     conn.read_response()
         .or_fail(&format!("reading the response to {}", show(bytes)))
+}
+
+/// Sends `bytes` on a new connection and checks that a 200 comes back within `within` while the
+/// server is busy with what `beside` says (for the failure message). Returns the response.
+pub fn expect_answered_within(
+    server: &Server,
+    bytes: &[u8],
+    within: Duration,
+    beside: &str,
+) -> Response {
+    let asked = Instant::now();
+    let response = exchange(server, bytes);
+    let waited = asked.elapsed();
+    assert_eq!(response.status, 200, "{response}");
+    assert!(
+        waited < within,
+        "{beside}, {} was answered after {waited:?} (at most {within:?} expected)",
+        show(bytes)
+    );
+    response
+}
+
+/// How long a client of [`exchange_at`] and [`Clients`] waits for its response: long enough for
+/// a `/slow` queued behind others on a busy machine.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `GET /slow?ms=N` (a handler that blocks for `sleep`) with `Connection: close`, so that
+/// whatever served it (a worker, a thread) is free again as soon as it has answered, rather than
+/// after the idle timeout of a kept-alive connection.
+pub fn slow(sleep: Duration) -> Vec<u8> {
+    let path = format!("/slow?ms={}", sleep.as_millis());
+    request("GET", &path, &["Connection: close"], b"")
+}
+
+/// A first client gets an answer and keeps its connection open, idle; a second client then
+/// sends a request on a connection of its own. Returns how long the second waited for its
+/// answer, and the first client's connection, still held.
+pub fn second_client_behind_an_idle_one(server: &Server) -> (Duration, Conn) {
+    let mut first = connect(server);
+    first
+        .send(get("/hello/first"))
+        .or_fail("sending for the first client");
+    expect_status(&mut first, &get("/hello/first"), 200);
+    let mut second = connect(server);
+    second.set_timeout(Duration::from_secs(5));
+    let sent = Instant::now();
+    second
+        .send(get("/hello/second"))
+        .or_fail("sending for the second client");
+    let response = expect_status(&mut second, &get("/hello/second"), 200);
+    let waited = sent.elapsed();
+    assert!(response.text().contains("second"), "{response}");
+    (waited, first)
+}
+
+/// Clients on threads of their own, each sending one request on a new connection and reading
+/// its response, so that the case can do something else meanwhile (send a fast request on
+/// another connection, signal the server) and then collect what they got.
+pub struct Clients {
+    count: usize,
+    sent: mpsc::Receiver<()>,
+    threads: Vec<thread::JoinHandle<(Response, Duration)>>,
+}
+
+impl Clients {
+    /// Starts `count` clients that each send `request` to `addr`.
+    pub fn start(addr: SocketAddr, count: usize, request: &[u8]) -> Clients {
+        let started = Instant::now();
+        let (sender, sent) = mpsc::channel();
+        let threads = (0..count)
+            .map(|_| {
+                let request = request.to_vec();
+                let sender = sender.clone();
+                thread::spawn(move || {
+                    let mut conn = Conn::connect(addr).or_fail("connecting to the server");
+                    conn.set_timeout(CLIENT_TIMEOUT);
+                    conn.send(&request).or_fail("sending the request");
+                    // The receiver is gone only if the case has failed already.
+                    let _ = sender.send(());
+                    let response = conn
+                        .read_response()
+                        .or_fail(&format!("reading the response to {}", show(&request)));
+                    (response, started.elapsed())
+                })
+            })
+            .collect();
+        Clients {
+            count,
+            sent,
+            threads,
+        }
+    }
+
+    /// Waits until every client has connected and sent its request, so that a connection made
+    /// after this is behind theirs in the kernel's accept queue (first in, first out).
+    pub fn wait_sent(&self) {
+        for _ in 0..self.count {
+            self.sent
+                .recv_timeout(CLIENT_TIMEOUT)
+                .or_fail("waiting for the clients to send their requests");
+        }
+    }
+
+    /// Every client's response, in the order they were started, with how long after
+    /// [`Clients::start`] it came. A client's failure is passed on as the case's.
+    pub fn join(self) -> Vec<(Response, Duration)> {
+        self.threads
+            .into_iter()
+            .map(|client| {
+                client
+                    .join()
+                    .expect("a client thread panicked; its message is above")
+            })
+            .collect()
+    }
+
+    /// [`Clients::join`], checking that every response is a 200; returns how long after
+    /// [`Clients::start`] the last one came.
+    pub fn join_ok(self) -> Duration {
+        let mut last = Duration::ZERO;
+        for (response, after) in self.join() {
+            assert_eq!(response.status, 200, "a client's response: {response}");
+            last = last.max(after);
+        }
+        last
+    }
 }
 
 /// Reads a response and checks its status, showing the request on failure.
@@ -153,7 +290,7 @@ pub fn assert_valid_date(response: &Response) {
 
 /// The bytes of a file of the bundled site.
 pub fn site_file(relative: &str) -> Vec<u8> {
-    let path = stagecraft::site_dir().join(relative);
+    let path = stagekit::site_dir().join(relative);
     std::fs::read(&path).or_fail(&format!("reading {}", path.display()))
 }
 
@@ -187,12 +324,56 @@ pub fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|index| (index % 251) as u8).collect()
 }
 
-/// Waits up to `within` for the server to exit after a stop signal and checks it exited 0.
-pub fn expect_exit_status_zero(server: &mut Server, within: Duration) {
-    let status = server.wait_exit(within).or_fail("waiting for the exit");
+/// Waits up to `within` for the server to exit after the stop signal `sent`, and checks that it
+/// exited with status 0 (design.md: a graceful stop exits 0).
+pub fn expect_exit_status_zero(server: &mut Server, sent: Signal, within: Duration) {
+    let status = server
+        .wait_exit(within)
+        .or_fail(&format!("waiting for the exit after {sent}"));
     assert_eq!(
         status.code(),
         Some(0),
-        "exit status after SIGTERM: {status}"
+        "{}: exit status after {sent}: {status}",
+        server.package()
     );
+}
+
+/// Runs `stage`'s binary with `args` (a command line it must refuse) and checks: a non-zero
+/// exit, no panic, and exactly one line on stderr, which names each of `mentions` (the input
+/// that was wrong).
+pub fn expect_refused(stage: &Stage, args: &[&str], mentions: &[&str]) {
+    // A refused command line is refused at once; this only bounds a server that starts serving.
+    const REFUSE_WITHIN: Duration = Duration::from_secs(10);
+    let binary = build::stage_binary(stage.package).or_fail("building the stage");
+    let command = format!("{} {}", stage.package, args.join(" "));
+    let (status, stdout, stderr) =
+        run_to_exit(&binary, args, REFUSE_WITHIN).or_fail(&format!("running `{command}`"));
+    let Some(status) = status else {
+        panic!("`{command}` was still running after {REFUSE_WITHIN:?}; stdout: {stdout}");
+    };
+    assert!(
+        !status.success(),
+        "`{command}` must fail, but exited with {status}"
+    );
+    assert!(
+        !stderr.contains("panicked at") && !stderr.contains("RUST_BACKTRACE"),
+        "`{command}`: a bad command line must not panic:\n{stderr}"
+    );
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "`{command}` must print exactly one line on stderr, got:\n{stderr}"
+    );
+    for mention in mentions {
+        assert!(
+            lines[0].contains(mention),
+            "`{command}`: the error line should name {mention:?}: {}",
+            lines[0]
+        );
+    }
 }

@@ -12,16 +12,13 @@
 //! `execute` wait) are unit tests next to the pool, in `stages/02-threadpool/src/pool.rs`: the
 //! application has no route that panics, and the queue is not observable from a socket.
 
-use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stagecraft::server::run_to_exit;
-use stagecraft::{build, Capabilities, Conn, Server, Signal, Stage};
+use stagekit::{Server, Signal};
 
+use crate::stage02_threadpool::STAGE;
 use crate::support::*;
-
-const STAGE: Stage = Stage::new("stage02-threadpool", Capabilities::FULL);
 
 /// How long a slow request sleeps in the `--threads` cases.
 const SLOW: Duration = Duration::from_millis(1000);
@@ -67,7 +64,7 @@ mod stage02 {
     #[test]
     fn an_idle_keep_alive_connection_occupies_the_only_worker() {
         let server = Server::start(&STAGE, &["--threads", "1", "--idle-timeout", "1s"]);
-        let waited = second_client_behind_an_idle_one(&server);
+        let (waited, _first) = second_client_behind_an_idle_one(&server);
         assert!(
             (Duration::from_millis(700)..=Duration::from_secs(3)).contains(&waited),
             "with one worker held by an idle keep-alive connection, a second client should wait \
@@ -89,7 +86,7 @@ mod stage02 {
                 "1s",
             ],
         );
-        let waited = second_client_behind_an_idle_one(&server);
+        let (waited, _first) = second_client_behind_an_idle_one(&server);
         assert!(
             waited < Duration::from_millis(500),
             "a thread per connection ignores --threads, so the second client should be answered \
@@ -114,12 +111,20 @@ mod stage02 {
 
     #[test]
     fn zero_threads_is_refused() {
-        expect_refused_in_one_line(&["--addr", "127.0.0.1:0", "--threads", "0"], "--threads");
+        expect_refused(
+            &STAGE,
+            &["--addr", "127.0.0.1:0", "--threads", "0"],
+            &["--threads"],
+        );
     }
 
     #[test]
     fn unknown_pool_is_refused() {
-        expect_refused_in_one_line(&["--addr", "127.0.0.1:0", "--pool", "nonsense"], "nonsense");
+        expect_refused(
+            &STAGE,
+            &["--addr", "127.0.0.1:0", "--pool", "nonsense"],
+            &["nonsense"],
+        );
     }
 }
 
@@ -127,62 +132,13 @@ mod stage02 {
 /// fifth. Returns how long the fast request waited for its answer, and how long the four slow
 /// ones took in all.
 fn fast_request_during_four_slow_ones(server: &Server) -> (Duration, Duration) {
-    let addr = server.addr();
-    let slow = request(
-        "GET",
-        &format!("/slow?ms={}", SLOW.as_millis()),
-        // So a worker is free again as soon as it has answered, rather than after the idle
-        // timeout of a kept-alive connection.
-        &["Connection: close"],
-        b"",
-    );
-    let started = Instant::now();
-    let slow_clients: Vec<_> = (0..4)
-        .map(|_| {
-            let slow = slow.clone();
-            thread::spawn(move || one_exchange(addr, &slow))
-        })
-        .collect();
+    let slow_clients = Clients::start(server.addr(), 4, &slow(SLOW));
     thread::sleep(SETTLE);
-    let fast = get("/plaintext");
     let sent = Instant::now();
-    let status = one_exchange(addr, &fast);
+    let fast = exchange(server, &get("/plaintext"));
     let fast_waited = sent.elapsed();
-    assert_eq!(status, 200, "the fast request");
-    for client in slow_clients {
-        let status = client
-            .join()
-            .expect("a client thread panicked; its message is above");
-        assert_eq!(status, 200, "a slow request");
-    }
-    (fast_waited, started.elapsed())
-}
-
-/// One request on a new connection; the response's status.
-fn one_exchange(addr: SocketAddr, bytes: &[u8]) -> u16 {
-    let mut conn = Conn::connect(addr).or_fail("connecting");
-    conn.set_timeout(Duration::from_secs(10));
-    conn.send(bytes).or_fail("sending");
-    conn.read_response().or_fail("reading the response").status
-}
-
-/// A first client gets an answer and keeps its connection open, idle; a second client then
-/// sends a request. Returns how long the second waited for its answer.
-fn second_client_behind_an_idle_one(server: &Server) -> Duration {
-    let mut first = connect(server);
-    first
-        .send(get("/hello/first"))
-        .or_fail("sending for the first client");
-    expect_status(&mut first, &get("/hello/first"), 200);
-    let mut second = connect(server);
-    second.set_timeout(Duration::from_secs(5));
-    let sent = Instant::now();
-    second
-        .send(get("/hello/second"))
-        .or_fail("sending for the second client");
-    let response = expect_status(&mut second, &get("/hello/second"), 200);
-    assert!(response.text().contains("second"), "{response}");
-    sent.elapsed()
+    assert_eq!(fast.status, 200, "the fast request: {fast}");
+    (fast_waited, slow_clients.join_ok())
 }
 
 /// Starts `--pool mode --threads 2` and checks that it answers, overlaps two slow requests, names
@@ -205,22 +161,7 @@ fn every_mode_check(mode: &str, model_mentions: &str) {
     );
 
     // Two 500 ms requests on two connections overlap: about 0.5 s in all, not 1 s.
-    let addr = server.addr();
-    let slow = request("GET", "/slow?ms=500", &["Connection: close"], b"");
-    let started = Instant::now();
-    let clients: Vec<_> = (0..2)
-        .map(|_| {
-            let slow = slow.clone();
-            thread::spawn(move || one_exchange(addr, &slow))
-        })
-        .collect();
-    for client in clients {
-        let status = client
-            .join()
-            .expect("a client thread panicked; its message is above");
-        assert_eq!(status, 200);
-    }
-    let took = started.elapsed();
+    let took = Clients::start(server.addr(), 2, &slow(Duration::from_millis(500))).join_ok();
     assert!(
         took < Duration::from_millis(950),
         "--pool {mode} --threads 2: two 500 ms requests took {took:?}; they did not overlap"
@@ -234,44 +175,5 @@ fn every_mode_check(mode: &str, model_mentions: &str) {
     idle.set_timeout(Duration::from_secs(3));
     idle.expect_closed()
         .or_fail("the idle connection is closed when the server stops, before its idle timeout");
-    let status = server
-        .wait_exit(Duration::from_secs(5))
-        .or_fail("waiting for the exit");
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "--pool {mode}: exit status after SIGTERM: {status}"
-    );
-}
-
-/// Runs the binary with `args` and checks: a non-zero exit, no panic, and one line on stderr
-/// (clap's "For more information" hint aside) that names `mentions`.
-fn expect_refused_in_one_line(args: &[&str], mentions: &str) {
-    let binary = build::stage_binary(STAGE.package).or_fail("building the stage");
-    let (status, _, stderr) =
-        run_to_exit(&binary, args, Duration::from_secs(10)).or_fail("running the binary");
-    let status = status.unwrap_or_else(|| {
-        panic!(
-            "`{} {}` was still running after 10 s",
-            STAGE.package,
-            args.join(" ")
-        )
-    });
-    assert!(
-        !status.success(),
-        "`{}` must fail, exited with {status}",
-        args.join(" ")
-    );
-    assert!(!stderr.contains("panicked at"), "no panic:\n{stderr}");
-    let lines: Vec<&str> = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
-        .collect();
-    assert_eq!(lines.len(), 1, "exactly one line on stderr, got:\n{stderr}");
-    assert!(
-        lines[0].contains(mentions),
-        "the error line should name {mentions:?}: {}",
-        lines[0]
-    );
+    expect_exit_status_zero(&mut server, Signal::Term, Duration::from_secs(5));
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stagecraft::{Server, Stage};
+use stagekit::{Server, Stage};
 
 use crate::support::*;
 
@@ -19,7 +19,7 @@ const NOT_BEFORE: Duration = Duration::from_millis(700);
 const AT_THE_LATEST: Duration = Duration::from_secs(3);
 
 /// Reads the 408 that must follow a stalled request, then the close; returns when it came.
-fn expect_408_then_close(conn: &mut stagecraft::Conn, sent: &[u8], since: Instant) -> Duration {
+fn expect_408_then_close(conn: &mut stagekit::Conn, sent: &[u8], since: Instant) -> Duration {
     conn.set_timeout(AT_THE_LATEST + Duration::from_secs(2));
     let response = expect_status(conn, sent, 408);
     let after = since.elapsed();

@@ -30,7 +30,9 @@ pub struct Held {
 /// Opens `count` connections to `addr`, sends `GET path` on each, and reads each answer, all
 /// before `deadline` passes.
 pub fn hold(addr: SocketAddr, count: usize, path: &str, deadline: Duration) -> Held {
-    raise_open_file_limit(count + 100);
+    // Every held connection is a descriptor here too. Should raising fail, connecting stops
+    // early and `Held::problem` says why.
+    stagekit::procfs::raise_open_file_limit(u64::try_from(count + 100).unwrap_or(u64::MAX));
     let give_up = Instant::now() + deadline;
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     let mut streams = Vec::with_capacity(count);
@@ -112,26 +114,6 @@ fn response_length(bytes: &[u8]) -> io::Result<Option<usize>> {
         .and_then(|value| value.trim().parse::<usize>().ok())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Content-Length"))?;
     Ok(Some(head + length))
-}
-
-/// Raises this process's open-file soft limit towards `wanted` (up to the hard limit), since
-/// every held connection is a file descriptor here too.
-pub fn raise_open_file_limit(wanted: usize) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid rlimit for getrlimit to fill and setrlimit to read.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            let wanted = libc::rlim_t::try_from(wanted).unwrap_or(libc::rlim_t::MAX);
-            if limit.rlim_cur < wanted {
-                limit.rlim_cur = wanted.min(limit.rlim_max);
-                // Failing leaves the old limit; connecting then stops early and says why.
-                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Holds N idle keep-alive connections to a server and reports what they cost it.
 
-    python3 stages/05-async/c10k.py ADDR PID N
+    python3 scripts/measure-idle-connections.py ADDR PID N
 
 ADDR is the server's host:port, PID the process that holds the connections (for nginx, its
 worker, not the master), N how many connections to hold. The script raises its own soft limit

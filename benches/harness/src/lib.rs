@@ -2,9 +2,12 @@
 //! hyper and a floor server, under the same loads, measured the same way (the book's chapter
 //! "Measuring honestly" explains every choice made here).
 //!
-//! The logic lives in the library, not in the bench binary, so that its parsers and writers are
-//! unit-tested with `cargo test`. The bench binary (`benches/stages/`) adds the command line and
-//! the SVG charts.
+//! The logic lives in this library, not in the bench binary, so that its parsers and writers are
+//! unit-tested with `cargo test`. The bench binary (`benches/stages/` in the root package) adds
+//! the command line and the SVG charts. The servers and the generator it runs beside the stages
+//! are this package's examples (`examples/floor.rs`, `examples/hyper_ref.rs`,
+//! `examples/openloop.rs`), built in release mode when a run starts. Building, starting and
+//! stopping the stages, and reading `/proc`, come from the stage kit ([`stagekit`]).
 //!
 //! Modules, in the order a run uses them:
 //!
@@ -15,7 +18,7 @@
 //! - [`nginx`]: the reference server's configuration, as shipped and tuned.
 //! - [`wrk`]: the closed-loop generator's Lua script and the parsing of its results.
 //! - [`idle`]: the client that holds thousands of idle connections.
-//! - [`procfs`]: CPU time and resident memory of a server's whole process tree.
+//! - [`procfs`]: CPU time and peak resident memory of a server's whole process tree.
 //! - [`run`]: the loop over scenarios and servers.
 //! - [`report`]: medians and spreads, JSON and markdown tables with the ratio columns.
 

@@ -3,15 +3,16 @@
 //! program's own), and stopping them by that PID.
 //!
 //! Servers that print `listening on http://ADDR` (the stages, the floor and the hyper reference)
-//! are read with [`crate::server::parse_listening_line`]; nginx, which prints nothing, is given a
-//! free port and polled until it accepts connections.
+//! are read with the stage kit's [`parse_listening_line`]; nginx, which prints nothing, is given
+//! a free port and polled until it accepts connections.
 //!
-//! Every child is tied to the harness with `PR_SET_PDEATHSIG`, so a harness killed from outside
-//! leaves no server running; [`Running`]'s `Drop` covers every other ending.
+//! Every child is tied to the harness with `PR_SET_PDEATHSIG` (the kit's [`die_with_parent`]), so
+//! a harness killed from outside leaves no server running; [`Running`]'s `Drop` covers every
+//! other ending.
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -19,7 +20,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::server::parse_listening_line;
+use stagekit::server::{
+    die_with_parent, first_line_then_drain, parse_listening_line, signal_process, Signal,
+};
 
 /// How long a server may take to start listening.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -243,11 +246,9 @@ impl Running {
         if self.exited().is_some() {
             return;
         }
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: kill(2) has no memory preconditions; the PID is our unreaped child, so it
-            // cannot name another process.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
+        // Our unreaped child (checked just above), so the PID names no other process. A failure
+        // means it has exited in between, which the wait below sees.
+        let _ = signal_process(self.child.id(), Signal::Term);
         if self.wait(STOP_GRACE).is_none() {
             // Ignoring errors: the process may have exited in between; wait() reaps it anyway.
             let _ = self.child.kill();
@@ -376,39 +377,6 @@ pub fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
         }
     }
     (!cpus.is_empty()).then_some(cpus)
-}
-
-/// Sends the first line of `pipe` on the returned channel, then discards the rest, so a server
-/// that prints more on stdout never blocks on a full pipe.
-fn first_line_then_drain(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        let mut reader = BufReader::new(pipe);
-        let mut line = String::new();
-        if matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-            // The receiver may have given up (startup timeout); nothing to do then.
-            let _ = sender.send(line);
-            drop(sender);
-            let _ = io::copy(&mut reader, &mut io::sink());
-        }
-    });
-    receiver
-}
-
-/// SIGKILL the child if the harness thread that started it dies.
-fn die_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: the closure runs between fork and exec and calls only prctl(2), which is
-    // async-signal-safe and touches no memory of the parent.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
-                Ok(())
-            } else {
-                Err(io::Error::last_os_error())
-            }
-        });
-    }
 }
 
 #[cfg(test)]

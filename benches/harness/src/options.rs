@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::scenario::{self, Kind, Placement};
+use crate::scenario::{self, Kind, Placement};
 
 /// The packages of the stages the harness compares, in book order. Adding a stage is one line.
 pub const STAGES: [&str; 5] = [

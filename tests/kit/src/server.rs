@@ -8,6 +8,10 @@
 //! sends SIGKILL, so no test leaves a server behind, whether it passes or panics. The server's
 //! stderr is kept (the last [`STDERR_KEPT`] bytes) and printed when a test fails, because the
 //! server's own log line is usually the fastest way to see why.
+//!
+//! The pieces the benchmark harness also needs for the processes it starts its own way (with
+//! `taskset`, logs to files) are public: [`parse_listening_line`], [`first_line_then_drain`],
+//! [`die_with_parent`] and [`signal_process`].
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
@@ -42,6 +46,8 @@ pub enum Signal {
     Term,
     /// SIGINT: Ctrl-C in a terminal; graceful stop.
     Int,
+    /// SIGHUP: stage 03's master replaces its workers one at a time.
+    Hup,
     /// SIGKILL: the last resort, which the process cannot handle.
     Kill,
 }
@@ -51,8 +57,38 @@ impl Signal {
         match self {
             Signal::Term => libc::SIGTERM,
             Signal::Int => libc::SIGINT,
+            Signal::Hup => libc::SIGHUP,
             Signal::Kill => libc::SIGKILL,
         }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Signal::Term => "SIGTERM",
+            Signal::Int => "SIGINT",
+            Signal::Hup => "SIGHUP",
+            Signal::Kill => "SIGKILL",
+        })
+    }
+}
+
+/// Sends `signal` to the process `pid`, and to nothing else.
+///
+/// The caller must know that `pid` still names the process it means: its own unreaped child
+/// (as [`Server::signal`] checks), or a child of such a process that its parent has not reaped
+/// yet (stage 03's workers, read from the master's `/proc` a moment before).
+pub fn signal_process(pid: u32, signal: Signal) -> io::Result<()> {
+    let pid =
+        libc::pid_t::try_from(pid).map_err(|_| io::Error::other("PID does not fit in pid_t"))?;
+    // SAFETY: kill(2) has no memory-safety preconditions; which process the PID names is the
+    // caller's promise, above.
+    let result = unsafe { libc::kill(pid, signal.number()) };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -235,16 +271,8 @@ impl Server {
         if self.status.is_some() || self.child.try_wait()?.is_some() {
             return Ok(());
         }
-        let pid = libc::pid_t::try_from(self.child.id())
-            .map_err(|_| io::Error::other("PID does not fit in pid_t"))?;
-        // SAFETY: kill(2) has no memory-safety preconditions; the PID is our own unreaped child,
-        // so it cannot name another process.
-        let result = unsafe { libc::kill(pid, signal.number()) };
-        if result == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        // Our own unreaped child, checked just above: the PID cannot name another process.
+        signal_process(self.child.id(), signal)
     }
 
     /// Waits up to `timeout` for the process to exit and returns its exit status.
@@ -403,7 +431,7 @@ fn drain_into(
 
 /// Sends the first line of `pipe` on the returned channel, then keeps reading (and discarding)
 /// the rest, so a server that prints more on stdout never blocks on a full pipe.
-fn first_line_then_drain(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+pub fn first_line_then_drain(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (sender, receiver) = mpsc::channel();
     thread::spawn(move || {
         let mut reader = BufReader::new(pipe);
@@ -426,7 +454,7 @@ fn first_line_then_drain(pipe: impl Read + Send + 'static) -> mpsc::Receiver<Str
 ///
 /// Linux ties this to the *thread* that forked, so a [`Server`] must be started on the thread
 /// that keeps it; every test does.
-fn die_with_parent(command: &mut Command) {
+pub fn die_with_parent(command: &mut Command) {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;

@@ -8,7 +8,7 @@ it has exited on SIGTERM (so they cover every thread it ever had), and its exit 
 Usage (from the workspace root, after `cargo build --release -p stage01-blocking -p
 stage02-threadpool`):
 
-    python3 stages/02-threadpool/measure.py [--bin-dir target/release] [--duration 5] [--rounds 3]
+    python3 scripts/measure-pool-modes.py [--bin-dir target/release] [--duration 5] [--rounds 3]
         [--tables keepalive,close,slow,idle]
 
 Prints markdown tables. Needs wrk and taskset. Every load is bounded (a few seconds) and goes to

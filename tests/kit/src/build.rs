@@ -1,9 +1,11 @@
-//! Building a stage binary from inside a test process.
+//! Building a stage binary (or an example) from inside a test process.
 //!
 //! A plain `cargo test` on a fresh clone must pass, but cargo hands an integration test only the
 //! binaries of its own package (`CARGO_BIN_EXE_*`), and the stages are other packages. So the
 //! first test that needs a stage runs `cargo build -p NAME --bin NAME` itself, with the same
-//! cargo that runs the tests, and every later test in the process reuses the result.
+//! cargo that runs the tests, and every later test in the process reuses the result. The
+//! benchmark harness builds its reference servers the same way, as examples of its own package
+//! ([`example_binary`]).
 //!
 //! Same target directory, no deadlock: measured with cargo 1.95, `cargo test` releases its
 //! build-directory lock before it runs the test binaries, so a nested `cargo build` into the same
@@ -11,10 +13,11 @@
 //! build in another terminal, holds the lock). Sharing the directory means `common` and the
 //! stages are compiled once for `cargo build` and `cargo test` alike.
 //!
-//! Which target directory and profile: the ones the test binary itself was built into, read from
-//! its own path (`TARGET/PROFILE/deps/NAME-HASH`), so `CARGO_TARGET_DIR`, `--target-dir` and
+//! Which target directory and profile: the ones the running binary itself was built into, read
+//! from its own path (`TARGET/PROFILE/deps/NAME-HASH`), so `CARGO_TARGET_DIR`, `--target-dir` and
 //! `--release` are all respected. Where the binary landed is read from cargo's JSON messages, not
-//! guessed.
+//! guessed. The cargo is the one that runs us (`CARGO`), and cargo runs in the workspace root
+//! ([`crate::workspace_dir`]), wherever the test was started from.
 //!
 //! `STAGECRAFT_BIN_DIR=DIR` skips building and takes `DIR/NAME` as it is, for running the suite
 //! or the benchmarks against binaries built elsewhere (for example with `--release`).
@@ -25,15 +28,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
-/// Why a stage binary could not be built or found.
+/// Why a binary could not be built or found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BuildError {
     /// cargo could not be started at all.
     CargoNotStarted { cargo: PathBuf, reason: String },
-    /// cargo ran and failed; its diagnostics went to the test's stderr.
-    CargoFailed { package: String, status: String },
-    /// cargo succeeded but reported no executable for the binary.
-    NoExecutable { package: String },
+    /// cargo ran and failed; its diagnostics went to the test's stderr. `command` is the cargo
+    /// command line that failed, as a user would type it.
+    CargoFailed { command: String, status: String },
+    /// cargo succeeded but reported no executable for the target.
+    NoExecutable { command: String, name: String },
     /// `STAGECRAFT_BIN_DIR` is set but holds no such binary.
     MissingPrebuilt { path: PathBuf },
 }
@@ -44,14 +48,15 @@ impl fmt::Display for BuildError {
             BuildError::CargoNotStarted { cargo, reason } => {
                 write!(f, "could not run {}: {reason}", cargo.display())
             }
-            BuildError::CargoFailed { package, status } => write!(
-                f,
-                "`cargo build -p {package}` failed ({status}); its errors are printed above"
-            ),
-            BuildError::NoExecutable { package } => write!(
-                f,
-                "`cargo build -p {package}` reported no executable named {package}"
-            ),
+            BuildError::CargoFailed { command, status } => {
+                write!(
+                    f,
+                    "`{command}` failed ({status}); its errors are printed above"
+                )
+            }
+            BuildError::NoExecutable { command, name } => {
+                write!(f, "`{command}` reported no executable named {name}")
+            }
             BuildError::MissingPrebuilt { path } => write!(
                 f,
                 "STAGECRAFT_BIN_DIR is set but {} does not exist",
@@ -63,12 +68,64 @@ impl fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
-/// The path of `package`'s binary (named like the package), building it first if this process
-/// has not done so yet.
+/// The path of `package`'s binary (named like the package), built in the profile of the running
+/// binary, building it first if this process has not done so yet.
 ///
 /// Concurrent callers wait for one build rather than starting several: cargo would serialise
 /// them on its lock anyway, and a failed build is reported to every caller with the same error.
 pub fn stage_binary(package: &str) -> Result<PathBuf, BuildError> {
+    built(&Target {
+        package,
+        kind: Kind::Bin,
+        name: package,
+    })
+}
+
+/// The path of the example `name` of `package`, always built with `--release` (the benchmark
+/// harness measures these beside release builds of the stages, whatever profile it runs in).
+pub fn example_binary(package: &str, name: &str) -> Result<PathBuf, BuildError> {
+    built(&Target {
+        package,
+        kind: Kind::Example,
+        name,
+    })
+}
+
+/// One thing to build.
+struct Target<'a> {
+    package: &'a str,
+    kind: Kind,
+    /// The binary's or example's name, which is also its file name.
+    name: &'a str,
+}
+
+/// A binary target, built in the profile of the running binary, or an example, built with
+/// `--release`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bin,
+    Example,
+}
+
+impl Kind {
+    /// The word cargo uses for the kind, in its flags (`--bin`) and its JSON messages (`bin`).
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Bin => "bin",
+            Kind::Example => "example",
+        }
+    }
+}
+
+impl Target<'_> {
+    /// The cargo arguments after `build` that select this target.
+    fn selection(&self) -> String {
+        format!("-p {} --{} {}", self.package, self.kind.word(), self.name)
+    }
+}
+
+/// Builds `target` once per process (or finds it in `STAGECRAFT_BIN_DIR`).
+fn built(target: &Target<'_>) -> Result<PathBuf, BuildError> {
     static BUILT: OnceLock<Mutex<HashMap<String, Result<PathBuf, BuildError>>>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
     // A panic while holding this lock can only come from a bug in this function; the map itself
@@ -76,19 +133,21 @@ pub fn stage_binary(package: &str) -> Result<PathBuf, BuildError> {
     let mut built = built
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(result) = built.get(package) {
+    // The selection names the package and the target, and the target's kind decides the profile.
+    let key = target.selection();
+    if let Some(result) = built.get(&key) {
         return result.clone();
     }
     let result = match std::env::var_os("STAGECRAFT_BIN_DIR") {
-        Some(dir) => prebuilt(Path::new(&dir), package),
-        None => cargo_build(package),
+        Some(dir) => prebuilt(Path::new(&dir), target.name),
+        None => cargo_build(target),
     };
-    built.insert(package.to_owned(), result.clone());
+    built.insert(key, result.clone());
     result
 }
 
-fn prebuilt(dir: &Path, package: &str) -> Result<PathBuf, BuildError> {
-    let path = dir.join(package);
+fn prebuilt(dir: &Path, name: &str) -> Result<PathBuf, BuildError> {
+    let path = dir.join(name);
     if path.is_file() {
         Ok(path)
     } else {
@@ -96,28 +155,40 @@ fn prebuilt(dir: &Path, package: &str) -> Result<PathBuf, BuildError> {
     }
 }
 
-fn cargo_build(package: &str) -> Result<PathBuf, BuildError> {
+fn cargo_build(target: &Target<'_>) -> Result<PathBuf, BuildError> {
     // Prefer the cargo that runs us now; the one that compiled us is the fallback (they are the
     // same under `cargo test`).
     let cargo = std::env::var_os("CARGO")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO")));
+    let layout = own_layout();
+    let profile = match target.kind {
+        Kind::Example => Some("release"),
+        Kind::Bin => layout.as_ref().map(|layout| layout.profile.as_str()),
+    };
+    let profile_flags = match profile {
+        None | Some("debug") => vec![],
+        Some("release") => vec!["--release"],
+        Some(other) => vec!["--profile", other],
+    };
+    // The command as a user would type it, for error messages (package and target names hold
+    // no spaces, so splitting the selection on them gives back its words).
+    let shown = format!(
+        "cargo build {} {}",
+        target.selection(),
+        profile_flags.join(" ")
+    )
+    .trim_end()
+    .to_owned();
     let mut command = Command::new(&cargo);
     command
         .current_dir(crate::workspace_dir())
-        .args(["build", "--message-format=json-render-diagnostics"])
-        .args(["-p", package, "--bin", package]);
-    if let Some(layout) = own_layout() {
+        .arg("build")
+        .args(target.selection().split_whitespace())
+        .args(&profile_flags)
+        .arg("--message-format=json-render-diagnostics");
+    if let Some(layout) = &layout {
         command.arg("--target-dir").arg(&layout.target_dir);
-        match layout.profile.as_str() {
-            "debug" => {}
-            "release" => {
-                command.arg("--release");
-            }
-            other => {
-                command.args(["--profile", other]);
-            }
-        }
     }
     // Diagnostics and progress ("Compiling common ...") go straight to the terminal: the first
     // test may wait a minute for them, and a failed build must show its errors.
@@ -130,12 +201,15 @@ fn cargo_build(package: &str) -> Result<PathBuf, BuildError> {
         })?;
     if !output.status.success() {
         return Err(BuildError::CargoFailed {
-            package: package.to_owned(),
+            command: shown,
             status: output.status.to_string(),
         });
     }
-    executable_from_messages(&output.stdout, package).ok_or_else(|| BuildError::NoExecutable {
-        package: package.to_owned(),
+    executable_from_messages(&output.stdout, target.name, target.kind.word()).ok_or_else(|| {
+        BuildError::NoExecutable {
+            command: shown,
+            name: target.name.to_owned(),
+        }
     })
 }
 
@@ -167,9 +241,9 @@ fn own_layout() -> Option<Layout> {
     })
 }
 
-/// Finds the `executable` of the binary target `name` among cargo's JSON messages (one object
-/// per line; lines that are not JSON are skipped).
-fn executable_from_messages(stdout: &[u8], name: &str) -> Option<PathBuf> {
+/// Finds the `executable` of the target `name` of `kind` (`bin`, `example`) among cargo's JSON
+/// messages (one object per line; lines that are not JSON are skipped).
+fn executable_from_messages(stdout: &[u8], name: &str, kind: &str) -> Option<PathBuf> {
     String::from_utf8_lossy(stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -178,7 +252,7 @@ fn executable_from_messages(stdout: &[u8], name: &str) -> Option<PathBuf> {
         .filter(|message| {
             message["target"]["kind"]
                 .as_array()
-                .is_some_and(|kinds| kinds.iter().any(|kind| kind == "bin"))
+                .is_some_and(|kinds| kinds.iter().any(|listed| listed == kind))
         })
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
 }
@@ -192,12 +266,18 @@ mod tests {
         let messages = br#"{"reason":"compiler-artifact","target":{"name":"common","kind":["lib"]},"executable":null}
 not json at all
 {"reason":"compiler-artifact","target":{"name":"stage01-blocking","kind":["bin"]},"executable":"/t/debug/stage01-blocking"}
+{"reason":"compiler-artifact","target":{"name":"floor","kind":["example"]},"executable":"/t/release/examples/floor"}
 {"reason":"build-finished","success":true}"#;
         assert_eq!(
-            executable_from_messages(messages, "stage01-blocking"),
+            executable_from_messages(messages, "stage01-blocking", "bin"),
             Some(PathBuf::from("/t/debug/stage01-blocking"))
         );
-        assert_eq!(executable_from_messages(messages, "common"), None);
+        assert_eq!(
+            executable_from_messages(messages, "floor", "example"),
+            Some(PathBuf::from("/t/release/examples/floor"))
+        );
+        assert_eq!(executable_from_messages(messages, "floor", "bin"), None);
+        assert_eq!(executable_from_messages(messages, "common", "bin"), None);
     }
 
     #[test]

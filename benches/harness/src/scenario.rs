@@ -5,7 +5,7 @@
 //! number is one server core's work. The `-2cores` variants run both unpinned, the way the
 //! machine would be used for real, where server and generator share the cores.
 
-use super::wrk::Load;
+use crate::wrk::Load;
 
 /// The small file every small-file scenario asks for (in the bundled site, about 4 KiB).
 pub const SMALL_FILE: &str = "/index.html";

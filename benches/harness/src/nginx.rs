@@ -49,7 +49,7 @@ pub fn config(
         }
     };
     format!(
-        "# Written by the Stagecraft benchmark harness (src/bench/nginx.rs).\n\
+        "# Written by the Stagecraft benchmark harness (benches/harness/src/nginx.rs).\n\
          daemon off;\n\
          worker_processes {workers};\n\
          worker_rlimit_nofile 30000;\n\

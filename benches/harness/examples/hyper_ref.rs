@@ -12,10 +12,10 @@
 //!   request (a small file in the page cache costs microseconds, and this is what a handler
 //!   written without a file-serving crate does), or 404.
 //!
-//! hyper is a dev-dependency of the root package only: no stage depends on it.
+//! hyper is a dev-dependency of the harness package only: no stage depends on it.
 //!
 //! ```text
-//! cargo run --release --example hyper_ref -- --addr 127.0.0.1:0 --root DIR [--threads N]
+//! cargo run --release -p stagecraft-harness --example hyper_ref -- --addr 127.0.0.1:0 --root DIR [--threads N]
 //! ```
 //!
 //! The first line on stdout is `listening on http://ADDR`; SIGTERM ends it.

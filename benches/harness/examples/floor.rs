@@ -8,7 +8,7 @@
 //! `write` and `close`, the syscall path every real server also pays for.
 //!
 //! ```text
-//! cargo run --release --example floor -- --addr 127.0.0.1:0 [--threads N] [--body FILE] [--close]
+//! cargo run --release -p stagecraft-harness --example floor -- --addr 127.0.0.1:0 [--threads N] [--body FILE] [--close]
 //! ```
 //!
 //! - `--threads N`: N threads, each with its own epoll instance, all waiting on the one listening

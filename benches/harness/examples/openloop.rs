@@ -20,7 +20,7 @@
 //! tell the generator's delay from the server's.
 //!
 //! ```text
-//! cargo run --release --example openloop -- --addr 127.0.0.1:8080 --path /index.html \
+//! cargo run --release -p stagecraft-harness --example openloop -- --addr 127.0.0.1:8080 --path /index.html \
 //!     --connections 50 --rate 20000 --duration 5
 //! ```
 //!

@@ -11,18 +11,17 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::idle;
-use super::machine::Machine;
-use super::nginx::{self, Flavour};
-use super::options::Options;
-use super::process::{self, Launch, Running};
-use super::procfs::{self, Sampler};
-use super::report::{self, Ceiling, Idle, Report, Row, Sample, Settings, Status, FLOOR, NGINX};
-use super::scenario::{self, Kind, Placement, Scenario, LARGE_FILE, PLAINTEXT, SMALL_FILE};
-use super::wrk::{self, Load};
+use crate::idle;
+use crate::machine::Machine;
+use crate::nginx::{self, Flavour};
+use crate::options::Options;
+use crate::process::{self, Launch, Running};
+use crate::procfs::{self, Sampler};
+use crate::report::{self, Ceiling, Idle, Report, Row, Sample, Settings, Status, FLOOR, NGINX};
+use crate::scenario::{self, Kind, Placement, Scenario, LARGE_FILE, PLAINTEXT, SMALL_FILE};
+use crate::wrk::{self, Load};
 
 /// The reference rows, in the order the tables show them (before the stages).
 pub const HYPER: &str = "hyper";
@@ -165,20 +164,15 @@ pub struct Harness {
     open_loop_base: Option<(String, f64)>,
 }
 
-/// The workspace (for the bundled site and cargo).
-fn workspace() -> PathBuf {
-    crate::workspace_dir()
-}
-
 impl Harness {
     /// Checks the tools, copies the site, and builds every binary.
     pub fn prepare(options: Options) -> Result<Harness, HarnessError> {
-        let wrk = crate::peers::find_on_path("wrk").ok_or(HarnessError::NoWrk)?;
-        let nginx = crate::peers::find_on_path("nginx").or_else(|| {
+        let wrk = stagekit::peers::find_on_path("wrk").ok_or(HarnessError::NoWrk)?;
+        let nginx = stagekit::peers::find_on_path("nginx").or_else(|| {
             let sbin = PathBuf::from("/usr/sbin/nginx");
             sbin.is_file().then_some(sbin)
         });
-        let mut machine = Machine::now(&workspace());
+        let mut machine = Machine::now(&stagekit::workspace_dir());
         machine.tools.push(first_line_of(&wrk, &["-v"]));
         if let Some(nginx) = &nginx {
             machine.tools.push(first_line_of(nginx, &["-v"]));
@@ -189,7 +183,7 @@ impl Harness {
 
         let dir = std::env::temp_dir().join(format!("stagecraft-bench-{}", std::process::id()));
         let root = dir.join("root");
-        copy_dir(&crate::site_dir(), &root)?;
+        copy_dir(&stagekit::site_dir(), &root)?;
 
         eprintln!(
             "building the floor server, the hyper reference and the open-loop generator (release)"
@@ -201,7 +195,7 @@ impl Harness {
         for stage in &options.stages {
             eprintln!("building {stage} (release)");
             let built =
-                crate::build::stage_binary(stage).map_err(|error| format!("not built: {error}"));
+                stagekit::build::stage_binary(stage).map_err(|error| format!("not built: {error}"));
             stages.insert(*stage, built);
         }
         let servers = servers(&options.stages);
@@ -813,7 +807,7 @@ fn progress(row: &Row) -> String {
 }
 
 fn first_line_of(program: &Path, args: &[&str]) -> String {
-    super::machine::command_output(&program.display().to_string(), args, None)
+    crate::machine::command_output(&program.display().to_string(), args, None)
         .and_then(|text| text.lines().next().map(str::to_owned))
         // `wrk -v` goes on with its build flags and copyright on the same line.
         .map(|line| {
@@ -841,59 +835,11 @@ fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Builds an example of this package in release mode and returns its path. Honours
-/// `STAGECRAFT_BIN_DIR` like [`crate::build::stage_binary`] does for stages.
+/// Builds an example of this package (a reference server or the generator) in release mode and
+/// returns its path. Honours `STAGECRAFT_BIN_DIR` like [`stagekit::build::stage_binary`] does
+/// for stages.
 pub fn build_example(name: &str) -> Result<PathBuf, String> {
-    if let Some(dir) = std::env::var_os("STAGECRAFT_BIN_DIR") {
-        let path = Path::new(&dir).join(name);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!(
-                "STAGECRAFT_BIN_DIR is set but {} does not exist",
-                path.display()
-            ))
-        };
-    }
-    let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
-    let mut command = Command::new(&cargo);
-    command
-        .current_dir(workspace())
-        .args([
-            "build",
-            "--release",
-            "--message-format=json-render-diagnostics",
-        ])
-        .args(["-p", "stagecraft", "--example", name]);
-    if let Some(target_dir) = own_target_dir() {
-        command.arg("--target-dir").arg(target_dir);
-    }
-    let output = command
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|error| format!("cannot run {}: {error}", cargo.display()))?;
-    if !output.status.success() {
-        return Err(format!(
-            "`cargo build --release --example {name}` failed ({})",
-            output.status
-        ));
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["target"]["name"] == name)
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| format!("cargo reported no executable for the example {name}"))
-}
-
-/// The target directory this binary was built in (`TARGET/PROFILE/deps/NAME-HASH`): the nearest
-/// ancestor holding cargo's `CACHEDIR.TAG`.
-fn own_target_dir() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .skip(1)
-        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
-        .map(Path::to_path_buf)
+    stagekit::build::example_binary(env!("CARGO_PKG_NAME"), name).map_err(|error| error.to_string())
 }
 
 /// Checks that a results directory has what the book and CI expect: the JSON with one row per
@@ -976,101 +922,4 @@ pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stage_02_is_also_measured_with_its_other_pools() {
-        let names: Vec<String> = servers(&["stage02-threadpool"])
-            .into_iter()
-            .map(|server| server.name)
-            .collect();
-        assert!(names.ends_with(&[
-            "stage02-threadpool".to_owned(),
-            "stage02-threadpool-rayon".to_owned(),
-            "stage02-threadpool-per-connection".to_owned(),
-        ]));
-    }
-
-    #[test]
-    fn slow_mix_does_not_apply_to_fixed_answers() {
-        let slow = scenario::find("slow-mix").expect("known");
-        let small = scenario::find("small-keepalive-50").expect("known");
-        assert!(not_applicable(&ServerKind::Floor, &slow).is_some());
-        assert!(not_applicable(&ServerKind::Nginx(Flavour::Tuned), &slow).is_some());
-        assert!(not_applicable(&ServerKind::Hyper, &slow).is_none());
-        let stage01 = ServerKind::Stage {
-            package: "stage01-blocking",
-            args: &[],
-        };
-        assert!(not_applicable(&stage01, &slow).is_none());
-        assert!(not_applicable(&ServerKind::Floor, &small).is_none());
-        let names: Vec<String> = servers(&["stage01-blocking"])
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
-        assert_eq!(
-            names,
-            [FLOOR, NGINX, NGINX_TUNED, HYPER, "stage01-blocking"]
-        );
-    }
-
-    #[test]
-    fn open_loop_output_becomes_a_sample() {
-        let stdout = "{\"target_rate\":20000.0,\"achieved_rate\":19950.5,\"completed\":99750,\
-                      \"errors\":1,\"non_2xx\":2,\"unanswered\":53,\"latency_us\":{\"p50\":95,\"p99\":410,\
-                      \"p999\":2300,\"max\":5100},\"lateness_us\":{\"p50\":3,\"p99\":21}}\n";
-        let sample = parse_openloop(stdout, 5.0).expect("valid output");
-        assert_eq!(sample.requests, 99_750);
-        // 1 error, 2 non-2xx, and 3 unanswered beyond one in flight per connection.
-        assert_eq!(sample.errors, 6);
-        assert_eq!(sample.target_rate, Some(20_000.0));
-        assert_eq!(sample.lateness_p99_us, Some(21.0));
-        assert_eq!((sample.p50_us, sample.p999_us), (95.0, 2300.0));
-        assert!(parse_openloop("openloop: connection refused\n", 5.0).is_err());
-    }
-
-    #[test]
-    fn status_follows_the_samples() {
-        let sample = |requests, errors| Sample {
-            requests,
-            errors,
-            seconds: 1.0,
-            ..Sample::default()
-        };
-        let settled = |samples: Vec<Sample>| {
-            let mut row = Row::without_numbers("x", "y", Status::Ok);
-            row.samples = samples;
-            settle_status(&mut row);
-            row.status
-        };
-        assert_eq!(settled(vec![sample(10, 0)]), Status::Ok);
-        assert_eq!(settled(vec![sample(10, 0), sample(10, 3)]), Status::Errors);
-        assert!(matches!(settled(vec![sample(0, 5)]), Status::Failed(_)));
-        assert!(matches!(settled(vec![]), Status::Failed(_)));
-    }
-
-    #[test]
-    fn verify_outputs_names_what_is_missing() {
-        let dir = std::env::temp_dir().join(format!("stagecraft-verify-{}", std::process::id()));
-        fs::create_dir_all(&dir).expect("temp dir is writable");
-        let json = serde_json::json!({"rows": [
-            {"server": "floor", "scenario": "small-keepalive-1"},
-        ]});
-        fs::write(dir.join("results.json"), json.to_string()).expect("write");
-        for file in ["summary.md", "header.md", "generators.md", "goals.md"] {
-            fs::write(dir.join(file), "x").expect("write");
-        }
-        fs::write(dir.join("small-keepalive-1.md"), "x").expect("write");
-        fs::write(dir.join("small-keepalive-1.svg"), "x").expect("write");
-        let servers = vec!["floor".to_owned(), "stage01-blocking".to_owned()];
-        let error =
-            verify_outputs(&dir, &servers, &["small-keepalive-1"]).expect_err("a row is missing");
-        assert!(
-            error.contains("row stage01-blocking / small-keepalive-1"),
-            "{error}"
-        );
-        assert!(verify_outputs(&dir, &servers[..1], &["small-keepalive-1"]).is_ok());
-        let _ = fs::remove_dir_all(&dir);
-    }
-}
+mod tests;

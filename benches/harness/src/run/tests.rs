@@ -1,0 +1,96 @@
+use super::*;
+
+#[test]
+fn stage_02_is_also_measured_with_its_other_pools() {
+    let names: Vec<String> = servers(&["stage02-threadpool"])
+        .into_iter()
+        .map(|server| server.name)
+        .collect();
+    assert!(names.ends_with(&[
+        "stage02-threadpool".to_owned(),
+        "stage02-threadpool-rayon".to_owned(),
+        "stage02-threadpool-per-connection".to_owned(),
+    ]));
+}
+
+#[test]
+fn slow_mix_does_not_apply_to_fixed_answers() {
+    let slow = scenario::find("slow-mix").expect("known");
+    let small = scenario::find("small-keepalive-50").expect("known");
+    assert!(not_applicable(&ServerKind::Floor, &slow).is_some());
+    assert!(not_applicable(&ServerKind::Nginx(Flavour::Tuned), &slow).is_some());
+    assert!(not_applicable(&ServerKind::Hyper, &slow).is_none());
+    let stage01 = ServerKind::Stage {
+        package: "stage01-blocking",
+        args: &[],
+    };
+    assert!(not_applicable(&stage01, &slow).is_none());
+    assert!(not_applicable(&ServerKind::Floor, &small).is_none());
+    let names: Vec<String> = servers(&["stage01-blocking"])
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        names,
+        [FLOOR, NGINX, NGINX_TUNED, HYPER, "stage01-blocking"]
+    );
+}
+
+#[test]
+fn open_loop_output_becomes_a_sample() {
+    let stdout = "{\"target_rate\":20000.0,\"achieved_rate\":19950.5,\"completed\":99750,\
+                  \"errors\":1,\"non_2xx\":2,\"unanswered\":53,\"latency_us\":{\"p50\":95,\"p99\":410,\
+                  \"p999\":2300,\"max\":5100},\"lateness_us\":{\"p50\":3,\"p99\":21}}\n";
+    let sample = parse_openloop(stdout, 5.0).expect("valid output");
+    assert_eq!(sample.requests, 99_750);
+    // 1 error, 2 non-2xx, and 3 unanswered beyond one in flight per connection.
+    assert_eq!(sample.errors, 6);
+    assert_eq!(sample.target_rate, Some(20_000.0));
+    assert_eq!(sample.lateness_p99_us, Some(21.0));
+    assert_eq!((sample.p50_us, sample.p999_us), (95.0, 2300.0));
+    assert!(parse_openloop("openloop: connection refused\n", 5.0).is_err());
+}
+
+#[test]
+fn status_follows_the_samples() {
+    let sample = |requests, errors| Sample {
+        requests,
+        errors,
+        seconds: 1.0,
+        ..Sample::default()
+    };
+    let settled = |samples: Vec<Sample>| {
+        let mut row = Row::without_numbers("x", "y", Status::Ok);
+        row.samples = samples;
+        settle_status(&mut row);
+        row.status
+    };
+    assert_eq!(settled(vec![sample(10, 0)]), Status::Ok);
+    assert_eq!(settled(vec![sample(10, 0), sample(10, 3)]), Status::Errors);
+    assert!(matches!(settled(vec![sample(0, 5)]), Status::Failed(_)));
+    assert!(matches!(settled(vec![]), Status::Failed(_)));
+}
+
+#[test]
+fn verify_outputs_names_what_is_missing() {
+    let dir = std::env::temp_dir().join(format!("stagecraft-verify-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir is writable");
+    let json = serde_json::json!({"rows": [
+        {"server": "floor", "scenario": "small-keepalive-1"},
+    ]});
+    fs::write(dir.join("results.json"), json.to_string()).expect("write");
+    for file in ["summary.md", "header.md", "generators.md", "goals.md"] {
+        fs::write(dir.join(file), "x").expect("write");
+    }
+    fs::write(dir.join("small-keepalive-1.md"), "x").expect("write");
+    fs::write(dir.join("small-keepalive-1.svg"), "x").expect("write");
+    let servers = vec!["floor".to_owned(), "stage01-blocking".to_owned()];
+    let error =
+        verify_outputs(&dir, &servers, &["small-keepalive-1"]).expect_err("a row is missing");
+    assert!(
+        error.contains("row stage01-blocking / small-keepalive-1"),
+        "{error}"
+    );
+    assert!(verify_outputs(&dir, &servers[..1], &["small-keepalive-1"]).is_ok());
+    let _ = fs::remove_dir_all(&dir);
+}

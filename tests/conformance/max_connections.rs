@@ -1,0 +1,67 @@
+//! For the stages that honour `--max-connections`
+//! ([`Capabilities::max_connections`](stagekit::Capabilities::max_connections): stages 04 and
+//! 05): one connection too many is answered `503` with `Retry-After` and closed, the admitted
+//! ones are not disturbed, and a place is free again once one of them closes.
+//!
+//! The two stages' refusals differ beyond that: stage 04's also has a `Date` and names the
+//! limit in its body, stage 05's has neither. Stage 04 checks its own in `evented`, with
+//! [`refused_past_two`]; once the refusal response is shared, those checks belong here.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use stagekit::{Conn, Response, Server, Stage};
+
+use crate::support::*;
+
+/// How soon a closed connection's place must be given back.
+const FREED_WITHIN: Duration = Duration::from_secs(2);
+
+pub fn over_max_connections_is_refused_with_503_until_one_closes(stage: &Stage) {
+    let server = Server::start(stage, &["--max-connections", "2"]);
+    let (first, mut second, _) = refused_past_two(&server);
+
+    // The two admitted ones are unaffected; once one closes, a new client gets in.
+    second.send(get("/healthz")).or_fail("sending");
+    expect_status(&mut second, &get("/healthz"), 200);
+    drop(first);
+    let deadline = Instant::now() + FREED_WITHIN;
+    loop {
+        let response = exchange(&server, &get("/plaintext"));
+        if response.status == 200 {
+            break;
+        }
+        assert_eq!(response.status, 503, "{response}");
+        assert!(
+            Instant::now() < deadline,
+            "the place of a closed connection was not given back within {FREED_WITHIN:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    // The second connection was never disturbed.
+    second.send(get("/healthz")).or_fail("sending");
+    expect_status(&mut second, &get("/healthz"), 200);
+}
+
+/// With `server` started with `--max-connections 2`: two connections are admitted and served,
+/// and a third is refused with a `503`, `Connection: close` and `Retry-After`, then closed.
+/// Returns the two admitted connections, still open, and the refusal.
+pub fn refused_past_two(server: &Server) -> (Conn, Conn, Response) {
+    let mut first = connect(server);
+    let mut second = connect(server);
+    for conn in [&mut first, &mut second] {
+        conn.send(get("/plaintext")).or_fail("sending");
+        expect_status(conn, &get("/plaintext"), 200);
+    }
+    let mut third = connect(server);
+    // The server may answer before it reads anything, and close; the request may or may not get
+    // there, and the answer is the same either way.
+    let _ = third.send(get("/plaintext"));
+    let refused = expect_status(&mut third, b"(third connection)", 503);
+    assert!(refused.has_token("connection", "close"), "{refused}");
+    assert!(refused.header("retry-after").is_some(), "{refused}");
+    third
+        .expect_closed()
+        .or_fail("the refused connection is closed after the 503");
+    (first, second, refused)
+}
