@@ -31,7 +31,6 @@ use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-
 /// Most bytes one `sendfile` call may send. The socket takes what fits in its buffer anyway;
 /// this only bounds one call when the reader is fast (the same default as nginx's
 /// `sendfile_max_chunk`, halved).
@@ -49,11 +48,15 @@ const WRITE_BUDGET: usize = 1024 * 1024;
 // ANCHOR: serve_connection
 /// Serves one connection until it closes, the peer goes away, or shutdown finishes it.
 ///
-/// Step 1 stops answering once [`MAX_BUFFERED_OUTPUT`] bytes of response wait to be written,
-/// file regions included: the back-pressure against a client that pipelines requests for a
-/// large file and never reads. Without it, every request such a client sends would be answered
-/// at once, each answer holding its file open. With it, the parsed requests wait, the machine
-/// stops reading at its pipelining limit, and the client waits too, through TCP.
+/// Step 1 ends early while the machine holds requests back because a response's worth of
+/// output ([`MAX_BUFFERED_OUTPUT`], file regions included) waits to be written: the
+/// back-pressure against a client that pipelines requests for a large file and never reads.
+/// Without it, every request such a client sends would be answered at once, each answer holding
+/// its file open. With it, the parsed requests wait, the machine stops reading at its pipelining
+/// limit, and the client waits too, through TCP. The rule is the machine's; this loop only asks
+/// [`Connection::holds_back_requests`] whether to answer again after a write.
+///
+/// [`MAX_BUFFERED_OUTPUT`]: protocol::http1::MAX_BUFFERED_OUTPUT
 pub async fn serve_connection(
     mut stream: TcpStream,
     app: &Arc<App>,

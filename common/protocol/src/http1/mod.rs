@@ -151,7 +151,7 @@ impl Machine {
     }
 
     // ANCHOR: read_buf
-    /// Room for the driver to read into: at least [`input::MIN_READ`] bytes, more while a body
+    /// Room for the driver to read into: at least 1 KiB, more while a body
     /// of known length is expected (so that it arrives where it will stay). Report what was
     /// read with [`handle_read`](Self::handle_read).
     pub fn read_buf(&mut self) -> &mut [u8] {
