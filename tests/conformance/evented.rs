@@ -2,15 +2,12 @@
 //! stage list in `main.rs`):
 //!
 //! - with `--threads 4`, four event loops share the port, each with a listening socket of its
-//!   own (SO_REUSEPORT), and all of them serve;
-//! - its 503 past `--max-connections` also has a `Date` and names the limit (stage 05's has
-//!   neither yet, so this is not in the shared case).
+//!   own (SO_REUSEPORT), and all of them serve.
 
 use std::thread;
 
 use stagekit::Server;
 
-use crate::max_connections::refused_past_two;
 use crate::stage04_evented::STAGE;
 use crate::support::*;
 
@@ -38,13 +35,5 @@ mod stage04 {
             .map(|client| client.join().expect("a client thread panicked"))
             .sum();
         assert_eq!(served, 200, "every request on every connection is answered");
-    }
-
-    #[test]
-    fn the_503_past_max_connections_names_the_limit_and_has_a_date() {
-        let server = Server::start(&STAGE, &["--max-connections", "2"]);
-        let (_first, _second, refused) = refused_past_two(&server);
-        assert!(refused.text().contains("max-connections"), "{refused}");
-        assert_valid_date(&refused);
     }
 }

@@ -119,7 +119,10 @@ macro_rules! capability_cases {
     };
     (max_connections, $stage:ident) => {
         cases! { $stage;
-            max_connections: [over_max_connections_is_refused_with_503_until_one_closes],
+            max_connections: [
+                over_max_connections_is_refused_with_503_until_one_closes,
+                the_503_past_max_connections_names_the_limit_and_has_a_date,
+            ],
         }
     };
     (offloads_blocking, $stage:ident) => {

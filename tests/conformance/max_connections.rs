@@ -3,9 +3,8 @@
 //! 05): one connection too many is answered `503` with `Retry-After` and closed, the admitted
 //! ones are not disturbed, and a place is free again once one of them closes.
 //!
-//! The two stages' refusals differ beyond that: stage 04's also has a `Date` and names the
-//! limit in its body, stage 05's has neither. Stage 04 checks its own in `evented`, with
-//! [`refused_past_two`]; once the refusal response is shared, those checks belong here.
+//! The refusal is the driver kit's (`driver::refusal`), the same bytes in both stages: it has a
+//! `Date` and its body names the limit, so a client's operator knows which flag to raise.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -41,6 +40,13 @@ pub fn over_max_connections_is_refused_with_503_until_one_closes(stage: &Stage) 
     // The second connection was never disturbed.
     second.send(get("/healthz")).or_fail("sending");
     expect_status(&mut second, &get("/healthz"), 200);
+}
+
+pub fn the_503_past_max_connections_names_the_limit_and_has_a_date(stage: &Stage) {
+    let server = Server::start(stage, &["--max-connections", "2"]);
+    let (_first, _second, refused) = refused_past_two(&server);
+    assert!(refused.text().contains("max-connections"), "{refused}");
+    assert_valid_date(&refused);
 }
 
 /// With `server` started with `--max-connections 2`: two connections are admitted and served,
