@@ -630,3 +630,132 @@ proptest! {
         chunked::fuzz_decode(&data);
     }
 }
+
+// ANCHOR: zero_copy_tests
+#[test]
+fn a_request_read_through_read_buf_is_a_view_of_the_bytes_read() {
+    let mut h = harness();
+    let wire = b"POST /echo?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    let room = h.conn.read_buf();
+    let room_start = room.as_ptr() as usize;
+    room[..wire.len()].copy_from_slice(wire);
+    h.conn.handle_read(wire.len(), h.now);
+    let Some(Event::Request { request, .. }) = h.conn.poll_event() else {
+        panic!("expected a request")
+    };
+    let within_room = |bytes: &[u8]| {
+        let at = bytes.as_ptr() as usize;
+        at >= room_start && at + bytes.len() <= room_start + wire.len()
+    };
+    assert_eq!(request.target, "/echo?x=1");
+    assert!(
+        within_room(request.target.as_bytes()),
+        "the target is not a copy"
+    );
+    assert!(
+        within_room(request.headers.get("host").unwrap()),
+        "nor the fields"
+    );
+    assert_eq!(&request.body[..], b"hello");
+    assert!(within_room(&request.body), "nor a Content-Length body");
+}
+
+#[test]
+fn a_body_of_known_length_gets_room_for_all_of_it_and_arrives_in_place() {
+    let mut h = harness();
+    let body = vec![b'z'; 200_000];
+    let head = format!(
+        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    h.conn.handle_input(head.as_bytes(), h.now);
+    let room = h.conn.read_buf();
+    assert!(
+        room.len() >= body.len(),
+        "room for the whole body: {}",
+        room.len()
+    );
+    let room_start = room.as_ptr() as usize;
+    room[..body.len()].copy_from_slice(&body);
+    h.conn.handle_read(body.len(), h.now);
+    let Some(Event::Request { request, .. }) = h.conn.poll_event() else {
+        panic!("expected the request once its body is complete")
+    };
+    assert_eq!(request.body.len(), body.len());
+    assert_eq!(
+        request.body.as_ptr() as usize,
+        room_start,
+        "read once, never copied"
+    );
+}
+
+#[test]
+fn a_split_body_completes_across_reads_and_pipelined_bytes_after_it_are_kept() {
+    let mut h = harness();
+    let wire = b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    for piece in wire.chunks(7) {
+        h.feed_reads(piece, &mut crate::pump::echo);
+    }
+    assert_eq!(h.statuses(), [200, 200]);
+    assert_eq!(&h.seen[0].body[..], b"0123456789");
+    assert_eq!(h.seen[1].target, "/b");
+}
+// ANCHOR_END: zero_copy_tests
+
+#[test]
+fn every_request_carries_its_own_id_in_arrival_order() {
+    let mut h = harness();
+    h.conn.handle_input(
+        b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
+        h.now,
+    );
+    let Some(Event::Request { id: first, .. }) = h.conn.poll_event() else {
+        panic!("expected /1")
+    };
+    assert!(h.conn.poll_event().is_none(), "one request out at a time");
+    h.conn
+        .send_response(first, Response::new(StatusCode::OK), SystemTime::UNIX_EPOCH);
+    let Some(Event::Request { id: second, .. }) = h.conn.poll_event() else {
+        panic!("expected /2")
+    };
+    assert_ne!(first, second);
+    assert_eq!(second.0, first.0 + 1);
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "in flight")]
+fn a_response_for_an_id_not_in_flight_is_a_driver_bug() {
+    let mut h = harness();
+    h.conn
+        .handle_input(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
+    let Some(Event::Request { id, .. }) = h.conn.poll_event() else {
+        panic!("expected /1")
+    };
+    let wrong = crate::StreamId(id.0 + 7);
+    h.conn
+        .send_response(wrong, Response::new(StatusCode::OK), SystemTime::UNIX_EPOCH);
+}
+
+#[test]
+fn requests_held_back_by_unwritten_output_are_reported_and_released_by_writes() {
+    let mut h = harness();
+    h.conn.handle_input(
+        b"GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n",
+        h.now,
+    );
+    let Some(Event::Request { id, .. }) = h.conn.poll_event() else {
+        panic!("expected /big")
+    };
+    assert!(!h.conn.holds_back_requests(), "nothing is queued yet");
+    let big = Response::with_body(StatusCode::OK, "text/plain", vec![b'x'; 100_000]);
+    h.conn.send_response(id, big, SystemTime::UNIX_EPOCH);
+    assert!(
+        h.conn.holds_back_requests(),
+        "/next waits behind 100 kB of output"
+    );
+    assert!(h.conn.poll_event().is_none());
+    h.pump();
+    assert!(!h.conn.holds_back_requests());
+    assert_eq!(h.statuses(), [200, 200], "once written, /next is answered");
+}
