@@ -10,6 +10,7 @@
 //! model (so not in any stage). Every function takes its socket as [`std::os::fd::AsFd`] or as a
 //! `std` type, so a blocking stage, mio's loop and tokio's tasks call the same code.
 //!
+//! - [`send`]: response bytes, with `MSG_MORE` when more output follows at once.
 //! - [`sendfile`]: a file region to a socket: `sendfile(2)`, the plain `pread` + `send`
 //!   fallback, and the one rule for a short count.
 //! - [`open_files`]: the soft `RLIMIT_NOFILE` raised to the hard limit (or `fs.nr_open`).
@@ -24,6 +25,7 @@ pub mod announce;
 pub mod listener;
 pub mod open_files;
 pub mod refusal;
+pub mod send;
 pub mod sendfile;
 
 pub use announce::{announce, Scheme};

@@ -14,12 +14,13 @@
 //! or write shorter than asked, see `Conn::read`). Forgetting it too early loses the
 //! connection: no new event comes for bytes that are already there.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::Shutdown as Direction;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use app::App;
+use driver::send::send_bytes;
 use driver::sendfile;
 use mio::event::Event as Readiness;
 use mio::net::TcpStream;
@@ -244,6 +245,9 @@ impl Conn {
     fn write(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
         let mut wrote = false;
         while self.writable {
+            // Everything queued, files included: more than this write means another follows
+            // at once, so the kernel may hold a partial segment for it (`driver::send`).
+            let queued = self.machine.queued_output();
             let Some(transmit) = self.machine.poll_transmit() else {
                 break;
             };
@@ -260,7 +264,10 @@ impl Conn {
                     self.machine.handle_write_closed(cx.now);
                     continue;
                 }
-                Transmit::Bytes(bytes) => (self.socket.write(bytes), bytes.len()),
+                Transmit::Bytes(bytes) => {
+                    let more_follows = queued > bytes.len() as u64;
+                    (send_bytes(&self.socket, bytes, more_follows), bytes.len())
+                }
                 Transmit::File { file, offset, len } => {
                     // The kit's rule for file regions (`driver::sendfile`): a short count may be
                     // a full socket or a file that ends early, and only the next call can tell,

@@ -14,7 +14,7 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
@@ -35,11 +35,6 @@ use tracing::{debug, warn};
 /// this only bounds one call when the reader is fast (the same default as nginx's
 /// `sendfile_max_chunk`, halved).
 const SENDFILE_MAX_CHUNK: u64 = 1024 * 1024;
-
-/// Output behind a write up to which the write is sent with `MSG_MORE` (see [`send_bytes`]).
-/// Measured on `/style.css` (1 KiB): a quarter less CPU per request with the flag. On `/big.bin`
-/// (1 MiB) the flag cost more than the head's own segment saves, so large files go without it.
-const COALESCE_BELOW: u64 = 64 * 1024;
 
 /// Bytes a task writes before it lets the other tasks on its worker run. Without it, a fast
 /// client downloading pipelined large files would keep its worker to itself.
@@ -224,12 +219,10 @@ async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::
                 continue;
             }
             Transmit::Bytes(bytes) => {
-                let behind = queued.saturating_sub(bytes.len() as u64);
-                send_bytes(
-                    writer.as_ref(),
-                    bytes,
-                    (1..=COALESCE_BELOW).contains(&behind),
-                )
+                // More queued than these bytes: another write follows at once (unless the
+                // budget ends the round, which the check below makes the last write's flag off).
+                let more_follows = queued > bytes.len() as u64 && budget > bytes.len();
+                send_bytes(writer.as_ref(), bytes, more_follows)
             }
             Transmit::File { file, offset, len } => send_file(writer.as_ref(), file, offset, len),
         };
@@ -253,33 +246,13 @@ async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::
 }
 // ANCHOR_END: write_output
 
-// ANCHOR: send_bytes
-/// Sends what the socket takes of `bytes`. With `more_follows`, the kernel is told that more
-/// output comes right after (`MSG_MORE`), so a response head and the small file behind it leave
-/// in one TCP segment instead of two, as nginx does with `tcp_nopush`. The write that follows
-/// (the last one of a round never has the flag) sends whatever the flag held back.
+/// The driver kit's `send_bytes` (`MSG_MORE` when more output follows at once), inside
+/// `try_io`, so that a `WouldBlock` clears tokio's belief that the socket is writable.
 fn send_bytes(socket: &TcpStream, bytes: &[u8], more_follows: bool) -> io::Result<usize> {
-    let flags = if more_follows {
-        libc::MSG_NOSIGNAL | libc::MSG_MORE
-    } else {
-        libc::MSG_NOSIGNAL
-    };
     socket.try_io(Interest::WRITABLE, || {
-        // SAFETY: the descriptor is open (the socket is borrowed), and the kernel reads at most
-        // `bytes.len()` bytes from `bytes`, which is borrowed for the duration of the call.
-        let sent = unsafe {
-            libc::send(
-                socket.as_raw_fd(),
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                flags,
-            )
-        };
-        // Non-negative and at most `bytes.len()`, so it fits in usize.
-        usize::try_from(sent).map_err(|_| io::Error::last_os_error())
+        driver::send::send_bytes(socket, bytes, more_follows)
     })
 }
-// ANCHOR_END: send_bytes
 
 // ANCHOR: send_file
 /// Sends up to [`SENDFILE_MAX_CHUNK`] bytes of `file` from `offset` with `sendfile(2)` (the
