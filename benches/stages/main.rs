@@ -39,10 +39,8 @@ fn main() -> ExitCode {
     if let Some(dir) = &options.render {
         return render(dir);
     }
-    let out = options
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(options.quick));
+    let quick = options.quick;
+    let out = options.out.clone().unwrap_or_else(|| default_out(quick));
     let harness = match Harness::prepare(options) {
         Ok(harness) => harness,
         Err(HarnessError::NoWrk) if std::env::var("CI").as_deref() != Ok("true") => {
@@ -55,7 +53,30 @@ fn main() -> ExitCode {
         }
     };
     let report = harness.run();
+    if !quick {
+        count_instructions(&out);
+    }
     write(&report, &out)
+}
+
+/// A full run also counts the parser's instructions (`scripts/parse-instructions.sh`, under
+/// callgrind), so that the goals table sets them beside the servers' numbers of the same
+/// commit. Without valgrind the script says so, and the goals table shows them as not measured.
+fn count_instructions(out: &Path) {
+    let script = stagekit::workspace_dir()
+        .join("scripts")
+        .join("parse-instructions.sh");
+    let saved = out.join("parse-instructions.json");
+    let status = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("--save")
+        .arg(&saved)
+        .status();
+    match status {
+        Ok(status) if status.success() => {}
+        Ok(status) => eprintln!("stages bench: {} ended with {status}", script.display()),
+        Err(error) => eprintln!("stages bench: cannot run {}: {error}", script.display()),
+    }
 }
 
 /// Writes every output of `report` into `out`, then checks that they are all there.

@@ -894,7 +894,14 @@ pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
     let generators = report::ceilings_markdown(report);
     fs::write(dir.join("header.md"), &header)?;
     fs::write(dir.join("generators.md"), &generators)?;
-    fs::write(dir.join("goals.md"), report::goals_markdown(report))?;
+    // The parser's instruction counts, when a full run measured them beside the servers.
+    let instructions = fs::read_to_string(dir.join("parse-instructions.json"))
+        .ok()
+        .and_then(|text| report::instruction_counts_from_json(&text).ok());
+    fs::write(
+        dir.join("goals.md"),
+        report::goals_markdown(report, instructions.as_ref()),
+    )?;
     let mut summary = String::new();
     let _ = writeln!(summary, "{header}");
     let _ = writeln!(summary, "### What the load generators can do\n");

@@ -198,12 +198,19 @@ fn goals_are_judged_against_the_references_of_the_same_run() {
         rss_after: 10 * 10 * 1024,
     });
     rows.push(idle);
-    let goals = goals_markdown(&report(rows));
+    let counts = instruction_counts_from_json(
+        r#"{"httparse/curl": 1000, "parse_head/curl": 1250, "machine/curl": 2500}"#,
+    )
+    .expect("valid counts");
+    let goals = goals_markdown(&report(rows), Some(&counts));
+    assert!(goals.contains("| instructions per request, `parse_head`, a curl request: at most 1.3× a bare httparse parse | 1.25× | met |"), "{goals}");
+    assert!(goals.contains("| instructions per request, the whole machine answering, a curl request: at most 2× a bare httparse parse | 2.50× | **not met** |"), "{goals}");
+    assert!(goals.contains("| instructions per request, `parse_head`, 16 pipelined requests: at most 1.3× a bare httparse parse | - | not measured in this run |"), "{goals}");
     assert!(goals.contains("| stage 04 CPU per request, small file, 50 connections: at most 0.7× nginx's | 0.80× | **not met** |"), "{goals}");
     assert!(goals.contains("| stage 04 requests/s, small file, 50 connections: at least 1× nginx's | 1.25× | met |"), "{goals}");
     assert!(
         goals.contains(
-            "| stage05-async memory per idle connection: at most 16 KiB | 10.0 KiB | met |"
+            "| stage05-async memory per idle connection: at most 3.1 KiB | 10.0 KiB | **not met** |"
         ),
         "{goals}"
     );
