@@ -5,23 +5,36 @@
 //! own, and the file after it. `MSG_MORE` on the head's `send` tells the kernel that more follows
 //! right away: the head waits in the socket, and the file's first bytes complete its segment.
 //! nginx gets the same effect with `tcp_nopush` (`TCP_CORK`). The write that follows, without the
-//! flag, pushes out what the flag held; so a driver sets it only when it is about to write again
-//! (more output is queued behind these bytes), and never on the last write before it waits.
+//! flag, pushes out what the flag held; so a driver sets it only when it is about to write again,
+//! never on the last write before it waits.
 //!
-//! For a small file the gain is a segment (one packet less, and on loopback one less delivery
-//! into the client's socket inside the server's system call). For a large file it is much more,
-//! measured on loopback with the 1 MiB `/big.bin`: with the head alone in its first segment, the
-//! client's receive window stayed small (Linux's receive-buffer autotuning took its round-trip
-//! sample from that tiny segment), so most of each file left later, paced by the client's
-//! acknowledgements, while the server sat idle. With the head and the file sharing segments the
-//! window grows normally and the whole file leaves inside the server's `sendfile` calls. The
-//! stage 04 chapter has the measurement.
+//! [`coalesce`] is the one rule both evented stages follow for when to set it, measured on
+//! loopback: for a small file behind the head it saves a segment, and on loopback each segment is
+//! also delivered to the client's socket inside the server's system call, so the server saves
+//! that work too. For a large file it does not pay here: with the head in the file's first
+//! segment, the client's receive window grows to megabytes and the whole file leaves inside the
+//! server's `sendfile`, where with the head alone most of the file leaves later, sent from the
+//! client's acknowledgements on the client's core. The work moves rather than shrinks, and
+//! crossing cores makes it dearer: at 10 and 16 connections the rate fell by 14 to 32 % (stage
+//! 04's chapter, "Where a large file's time goes", has the measurement). On a real network the
+//! client's autotuning sees a real round trip and neither effect carries over.
 
 use std::io;
 use std::os::fd::AsFd;
 
 use nix::libc;
 use socket2::SockRef;
+
+/// Output behind a write up to which the write is sent with `MSG_MORE`: a small file's region,
+/// or the next pipelined response. Beyond it (a large file) the flag moves work to the server
+/// without saving any on loopback (see the module documentation).
+pub const COALESCE_BELOW: u64 = 64 * 1024;
+
+/// Whether a write with `behind` bytes of output queued after it should carry `MSG_MORE`:
+/// something follows at once, and little enough that holding a partial segment for it pays.
+pub fn coalesce(behind: u64) -> bool {
+    (1..=COALESCE_BELOW).contains(&behind)
+}
 
 // ANCHOR: send_bytes
 /// Sends what the socket takes of `bytes` and returns the count. With `more_follows`, the
@@ -44,6 +57,14 @@ mod tests {
 
     use super::*;
     use crate::tests::tcp_pair;
+
+    #[test]
+    fn only_a_little_output_behind_a_write_is_worth_holding_a_segment_for() {
+        assert!(!coalesce(0), "nothing follows: the last write must push");
+        assert!(coalesce(1));
+        assert!(coalesce(COALESCE_BELOW));
+        assert!(!coalesce(COALESCE_BELOW + 1), "a large file goes without");
+    }
 
     #[test]
     fn bytes_sent_with_more_following_arrive_with_the_next_write() {

@@ -7,6 +7,7 @@
 //! the client's preface, so that a driver written against this type serves both.
 
 use std::os::fd::BorrowedFd;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::http1::{self, RequestError};
@@ -92,10 +93,11 @@ pub enum Transmit<'a> {
 // ANCHOR_END: transmit
 
 impl Connection {
-    /// A new HTTP/1.1 connection, accepted at `now`.
-    pub fn new(limits: Limits, now: Instant) -> Connection {
+    /// A new HTTP/1.1 connection, accepted at `now`. `limits` may be shared (`Arc<Limits>`):
+    /// a server holding ten thousand connections then keeps one copy of them, not ten thousand.
+    pub fn new(limits: impl Into<Arc<Limits>>, now: Instant) -> Connection {
         Connection {
-            protocol: Protocol::Http1(http1::Machine::new(limits, now)),
+            protocol: Protocol::Http1(http1::Machine::new(limits.into(), now)),
         }
     }
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use app::App;
-use driver::send::send_bytes;
+use driver::send::{coalesce, send_bytes};
 use driver::sendfile;
 use mio::event::Event as Readiness;
 use mio::net::TcpStream;
@@ -88,11 +88,12 @@ pub enum Progress {
 
 impl Conn {
     /// A connection accepted at `now`. The caller registers `socket` for READABLE.
-    pub fn new(id: u64, socket: TcpStream, limits: &Limits, now: Instant) -> Conn {
+    pub fn new(id: u64, socket: TcpStream, limits: &Arc<Limits>, now: Instant) -> Conn {
         Conn {
             id,
             socket,
-            machine: Connection::new(limits.clone(), now),
+            // One copy of the limits for the whole loop, shared.
+            machine: Connection::new(Arc::clone(limits), now),
             // Nothing is known until epoll reports the socket: registering an already readable
             // socket reports it at once.
             readable: false,
@@ -245,8 +246,8 @@ impl Conn {
     fn write(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
         let mut wrote = false;
         while self.writable {
-            // Everything queued, files included: more than this write means another follows
-            // at once, so the kernel may hold a partial segment for it (`driver::send`).
+            // Everything queued, files included: what is behind this write decides whether the
+            // kernel may hold a partial segment for it (`driver::send::coalesce`).
             let queued = self.machine.queued_output();
             let Some(transmit) = self.machine.poll_transmit() else {
                 break;
@@ -265,8 +266,11 @@ impl Conn {
                     continue;
                 }
                 Transmit::Bytes(bytes) => {
-                    let more_follows = queued > bytes.len() as u64;
-                    (send_bytes(&self.socket, bytes, more_follows), bytes.len())
+                    let behind = queued.saturating_sub(bytes.len() as u64);
+                    (
+                        send_bytes(&self.socket, bytes, coalesce(behind)),
+                        bytes.len(),
+                    )
                 }
                 Transmit::File { file, offset, len } => {
                     // The kit's rule for file regions (`driver::sendfile`): a short count may be

@@ -68,7 +68,7 @@ pub struct EventLoop {
     next_conn_id: u64,
     timers: Timers,
     app: Arc<App>,
-    limits: Limits,
+    limits: Arc<Limits>,
     pool: Arc<Pool>,
     mailbox: Arc<Mailbox>,
     /// Mail taken out of the mailbox, kept between turns so that taking it allocates nothing.
@@ -94,7 +94,7 @@ impl EventLoop {
         index: usize,
         listener: std::net::TcpListener,
         app: Arc<App>,
-        limits: Limits,
+        limits: Arc<Limits>,
         pool: Arc<Pool>,
         open: OpenCount,
     ) -> io::Result<EventLoop> {

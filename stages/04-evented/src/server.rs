@@ -70,13 +70,15 @@ pub fn serve(
 ) -> io::Result<()> {
     let pool = Arc::new(Pool::new(config.blocking_threads, Arc::clone(&app))?);
     let open = Arc::new(AtomicUsize::new(0));
+    // One copy of the limits, shared by every loop and every connection.
+    let limits = Arc::new(config.limits.clone());
     let mut loops = Vec::with_capacity(listeners.len());
     for (index, listener) in listeners.into_iter().enumerate() {
         let event_loop = EventLoop::new(
             index,
             listener,
             Arc::clone(&app),
-            config.limits.clone(),
+            Arc::clone(&limits),
             Arc::clone(&pool),
             Arc::clone(&open),
         )?;

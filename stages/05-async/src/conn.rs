@@ -21,6 +21,7 @@ use std::task::Poll;
 use std::time::{Instant, SystemTime};
 
 use app::App;
+use driver::send::coalesce;
 use driver::sendfile;
 use protocol::{Connection, Event, StreamId, Transmit};
 use protocol::{Limits, Response, StatusCode};
@@ -55,12 +56,13 @@ const WRITE_BUDGET: usize = 1024 * 1024;
 pub async fn serve_connection(
     mut stream: TcpStream,
     app: &Arc<App>,
-    limits: &Limits,
+    limits: &Arc<Limits>,
     stop: CancellationToken,
 ) -> io::Result<()> {
     // Responses leave in one or a few writes; Nagle's algorithm would hold back the last one.
     stream.set_nodelay(true)?;
-    let mut conn = Connection::new(limits.clone(), Instant::now());
+    // The limits are shared by every task: one copy per server, not one per connection.
+    let mut conn = Connection::new(Arc::clone(limits), Instant::now());
     // Borrowed halves (no allocation, no lock): the reader implements `AsyncRead`, whose reads
     // tell tokio when the socket is drained (see `read_into`).
     let (mut reader, mut writer) = stream.split();
@@ -73,7 +75,16 @@ pub async fn serve_connection(
         // 1. Answer the requests the machine has ready, in order. While a response's worth of
         //    output waits unwritten, the machine holds the next requests back.
         while let Some(event) = conn.poll_event() {
-            let (id, response) = answer(event, app).await;
+            let (id, response) = match event {
+                // Boxed: a wait for the blocking pool is rare, and held inline its state would
+                // make every connection's future larger, idle ones included (a future is as
+                // large as its largest state, and this was the largest before it was boxed).
+                Event::Request { id, request } if app.may_block(&request) => {
+                    let waiting = Box::pin(answer_on_blocking_pool(request, Arc::clone(app)));
+                    (id, waiting.await)
+                }
+                other => answer_now(other, app),
+            };
             if !told_to_stop && stop.is_cancelled() {
                 // Told before the response is queued, so that it says `Connection: close`.
                 told_to_stop = true;
@@ -122,28 +133,9 @@ pub async fn serve_connection(
 // ANCHOR_END: serve_connection
 
 // ANCHOR: answer
-/// The application's response to one event. A handler that may block goes to the blocking
-/// pool, and this task waits for it without holding its worker thread.
-async fn answer(event: Event, app: &Arc<App>) -> (StreamId, Response) {
+/// The application's response to an event whose handler does not block.
+fn answer_now(event: Event, app: &App) -> (StreamId, Response) {
     match event {
-        Event::Request { id, request } if app.may_block(&request) => {
-            let app = Arc::clone(app);
-            let handled = tokio::task::spawn_blocking(move || {
-                let response = app.handle(&request);
-                log_request(&request, &response);
-                response
-            });
-            let response = match handled.await {
-                Ok(response) => response,
-                Err(error) => {
-                    // `App::handle` does not panic; if it ever did, the client still gets an
-                    // answer and the connection stays in step.
-                    warn!(%error, "a blocking handler failed");
-                    Response::text(StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
-                }
-            };
-            (id, response)
-        }
         Event::Request { id, request } => {
             let response = app.handle(&request);
             log_request(&request, &response);
@@ -152,6 +144,25 @@ async fn answer(event: Event, app: &Arc<App>) -> (StreamId, Response) {
         Event::Rejected { id, error } => {
             debug!(%error, "refused a request");
             (id, error.response())
+        }
+    }
+}
+
+/// A handler that may block runs on tokio's blocking pool, and this task waits for it without
+/// holding its worker thread.
+async fn answer_on_blocking_pool(request: protocol::Request, app: Arc<App>) -> Response {
+    let handled = tokio::task::spawn_blocking(move || {
+        let response = app.handle(&request);
+        log_request(&request, &response);
+        response
+    });
+    match handled.await {
+        Ok(response) => response,
+        Err(error) => {
+            // `App::handle` does not panic; if it ever did, the client still gets an answer
+            // and the connection stays in step.
+            warn!(%error, "a blocking handler failed");
+            Response::text(StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
         }
     }
 }
@@ -219,9 +230,10 @@ async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::
                 continue;
             }
             Transmit::Bytes(bytes) => {
-                // More queued than these bytes: another write follows at once (unless the
-                // budget ends the round, which the check below makes the last write's flag off).
-                let more_follows = queued > bytes.len() as u64 && budget > bytes.len();
+                // What is behind these bytes decides the flag (`driver::send::coalesce`); a write
+                // that ends the round's budget is the last before the task waits, so never.
+                let behind = queued.saturating_sub(bytes.len() as u64);
+                let more_follows = coalesce(behind) && budget > bytes.len();
                 send_bytes(writer.as_ref(), bytes, more_follows)
             }
             Transmit::File { file, offset, len } => send_file(writer.as_ref(), file, offset, len),
@@ -246,7 +258,7 @@ async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::
 }
 // ANCHOR_END: write_output
 
-/// The driver kit's `send_bytes` (`MSG_MORE` when more output follows at once), inside
+/// The driver kit's `send_bytes` (`MSG_MORE` when a little more output follows at once), inside
 /// `try_io`, so that a `WouldBlock` clears tokio's belief that the socket is writable.
 fn send_bytes(socket: &TcpStream, bytes: &[u8], more_follows: bool) -> io::Result<usize> {
     socket.try_io(Interest::WRITABLE, || {
@@ -341,7 +353,7 @@ mod tests {
                 App::new(&default_site_root(), crate::INFO, Instant::now())
                     .expect("the bundled site exists"),
             );
-            let limits = Limits::default();
+            let limits = Arc::new(Limits::default());
             let future = serve_connection(stream, &app, &limits, CancellationToken::new());
             let size = std::mem::size_of_val(&future);
             println!("serve_connection's future: {size} bytes");

@@ -25,6 +25,7 @@ pub mod refusal;
 mod response;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -109,7 +110,8 @@ enum Lifecycle {
 /// The server side of one HTTP/1.1 connection.
 #[derive(Debug)]
 pub struct Machine {
-    limits: Limits,
+    /// Shared by every connection of a server (they all have the same limits).
+    limits: Arc<Limits>,
     /// Received bytes not yet parsed, and the room the driver reads into.
     input: InputBuffer,
     reading: Reading,
@@ -132,7 +134,7 @@ pub struct Machine {
 
 impl Machine {
     /// A new connection, accepted at `now`.
-    pub fn new(limits: Limits, now: Instant) -> Machine {
+    pub fn new(limits: Arc<Limits>, now: Instant) -> Machine {
         Machine {
             limits,
             input: InputBuffer::new(),
