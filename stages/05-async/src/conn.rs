@@ -41,7 +41,12 @@ const SENDFILE_MAX_CHUNK: u64 = 1024 * 1024;
 
 /// Output behind a write up to which the write is sent with `MSG_MORE` (see [`send_bytes`]).
 /// Measured on `/style.css` (1 KiB): a quarter less CPU per request with the flag. On `/big.bin`
-/// (1 MiB) the flag cost more than the head's own segment saves, so large files go without it.
+/// (1 MiB) the flag moves work instead of saving it: with the head in the file's first segment, the
+/// client's receive window grows to megabytes and the whole file leaves inside our `sendfile`,
+/// where without it most of the file leaves later, sent from the client's acknowledgements on the
+/// client's core. On loopback (wrk on its own core) that was 14-32% fewer requests per second at
+/// 10 and 16 connections (9-11% more at 1 and 50) and, from 10 connections up, more CPU in total,
+/// so large files go without it (stage 04's chapter, "Where a large file's time goes").
 const COALESCE_BELOW: u64 = 64 * 1024;
 
 /// Bytes a task writes before it lets the other tasks on its worker run. Without it, a fast
