@@ -25,6 +25,7 @@ use std::os::fd::AsFd;
 use nix::libc;
 use socket2::SockRef;
 
+// ANCHOR: coalesce
 /// Output behind a write up to which the write is sent with `MSG_MORE`: a small file's region,
 /// or the next pipelined response. Beyond it (a large file) the flag moves work to the server
 /// without saving any on loopback (see the module documentation).
@@ -35,6 +36,7 @@ pub const COALESCE_BELOW: u64 = 64 * 1024;
 pub fn coalesce(behind: u64) -> bool {
     (1..=COALESCE_BELOW).contains(&behind)
 }
+// ANCHOR_END: coalesce
 
 // ANCHOR: send_bytes
 /// Sends what the socket takes of `bytes` and returns the count. With `more_follows`, the
