@@ -21,6 +21,12 @@ use crate::message::{Body, ChunkStream, FileRegion, Response, Version};
 /// ones are written from where they are, without a copy.
 const COPY_BODY_BELOW: usize = 16 * 1024;
 
+/// The largest written-out buffer kept for the next response: room for a head and a small body
+/// (`/plaintext`, a 1 KiB stylesheet), which is what most responses need. A larger one (a small
+/// file copied behind its head) is given back once written, so that an idle connection holds at
+/// most this much output buffer, not the size of the largest response it ever sent.
+pub const SPARE_KEPT: usize = 2 * 1024;
+
 /// Fields the writer sets itself; a handler's values for them are dropped, because a wrong
 /// framing field would desynchronise the connection.
 const FRAMING_FIELDS: [&str; 5] = [
@@ -51,7 +57,7 @@ pub(super) struct ResponseWriter {
     /// Bytes queued in `Buffer` and `Shared` items (files and streams are not held in memory).
     buffered: usize,
     /// A written-out buffer kept for the next response, so that steady-state serving does not
-    /// allocate for heads.
+    /// allocate for heads (at most [`SPARE_KEPT`] of it).
     spare: Vec<u8>,
     date: DateCache,
 }
@@ -74,6 +80,12 @@ impl ResponseWriter {
             spare: Vec::new(),
             date: DateCache::default(),
         }
+    }
+
+    /// The capacity of the buffer kept for the next response (for tests of [`SPARE_KEPT`]).
+    #[cfg(test)]
+    pub fn spare_capacity(&self) -> usize {
+        self.spare.capacity()
     }
 
     /// Whether everything has been written.
@@ -287,7 +299,7 @@ impl ResponseWriter {
         if finished {
             self.front_offset = 0;
             if let Some(Outgoing::Buffer(mut buffer)) = self.queue.pop_front() {
-                if buffer.capacity() <= 64 * 1024 {
+                if buffer.capacity() <= SPARE_KEPT {
                     buffer.clear();
                     self.spare = buffer;
                 }

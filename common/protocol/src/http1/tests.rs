@@ -759,3 +759,36 @@ fn requests_held_back_by_unwritten_output_are_reported_and_released_by_writes() 
     assert!(!h.conn.holds_back_requests());
     assert_eq!(h.statuses(), [200, 200], "once written, /next is answered");
 }
+
+#[test]
+fn a_large_written_buffer_is_given_back_and_a_small_one_kept_for_the_next_response() {
+    let mut writer = response::ResponseWriter::new();
+    let small = Response::with_body(StatusCode::OK, "text/plain", "Hello, World!");
+    writer.write_response(small, Version::Http11, false, true, SystemTime::UNIX_EPOCH);
+    let Ok(Some(Transmit::Bytes(bytes))) = writer.front() else {
+        panic!("a small response is one buffer")
+    };
+    let len = bytes.len();
+    writer.advance(len);
+    let kept = writer.spare_capacity();
+    assert!(kept > 0 && kept <= response::SPARE_KEPT, "kept {kept}");
+
+    let file_sized = Response::with_body(StatusCode::OK, "text/css", vec![b'x'; 10_000]);
+    writer.write_response(
+        file_sized,
+        Version::Http11,
+        false,
+        true,
+        SystemTime::UNIX_EPOCH,
+    );
+    let Ok(Some(Transmit::Bytes(bytes))) = writer.front() else {
+        panic!("a 10 kB body is copied behind its head")
+    };
+    let len = bytes.len();
+    writer.advance(len);
+    assert_eq!(
+        writer.spare_capacity(),
+        0,
+        "10 kB are not kept by an idle connection"
+    );
+}
