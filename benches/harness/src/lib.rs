@@ -21,7 +21,9 @@
 //! - [`procfs`]: CPU time and peak resident memory of a server's whole process tree.
 //! - [`run`]: the loop over scenarios and servers.
 //! - [`report`]: medians and spreads, JSON and markdown tables with the ratio columns.
+//! - [`goals`]: the goals table, each target against this run, with a verdict.
 
+pub mod goals;
 pub mod idle;
 pub mod machine;
 pub mod nginx;
