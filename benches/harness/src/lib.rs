@@ -22,12 +22,14 @@
 //! - [`run`]: the loop over scenarios and servers.
 //! - [`report`]: medians and spreads, JSON and markdown tables with the ratio columns.
 //! - [`goals`]: the goals table, each target against this run, with a verdict.
+//! - [`output`]: the run's files written, then checked to be all there.
 
 pub mod goals;
 pub mod idle;
 pub mod machine;
 pub mod nginx;
 pub mod options;
+pub mod output;
 pub mod process;
 pub mod procfs;
 pub mod report;

@@ -1,0 +1,96 @@
+//! Writing one run's results into a directory (JSON, the markdown tables and snippets the book
+//! includes) and checking afterwards that everything the book and CI expect is there. The
+//! charts are drawn by the bench binary, which has the plotting library.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use crate::report::{self, Report};
+
+/// Checks that a results directory has what the book and CI expect: the JSON with one row per
+/// server and scenario, and a markdown table and a chart per scenario.
+pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Result<(), String> {
+    let text = fs::read_to_string(dir.join("results.json"))
+        .map_err(|error| format!("results.json: {error}"))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format!("results.json: {error}"))?;
+    let rows = json["rows"].as_array().ok_or("results.json has no rows")?;
+    let mut missing = Vec::new();
+    for scenario in scenarios {
+        for server in servers {
+            let found = rows
+                .iter()
+                .any(|row| row["server"] == server.as_str() && row["scenario"] == *scenario);
+            if !found {
+                missing.push(format!("row {server} / {scenario}"));
+            }
+        }
+        for file in [format!("{scenario}.md"), format!("{scenario}.svg")] {
+            if fs::metadata(dir.join(&file)).map_or(true, |meta| meta.len() == 0) {
+                missing.push(file);
+            }
+        }
+    }
+    for file in ["summary.md", "header.md", "generators.md", "goals.md"] {
+        if fs::metadata(dir.join(file)).map_or(true, |meta| meta.len() == 0) {
+            missing.push(file.into());
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is missing: {}",
+            dir.display(),
+            missing.join(", ")
+        ))
+    }
+}
+
+/// Writes results.json and the markdown files into `dir` (the charts are drawn by the bench
+/// binary, which has the plotting library).
+pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(&report::to_json(report)).map_err(io::Error::other)?;
+    fs::write(dir.join("results.json"), json + "\n")?;
+    // header.md and generators.md hold no links, so a chapter anywhere in the book can include
+    // them; summary.md links the charts relative to this directory, for reading it on its own.
+    let header = report::header_markdown(report);
+    let generators = report::ceilings_markdown(report);
+    fs::write(dir.join("header.md"), &header)?;
+    fs::write(dir.join("generators.md"), &generators)?;
+    // The parser's instruction counts, when a full run measured them beside the servers.
+    let instructions = fs::read_to_string(dir.join("parse-instructions.json"))
+        .ok()
+        .and_then(|text| report::instruction_counts_from_json(&text).ok());
+    fs::write(
+        dir.join("goals.md"),
+        report::goals_markdown(report, instructions.as_ref()),
+    )?;
+    let mut summary = String::new();
+    let _ = writeln!(summary, "{header}");
+    let _ = writeln!(summary, "### What the load generators can do\n");
+    let _ = writeln!(summary, "{generators}");
+    for scenario in &report.scenarios {
+        let table = report::scenario_markdown(report, scenario);
+        fs::write(dir.join(format!("{}.md", scenario.id)), &table)?;
+        let _ = writeln!(
+            summary,
+            "### {}\n\n{}\n\n{}",
+            scenario.title, scenario.shows, table
+        );
+        let _ = writeln!(summary, "![{}]({}.svg)\n", scenario.title, scenario.id);
+    }
+    fs::write(dir.join("summary.md"), summary)?;
+    for server in &report.servers {
+        if server.starts_with("stage") {
+            fs::write(
+                dir.join(format!("{server}.md")),
+                report::server_markdown(report, server),
+            )?;
+        }
+    }
+    Ok(())
+}
