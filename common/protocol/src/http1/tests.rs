@@ -349,11 +349,10 @@ fn slowloris_gets_408_and_idle_connections_close_quietly() {
     assert_eq!(h.statuses(), [408]);
 }
 
-#[test]
-fn a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
-    let mut h = harness();
-    h.conn
-        .handle_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
+/// Gives `wire` to the connection and answers its first request with a megabyte that nobody
+/// has read yet.
+fn answer_first_with_a_megabyte(h: &mut Pump, wire: &[u8]) {
+    h.conn.handle_input(wire, h.now);
     let Some(Event::Request { id, .. }) = h.conn.poll_event() else {
         panic!("expected a request")
     };
@@ -363,6 +362,12 @@ fn a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
         vec![0u8; 1 << 20],
     );
     h.conn.send_response(id, big, SystemTime::UNIX_EPOCH);
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
+    let mut h = harness();
+    answer_first_with_a_megabyte(&mut h, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(
         !h.conn.wants_read(),
         "no more requests are read while a megabyte waits unsent"
@@ -375,19 +380,10 @@ fn a_client_that_never_reads_is_dropped_after_the_idle_timeout() {
 #[test]
 fn no_request_is_handed_out_while_a_large_response_waits_unwritten() {
     let mut h = harness();
-    h.conn.handle_input(
+    answer_first_with_a_megabyte(
+        &mut h,
         b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
-        h.now,
     );
-    let Some(Event::Request { id, .. }) = h.conn.poll_event() else {
-        panic!("expected /1")
-    };
-    let big = Response::with_body(
-        StatusCode::OK,
-        "application/octet-stream",
-        vec![0u8; 1 << 20],
-    );
-    h.conn.send_response(id, big, SystemTime::UNIX_EPOCH);
     assert!(
         h.conn.poll_event().is_none(),
         "/2 waits while a megabyte is queued"
