@@ -12,7 +12,8 @@
 //!
 //! What counts as a figure: a number with a unit of measurement after it (`x` or `×` for a
 //! ratio, `k` and `M` for thousands and millions, `µs`, `us`, `ms`, `s`, `bytes`, `B`, `KiB`,
-//! `MiB`, `GiB`, `%`, `requests/s`, `req/s`, `instructions`, `system calls`). Plain counts
+//! `MiB`, `GiB`, `%`, `requests/s`, `req/s`, `requests per second`, `instructions`, `system
+//! calls`). Plain counts
 //! ("50 connections", "16 threads") are loads, not results, and are not checked. Text in code
 //! (fenced blocks and `inline code`) is not prose either: that is where calculations go, so a
 //! prediction such as `16 threads × 1000 ms / 20 ms = 800 requests/s` is written as one.
@@ -94,7 +95,7 @@ fn figure_pattern() -> Regex {
         r"(?x)
         (?P<number> \d{1,3}(?:,\d{3})+ | \d+ ) (?P<fraction> \.\d+ )?
         (?P<space> [\x20\u{a0}\u{202f}]? )
-        (?P<unit> requests/s | req/s | instructions | system\x20calls | bytes | KiB | MiB | GiB
+        (?P<unit> requests/s | req/s | requests\x20per\x20second | instructions | system\x20calls | bytes | KiB | MiB | GiB
                 | µs | us | ms | × | x | k | M | B | s | % )
         (?P<after> [^A-Za-z0-9_] | $ )",
     )
