@@ -37,7 +37,9 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 
 fn book_src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("book").join("src")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("book")
+        .join("src")
 }
 
 /// A number with a unit, as the reader sees it, normalised so that "1,643 bytes" in prose and
@@ -159,7 +161,9 @@ fn figures(text: &str) -> Vec<(usize, Figure)> {
                     .split(|c: char| c.is_whitespace() || "()–-".contains(c))
                     .filter(|word| {
                         !word.is_empty()
-                            && word.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+                            && word
+                                .chars()
+                                .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
                             && word.matches('.').count() <= 1
                             && word.starts_with(|c: char| c.is_ascii_digit())
                     });
@@ -198,6 +202,37 @@ impl Results {
         for (_, figure) in figures(text) {
             self.figures.insert(figure);
         }
+        // A bare number in a results table has its unit in the column's heading ("CPU µs/req"
+        // over "9.3"): prose quotes it with the unit, "9.3 µs".
+        let mut headings: Vec<Option<Unit>> = Vec::new();
+        let mut in_table = false;
+        for line in text.lines() {
+            let row = line.trim_start().starts_with('|');
+            if !row {
+                in_table = false;
+                continue;
+            }
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            if !in_table {
+                headings = cells.iter().map(|cell| heading_unit(cell)).collect();
+                in_table = true;
+                continue;
+            }
+            for (cell, unit) in cells.iter().zip(&headings) {
+                let number = cell.replace(',', "");
+                if let (Some(unit), true) = (unit, is_number(&number)) {
+                    self.figures.insert(Figure {
+                        number,
+                        unit: *unit,
+                    });
+                }
+            }
+        }
         let number = Regex::new(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
             .expect("the number pattern is a valid regex");
         for found in number.find_iter(text) {
@@ -210,6 +245,39 @@ impl Results {
             || (matches!(figure.unit, Unit::Count | Unit::Bytes)
                 && self.numbers.contains(&figure.number))
     }
+}
+
+/// The unit a table's column heading gives its bare numbers, if it names one.
+fn heading_unit(heading: &str) -> Option<Unit> {
+    let words: Vec<&str> = heading
+        .split(|c: char| c.is_whitespace() || c == '/' || c == '(' || c == ')')
+        .collect();
+    let has = |unit: &str| words.contains(&unit);
+    if has("µs") || has("us") {
+        Some(Unit::Micros)
+    } else if has("ms") {
+        Some(Unit::Millis)
+    } else if has("KiB") {
+        Some(Unit::Kibibytes)
+    } else if has("MiB") {
+        Some(Unit::Mebibytes)
+    } else if has("bytes") {
+        Some(Unit::Bytes)
+    } else if has("%") {
+        Some(Unit::Percent)
+    } else {
+        None
+    }
+}
+
+fn is_number(text: &str) -> bool {
+    let mut parts = text.split('.');
+    let whole = parts.next().unwrap_or("");
+    let fraction = parts.next();
+    parts.next().is_none()
+        && !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A chapter with what is not prose taken out (code, includes, comments, link targets), line
@@ -297,7 +365,11 @@ struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "book/src/{}:{}: {}", self.chapter, self.line, self.message)
+        write!(
+            f,
+            "book/src/{}:{}: {}",
+            self.chapter, self.line, self.message
+        )
     }
 }
 
@@ -377,7 +449,10 @@ fn every_figure_in_the_prose_is_a_committed_result() {
         checked += figures(&prose(&text).text).len();
         problems.extend(check_chapter(&name, &text, &results));
     }
-    assert!(checked > 0, "no figure found in any chapter: the scanner is broken");
+    assert!(
+        checked > 0,
+        "no figure found in any chapter: the scanner is broken"
+    );
     let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert!(
         problems.is_empty(),
@@ -467,13 +542,27 @@ mod checker {
     }
 
     #[test]
+    fn a_bare_number_in_a_results_table_takes_its_unit_from_the_heading() {
+        let results =
+            Results::read("| server | CPU µs/req | p99 |\n|---|---:|---:|\n| 04 | 11.4 | 2 |\n");
+        assert!(results.backs(&figure("11.4", Unit::Micros)));
+        assert!(!results.backs(&figure("11.4", Unit::Millis)));
+        assert!(!results.backs(&figure("2", Unit::Micros)));
+    }
+
+    #[test]
     fn settings_are_named_once_and_unused_names_are_reported() {
         let results = Results::read("");
-        let chapter = "<!-- not measured: 16 KiB (the small-file limit), 20 ms (the slow route) -->\n\
+        let chapter =
+            "<!-- not measured: 16 KiB (the small-file limit), 20 ms (the slow route) -->\n\
                        Files up to 16 KiB are read into memory.\n";
         let problems = check_chapter("common.md", chapter, &results);
         let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(shown.len(), 1, "{shown:?}");
-        assert!(shown[0].contains("\"20 ms\" is named as not measured"), "{}", shown[0]);
+        assert!(
+            shown[0].contains("\"20 ms\" is named as not measured"),
+            "{}",
+            shown[0]
+        );
     }
 }
