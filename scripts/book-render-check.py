@@ -85,7 +85,8 @@ const tables = Array.from(main.querySelectorAll('table')).map((table) => {
 // mdBook 0.5 puts every image in twice: the one shown, and a hidden copy in a
 // `.img-wrapper` that appears enlarged when the image is clicked. Only what is laid out on
 // the page is a reader's concern; the copy has the same source, so nothing goes unchecked.
-const shown = Array.from(main.querySelectorAll('img')).filter((img) => img.getClientRects().length > 0);
+const shown = Array.from(main.querySelectorAll('img'))
+  .filter((img) => img.getClientRects().length > 0);
 const images = shown.map((img) => ({
   src: img.getAttribute('src'),
   url: img.currentSrc || img.src,
@@ -309,7 +310,9 @@ def check_page(driver, page_path, page_name, screenshot_dir=None):
     if not report["h1"]:
         failures.append(f"{page_name}: the chapter has no <h1> heading")
     if report["directive"]:
-        failures.append(f"{page_name}: an mdBook directive was not expanded: {report['directive']!r}")
+        failures.append(
+            f"{page_name}: an mdBook directive was not expanded: {report['directive']!r}"
+        )
 
     column = report["column"]
     for index, table in enumerate(report["tables"], start=1):
@@ -346,7 +349,8 @@ def check_page(driver, page_path, page_name, screenshot_dir=None):
         if shown < MIN_FONT_PX:
             failures.append(
                 f"{where}: smallest text {smallest:.2f} px in a {own_width:.0f} px wide SVG shown "
-                f"{image['width']:.0f} px wide is {shown:.2f} px on screen, under {MIN_FONT_PX:.0f} px"
+                f"{image['width']:.0f} px wide is {shown:.2f} px on screen, "
+                f"under {MIN_FONT_PX:.0f} px"
             )
     return failures
 
@@ -365,7 +369,7 @@ def check_book(book_dir, pages, screenshot_dir):
                 failures.append(f"{page}: not in the built book")
                 continue
             found = check_page(driver, path, page, screenshot_dir)
-            print(f"{'ok  ' if not found else 'FAIL'} {page}" + (f": {len(found)} problem(s)" if found else ""))
+            print(f"FAIL {page}: {len(found)} problem(s)" if found else f"ok   {page}")
             failures.extend(found)
         return failures
     finally:
@@ -489,17 +493,27 @@ class BrowserTests(unittest.TestCase):
         failures = self.check("bad.html")
         joined = "\n".join(failures)
         self.assertEqual(len(failures), 4, joined)
-        self.assertRegex(joined, r"bad\.html table 1 \(after heading 'Too wide'\): \d+ px in a 750 px column")
-        self.assertRegex(joined, r"bad\.html image 1 \(after heading 'Missing'\) no-such-chart\.svg: did not load")
+        self.assertRegex(
+            joined, r"bad\.html table 1 \(after heading 'Too wide'\): \d+ px in a 750 px column"
+        )
         self.assertRegex(
             joined,
-            r"bad\.html image 2 \(after heading 'Tiny'\) tiny\.svg: smallest text 6\.00 px in a 400 px "
-            r"wide SVG shown 400 px wide is 6\.00 px on screen, under 11 px",
+            r"bad\.html image 1 \(after heading 'Missing'\) no-such-chart\.svg: did not load",
         )
-        self.assertIn("an mdBook directive was not expanded: '{{#include no-such-file.md}}'", joined)
+        self.assertRegex(
+            joined,
+            r"bad\.html image 2 \(after heading 'Tiny'\) tiny\.svg: "
+            r"smallest text 6\.00 px in a 400 px wide SVG shown 400 px wide "
+            r"is 6\.00 px on screen, under 11 px",
+        )
+        self.assertIn(
+            "an mdBook directive was not expanded: '{{#include no-such-file.md}}'", joined
+        )
 
     def test_a_page_without_a_heading_fails(self):
-        self.assertEqual(self.check("headless.html"), ["headless.html: the chapter has no <h1> heading"])
+        self.assertEqual(
+            self.check("headless.html"), ["headless.html: the chapter has no <h1> heading"]
+        )
 
     def test_a_good_page_passes(self):
         self.assertEqual(self.check("good.html"), [])
@@ -529,7 +543,14 @@ def main():
         return 0 if result.wasSuccessful() and result.testsRun > 0 else 1
     if not args.book or not args.pages:
         parser.error("give the built book's directory and at least one page")
-    failures = check_book(args.book, args.pages, args.screenshots)
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        failures = check_book(args.book, args.pages, args.screenshots)
+    except WebDriverException as error:
+        # The browser or its driver did not start or went away: no verdict on the book.
+        print(f"the browser could not check the book: {error}", file=sys.stderr)
+        return 2
     if failures:
         print(f"\n{len(failures)} problem(s) in the rendered book:")
         for failure in failures:
