@@ -80,6 +80,9 @@ const tables = Array.from(main.querySelectorAll('table')).map((table) => {
     width: Math.max(table.scrollWidth, table.getBoundingClientRect().width),
     wrapper: wrapper.classList.contains('table-wrapper') ? wrapper.clientWidth : null,
     heading: headingBefore(table),
+    // The first row's cells, to tell apart two tables under one heading.
+    columns: Array.from(table.rows.length ? table.rows[0].cells : [])
+      .map((cell) => cell.textContent.replace(/\s+/g, ' ').trim()),
   };
 });
 // mdBook 0.5 puts every image in twice: the one shown, and a hidden copy in a
@@ -281,6 +284,10 @@ def screenshot(driver, path):
     Path(path).write_bytes(base64.b64decode(shot["data"]))
 
 
+def shorten(text, limit=60):
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def describe(page, kind, index, heading):
     where = f"{page} {kind} {index}"
     if heading:
@@ -322,7 +329,8 @@ def check_page(driver, page_path, page_name, screenshot_dir=None):
             failures.append(
                 f"{describe(page_name, 'table', index, table['heading'])}: "
                 f"{table['width']:.0f} px in a {limit:.0f} px column "
-                f"({table['width'] - limit:.0f} px too wide)"
+                f"({table['width'] - limit:.0f} px too wide; {len(table['columns'])} columns: "
+                f"{shorten(', '.join(table['columns']))})"
             )
 
     for index, image in enumerate(report["images"], start=1):
@@ -494,7 +502,9 @@ class BrowserTests(unittest.TestCase):
         joined = "\n".join(failures)
         self.assertEqual(len(failures), 4, joined)
         self.assertRegex(
-            joined, r"bad\.html table 1 \(after heading 'Too wide'\): \d+ px in a 750 px column"
+            joined,
+            r"bad\.html table 1 \(after heading 'Too wide'\): \d+ px in a 750 px column "
+            r"\(\d+ px too wide; 12 columns: column number 0, column number 1, ",
         )
         self.assertRegex(
             joined,
