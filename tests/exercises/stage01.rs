@@ -1,0 +1,90 @@
+//! Stage 01's exercises (book/src/stage01.md, "Exercises").
+
+use crate::support::{ask, calls, connect, get, site_file, start, Trace};
+
+const STAGE: &str = "stage01-blocking";
+
+/// Exercise 2: after answering a request, the server closes the connection if another client
+/// is waiting in the accept queue, and so serves that client next.
+#[test]
+#[ignore = "exercise: stage01 2, serve the next client sooner"]
+fn serve_next_client() {
+    let exercise = "stage 01 exercise 2 (serve the next client sooner)";
+    // A long idle timeout, so that the waiting client cannot be served merely because the
+    // first connection went idle for too long.
+    let server = start(STAGE, &["--idle-timeout", "30s"], exercise);
+    let mut first = connect(&server);
+    ask(&mut first, "/plaintext", "the first client");
+    let mut second = connect(&server);
+    second
+        .send(get("/plaintext"))
+        .expect("sending the second client's request");
+    // The second connection now waits in the accept queue, its request in its receive buffer.
+    let answer = ask(
+        &mut first,
+        "/plaintext",
+        "the first client's second request",
+    );
+    assert_eq!(answer.status, 200, "{answer}");
+    if let Err(error) = first.expect_closed() {
+        panic!(
+            "{exercise}: after answering the first client while another client waited, the \
+             server kept the first connection open ({error}); it should close it and accept \
+             the next one"
+        );
+    }
+    match second.read_response() {
+        Ok(response) => assert_eq!(response.status, 200, "{response}"),
+        Err(error) => panic!(
+            "{exercise}: the server closed the first connection, but the waiting client was \
+             not answered: {error}"
+        ),
+    }
+}
+
+/// Exercise 4: a file response costs fewer than today's three calls (a `sendto` for the head,
+/// a `pread64` of the file, a `sendto` of what was read).
+#[test]
+#[ignore = "exercise: stage01 4, fewer system calls per file"]
+fn fewer_calls_per_file() {
+    let exercise = "stage 01 exercise 4 (fewer system calls per file)";
+    const REQUESTS: usize = 5;
+    // The calls that move a response's bytes: from the file and to the socket.
+    const MOVERS: [&str; 10] = [
+        "read", "pread64", "preadv", "preadv2", "write", "writev", "sendto", "sendmsg", "sendfile",
+        "splice",
+    ];
+    let server = start(STAGE, &[], exercise);
+    let expected = site_file("style.css");
+    let mut conn = connect(&server);
+    // Accepted before the trace starts, so only the requests' own calls are counted.
+    ask(&mut conn, "/plaintext", "a first request");
+    let trace = Trace::attach(server.pid(), &MOVERS.join(","));
+    for _ in 0..REQUESTS {
+        let response = ask(&mut conn, "/style.css", exercise);
+        assert_eq!(response.status, 200, "{response}");
+        assert!(
+            response.body == expected,
+            "{exercise}: the body of /style.css is not the file ({} bytes, the file has {})",
+            response.body.len(),
+            expected.len()
+        );
+    }
+    let trace = trace.finish();
+    let counts: Vec<(&str, usize)> = MOVERS
+        .iter()
+        .map(|name| (*name, calls(&trace, name).len()))
+        .filter(|(_, count)| *count > 0)
+        .collect();
+    let total: usize = counts.iter().map(|(_, count)| count).sum();
+    assert!(
+        total > 0,
+        "the trace holds none of the calls that move bytes; did strace attach?\n{trace}"
+    );
+    assert!(
+        total <= 2 * REQUESTS,
+        "{exercise}: {REQUESTS} responses for /style.css took {total} calls that move bytes \
+         ({counts:?}), more than two per response; today's driver makes three (sendto for the \
+         head, pread64 of the file, sendto of the body)"
+    );
+}
