@@ -42,30 +42,33 @@ fn serve_next_client() {
     }
 }
 
-/// Exercise 4: a file response costs fewer than today's three calls (a `sendto` for the head,
-/// a `pread64` of the file, a `sendto` of what was read).
+/// Exercise 4: a large file leaves in a few calls, not today's `sendto` for the head and a
+/// `pread64` and a `sendto` for every 64 KiB of the file (33 for the 1 MiB `/big.bin`).
 #[test]
 #[ignore = "exercise: stage01 4, fewer system calls per file"]
 fn fewer_calls_per_file() {
     let exercise = "stage 01 exercise 4 (fewer system calls per file)";
-    const REQUESTS: usize = 5;
+    const REQUESTS: usize = 3;
+    // A sendfile of the whole file, or a few when the socket takes less at a time, and the
+    // head: far fewer than a copy through a 64 KiB buffer needs.
+    const AT_MOST: usize = 8;
     // The calls that move a response's bytes: from the file and to the socket.
     const MOVERS: [&str; 10] = [
         "read", "pread64", "preadv", "preadv2", "write", "writev", "sendto", "sendmsg", "sendfile",
         "splice",
     ];
     let server = start(STAGE, &[], exercise);
-    let expected = site_file("style.css");
+    let expected = site_file("big.bin");
     let mut conn = connect(&server);
     // Accepted before the trace starts, so only the requests' own calls are counted.
     ask(&mut conn, "/plaintext", "a first request");
     let trace = Trace::attach(server.pid(), &MOVERS.join(","));
     for _ in 0..REQUESTS {
-        let response = ask(&mut conn, "/style.css", exercise);
+        let response = ask(&mut conn, "/big.bin", exercise);
         assert_eq!(response.status, 200, "{response}");
         assert!(
             response.body == expected,
-            "{exercise}: the body of /style.css is not the file ({} bytes, the file has {})",
+            "{exercise}: the body of /big.bin is not the file ({} bytes, the file has {})",
             response.body.len(),
             expected.len()
         );
@@ -82,9 +85,9 @@ fn fewer_calls_per_file() {
         "the trace holds none of the calls that move bytes; did strace attach?\n{trace}"
     );
     assert!(
-        total <= 2 * REQUESTS,
-        "{exercise}: {REQUESTS} responses for /style.css took {total} calls that move bytes \
-         ({counts:?}), more than two per response; today's driver makes three (sendto for the \
-         head, pread64 of the file, sendto of the body)"
+        total <= AT_MOST * REQUESTS,
+        "{exercise}: {REQUESTS} responses for /big.bin took {total} calls that move bytes \
+         ({counts:?}), about {} per response; the exercise is done at {AT_MOST} or fewer",
+        total / REQUESTS
     );
 }

@@ -42,16 +42,19 @@ fn one_listener() {
 #[ignore = "exercise: stage04 4, always-on write interest"]
 fn write_interest_once() {
     let exercise = "stage 04 exercise 4 (always-on write interest)";
+    const FILES: usize = 8;
     let server = start(STAGE, &["--threads", "1"], exercise);
     let expected = site_file("big.bin");
     let trace = Trace::attach(server.pid(), "epoll_ctl");
     let mut conn = connect(&server);
     conn.set_timeout(Duration::from_secs(10));
-    for _ in 0..2 {
-        conn.send(get("/big.bin")).expect("sending GET /big.bin");
-        // Not reading yet: the socket's send buffer fills, and the server has to wait until it
-        // may write again, which is what write interest is for.
-        thread::sleep(Duration::from_millis(300));
+    // Eight files asked for in one write and not read yet: more than the socket buffers hold,
+    // so the server's writes come up short and it must wait until it may write again, which
+    // is what write interest is for.
+    conn.send(get("/big.bin").repeat(FILES))
+        .expect("sending the requests");
+    thread::sleep(Duration::from_millis(300));
+    for _ in 0..FILES {
         let response = conn
             .read_response()
             .unwrap_or_else(|error| panic!("{exercise}: /big.bin did not arrive whole: {error}"));
@@ -80,7 +83,7 @@ fn write_interest_once() {
     );
     assert!(
         modified.is_empty(),
-        "{exercise}: the loop changed a registration {} times (EPOLL_CTL_MOD) while serving two \
+        "{exercise}: the loop changed a registration {} times (EPOLL_CTL_MOD) while serving {FILES} \
          large files; registered once for READABLE | WRITABLE, it never has to:\n{}",
         modified.len(),
         modified.join("\n")

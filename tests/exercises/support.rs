@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,7 +27,9 @@ pub fn start(package: &'static str, args: &[&str], exercise: &str) -> Server {
     match Server::try_start(&stage, args) {
         Ok(server) => server,
         Err(error) => panic!(
-            "`{package} {}` did not start, so {exercise} is not done yet: {error}",
+            "`{package} {}` did not start, so {exercise} is not done yet (exit status 2 is a \
+             command-line error: most likely the flag the exercise adds does not exist yet): \
+             {error}",
             args.join(" ")
         ),
     }
@@ -174,17 +177,26 @@ impl Trace {
         let strace = Command::new("strace")
             .args(["-f", "-qq", "-o"])
             .arg(&output)
-            .arg(format!("-e trace={calls}"))
+            .args(["-e", &format!("trace={calls}")])
             .args(["-p", &pid.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|error| {
                 panic!("this exercise's test needs strace on PATH to count system calls: {error}")
             });
-        let trace = Trace { strace, output };
-        let attached = eventually(Duration::from_secs(10), || traced(pid));
+        let mut trace = Trace { strace, output };
+        let attached = eventually(Duration::from_secs(10), || {
+            traced(pid) || !matches!(trace.strace.try_wait(), Ok(None))
+        });
+        if let Ok(Some(status)) = trace.strace.try_wait() {
+            let mut said = String::new();
+            if let Some(mut stderr) = trace.strace.stderr.take() {
+                let _ = stderr.read_to_string(&mut said);
+            }
+            panic!("strace could not trace {pid} ({status}): {said}");
+        }
         assert!(attached, "strace did not attach to {pid} within 10 s");
         trace
     }
