@@ -1,5 +1,10 @@
 //! Stage 01's exercises (book/src/stage01.md, "Exercises").
 
+use std::thread;
+use std::time::Duration;
+
+use stagekit::WireError;
+
 use crate::support::{ask, calls, connect, get, site_file, start, Trace};
 
 const STAGE: &str = "stage01-blocking";
@@ -20,18 +25,33 @@ fn serve_next_client() {
         .send(get("/plaintext"))
         .expect("sending the second client's request");
     // The second connection now waits in the accept queue, its request in its receive buffer.
-    let answer = ask(
-        &mut first,
-        "/plaintext",
-        "the first client's second request",
-    );
-    assert_eq!(answer.status, 200, "{answer}");
-    if let Err(error) = first.expect_closed() {
-        panic!(
-            "{exercise}: after answering the first client while another client waited, the \
-             server kept the first connection open ({error}); it should close it and accept \
-             the next one"
-        );
+    thread::sleep(Duration::from_millis(300));
+    // The server may close the first connection right after its answer, or (better still) as
+    // soon as it sees the second client, while the first is idle: then this request finds the
+    // connection closed, which is the behaviour asked for, not a failure.
+    let closed_while_idle = match first.send(get("/plaintext")) {
+        Err(_) => true,
+        Ok(()) => match first.read_response() {
+            Ok(answer) => {
+                assert_eq!(answer.status, 200, "{answer}");
+                false
+            }
+            Err(WireError::Closed { received } | WireError::Reset { received })
+                if received.is_empty() =>
+            {
+                true
+            }
+            Err(error) => panic!("the first client's second request: {error}"),
+        },
+    };
+    if !closed_while_idle {
+        if let Err(error) = first.expect_closed() {
+            panic!(
+                "{exercise}: after answering the first client while another client waited, \
+                 the server kept the first connection open ({error}); it should close it and \
+                 accept the next one"
+            );
+        }
     }
     match second.read_response() {
         Ok(response) => assert_eq!(response.status, 200, "{response}"),
