@@ -8,8 +8,8 @@ use std::time::Duration;
 use stagekit::Conn;
 
 use crate::support::{
-    allowed_cpus, ask, calls, connect, get, listening_sockets, site_file, start, threads_named,
-    TempDir, Trace,
+    allowed_cpus, ask, calls, connect, eventually, get, listening_sockets, site_file, start,
+    threads_named, TempDir, Trace, PROMPTLY,
 };
 
 const STAGE: &str = "stage04-evented";
@@ -98,19 +98,32 @@ fn pinned_loops() {
     let cpus = allowed_cpus(std::process::id(), std::process::id());
     let loops = cpus.len().clamp(1, 2);
     let server = start(STAGE, &["--threads", &loops.to_string(), "--pin"], exercise);
-    let threads = threads_named(server.pid(), "loop-");
+    // The loops' threads may start a moment after the listening line.
+    let mut threads = Vec::new();
+    eventually(PROMPTLY, || {
+        threads = threads_named(server.pid(), "loop-");
+        threads.len() == loops
+    });
     assert_eq!(
         threads.len(),
         loops,
         "the server should have {loops} threads named loop-N"
     );
-    let masks: Vec<BTreeSet<u32>> = threads
-        .iter()
-        .map(|&tid| allowed_cpus(server.pid(), tid))
-        .collect();
-    let distinct: BTreeSet<&BTreeSet<u32>> = masks.iter().collect();
+    // Each loop pins itself as its thread starts: give them the same moment.
+    let read_masks = || -> Vec<BTreeSet<u32>> {
+        threads
+            .iter()
+            .map(|&tid| allowed_cpus(server.pid(), tid))
+            .collect()
+    };
+    let pinned = |masks: &[BTreeSet<u32>]| {
+        let distinct: BTreeSet<&BTreeSet<u32>> = masks.iter().collect();
+        masks.iter().all(|mask| mask.len() == 1) && distinct.len() == loops
+    };
+    eventually(PROMPTLY, || pinned(&read_masks()));
+    let masks = read_masks();
     assert!(
-        masks.iter().all(|mask| mask.len() == 1) && distinct.len() == loops,
+        pinned(&masks),
         "{exercise}: the loop threads may run on {masks:?}; pinned, each may run on exactly one \
          CPU, a different one for each loop (this process may use {cpus:?})"
     );
