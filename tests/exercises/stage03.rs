@@ -11,7 +11,9 @@ use stagekit::procfs::children_of;
 use stagekit::server::signal_process;
 use stagekit::{Conn, Server, Signal};
 
-use crate::support::{alive, ask, connect, eventually, signal, start};
+use crate::support::{
+    alive, ask, connect, eventually, listening_inode, signal, socket_holders, start,
+};
 
 const STAGE: &str = "stage03-prefork";
 
@@ -41,24 +43,22 @@ fn binary_upgrade() {
     let mut server = start(STAGE, &["--workers", "2"], exercise);
     let old_master = server.pid();
     let old_workers = children_of(old_master);
+    let socket = listening_inode(server.addr()).expect("the master's listening socket");
     signal(old_master, "USR2");
-    // The new master is the old one's child that is not one of its workers; remember it while
-    // the old master lives, since it is reparented once the old master exits.
-    let mut candidates = BTreeSet::new();
-    let exited = eventually(Duration::from_secs(15), || {
-        candidates.extend(
-            children_of(old_master)
-                .into_iter()
-                .filter(|pid| !old_workers.contains(pid)),
-        );
-        !alive(old_master)
-    });
-    // Whatever happens below, the new master (not our child, so not ended by the kit) is
-    // stopped by its PID when the test ends.
-    let new_masters: Vec<u32> = candidates
+    let exited = eventually(Duration::from_secs(15), || !alive(old_master));
+    // The new master holds the same listening socket (inherited, not bound again), and so do
+    // its workers: it is the holder whose parent is not a holder. It is not this test's child,
+    // so the kit does not stop it: it is stopped by its PID when the test ends, pass or fail.
+    let holders: BTreeSet<u32> = socket_holders(socket)
+        .into_iter()
+        .filter(|pid| *pid != old_master && !old_workers.contains(pid) && alive(*pid))
+        .collect();
+    let new_masters: Vec<u32> = holders
         .iter()
         .copied()
-        .filter(|pid| alive(*pid) && !children_of(*pid).is_empty())
+        .filter(|pid| {
+            stagekit::procfs::stat(*pid).is_some_and(|stat| !holders.contains(&stat.parent))
+        })
         .collect();
     let _stop = StopOnDrop(new_masters.clone());
     assert!(
@@ -76,8 +76,8 @@ fn binary_upgrade() {
     assert_eq!(
         new_masters.len(),
         1,
-        "{exercise}: after SIGUSR2, expected one new master (a child of the old one with \
-         workers of its own), found {new_masters:?}"
+        "{exercise}: after SIGUSR2, expected one new master holding the listening socket, with \
+         workers of their own, found {new_masters:?} (holders: {holders:?})"
     );
     let mut conn = Conn::connect(server.addr()).unwrap_or_else(|error| {
         panic!(
@@ -89,16 +89,24 @@ fn binary_upgrade() {
     assert_eq!(response.status, 200, "{response}");
 }
 
-/// Stops the given processes by PID when dropped: SIGTERM, then SIGKILL if they are still
-/// alive after a grace period.
+/// Stops the given masters by PID when dropped: SIGTERM, then SIGKILL if one is still alive
+/// after a grace period; then SIGKILL to any of its workers still alive, for a new master
+/// whose workers could not hear the stop (for example because they inherited a signal mask
+/// with SIGTERM blocked).
 struct StopOnDrop(Vec<u32>);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         for &pid in &self.0 {
+            let workers = children_of(pid);
             let _ = signal_process(pid, Signal::Term);
             if !eventually(Duration::from_secs(10), || !alive(pid)) {
                 let _ = signal_process(pid, Signal::Kill);
+            }
+            for worker in workers {
+                if !eventually(Duration::from_secs(2), || !alive(worker)) {
+                    let _ = signal_process(worker, Signal::Kill);
+                }
             }
         }
     }

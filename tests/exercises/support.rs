@@ -94,6 +94,37 @@ pub fn listening_sockets(addr: SocketAddr) -> usize {
         .count()
 }
 
+/// The inode of the socket listening on `addr`'s port (the first, if there are several), from
+/// `/proc/net/tcp`: it names the socket itself, however many processes hold a descriptor on it.
+pub fn listening_inode(addr: SocketAddr) -> Option<u64> {
+    let table = fs::read_to_string("/proc/net/tcp").ok()?;
+    let port = format!(":{:04X}", addr.port());
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let listening = fields.get(1)?.ends_with(&port) && *fields.get(3)? == "0A";
+        listening.then(|| fields.get(9)?.parse().ok()).flatten()
+    })
+}
+
+/// The processes that hold a descriptor on the socket with `inode`, found by reading every
+/// `/proc/PID/fd` this process may read.
+pub fn socket_holders(inode: u64) -> BTreeSet<u32> {
+    let name = PathBuf::from(format!("socket:[{inode}]"));
+    let Ok(processes) = fs::read_dir("/proc") else {
+        return BTreeSet::new();
+    };
+    processes
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.filter_map(Result::ok)
+                    .any(|fd| fs::read_link(fd.path()).is_ok_and(|target| target == name))
+            })
+        })
+        .collect()
+}
+
 /// The thread IDs of `pid` whose name (`/proc/PID/task/TID/comm`) starts with `prefix`.
 pub fn threads_named(pid: u32, prefix: &str) -> Vec<u32> {
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
