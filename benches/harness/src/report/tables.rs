@@ -121,8 +121,9 @@ pub fn legend_markdown(report: &Report) -> String {
          - Idle connections: **tried** counts the connections opened, **held** those answered \
          and then held open; **RSS before** and **after** are the server's memory before and \
          after, **per connection** the difference divided by the connections held.\n\
-         - A small number after a name leads to a note under the tables; `-` marks a value \
-         that was not measured.\n",
+         - Counts are rounded to three digits, `k` for thousands and `M` for millions. A small \
+         number after a name leads to a note under the tables; `-` marks a value that was not \
+         measured.\n",
     );
     out
 }
@@ -236,12 +237,20 @@ impl Table {
 }
 
 /// The notes of one table's rows as footnotes: what every row shares is said once, under the
-/// tables; the rest is a footnote on the row's name.
+/// tables; the rest is a footnote on the row's name, one footnote for all the rows with the
+/// same text (forty copies of "did not survive without errors" would bury the rare note that
+/// says something else).
 struct Notes {
     prefix: String,
     shared: Vec<String>,
-    /// (row's server or scenario, footnote text), in table order.
-    footnotes: Vec<(String, String)>,
+    footnotes: Vec<Footnote>,
+}
+
+struct Footnote {
+    /// The rows (servers, or scenarios in a stage's own table) it is on, in table order; its
+    /// label is the first one's.
+    keys: Vec<String>,
+    text: String,
 }
 
 impl Notes {
@@ -272,16 +281,24 @@ impl Notes {
                 .collect(),
             _ => Vec::new(),
         };
-        let footnotes = rows
-            .into_iter()
-            .filter_map(|(key, _, parts)| {
-                let own: Vec<String> = parts
-                    .into_iter()
-                    .filter(|part| !shared.contains(part))
-                    .collect();
-                (!own.is_empty()).then(|| (key, sentence(&own.join("; "))))
-            })
-            .collect();
+        let mut footnotes: Vec<Footnote> = Vec::new();
+        for (key, _, parts) in rows {
+            let own: Vec<String> = parts
+                .into_iter()
+                .filter(|part| !shared.contains(part))
+                .collect();
+            if own.is_empty() {
+                continue;
+            }
+            let text = sentence(&own.join("; "));
+            match footnotes.iter_mut().find(|footnote| footnote.text == text) {
+                Some(footnote) => footnote.keys.push(key),
+                None => footnotes.push(Footnote {
+                    keys: vec![key],
+                    text,
+                }),
+            }
+        }
         Notes {
             prefix: prefix.to_owned(),
             shared,
@@ -289,16 +306,20 @@ impl Notes {
         }
     }
 
-    fn label(&self, key: &str) -> String {
-        format!("{}-{key}", self.prefix)
+    fn label(&self, footnote: &Footnote) -> String {
+        // Every footnote has the key it was made for.
+        format!("{}-{}", self.prefix, footnote.keys[0])
     }
 
-    /// The name to show in a table's first column, with its footnote mark when `mark`.
-    fn name(&self, key: &str, shown: &str, mark: bool) -> String {
-        if mark && self.footnotes.iter().any(|(own, _)| own == key) {
-            format!("{shown}[^{}]", self.label(key))
-        } else {
-            shown.to_owned()
+    /// The name to show in a table's first column, with the mark of the row's footnote.
+    fn name(&self, key: &str, shown: &str) -> String {
+        match self
+            .footnotes
+            .iter()
+            .find(|footnote| footnote.keys.iter().any(|own| own == key))
+        {
+            Some(footnote) => format!("{shown}[^{}]", self.label(footnote)),
+            None => shown.to_owned(),
         }
     }
 
@@ -307,8 +328,8 @@ impl Notes {
         if !self.shared.is_empty() {
             let _ = writeln!(out, "Every row: {}\n", sentence(&self.shared.join("; ")));
         }
-        for (key, text) in &self.footnotes {
-            let _ = writeln!(out, "[^{}]: {text}", self.label(key));
+        for footnote in &self.footnotes {
+            let _ = writeln!(out, "[^{}]: {}", self.label(footnote), footnote.text);
         }
         if !self.footnotes.is_empty() {
             out.push('\n');
@@ -366,7 +387,7 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
     );
     for row in rows {
         let short = short_name(&row.server);
-        let marked = notes.name(&row.server, &short, true);
+        let marked = notes.name(&row.server, &short);
         if !row.status.measured() {
             rate.without_numbers(&marked, &row.status, 6);
             latency.without_numbers(&short, &row.status, 3);
@@ -388,7 +409,7 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
                 summary
                     .megabytes_per_second
                     .map_or("-".into(), |mb| format!("{mb:.0}")),
-                summary.errors.to_string(),
+                count(summary.errors as f64),
             ],
         );
         latency.line(
@@ -421,7 +442,7 @@ fn open_tables(rows: &[&Row], notes: &Notes) -> String {
     let mut latency = Table::new("Latency", "server", &["p50", "p99", "p99.9", "max"]);
     for row in rows {
         let short = short_name(&row.server);
-        let marked = notes.name(&row.server, &short, true);
+        let marked = notes.name(&row.server, &short);
         if !row.status.measured() {
             rate.without_numbers(&marked, &row.status, 5);
             latency.without_numbers(&short, &row.status, 4);
@@ -435,7 +456,7 @@ fn open_tables(rows: &[&Row], notes: &Notes) -> String {
                 summary
                     .requests_per_second
                     .map_or("-".into(), |r| count(r.median)),
-                summary.errors.to_string(),
+                count(summary.errors as f64),
                 summary
                     .cpu_us_per_request
                     .map_or("-".into(), |cpu| format!("{cpu:.1}")),
@@ -466,7 +487,7 @@ fn idle_tables(rows: &[&Row], notes: &Notes) -> String {
     );
     for row in rows {
         let short = short_name(&row.server);
-        let marked = notes.name(&row.server, &short, true);
+        let marked = notes.name(&row.server, &short);
         match (&row.status, row.idle) {
             (status, Some(idle)) if status.measured() => {
                 held.line(
@@ -525,7 +546,7 @@ pub fn server_markdown(report: &Report, server: &str) -> String {
         &["CPU µs/req", "CPU ×nginx", "CPU ×floor", "peak RSS"],
     );
     for row in rows {
-        let marked = notes.name(&row.scenario, &row.scenario, true);
+        let marked = notes.name(&row.scenario, &row.scenario);
         if !row.status.measured() {
             rate.without_numbers(&marked, &row.status, 5);
             cost.without_numbers(&row.scenario, &row.status, 4);
@@ -545,7 +566,7 @@ pub fn server_markdown(report: &Report, server: &str) -> String {
                 ratio(median, rate_of(nginx)),
                 ratio(median, rate_of(floor)),
                 micros(summary.p99_us),
-                summary.errors.to_string(),
+                count(summary.errors as f64),
             ],
         );
         cost.line(
