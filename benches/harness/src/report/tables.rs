@@ -121,9 +121,9 @@ pub fn legend_markdown(report: &Report) -> String {
          - Idle connections: **tried** counts the connections opened, **held** those answered \
          and then held open; **RSS before** and **after** are the server's memory before and \
          after, **per connection** the difference divided by the connections held.\n\
-         - Counts are rounded to three digits, `k` for thousands and `M` for millions. A small \
-         number after a name leads to a note under the tables; `-` marks a value that was not \
-         measured.\n",
+         - Counts from ten thousand up are rounded, with `k` for thousands and `M` for \
+         millions. A small number after a name leads to a note under the tables; `-` marks a \
+         value that was not measured.\n",
     );
     out
 }
