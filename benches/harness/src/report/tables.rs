@@ -74,6 +74,12 @@ fn description(server: &str) -> String {
                     format!("`{package}` started with `{}`", args.join(" "))
                 }
                 None if server.starts_with("stage") => {
+                    // A stage's package is `stageNN-model`; anything after it names a variant.
+                    let package: String =
+                        server.splitn(3, '-').take(2).collect::<Vec<_>>().join("-");
+                    if package != server {
+                        return format!("a variant of `{package}`");
+                    }
                     let model = match server {
                         "stage01-blocking" => "blocking, one connection at a time",
                         "stage02-threadpool" => "a thread pool",
@@ -114,12 +120,12 @@ pub fn legend_markdown(report: &Report) -> String {
          - **p50**, **p99**, **p99.9**, **max**: latency percentiles (open loop: measured from \
          when each request was due, so a server that falls behind is charged for it).\n\
          - **CPU µs/req**: the CPU time (user + system) of all the server's processes, divided \
-         by the requests it answered; **peak RSS**: the largest resident memory of those \
-         processes during the row.\n\
+         by the requests it answered, and **CPU ×nginx**, **CPU ×floor** its ratios; \
+         **peak RSS**: the largest resident memory of those processes during the row.\n\
          - Open loop: **target** is the rate asked for, **achieved** the rate answered, \
          **lateness p99** how late the generator itself was in sending.\n\
          - Idle connections: **tried** counts the connections opened, **held** those answered \
-         and then held open; **RSS before** and **after** are the server's memory before and \
+         and then held open; **RSS before** and **RSS after** are the server's memory before and \
          after, **per connection** the difference divided by the connections held.\n\
          - Counts from ten thousand up are rounded, with `k` for thousands and `M` for \
          millions. A small number after a name leads to a note under the tables; `-` marks a \
@@ -226,7 +232,9 @@ impl Table {
     /// A row without numbers: what happened to it in words, the other cells empty.
     fn without_numbers(&mut self, first: &str, status: &Status, columns: usize) {
         let mut cells = vec![String::new(); columns];
-        cells[0] = status.label().to_owned();
+        if let Some(cell) = cells.first_mut() {
+            *cell = status.label().to_owned();
+        }
         self.line(first, &cells);
     }
 

@@ -169,6 +169,21 @@ fn short_names_are_derived_from_the_row_name_and_unique() {
     }
     let names = every_row_name();
     assert!(names.len() >= 15, "{names:?}");
+    let legend = legend_markdown(&Report {
+        servers: names.clone(),
+        ..report(Vec::new())
+    });
+    for name in &names {
+        let line = format!("- **{}** (`{name}`): ", short_name(name));
+        assert!(
+            legend.contains(&line),
+            "{name} is not in the legend:\n{legend}"
+        );
+    }
+    assert!(legend.contains("(`stage02-threadpool-8`): a variant of `stage02-threadpool`."));
+    assert!(legend.contains(
+        "(`stage02-threadpool-rayon`): `stage02-threadpool` started with `--pool rayon`."
+    ));
     let shorts: Vec<String> = names.iter().map(|name| short_name(name)).collect();
     for (i, short) in shorts.iter().enumerate() {
         assert!(
@@ -394,6 +409,34 @@ fn every_generated_table_fits_the_text_column() {
         }
     }
     assert_eq!(widest, MAX_COLUMNS, "the rate table is the widest");
+}
+
+#[test]
+fn the_legend_explains_every_column() {
+    let report = every_row();
+    let legend = legend_markdown(&report);
+    let mut markdown: Vec<String> = report
+        .scenarios
+        .iter()
+        .map(|scenario| scenario_markdown(&report, scenario))
+        .collect();
+    markdown.extend(
+        report
+            .servers
+            .iter()
+            .map(|server| server_markdown(&report, server)),
+    );
+    let mut explained = 0;
+    for table in markdown.iter().flat_map(|text| tables(text)) {
+        for column in &table[0][1..] {
+            assert!(
+                legend.contains(&format!("**{column}**")),
+                "{column} is not in the legend:\n{legend}"
+            );
+            explained += 1;
+        }
+    }
+    assert!(explained > 20);
 }
 
 #[test]
