@@ -502,8 +502,10 @@ fn idle_tables(rows: &[&Row], notes: &Notes) -> String {
                     &marked,
                     &[idle.held.to_string(), idle.attempted.to_string()],
                 );
+                // Marked here too: a server that held one connection has a per-connection
+                // figure that is one connection's noise, and its note says so.
                 memory.line(
-                    &short,
+                    &marked,
                     &[
                         mebibytes(idle.rss_before),
                         mebibytes(idle.rss_after),
@@ -514,7 +516,7 @@ fn idle_tables(rows: &[&Row], notes: &Notes) -> String {
             }
             (status, _) => {
                 held.without_numbers(&marked, status, 2);
-                memory.without_numbers(&short, status, 3);
+                memory.without_numbers(&marked, status, 3);
             }
         }
     }
