@@ -8,6 +8,10 @@
 //!
 //! Repetitions are summarised by the median, with the smallest and largest value as the spread
 //! ([`Spread`]); a median of three ignores one bad run, and the spread shows how noisy the run was.
+//!
+//! The markdown is written by the `tables` submodule, whose functions are re-exported here: small
+//! tables that fit the book's text column, short server names ([`short_name`]) and the legend
+//! that spells them out ([`legend_markdown`]).
 
 use serde_json::{json, Value};
 
