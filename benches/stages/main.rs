@@ -98,7 +98,8 @@ fn write(report: &Report, out: &Path) -> ExitCode {
         return ExitCode::FAILURE;
     }
     eprintln!(
-        "results written to {} (summary.md, results.json, one .md and .svg per scenario)",
+        "results written to {} (summary.md, legend.md, results.json, overview.svg, one .md and \
+         .svg per scenario)",
         out.display()
     );
     ExitCode::SUCCESS

@@ -10,7 +10,8 @@ use std::path::Path;
 use crate::report::{self, Report};
 
 /// Checks that a results directory has what the book and CI expect: the JSON with one row per
-/// server and scenario, and a markdown table and a chart per scenario.
+/// server and scenario, a markdown file and a chart per scenario, the legend, and the overview
+/// chart the introduction shows.
 pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Result<(), String> {
     let text = fs::read_to_string(dir.join("results.json"))
         .map_err(|error| format!("results.json: {error}"))?;
@@ -33,7 +34,14 @@ pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Res
             }
         }
     }
-    for file in ["summary.md", "header.md", "generators.md", "goals.md"] {
+    for file in [
+        "summary.md",
+        "header.md",
+        "legend.md",
+        "generators.md",
+        "goals.md",
+        "overview.svg",
+    ] {
         if fs::metadata(dir.join(file)).map_or(true, |meta| meta.len() == 0) {
             missing.push(file.into());
         }
@@ -59,7 +67,9 @@ pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
     // them; summary.md links the charts relative to this directory, for reading it on its own.
     let header = report::header_markdown(report);
     let generators = report::ceilings_markdown(report);
+    let legend = report::legend_markdown(report);
     fs::write(dir.join("header.md"), &header)?;
+    fs::write(dir.join("legend.md"), &legend)?;
     fs::write(dir.join("generators.md"), &generators)?;
     // The parser's instruction counts, when a full run measured them beside the servers.
     let instructions = fs::read_to_string(dir.join("parse-instructions.json"))
@@ -71,6 +81,7 @@ pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
     )?;
     let mut summary = String::new();
     let _ = writeln!(summary, "{header}");
+    let _ = writeln!(summary, "{legend}");
     let _ = writeln!(summary, "### What the load generators can do\n");
     let _ = writeln!(summary, "{generators}");
     for scenario in &report.scenarios {

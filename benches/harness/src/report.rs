@@ -8,13 +8,15 @@
 //!
 //! Repetitions are summarised by the median, with the smallest and largest value as the spread
 //! ([`Spread`]); a median of three ignores one bad run, and the spread shows how noisy the run was.
-
-use std::fmt::Write as _;
+//!
+//! The markdown is written by the `tables` submodule, whose functions are re-exported here: small
+//! tables that fit the book's text column, short server names ([`short_name`]) and the legend
+//! that spells them out ([`legend_markdown`]).
 
 use serde_json::{json, Value};
 
 use crate::machine::Machine;
-use crate::scenario::{Kind, Scenario};
+use crate::scenario::Scenario;
 
 /// The row names the ratio columns divide by.
 pub const NGINX: &str = "nginx";
@@ -92,7 +94,8 @@ impl Status {
         matches!(self, Status::Ok | Status::Errors)
     }
 
-    fn label(&self) -> &'static str {
+    /// What became of the row, in words: `ok`, `not applicable`, ...
+    pub fn label(&self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::Errors => "errors",
@@ -102,7 +105,16 @@ impl Status {
         }
     }
 
-    fn reason(&self) -> Option<&str> {
+    /// What became of the row and why, in words for a reader: `failed: the server died`.
+    pub fn words(&self) -> String {
+        match self.reason() {
+            Some(reason) if !reason.is_empty() => format!("{}: {reason}", self.label()),
+            _ => self.label().to_owned(),
+        }
+    }
+
+    /// Why there are no numbers, if there are none.
+    pub fn reason(&self) -> Option<&str> {
         match self {
             Status::NotApplicable(reason)
             | Status::Unavailable(reason)
@@ -519,311 +531,13 @@ fn row_json(row: &Row) -> Value {
     })
 }
 
-/// The report header in markdown: when, where, how, and how loaded the machine was.
-pub fn header_markdown(report: &Report) -> String {
-    let machine = &report.machine;
-    let settings = &report.settings;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Measured {} on {} ({} cores), Linux {}, commit `{}`.",
-        machine.date, machine.cpu_model, machine.cores, machine.kernel, machine.commit
-    );
-    let _ = writeln!(
-        out,
-        "Load average before / after: {} / {} (other work on the machine shows here).",
-        machine.load_before, machine.load_after
-    );
-    let _ = writeln!(
-        out,
-        "Mode `{}`: {} repetition(s) of {} s after a {} s warm-up; server pinned to CPU {}, \
-         load generator to CPU {} (the `-2cores` scenarios run both unpinned); {}.",
-        settings.mode,
-        settings.repetitions,
-        settings.duration_seconds,
-        settings.warmup_seconds,
-        settings.server_cpus,
-        settings.client_cpus,
-        machine.tools.join(", ")
-    );
-    let _ = writeln!(out, "Reproduce with `{}`.", settings.command);
-    out
-}
-
-/// The generator ceilings as a markdown table.
-pub fn ceilings_markdown(report: &Report) -> String {
-    let mut out = String::from(
-        "| generator and load (against the floor server) | req/s | floor's CPU use |\n|---|---:|---:|\n",
-    );
-    for ceiling in &report.ceilings {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            ceiling.generator,
-            count(ceiling.requests_per_second),
-            ceiling
-                .server_cpu_use
-                .map_or("-".to_owned(), |use_| format!("{:.0} %", use_ * 100.0)),
-        );
-    }
-    out
-}
-
-// ANCHOR: table
-/// The markdown table of one scenario, one line per server, in the report's server order.
-pub fn scenario_markdown(report: &Report, scenario: &Scenario) -> String {
-    let rows: Vec<&Row> = report
-        .servers
-        .iter()
-        .filter_map(|server| report.row(server, scenario.id))
-        .collect();
-    match scenario.kind {
-        Kind::Idle => idle_table(&rows),
-        Kind::Open { .. } => open_table(&rows),
-        Kind::Closed(_) => closed_table(report, scenario, &rows),
-    }
-}
-// ANCHOR_END: table
-
-fn closed_table(report: &Report, scenario: &Scenario, rows: &[&Row]) -> String {
-    let nginx = report.reference(NGINX, scenario.id);
-    let floor = report.reference(FLOOR, scenario.id);
-    let mut out = String::from(
-        "| server | req/s | spread | ×nginx | ×floor | MB/s | p50 | p99 | p99.9 | errors \
-         | CPU µs/req | CPU ×nginx | CPU ×floor | peak RSS | |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
-    );
-    for row in rows {
-        if !row.status.measured() {
-            let _ = writeln!(
-                out,
-                "| {} | {} |{}",
-                row.server,
-                row.status.label(),
-                " |".repeat(12) + &format!(" {} |", row.status.reason().unwrap_or(""))
-            );
-            continue;
-        }
-        let summary = row.summary();
-        let rate = summary.requests_per_second;
-        let cpu = summary.cpu_us_per_request;
-        let ratio_of = |reference: Option<Summary>, pick: fn(&Summary) -> Option<f64>, own| {
-            ratio(own, reference.as_ref().and_then(pick))
-        };
-        let rate_median = rate.map(|r| r.median);
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            row.server,
-            rate_median.map_or("-".into(), count),
-            rate.map_or("-".into(), |r| format!(
-                "±{:.0} %",
-                r.relative_width() * 50.0
-            )),
-            ratio_of(
-                nginx,
-                |s| s.requests_per_second.map(|r| r.median),
-                rate_median
-            ),
-            ratio_of(
-                floor,
-                |s| s.requests_per_second.map(|r| r.median),
-                rate_median
-            ),
-            summary
-                .megabytes_per_second
-                .map_or("-".into(), |mb| format!("{mb:.0}")),
-            micros(summary.p50_us),
-            micros(summary.p99_us),
-            micros(summary.p999_us),
-            summary.errors,
-            cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
-            ratio_of(nginx, |s| s.cpu_us_per_request, cpu),
-            ratio_of(floor, |s| s.cpu_us_per_request, cpu),
-            row.peak_rss_bytes.map_or("-".into(), mebibytes),
-            note(row),
-        );
-    }
-    out
-}
-
-fn open_table(rows: &[&Row]) -> String {
-    let mut out = String::from(
-        "| server | target req/s | achieved | p50 | p99 | p99.9 | max | errors | CPU µs/req \
-         | generator lateness p99 | |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
-    );
-    for row in rows {
-        if !row.status.measured() {
-            let _ = writeln!(
-                out,
-                "| {} | {} |{} {} |",
-                row.server,
-                row.status.label(),
-                " |".repeat(8),
-                row.status.reason().unwrap_or("")
-            );
-            continue;
-        }
-        let summary = row.summary();
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            row.server,
-            summary.target_rate.map_or("-".into(), count),
-            summary
-                .requests_per_second
-                .map_or("-".into(), |r| count(r.median)),
-            micros(summary.p50_us),
-            micros(summary.p99_us),
-            micros(summary.p999_us),
-            micros(summary.max_us),
-            summary.errors,
-            summary
-                .cpu_us_per_request
-                .map_or("-".into(), |cpu| format!("{cpu:.1}")),
-            micros(summary.lateness_p99_us),
-            note(row),
-        );
-    }
-    out
-}
-
-fn idle_table(rows: &[&Row]) -> String {
-    let mut out = String::from(
-        "| server | held / tried | RSS before | RSS after | per connection | |\n\
-         |---|---:|---:|---:|---:|---|\n",
-    );
-    for row in rows {
-        match (&row.status, row.idle) {
-            (status, Some(idle)) if status.measured() => {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} / {} | {} | {} | {} | {} |",
-                    row.server,
-                    idle.held,
-                    idle.attempted,
-                    mebibytes(idle.rss_before),
-                    mebibytes(idle.rss_after),
-                    idle.bytes_per_connection()
-                        .map_or("-".into(), |bytes| format!("{:.1} KiB", bytes / 1024.0)),
-                    note(row),
-                );
-            }
-            (status, _) => {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | | | | {} |",
-                    row.server,
-                    status.label(),
-                    status.reason().unwrap_or("")
-                );
-            }
-        }
-    }
-    out
-}
-
-/// One server's rows across every scenario, with nginx's and the floor's ratios beside them: what
-/// a stage's chapter includes.
-pub fn server_markdown(report: &Report, server: &str) -> String {
-    let mut out = format!(
-        "| scenario ({server}) | req/s | ×nginx | ×floor | p99 | errors | CPU µs/req | CPU ×nginx \
-         | CPU ×floor | peak RSS | |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
-    );
-    for scenario in &report.scenarios {
-        let Some(row) = report.row(server, scenario.id) else {
-            continue;
-        };
-        if !row.status.measured() {
-            let _ = writeln!(
-                out,
-                "| {} | {} |{} {} |",
-                scenario.id,
-                row.status.label(),
-                " |".repeat(8),
-                row.status.reason().unwrap_or("")
-            );
-            continue;
-        }
-        let summary = row.summary();
-        let nginx = report.reference(NGINX, scenario.id);
-        let floor = report.reference(FLOOR, scenario.id);
-        let rate = summary.requests_per_second.map(|r| r.median);
-        let cpu = summary.cpu_us_per_request;
-        let reference_rate =
-            |s: Option<Summary>| s.and_then(|s| s.requests_per_second.map(|r| r.median));
-        let reference_cpu = |s: Option<Summary>| s.and_then(|s| s.cpu_us_per_request);
-        let idle_note = row
-            .idle
-            .and_then(|idle| idle.bytes_per_connection())
-            .map(|bytes| format!("{:.1} KiB per idle connection", bytes / 1024.0));
-        let extra = [idle_note, Some(note(row))]
-            .into_iter()
-            .flatten()
-            .filter(|text| !text.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            scenario.id,
-            rate.map_or("-".into(), count),
-            ratio(rate, reference_rate(nginx)),
-            ratio(rate, reference_rate(floor)),
-            micros(summary.p99_us),
-            summary.errors,
-            cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
-            ratio(cpu, reference_cpu(nginx)),
-            ratio(cpu, reference_cpu(floor)),
-            row.peak_rss_bytes.map_or("-".into(), mebibytes),
-            extra,
-        );
-    }
-    out
-}
-
 pub use crate::goals::{goals_markdown, instruction_counts_from_json, InstructionCounts};
+pub use tables::{
+    ceilings_markdown, count, header_markdown, legend_markdown, micros, ratio, scenario_markdown,
+    server_markdown, short_name, MAX_COLUMNS,
+};
 
-fn note(row: &Row) -> String {
-    match (&row.status, row.note.is_empty()) {
-        (Status::Errors, true) => "did not survive without errors".to_owned(),
-        (Status::Errors, false) => format!("did not survive without errors; {}", row.note),
-        _ => row.note.clone(),
-    }
-}
-
-/// `own / reference` as `0.85×`, or `-` when either is missing.
-pub fn ratio(own: Option<f64>, reference: Option<f64>) -> String {
-    match (own, reference) {
-        (Some(own), Some(reference)) if reference > 0.0 => format!("{:.2}×", own / reference),
-        _ => "-".to_owned(),
-    }
-}
-
-/// A count with thousands shown as `k` and millions as `M`, three significant digits.
-pub fn count(value: f64) -> String {
-    if value >= 1e6 {
-        format!("{:.2}M", value / 1e6)
-    } else if value >= 1e4 {
-        format!("{:.1}k", value / 1e3)
-    } else {
-        format!("{value:.0}")
-    }
-}
-
-/// Microseconds as `µs`, `ms` or `s`, whichever reads best.
-pub fn micros(value: Option<f64>) -> String {
-    match value {
-        None => "-".to_owned(),
-        Some(us) if us >= 1e6 => format!("{:.2} s", us / 1e6),
-        Some(us) if us >= 1e3 => format!("{:.2} ms", us / 1e3),
-        Some(us) => format!("{us:.0} µs"),
-    }
-}
-
-fn mebibytes(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
+mod tables;
 
 #[cfg(test)]
 mod tests;

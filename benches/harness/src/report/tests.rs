@@ -88,42 +88,205 @@ fn summary_takes_medians_and_cpu_per_request() {
     assert_eq!(summary.errors, 0);
 }
 
+/// The tables in `markdown`, each as its lines of trimmed cells (the header first, the
+/// alignment line left out).
+fn tables(markdown: &str) -> Vec<Vec<Vec<String>>> {
+    let mut tables = Vec::new();
+    let mut current: Vec<Vec<String>> = Vec::new();
+    for line in markdown.lines().chain(std::iter::once("")) {
+        if let Some(inner) = line.strip_prefix('|').and_then(|l| l.strip_suffix('|')) {
+            if !inner.starts_with("---") {
+                current.push(
+                    inner
+                        .split('|')
+                        .map(|cell| cell.trim().to_owned())
+                        .collect(),
+                );
+            }
+        } else if !current.is_empty() {
+            tables.push(std::mem::take(&mut current));
+        }
+    }
+    tables
+}
+
+/// The footnote labels `markdown` defines (`[^label]: text` at the start of a line).
+fn footnote_definitions(markdown: &str) -> Vec<String> {
+    markdown
+        .lines()
+        .filter_map(|line| line.strip_prefix("[^")?.split_once("]:"))
+        .map(|(label, _)| label.to_owned())
+        .collect()
+}
+
+/// The footnote labels `markdown` refers to from inside its tables.
+fn footnote_references(markdown: &str) -> Vec<String> {
+    markdown
+        .lines()
+        .filter(|line| line.starts_with('|'))
+        .flat_map(|line| line.split("[^").skip(1))
+        .filter_map(|rest| rest.split_once(']'))
+        .map(|(label, _)| label.to_owned())
+        .collect()
+}
+
+/// The row names the harness measures today, and the variants being added.
+fn every_row_name() -> Vec<String> {
+    let mut names: Vec<String> = crate::run::servers(&crate::options::STAGES)
+        .into_iter()
+        .map(|server| server.name)
+        .collect();
+    for variant in [
+        "stage02-threadpool-8",
+        "stage02-threadpool-64",
+        "stage03-prefork-2",
+        "stage03-prefork-50-reuseport",
+    ] {
+        names.push(variant.to_owned());
+    }
+    names
+}
+
 #[test]
-fn closed_table_has_ratios_to_nginx_and_floor_and_a_line_per_server() {
+fn short_names_are_derived_from_the_row_name_and_unique() {
+    let expected = [
+        (FLOOR, "floor"),
+        (NGINX, "nginx"),
+        ("nginx-tuned", "nginx tuned"),
+        ("hyper", "hyper"),
+        ("stage01-blocking", "01"),
+        ("stage02-threadpool", "02"),
+        ("stage02-threadpool-rayon", "02 rayon"),
+        ("stage02-threadpool-per-connection", "02 per-conn"),
+        ("stage03-prefork", "03"),
+        ("stage04-evented", "04"),
+        ("stage05-async", "05"),
+        ("stage02-threadpool-8", "02 ×8"),
+        ("stage03-prefork-50-reuseport", "03 ×50 reuseport"),
+    ];
+    for (row, short) in expected {
+        assert_eq!(short_name(row), short, "{row}");
+    }
+    let names = every_row_name();
+    assert!(names.len() >= 15, "{names:?}");
+    let legend = legend_markdown(&Report {
+        servers: names.clone(),
+        ..report(Vec::new())
+    });
+    for name in &names {
+        let line = format!("- **{}** (`{name}`): ", short_name(name));
+        assert!(
+            legend.contains(&line),
+            "{name} is not in the legend:\n{legend}"
+        );
+    }
+    assert!(legend.contains("(`stage02-threadpool-8`): a variant of `stage02-threadpool`."));
+    assert!(legend.contains(
+        "(`stage02-threadpool-rayon`): `stage02-threadpool` started with `--pool rayon`."
+    ));
+    let shorts: Vec<String> = names.iter().map(|name| short_name(name)).collect();
+    for (i, short) in shorts.iter().enumerate() {
+        assert!(
+            !short.is_empty() && short.chars().count() <= 16,
+            "{}: {short:?}",
+            names[i]
+        );
+        assert!(
+            shorts[i + 1..].iter().all(|other| other != short),
+            "{} and another row are both {short:?}",
+            names[i]
+        );
+    }
+}
+
+#[test]
+fn a_closed_scenario_is_split_into_rate_latency_and_cost() {
+    let mut failing = measured(
+        "stage01-blocking",
+        "small-keepalive-50",
+        vec![sample(1000, 0.04)],
+    );
+    failing.status = Status::Errors;
+    failing.samples[0].errors = 7;
     let report = report(vec![
         measured(FLOOR, "small-keepalive-50", vec![sample(4000, 0.02)]),
         measured(NGINX, "small-keepalive-50", vec![sample(2000, 0.03)]),
+        failing,
         Row::without_numbers(
-            "stage01-blocking",
+            "stage02-threadpool",
             "small-keepalive-50",
             Status::Unavailable("not implemented yet".into()),
         ),
     ]);
+    let mut report = report;
+    report.servers.push("stage02-threadpool".into());
     let scenario = scenario::find("small-keepalive-50").expect("a known scenario");
-    let table = scenario_markdown(&report, &scenario);
-    let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines.len(), 2 + 3, "{table}");
+    let markdown = scenario_markdown(&report, &scenario);
+    let found = tables(&markdown);
+    let headers: Vec<&Vec<String>> = found.iter().map(|table| &table[0]).collect();
+    assert_eq!(
+        headers,
+        [
+            &["server", "req/s", "spread", "×nginx", "×floor", "MB/s", "errors"]
+                .map(String::from)
+                .to_vec(),
+            &["server", "p50", "p99", "p99.9"].map(String::from).to_vec(),
+            &[
+                "server",
+                "CPU µs/req",
+                "CPU ×nginx",
+                "CPU ×floor",
+                "peak RSS"
+            ]
+            .map(String::from)
+            .to_vec(),
+        ],
+        "{markdown}"
+    );
+    for (caption, table) in ["*Rate*", "*Latency*", "*Cost*"].iter().zip(&found) {
+        assert!(markdown.contains(caption), "{markdown}");
+        // A line per server, each as wide as the header.
+        assert_eq!(table.len(), 1 + 4, "{markdown}");
+        assert!(
+            table.iter().all(|line| line.len() == table[0].len()),
+            "{markdown}"
+        );
+    }
     // nginx: half the floor's rate, at 15 µs against the floor's 5 µs per request.
-    assert!(
-        lines[3].starts_with("| nginx | 2000 | ±0 % | 1.00× | 0.50× |"),
-        "{table}"
+    assert_eq!(
+        found[0][2],
+        ["nginx", "2000", "±0 %", "1.00×", "0.50×", "0", "0"]
+    );
+    assert_eq!(found[1][2], ["nginx", "100 µs", "900 µs", "1.50 ms"]);
+    assert_eq!(found[2][2], ["nginx", "15.0", "1.00×", "3.00×", "3.0 MiB"]);
+    // The rows with something to say carry a footnote, labelled with the scenario's id.
+    assert_eq!(found[0][3][0], "01[^small-keepalive-50-stage01-blocking]");
+    assert_eq!(found[0][3][6], "7");
+    assert_eq!(found[1][3][0], "01", "one mark per row is enough");
+    assert_eq!(
+        found[0][4][..2],
+        ["02[^small-keepalive-50-stage02-threadpool]", "unavailable"]
     );
     assert!(
-        lines[3].contains("| 15.0 | 1.00× | 3.00× | 3.0 MiB |"),
-        "{table}"
+        markdown
+            .contains("[^small-keepalive-50-stage01-blocking]: Did not survive without errors.\n"),
+        "{markdown}"
     );
-    assert!(lines[4].contains("unavailable"), "{table}");
-    assert!(lines[4].contains("not implemented yet"), "{table}");
-    // Every line has the same number of cells as the header.
-    let cells = |line: &str| line.matches('|').count();
     assert!(
-        lines.iter().all(|line| cells(line) == cells(lines[0])),
-        "{table}"
+        markdown.contains(
+            "[^small-keepalive-50-stage02-threadpool]: Unavailable: not implemented yet.\n"
+        ),
+        "{markdown}"
     );
+    let mut defined = footnote_definitions(&markdown);
+    defined.sort();
+    let mut referenced = footnote_references(&markdown);
+    referenced.sort();
+    assert_eq!(defined, referenced, "{markdown}");
 }
 
 #[test]
-fn idle_and_open_tables_show_their_own_measures() {
+fn open_and_idle_scenarios_have_their_own_tables() {
     let mut idle = measured(FLOOR, "idle-connections", Vec::new());
     idle.idle = Some(Idle {
         attempted: 100,
@@ -134,21 +297,213 @@ fn idle_and_open_tables_show_their_own_measures() {
     let mut open = measured(NGINX, "open-loop-50", vec![sample(25_000, 0.3)]);
     open.samples[0].target_rate = Some(25_000.0);
     open.samples[0].lateness_p99_us = Some(12.0);
-    let report = report(vec![idle, open]);
+    open.note = "50 % of nginx's 50.0k".into();
+    let mut behind = measured(FLOOR, "open-loop-50", vec![sample(20_000, 0.3)]);
+    behind.samples[0].target_rate = Some(25_000.0);
+    behind.note = "50 % of nginx's 50.0k; fell behind the schedule".into();
+    let report = report(vec![idle, open, behind]);
 
     let idle_scenario = scenario::find("idle-connections").expect("known");
-    let table = scenario_markdown(&report, &idle_scenario);
-    assert!(
-        table.contains("| floor | 100 / 100 | 1.0 MiB | 1.2 MiB | 2.0 KiB |"),
-        "{table}"
-    );
+    let markdown = scenario_markdown(&report, &idle_scenario);
+    let found = tables(&markdown);
+    assert_eq!(found.len(), 2, "{markdown}");
+    assert_eq!(found[0][1], ["floor", "100", "100"]);
+    assert_eq!(found[1][1], ["floor", "1.0 MiB", "1.2 MiB", "2.0 KiB"]);
 
     let open_scenario = scenario::find("open-loop-50").expect("known");
-    let table = scenario_markdown(&report, &open_scenario);
-    assert!(
-        table.contains("| nginx | 25.0k | 25.0k | 100 µs | 900 µs | 1.50 ms |"),
-        "{table}"
+    let markdown = scenario_markdown(&report, &open_scenario);
+    let found = tables(&markdown);
+    assert_eq!(found.len(), 2, "{markdown}");
+    assert_eq!(
+        found[0][0],
+        [
+            "server",
+            "target",
+            "achieved",
+            "errors",
+            "CPU µs/req",
+            "lateness p99"
+        ]
     );
+    assert_eq!(
+        found[0][2],
+        ["nginx", "25.0k", "25.0k", "0", "12.0", "12 µs"]
+    );
+    assert_eq!(
+        found[1][2],
+        ["nginx", "100 µs", "900 µs", "1.50 ms", "2.00 ms"]
+    );
+    // What every row shares is said once; what only one row has is its footnote.
+    assert!(
+        markdown.contains("Every row: 50 % of nginx's 50.0k.\n"),
+        "{markdown}"
+    );
+    assert_eq!(found[0][1][0], "floor[^open-loop-50-floor]");
+    assert!(
+        markdown.contains("[^open-loop-50-floor]: Fell behind the schedule.\n"),
+        "{markdown}"
+    );
+    assert_eq!(footnote_definitions(&markdown), ["open-loop-50-floor"]);
+}
+
+/// A report with a row for every server the harness measures in every scenario: measured, with
+/// errors, and each kind of row without numbers.
+fn every_row() -> Report {
+    let names = every_row_name();
+    let mut rows = Vec::new();
+    for (s, scenario) in scenario::all().iter().enumerate() {
+        for (i, name) in names.iter().enumerate() {
+            let mut row = measured(name, scenario.id, vec![sample(1000 + i as u64, 0.01)]);
+            row.samples[0].target_rate = Some(900.0);
+            row.idle = Some(Idle {
+                attempted: 10_000,
+                held: 10_000 / (1 + i % 3),
+                rss_before: 1 << 20,
+                rss_after: 1 << 24,
+            });
+            row.status = match (s + i) % 5 {
+                0 => Status::Errors,
+                1 => Status::NotApplicable("a fixed answer has no /slow route".into()),
+                2 => Status::Unavailable("not built: (exit status: 101)".into()),
+                3 => Status::Failed("the server died".into()),
+                _ => Status::Ok,
+            };
+            if i % 2 == 0 {
+                row.note = format!("{} % of nginx's 106.2k; fell behind the schedule", 25);
+            }
+            rows.push(row);
+        }
+    }
+    let mut report = report(rows);
+    report.servers = names;
+    report
+}
+
+#[test]
+fn every_generated_table_fits_the_text_column() {
+    let report = every_row();
+    let mut files: Vec<(String, String)> = vec![
+        ("legend".into(), legend_markdown(&report)),
+        ("generators".into(), ceilings_markdown(&report)),
+        ("goals".into(), goals_markdown(&report, None)),
+    ];
+    for scenario in &report.scenarios {
+        files.push((scenario.id.into(), scenario_markdown(&report, scenario)));
+    }
+    for server in &report.servers {
+        files.push((server.clone(), server_markdown(&report, server)));
+    }
+    let mut widest = 0;
+    for (name, markdown) in &files {
+        for table in tables(markdown) {
+            let columns = table[0].len();
+            widest = widest.max(columns);
+            assert!(
+                columns <= MAX_COLUMNS,
+                "{name} has {columns} columns:\n{markdown}"
+            );
+            assert!(
+                table.iter().all(|line| line.len() == columns),
+                "{name}: a line is not as wide as its header:\n{markdown}"
+            );
+        }
+    }
+    assert_eq!(widest, MAX_COLUMNS, "the rate table is the widest");
+}
+
+#[test]
+fn the_legend_explains_every_column() {
+    let report = every_row();
+    let legend = legend_markdown(&report);
+    let mut markdown: Vec<String> = report
+        .scenarios
+        .iter()
+        .map(|scenario| scenario_markdown(&report, scenario))
+        .collect();
+    markdown.extend(
+        report
+            .servers
+            .iter()
+            .map(|server| server_markdown(&report, server)),
+    );
+    let mut explained = 0;
+    for table in markdown.iter().flat_map(|text| tables(text)) {
+        for column in &table[0][1..] {
+            assert!(
+                legend.contains(&format!("**{column}**")),
+                "{column} is not in the legend:\n{legend}"
+            );
+            explained += 1;
+        }
+    }
+    assert!(explained > 20);
+}
+
+#[test]
+fn footnotes_are_unique_in_a_chapter_and_each_is_referred_to() {
+    let report = every_row();
+    // measuring.md includes every scenario's file, so labels must be unique across all of them.
+    let chapter: String = report
+        .scenarios
+        .iter()
+        .map(|scenario| scenario_markdown(&report, scenario))
+        .collect();
+    let defined = footnote_definitions(&chapter);
+    assert!(defined.len() > report.scenarios.len(), "{chapter}");
+    for (i, label) in defined.iter().enumerate() {
+        assert!(!defined[i + 1..].contains(label), "{label} twice");
+        // mdBook's footnote labels: no spaces, nothing to escape.
+        assert!(
+            label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            "{label}"
+        );
+    }
+    let mut referenced = footnote_references(&chapter);
+    referenced.sort();
+    referenced.dedup();
+    let mut sorted = defined.clone();
+    sorted.sort();
+    assert_eq!(referenced, sorted);
+    for server in &report.servers {
+        let own = server_markdown(&report, server);
+        let defined = footnote_definitions(&own);
+        assert!(!defined.is_empty(), "{own}");
+        assert!(defined
+            .iter()
+            .all(|label| label.starts_with(server.as_str())));
+        let mut referenced = footnote_references(&own);
+        referenced.dedup();
+        assert!(referenced.iter().all(|label| defined.contains(label)));
+        assert!(defined.iter().all(|label| referenced.contains(label)));
+    }
+}
+
+#[test]
+fn statuses_are_written_in_words() {
+    assert_eq!(
+        Status::NotApplicable("stock nginx has no handler that blocks".into()).words(),
+        "not applicable: stock nginx has no handler that blocks"
+    );
+    assert_eq!(Status::Failed(String::new()).words(), "failed");
+    assert_eq!(Status::Errors.words(), "errors");
+    let report = every_row();
+    let debug_names = ["NotApplicable", "Unavailable(", "Failed(", "Errors", "Ok"];
+    for scenario in &report.scenarios {
+        let markdown = scenario_markdown(&report, scenario);
+        for line in markdown.lines() {
+            for debug in debug_names {
+                assert!(!line.contains(debug), "{debug} in {line}");
+            }
+            // The only brackets are the footnote marks and those inside the reasons themselves.
+            let without_reasons = line.replace("(exit status: 101)", "");
+            assert!(!without_reasons.contains('('), "{line}");
+        }
+        for words in ["not applicable", "unavailable", "failed"] {
+            assert!(markdown.contains(&format!("| {words} |")), "{markdown}");
+        }
+    }
 }
 
 #[test]
@@ -272,4 +627,49 @@ fn numbers_read_well() {
     assert_eq!(micros(Some(2_500_000.0)), "2.50 s");
     assert_eq!(ratio(Some(3.0), Some(4.0)), "0.75×");
     assert_eq!(ratio(Some(3.0), None), "-");
+}
+
+#[test]
+fn rows_with_the_same_note_share_one_footnote() {
+    let failing = |server: &str| Row {
+        status: Status::Errors,
+        ..measured(server, "small-keepalive-1000", vec![sample(100, 0.01)])
+    };
+    let mut report = report(vec![
+        measured(NGINX, "small-keepalive-1000", vec![sample(100, 0.01)]),
+        failing("stage01-blocking"),
+        failing("stage02-threadpool"),
+        Row::without_numbers(
+            "stage03-prefork",
+            "small-keepalive-1000",
+            Status::Failed("the server died".into()),
+        ),
+    ]);
+    report.servers = vec![
+        NGINX.into(),
+        "stage01-blocking".into(),
+        "stage02-threadpool".into(),
+        "stage03-prefork".into(),
+    ];
+    let scenario = scenario::find("small-keepalive-1000").expect("known");
+    let markdown = scenario_markdown(&report, &scenario);
+    assert_eq!(
+        footnote_definitions(&markdown),
+        [
+            "small-keepalive-1000-stage01-blocking",
+            "small-keepalive-1000-stage03-prefork"
+        ],
+        "{markdown}"
+    );
+    let rate = &tables(&markdown)[0];
+    assert_eq!(rate[1][0], "nginx");
+    assert_eq!(rate[2][0], "01[^small-keepalive-1000-stage01-blocking]");
+    assert_eq!(rate[3][0], "02[^small-keepalive-1000-stage01-blocking]");
+    assert_eq!(
+        rate[4][..2],
+        ["03[^small-keepalive-1000-stage03-prefork]", "failed"]
+    );
+    assert!(
+        markdown.contains("[^small-keepalive-1000-stage03-prefork]: Failed: the server died.\n")
+    );
 }

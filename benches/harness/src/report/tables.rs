@@ -1,0 +1,626 @@
+//! The markdown the book includes: the run's header, the generator ceilings, the legend, and the
+//! tables of each scenario and of each stage.
+//!
+//! mdBook's text column is about 750 px wide, so no table here has more than [`MAX_COLUMNS`]
+//! columns: a scenario is split into a rate table, a latency table and a cost table, with short
+//! server names ([`short_name`]) that the legend ([`legend_markdown`]) spells out. What does not
+//! fit in a cell (why a row has no numbers, that it had errors, that it fell behind) is a
+//! footnote; the book includes every scenario's file in one chapter, so footnote labels start
+//! with the scenario's id and stay unique there.
+
+use std::fmt::Write as _;
+
+use super::{Report, Row, Status, Summary, FLOOR, NGINX};
+use crate::scenario::{Kind, Scenario};
+
+/// The most columns any generated table has. Chosen from the book's layout: mdBook pads every
+/// cell by 20 px on each side, so in a 750 px column seven columns leave about 65 px for each
+/// cell's text, which holds `nginx tuned`, `154.9k` or `±13 %` at the default font without
+/// wrapping; an eighth column would squeeze the server names onto two lines.
+pub const MAX_COLUMNS: usize = 7;
+
+/// A row's name as tables and charts show it, derived from the row name alone so that a row
+/// added later gets one too: `stage02-threadpool-rayon` is `02 rayon` (the stage's number, then
+/// what follows its package name), `nginx-tuned` is `nginx tuned`. In a variant's words
+/// `connection` is shortened to `conn`, and a number `N` is written `×N`.
+pub fn short_name(server: &str) -> String {
+    let Some(rest) = server.strip_prefix("stage") else {
+        return server.replace('-', " ");
+    };
+    let (number, package_and_variant) = rest.split_once('-').unwrap_or((rest, ""));
+    // The first word after the number names the stage's model (`threadpool`); a variant's
+    // words follow it.
+    let variant = package_and_variant
+        .split_once('-')
+        .map_or("", |(_, variant)| variant);
+    let mut short = number.to_owned();
+    let mut words = variant
+        .split('-')
+        .filter(|word| !word.is_empty())
+        .peekable();
+    let mut separator = " ";
+    while let Some(word) = words.next() {
+        short.push_str(separator);
+        if word.bytes().all(|b| b.is_ascii_digit()) {
+            let _ = write!(short, "×{word}");
+            separator = " ";
+        } else {
+            short.push_str(if word == "connection" { "conn" } else { word });
+            // Words of one name stay joined (`per-conn`); a number stands apart.
+            separator = match words.peek() {
+                Some(next) if next.bytes().all(|b| b.is_ascii_digit()) => " ",
+                _ => "-",
+            };
+        }
+    }
+    short
+}
+
+/// What a row is, for the legend.
+fn description(server: &str) -> String {
+    match server {
+        FLOOR => "a server that counts request heads and answers without parsing them: \
+                  the least a server can cost on this machine"
+            .to_owned(),
+        NGINX => "nginx with Debian's settings".to_owned(),
+        "nginx-tuned" => "nginx with `open_file_cache` on".to_owned(),
+        "hyper" => "a minimal hyper server (tokio, a task per connection)".to_owned(),
+        _ => {
+            let variant = crate::run::STAGE_VARIANTS
+                .iter()
+                .find(|(_, name, _)| *name == server);
+            match variant {
+                Some((package, _, args)) => {
+                    format!("`{package}` started with `{}`", args.join(" "))
+                }
+                None if server.starts_with("stage") => {
+                    // A stage's package is `stageNN-model`; anything after it names a variant.
+                    let package: String =
+                        server.splitn(3, '-').take(2).collect::<Vec<_>>().join("-");
+                    if package != server {
+                        return format!("a variant of `{package}`");
+                    }
+                    let model = match server {
+                        "stage01-blocking" => "blocking, one connection at a time",
+                        "stage02-threadpool" => "a thread pool",
+                        "stage03-prefork" => "forked worker processes",
+                        "stage04-evented" => "an event loop on epoll",
+                        "stage05-async" => "tokio",
+                        _ => "a stage",
+                    };
+                    format!("{model}, started without flags as a user would")
+                }
+                None => "a server of this run".to_owned(),
+            }
+        }
+    }
+}
+
+/// The legend the book includes once above all the tables and charts: every short name of this
+/// run's rows, and every column. A list rather than a table: the descriptions are long, and in a
+/// table they would squeeze the names onto two lines.
+pub fn legend_markdown(report: &Report) -> String {
+    let mut out = String::from("The tables and charts name the servers by short names:\n\n");
+    for server in &report.servers {
+        let _ = writeln!(
+            out,
+            "- **{}** (`{server}`): {}.",
+            short_name(server),
+            description(server)
+        );
+    }
+    out.push_str(
+        "\nThe columns:\n\n\
+         - **req/s**: complete responses per second, the median of the repetitions; \
+         **spread**: half the range of the repetitions, relative to the median.\n\
+         - **×nginx**, **×floor**: the row's value divided by nginx's or the floor's in the same \
+         scenario of the same run (above 1 is more requests, or more CPU).\n\
+         - **MB/s**: response bytes received per second; **errors**: socket errors, timeouts and \
+         responses of status 400 or more, over all repetitions.\n\
+         - **p50**, **p99**, **p99.9**, **max**: latency percentiles (open loop: measured from \
+         when each request was due, so a server that falls behind is charged for it).\n\
+         - **CPU µs/req**: the CPU time (user + system) of all the server's processes, divided \
+         by the requests it answered, and **CPU ×nginx**, **CPU ×floor** its ratios; \
+         **peak RSS**: the largest resident memory of those processes during the row.\n\
+         - Open loop: **target** is the rate asked for, **achieved** the rate answered, \
+         **lateness p99** how late the generator itself was in sending.\n\
+         - Idle connections: **tried** counts the connections opened, **held** those answered \
+         and then held open; **RSS before** and **RSS after** are the server's memory before and \
+         after, **per connection** the difference divided by the connections held.\n\
+         - Counts from ten thousand up are rounded, with `k` for thousands and `M` for \
+         millions. A small number after a name leads to a note under the tables; `-` marks a \
+         value that was not measured.\n",
+    );
+    out
+}
+
+/// The report header in markdown: when, where, how, and how loaded the machine was.
+pub fn header_markdown(report: &Report) -> String {
+    let machine = &report.machine;
+    let settings = &report.settings;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Measured {} on {} ({} cores), Linux {}, commit `{}`.",
+        machine.date, machine.cpu_model, machine.cores, machine.kernel, machine.commit
+    );
+    let _ = writeln!(
+        out,
+        "Load average before / after: {} / {} (other work on the machine shows here).",
+        machine.load_before, machine.load_after
+    );
+    let _ = writeln!(
+        out,
+        "Mode `{}`: {} repetition(s) of {} s after a {} s warm-up; server pinned to CPU {}, \
+         load generator to CPU {} (the `-2cores` scenarios run both unpinned); {}.",
+        settings.mode,
+        settings.repetitions,
+        settings.duration_seconds,
+        settings.warmup_seconds,
+        settings.server_cpus,
+        settings.client_cpus,
+        machine.tools.join(", ")
+    );
+    let _ = writeln!(out, "Reproduce with `{}`.", settings.command);
+    out
+}
+
+/// The generator ceilings as a markdown table.
+pub fn ceilings_markdown(report: &Report) -> String {
+    let mut out = String::from(
+        "| generator and load (against the floor server) | req/s | floor's CPU use |\n|---|---:|---:|\n",
+    );
+    for ceiling in &report.ceilings {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            ceiling.generator,
+            count(ceiling.requests_per_second),
+            ceiling
+                .server_cpu_use
+                .map_or("-".to_owned(), |use_| format!("{:.0} %", use_ * 100.0)),
+        );
+    }
+    out
+}
+
+// ANCHOR: table
+/// The markdown tables of one scenario, one line per server in the report's server order, with
+/// the notes as footnotes below them.
+pub fn scenario_markdown(report: &Report, scenario: &Scenario) -> String {
+    let rows: Vec<&Row> = report
+        .servers
+        .iter()
+        .filter_map(|server| report.row(server, scenario.id))
+        .collect();
+    let notes = Notes::of(scenario.id, &rows);
+    let tables = match scenario.kind {
+        Kind::Idle => idle_tables(&rows, &notes),
+        Kind::Open { .. } => open_tables(&rows, &notes),
+        Kind::Closed(_) => closed_tables(report, scenario, &rows, &notes),
+    };
+    tables + &notes.markdown()
+}
+// ANCHOR_END: table
+
+/// One table: a caption, the header cells (the first column left-aligned, the others right) and
+/// the lines.
+struct Table {
+    out: String,
+}
+
+impl Table {
+    fn new(caption: &str, first: &str, columns: &[&str]) -> Table {
+        let mut out = format!("*{caption}*\n\n| {first} |");
+        for column in columns {
+            let _ = write!(out, " {column} |");
+        }
+        out.push_str("\n|---|");
+        out.push_str(&"---:|".repeat(columns.len()));
+        out.push('\n');
+        Table { out }
+    }
+
+    fn line(&mut self, first: &str, cells: &[String]) {
+        let _ = write!(self.out, "| {first} |");
+        for cell in cells {
+            let _ = write!(self.out, " {cell} |");
+        }
+        self.out.push('\n');
+    }
+
+    /// A row without numbers: what happened to it in words, the other cells empty.
+    fn without_numbers(&mut self, first: &str, status: &Status, columns: usize) {
+        let mut cells = vec![String::new(); columns];
+        if let Some(cell) = cells.first_mut() {
+            *cell = status.label().to_owned();
+        }
+        self.line(first, &cells);
+    }
+
+    fn finish(mut self) -> String {
+        self.out.push('\n');
+        self.out
+    }
+}
+
+/// The notes of one table's rows as footnotes: what every row shares is said once, under the
+/// tables; the rest is a footnote on the row's name, one footnote for all the rows with the
+/// same text (forty copies of "did not survive without errors" would bury the rare note that
+/// says something else).
+struct Notes {
+    prefix: String,
+    shared: Vec<String>,
+    footnotes: Vec<Footnote>,
+}
+
+struct Footnote {
+    /// The rows (servers, or scenarios in a stage's own table) it is on, in table order; its
+    /// label is the first one's.
+    keys: Vec<String>,
+    text: String,
+}
+
+impl Notes {
+    /// `rows`' notes, for footnote labels that start with `prefix` (a scenario's id, or a
+    /// server's name for its own table).
+    fn of(prefix: &str, rows: &[&Row]) -> Notes {
+        Notes::from_texts(
+            prefix,
+            rows.iter()
+                .map(|row| (row.server.clone(), row.status.measured(), note_parts(row)))
+                .collect(),
+        )
+    }
+
+    fn from_texts(prefix: &str, rows: Vec<(String, bool, Vec<String>)>) -> Notes {
+        // A part every measured row has (the open loop's "50 % of nginx's 106.2k") says
+        // something about the scenario, not the row.
+        let measured: Vec<&Vec<String>> = rows
+            .iter()
+            .filter(|(_, measured, _)| *measured)
+            .map(|(_, _, parts)| parts)
+            .collect();
+        let shared: Vec<String> = match measured.split_first() {
+            Some((first, others)) if !others.is_empty() => first
+                .iter()
+                .filter(|part| others.iter().all(|parts| parts.contains(part)))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut footnotes: Vec<Footnote> = Vec::new();
+        for (key, _, parts) in rows {
+            let own: Vec<String> = parts
+                .into_iter()
+                .filter(|part| !shared.contains(part))
+                .collect();
+            if own.is_empty() {
+                continue;
+            }
+            let text = sentence(&own.join("; "));
+            match footnotes.iter_mut().find(|footnote| footnote.text == text) {
+                Some(footnote) => footnote.keys.push(key),
+                None => footnotes.push(Footnote {
+                    keys: vec![key],
+                    text,
+                }),
+            }
+        }
+        Notes {
+            prefix: prefix.to_owned(),
+            shared,
+            footnotes,
+        }
+    }
+
+    fn label(&self, footnote: &Footnote) -> String {
+        // Every footnote has the key it was made for.
+        format!("{}-{}", self.prefix, footnote.keys[0])
+    }
+
+    /// The name to show in a table's first column, with the mark of the row's footnote.
+    fn name(&self, key: &str, shown: &str) -> String {
+        match self
+            .footnotes
+            .iter()
+            .find(|footnote| footnote.keys.iter().any(|own| own == key))
+        {
+            Some(footnote) => format!("{shown}[^{}]", self.label(footnote)),
+            None => shown.to_owned(),
+        }
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::new();
+        if !self.shared.is_empty() {
+            let _ = writeln!(out, "Every row: {}\n", sentence(&self.shared.join("; ")));
+        }
+        for footnote in &self.footnotes {
+            let _ = writeln!(out, "[^{}]: {}", self.label(footnote), footnote.text);
+        }
+        if !self.footnotes.is_empty() {
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// What a reader needs to know about a row beyond its numbers, in parts: that it had errors,
+/// why it has no numbers, and the note the harness left.
+fn note_parts(row: &Row) -> Vec<String> {
+    let mut parts = Vec::new();
+    match &row.status {
+        Status::Errors => parts.push("did not survive without errors".to_owned()),
+        status if status.reason().is_some() => parts.push(status.words()),
+        _ => {}
+    }
+    parts.extend(
+        row.note
+            .split("; ")
+            .filter(|part| !part.is_empty())
+            .map(str::to_owned),
+    );
+    parts
+}
+
+/// `text` with a capital first letter and a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &Notes) -> String {
+    let nginx = report.reference(NGINX, scenario.id);
+    let floor = report.reference(FLOOR, scenario.id);
+    let rate_of = |s: Option<Summary>| s.and_then(|s| s.requests_per_second.map(|r| r.median));
+    let cpu_of = |s: Option<Summary>| s.and_then(|s| s.cpu_us_per_request);
+    let mut rate = Table::new(
+        "Rate",
+        "server",
+        &["req/s", "spread", "×nginx", "×floor", "MB/s", "errors"],
+    );
+    let mut latency = Table::new("Latency", "server", &["p50", "p99", "p99.9"]);
+    let mut cost = Table::new(
+        "Cost",
+        "server",
+        &["CPU µs/req", "CPU ×nginx", "CPU ×floor", "peak RSS"],
+    );
+    for row in rows {
+        let short = short_name(&row.server);
+        let marked = notes.name(&row.server, &short);
+        if !row.status.measured() {
+            rate.without_numbers(&marked, &row.status, 6);
+            latency.without_numbers(&short, &row.status, 3);
+            cost.without_numbers(&short, &row.status, 4);
+            continue;
+        }
+        let summary = row.summary();
+        let median = summary.requests_per_second.map(|r| r.median);
+        let cpu = summary.cpu_us_per_request;
+        rate.line(
+            &marked,
+            &[
+                median.map_or("-".into(), count),
+                summary.requests_per_second.map_or("-".into(), |r| {
+                    format!("±{:.0} %", r.relative_width() * 50.0)
+                }),
+                ratio(median, rate_of(nginx)),
+                ratio(median, rate_of(floor)),
+                summary
+                    .megabytes_per_second
+                    .map_or("-".into(), |mb| format!("{mb:.0}")),
+                count(summary.errors as f64),
+            ],
+        );
+        latency.line(
+            &short,
+            &[
+                micros(summary.p50_us),
+                micros(summary.p99_us),
+                micros(summary.p999_us),
+            ],
+        );
+        cost.line(
+            &short,
+            &[
+                cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
+                ratio(cpu, cpu_of(nginx)),
+                ratio(cpu, cpu_of(floor)),
+                row.peak_rss_bytes.map_or("-".into(), mebibytes),
+            ],
+        );
+    }
+    rate.finish() + &latency.finish() + &cost.finish()
+}
+
+fn open_tables(rows: &[&Row], notes: &Notes) -> String {
+    let mut rate = Table::new(
+        "Rate",
+        "server",
+        &["target", "achieved", "errors", "CPU µs/req", "lateness p99"],
+    );
+    let mut latency = Table::new("Latency", "server", &["p50", "p99", "p99.9", "max"]);
+    for row in rows {
+        let short = short_name(&row.server);
+        let marked = notes.name(&row.server, &short);
+        if !row.status.measured() {
+            rate.without_numbers(&marked, &row.status, 5);
+            latency.without_numbers(&short, &row.status, 4);
+            continue;
+        }
+        let summary = row.summary();
+        rate.line(
+            &marked,
+            &[
+                summary.target_rate.map_or("-".into(), count),
+                summary
+                    .requests_per_second
+                    .map_or("-".into(), |r| count(r.median)),
+                count(summary.errors as f64),
+                summary
+                    .cpu_us_per_request
+                    .map_or("-".into(), |cpu| format!("{cpu:.1}")),
+                micros(summary.lateness_p99_us),
+            ],
+        );
+        latency.line(
+            &short,
+            &[
+                micros(summary.p50_us),
+                micros(summary.p99_us),
+                micros(summary.p999_us),
+                micros(summary.max_us),
+            ],
+        );
+    }
+    rate.finish() + &latency.finish()
+}
+
+/// Two tables: the connections (how many were held; the place for how long they took) and the
+/// memory they cost.
+fn idle_tables(rows: &[&Row], notes: &Notes) -> String {
+    let mut held = Table::new("Connections", "server", &["held", "tried"]);
+    let mut memory = Table::new(
+        "Memory",
+        "server",
+        &["RSS before", "RSS after", "per connection"],
+    );
+    for row in rows {
+        let short = short_name(&row.server);
+        let marked = notes.name(&row.server, &short);
+        match (&row.status, row.idle) {
+            (status, Some(idle)) if status.measured() => {
+                held.line(
+                    &marked,
+                    &[idle.held.to_string(), idle.attempted.to_string()],
+                );
+                // Marked here too: a server that held one connection has a per-connection
+                // figure that is one connection's noise, and its note says so.
+                memory.line(
+                    &marked,
+                    &[
+                        mebibytes(idle.rss_before),
+                        mebibytes(idle.rss_after),
+                        idle.bytes_per_connection()
+                            .map_or("-".into(), |bytes| format!("{:.1} KiB", bytes / 1024.0)),
+                    ],
+                );
+            }
+            (status, _) => {
+                held.without_numbers(&marked, status, 2);
+                memory.without_numbers(&marked, status, 3);
+            }
+        }
+    }
+    held.finish() + &memory.finish()
+}
+
+/// One server's rows across every scenario, with nginx's and the floor's ratios beside them: what
+/// a stage's chapter includes. Footnote labels start with the server's name.
+pub fn server_markdown(report: &Report, server: &str) -> String {
+    let rows: Vec<&Row> = report
+        .scenarios
+        .iter()
+        .filter_map(|scenario| report.row(server, scenario.id))
+        .collect();
+    // Keyed by scenario, not by server: each line of these tables is a scenario.
+    let notes = Notes::from_texts(
+        server,
+        rows.iter()
+            .map(|row| {
+                let mut parts = note_parts(row);
+                if let Some(bytes) = row.idle.and_then(|idle| idle.bytes_per_connection()) {
+                    parts.insert(0, format!("{:.1} KiB per idle connection", bytes / 1024.0));
+                }
+                // Every part counts as the row's own: a stage's own table has nothing to share.
+                (row.scenario.clone(), false, parts)
+            })
+            .collect(),
+    );
+    let mut rate = Table::new(
+        "Rate and latency",
+        "scenario",
+        &["req/s", "×nginx", "×floor", "p99", "errors"],
+    );
+    let mut cost = Table::new(
+        "Cost",
+        "scenario",
+        &["CPU µs/req", "CPU ×nginx", "CPU ×floor", "peak RSS"],
+    );
+    for row in rows {
+        let marked = notes.name(&row.scenario, &row.scenario);
+        if !row.status.measured() {
+            rate.without_numbers(&marked, &row.status, 5);
+            cost.without_numbers(&row.scenario, &row.status, 4);
+            continue;
+        }
+        let summary = row.summary();
+        let nginx = report.reference(NGINX, &row.scenario);
+        let floor = report.reference(FLOOR, &row.scenario);
+        let rate_of = |s: Option<Summary>| s.and_then(|s| s.requests_per_second.map(|r| r.median));
+        let cpu_of = |s: Option<Summary>| s.and_then(|s| s.cpu_us_per_request);
+        let median = summary.requests_per_second.map(|r| r.median);
+        let cpu = summary.cpu_us_per_request;
+        rate.line(
+            &marked,
+            &[
+                median.map_or("-".into(), count),
+                ratio(median, rate_of(nginx)),
+                ratio(median, rate_of(floor)),
+                micros(summary.p99_us),
+                count(summary.errors as f64),
+            ],
+        );
+        cost.line(
+            &row.scenario,
+            &[
+                cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
+                ratio(cpu, cpu_of(nginx)),
+                ratio(cpu, cpu_of(floor)),
+                row.peak_rss_bytes.map_or("-".into(), mebibytes),
+            ],
+        );
+    }
+    rate.finish() + &cost.finish() + &notes.markdown()
+}
+
+/// `own / reference` as `0.85×`, or `-` when either is missing.
+pub fn ratio(own: Option<f64>, reference: Option<f64>) -> String {
+    match (own, reference) {
+        (Some(own), Some(reference)) if reference > 0.0 => format!("{:.2}×", own / reference),
+        _ => "-".to_owned(),
+    }
+}
+
+/// A count with thousands shown as `k` and millions as `M`, three significant digits.
+pub fn count(value: f64) -> String {
+    if value >= 1e6 {
+        format!("{:.2}M", value / 1e6)
+    } else if value >= 1e4 {
+        format!("{:.1}k", value / 1e3)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// Microseconds as `µs`, `ms` or `s`, whichever reads best.
+pub fn micros(value: Option<f64>) -> String {
+    match value {
+        None => "-".to_owned(),
+        Some(us) if us >= 1e6 => format!("{:.2} s", us / 1e6),
+        Some(us) if us >= 1e3 => format!("{:.2} ms", us / 1e3),
+        Some(us) => format!("{us:.0} µs"),
+    }
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
