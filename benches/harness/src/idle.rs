@@ -3,6 +3,10 @@
 //! the server's memory is read. This is the C10K question, asked of each model: what does a
 //! connection that does nothing cost?
 //!
+//! While they are held it also asks what they cost everyone else: how long one request on a new
+//! connection takes ([`one_request`]), and how long [`REUSED`] of the held connections take to
+//! each send one more request and get the answer ([`Held::reuse`]).
+//!
 //! Everything is bounded: each connect waits at most [`CONNECT_TIMEOUT`], connecting stops after
 //! a few failures in a row (a server that does not accept fills its listen backlog, and then
 //! connects time out), and all answers must arrive before one overall deadline. A server that
@@ -18,13 +22,96 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Consecutive failed connects after which the harness stops trying.
 const FAILURES_IN_A_ROW: usize = 3;
 
+/// How many held connections [`Held::reuse`] asks again (the book's C10K chapter uses 100).
+pub const REUSED: usize = 100;
+
 /// Connections opened and answered, and kept open until this is dropped.
 pub struct Held {
     pub attempted: usize,
     pub answered: usize,
+    /// From the first connect to the last answer (or to giving up).
+    pub elapsed: Duration,
     /// Why fewer than `attempted` were answered, if they were.
     pub problem: Option<String>,
-    _streams: Vec<TcpStream>,
+    /// The open connections, each with whether its answer came.
+    streams: Vec<(TcpStream, bool)>,
+}
+
+/// What [`Held::reuse`] measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reused {
+    /// Held connections that sent one more request.
+    pub asked: usize,
+    pub answered: usize,
+    /// From the first request sent to the last answer read (or to giving up).
+    pub elapsed: Duration,
+    /// Why fewer than `asked` were answered, if they were.
+    pub problem: Option<String>,
+}
+
+impl Held {
+    /// Sends one more `GET path` on up to `count` of the answered connections, spread evenly
+    /// over them (the oldest and the newest alike), then reads every answer, all within
+    /// `timeout`.
+    pub fn reuse(&mut self, count: usize, path: &str, addr: SocketAddr, timeout: Duration) -> Reused {
+        let started = Instant::now();
+        let give_up = started + timeout;
+        let request = request(path, addr);
+        let answered: Vec<usize> = (0..self.streams.len())
+            .filter(|&i| self.streams[i].1)
+            .collect();
+        let step = answered.len().div_ceil(count.max(1)).max(1);
+        let chosen: Vec<usize> = answered.iter().copied().step_by(step).take(count).collect();
+        let mut problem = None;
+        let mut sent = Vec::new();
+        for &i in &chosen {
+            match self.streams[i].0.write_all(request.as_bytes()) {
+                Ok(()) => sent.push(i),
+                Err(error) => {
+                    problem.get_or_insert_with(|| format!("a held connection could not send: {error}"));
+                }
+            }
+        }
+        let mut done = 0;
+        for i in sent {
+            let left = give_up.saturating_duration_since(Instant::now());
+            match read_one_response(&mut self.streams[i].0, left) {
+                Ok(()) => done += 1,
+                Err(error) => {
+                    problem.get_or_insert_with(|| format!("an answer on a held connection did not come: {error}"));
+                }
+            }
+        }
+        Reused {
+            asked: chosen.len(),
+            answered: done,
+            elapsed: started.elapsed(),
+            problem,
+        }
+    }
+}
+
+fn request(path: &str, addr: SocketAddr) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n")
+}
+
+/// One `GET path` on a new connection to `addr`, from connect to the answer's last byte, within
+/// `timeout`; the connection is closed afterwards.
+pub fn one_request(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Duration, String> {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect_timeout(&addr, timeout.min(CONNECT_TIMEOUT))
+        .map_err(|error| format!("a new connection failed: {error}"))?;
+    stream
+        .write_all(request(path, addr).as_bytes())
+        .map_err(|error| format!("a new connection could not send: {error}"))?;
+    let left = timeout.saturating_sub(started.elapsed());
+    read_one_response(&mut stream, left).map_err(|error| {
+        format!(
+            "a request on a new connection was not answered within {:.0} s: {error}",
+            timeout.as_secs_f64()
+        )
+    })?;
+    Ok(started.elapsed())
 }
 
 /// Opens `count` connections to `addr`, sends `GET path` on each, and reads each answer, all
@@ -33,8 +120,9 @@ pub fn hold(addr: SocketAddr, count: usize, path: &str, deadline: Duration) -> H
     // Every held connection is a descriptor here too. Should raising fail, connecting stops
     // early and `Held::problem` says why.
     stagekit::procfs::raise_open_file_limit(u64::try_from(count + 100).unwrap_or(u64::MAX));
-    let give_up = Instant::now() + deadline;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let started = Instant::now();
+    let give_up = started + deadline;
+    let request = request(path, addr);
     let mut streams = Vec::with_capacity(count);
     let mut problem = None;
     let mut failures = 0;
@@ -53,10 +141,15 @@ pub fn hold(addr: SocketAddr, count: usize, path: &str, deadline: Duration) -> H
         }
     }
     let mut answered = 0;
-    for stream in &mut streams {
+    let mut streams: Vec<(TcpStream, bool)> =
+        streams.into_iter().map(|stream| (stream, false)).collect();
+    for (stream, ok) in &mut streams {
         let left = give_up.saturating_duration_since(Instant::now());
         match read_one_response(stream, left) {
-            Ok(()) => answered += 1,
+            Ok(()) => {
+                answered += 1;
+                *ok = true;
+            }
             Err(error) => {
                 problem.get_or_insert_with(|| {
                     format!("answer {} did not come: {error}", answered + 1)
@@ -69,8 +162,9 @@ pub fn hold(addr: SocketAddr, count: usize, path: &str, deadline: Duration) -> H
     Held {
         attempted: count,
         answered,
+        elapsed: started.elapsed(),
         problem,
-        _streams: streams,
+        streams,
     }
 }
 
@@ -155,7 +249,68 @@ mod tests {
         assert_eq!(held.attempted, 5);
         assert_eq!(held.answered, 3);
         assert!(held.problem.is_some());
+        assert!(held.elapsed >= Duration::from_millis(400), "{:?}", held.elapsed);
         drop(held);
         let _ = server.join();
+    }
+
+    /// Answers every request on every connection it accepts, `ok` each time, until the client
+    /// closes; `accepts` connections at most.
+    fn answering_server(accepts: usize) -> (SocketAddr, thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let addr = listener.local_addr().expect("bound");
+        let server = thread::spawn(move || {
+            let mut threads = Vec::new();
+            for _ in 0..accepts {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    break;
+                };
+                threads.push(thread::spawn(move || {
+                    let mut buffer = [0u8; 1024];
+                    while let Ok(n) = stream.read(&mut buffer) {
+                        if n == 0
+                            || stream
+                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                                .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }));
+            }
+            for thread in threads {
+                let _ = thread.join();
+            }
+        });
+        (addr, server)
+    }
+
+    #[test]
+    fn held_connections_are_asked_again_and_a_new_one_is_timed() {
+        let (addr, server) = answering_server(11);
+        let mut held = hold(addr, 10, "/", Duration::from_secs(5));
+        assert_eq!((held.answered, held.problem.clone()), (10, None));
+        let reused = held.reuse(4, "/", addr, Duration::from_secs(5));
+        assert_eq!((reused.asked, reused.answered), (4, 4), "{reused:?}");
+        assert!(reused.elapsed > Duration::ZERO);
+        // More asked for than are held: each held one is asked once.
+        let all = held.reuse(REUSED, "/", addr, Duration::from_secs(5));
+        assert_eq!((all.asked, all.answered), (10, 10), "{all:?}");
+        let new = one_request(addr, "/", Duration::from_secs(5)).expect("answered");
+        assert!(new < Duration::from_secs(5));
+        drop(held);
+        let _ = server.join();
+    }
+
+    #[test]
+    fn a_new_request_nobody_answers_is_an_error_in_time() {
+        // The listener accepts into its backlog but never reads: the request is never answered.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let addr = listener.local_addr().expect("bound");
+        let started = Instant::now();
+        let error = one_request(addr, "/", Duration::from_millis(300)).expect_err("no answer");
+        assert!(error.contains("not answered"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        drop(listener);
     }
 }

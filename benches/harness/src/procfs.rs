@@ -8,6 +8,13 @@
 //! - Memory: `VmRSS` in `/proc/PID/status`, summed over the tree. The kernel keeps no peak for a
 //!   tree, so [`Sampler`] samples the sum every [`SAMPLE_EVERY`] and keeps the largest.
 //!
+//! - Context switches: `voluntary_ctxt_switches` and `nonvoluntary_ctxt_switches` in
+//!   `/proc/PID/task/TID/status`, summed over every thread of every process in the tree
+//!   ([`tree_switches`]). A thread's counts are its own, and the kernel shows no running total
+//!   for a process's threads that have ended: a thread (or a process) that ends between the two
+//!   readings takes its switches with it. A thread-per-connection server facing a new
+//!   connection per request is undercounted that way; every other row keeps its threads.
+//!
 //! The tree is found by reading every `/proc/PID/stat` and following parent PIDs down from the
 //! root, which sees children whatever their threads are doing. Reading and parsing the `/proc`
 //! files is the stage kit's ([`stagekit::procfs`]); this module adds up and samples.
@@ -47,6 +54,65 @@ pub fn tree_usage(root: u32) -> Usage {
         rss_bytes: resident,
         processes: tree.len(),
     }
+}
+
+/// Context switches of a process tree's threads at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Switches {
+    /// The thread gave up the CPU itself: it blocked, waiting for I/O, a lock or a sleep.
+    pub voluntary: u64,
+    /// The scheduler took the CPU away: its time slice ran out or another thread had to run.
+    pub involuntary: u64,
+}
+
+impl Switches {
+    /// The switches between `earlier` and `self`; zero where a count went down (threads that
+    /// ended in between took more with them than the others added).
+    pub fn since(self, earlier: Switches) -> Switches {
+        Switches {
+            voluntary: self.voluntary.saturating_sub(earlier.voluntary),
+            involuntary: self.involuntary.saturating_sub(earlier.involuntary),
+        }
+    }
+}
+
+/// The two context-switch lines of a `/proc/PID/status` (or `/proc/PID/task/TID/status`) text.
+pub fn parse_switches(status: &str) -> Option<Switches> {
+    let field = |name: &str| {
+        status.lines().find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(':')?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+    };
+    Some(Switches {
+        voluntary: field("voluntary_ctxt_switches")?,
+        involuntary: field("nonvoluntary_ctxt_switches")?,
+    })
+}
+
+/// The context switches of every thread of `root` and its descendants now. Reading every
+/// thread's status is slower than [`tree_usage`], so it is read before and after a measured
+/// run, not sampled.
+pub fn tree_switches(root: u32) -> Switches {
+    let mut total = Switches::default();
+    for process in tree_of(root, &all_processes()) {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", process.pid)) else {
+            continue;
+        };
+        // A thread that ends while its status is read counts for nothing.
+        for switches in tasks
+            .filter_map(Result::ok)
+            .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+            .filter_map(|status| parse_switches(&status))
+        {
+            total.voluntary += switches.voluntary;
+            total.involuntary += switches.involuntary;
+        }
+    }
+    total
 }
 
 /// The kernel's clock tick rate for `/proc` times (`sysconf(_SC_CLK_TCK)`, almost always 100).
@@ -129,6 +195,50 @@ mod tests {
         assert!(usage.processes >= 1);
         assert!(usage.rss_bytes > 0);
         assert!(usage.cpu_seconds > 0.0, "{usage:?}");
+    }
+
+    #[test]
+    fn switches_are_read_from_a_status_text() {
+        let status = "Name:\tstage02\nThreads:\t3\nvoluntary_ctxt_switches:\t1520\n\
+                      nonvoluntary_ctxt_switches:\t37\n";
+        assert_eq!(
+            parse_switches(status),
+            Some(Switches {
+                voluntary: 1520,
+                involuntary: 37
+            })
+        );
+        assert_eq!(parse_switches("Name:\tx\nvoluntary_ctxt_switches:\t5\n"), None);
+        let earlier = Switches {
+            voluntary: 10,
+            involuntary: 50,
+        };
+        let later = Switches {
+            voluntary: 25,
+            involuntary: 40,
+        };
+        assert_eq!(
+            later.since(earlier),
+            Switches {
+                voluntary: 15,
+                involuntary: 0
+            }
+        );
+    }
+
+    #[test]
+    fn own_threads_switch_when_they_sleep() {
+        let before = tree_switches(std::process::id());
+        thread::spawn(|| {
+            for _ in 0..5 {
+                thread::sleep(Duration::from_millis(2));
+            }
+        })
+        .join()
+        .expect("the sleeping thread does not panic");
+        // This thread slept in join; the other thread is gone, but this one's count went up.
+        let after = tree_switches(std::process::id());
+        assert!(after.voluntary > before.voluntary, "{before:?} {after:?}");
     }
 
     #[test]

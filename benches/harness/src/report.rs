@@ -42,6 +42,11 @@ pub struct Sample {
     pub target_rate: Option<f64>,
     /// Open loop only: the generator's own lateness at p99, microseconds.
     pub lateness_p99_us: Option<f64>,
+    /// Context switches of all the server's threads during the run: voluntary (a thread
+    /// blocked) and involuntary (the scheduler took the CPU away). `None` in results written
+    /// before the harness read them.
+    pub voluntary_switches: Option<u64>,
+    pub involuntary_switches: Option<u64>,
 }
 
 impl Sample {
@@ -62,6 +67,12 @@ impl Sample {
         } else {
             percentile_us
         }
+    }
+
+    /// The server's context switches (both kinds) per answered request.
+    pub fn context_switches_per_request(&self) -> Option<f64> {
+        let switches = self.voluntary_switches? + self.involuntary_switches?;
+        (self.requests > 0).then(|| switches as f64 / self.requests as f64)
     }
 
     /// Server CPU microseconds per answered request.
@@ -122,6 +133,17 @@ pub struct Idle {
     /// Resident memory of the server's processes before and after, bytes.
     pub rss_before: u64,
     pub rss_after: u64,
+    /// Seconds from the first connect to the last answer of the held connections. `None` in
+    /// results written before the harness timed it, as are the fields below.
+    pub open_seconds: Option<f64>,
+    /// One request on a new connection while the others are held: connect to last byte of the
+    /// answer, microseconds. `None` also when it was not answered (the note says why).
+    pub new_request_us: Option<f64>,
+    /// Held connections asked for one more request each (up to [`crate::idle::REUSED`]), how
+    /// many of them were answered, and the time from the first request sent to the last answer.
+    pub reused_asked: usize,
+    pub reused_answered: usize,
+    pub reuse_seconds: Option<f64>,
 }
 
 impl Idle {
@@ -190,6 +212,13 @@ impl Row {
                     .filter_map(Sample::cpu_us_per_request)
                     .collect::<Vec<_>>(),
             ),
+            context_switches_per_request: median(
+                &self
+                    .samples
+                    .iter()
+                    .filter_map(Sample::context_switches_per_request)
+                    .collect::<Vec<_>>(),
+            ),
             target_rate: self.samples.iter().find_map(|s| s.target_rate),
             lateness_p99_us: median(
                 &self
@@ -213,6 +242,8 @@ pub struct Summary {
     pub max_us: Option<f64>,
     pub errors: u64,
     pub cpu_us_per_request: Option<f64>,
+    /// Median over the repetitions of [`Sample::context_switches_per_request`].
+    pub context_switches_per_request: Option<f64>,
     pub target_rate: Option<f64>,
     pub lateness_p99_us: Option<f64>,
 }
@@ -400,6 +431,8 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                             cpu_seconds: float(&sample["cpu_seconds"]),
                             target_rate: float(&sample["target_rate"]),
                             lateness_p99_us: float(&sample["lateness_p99_us"]),
+                            voluntary_switches: sample["voluntary_switches"].as_u64(),
+                            involuntary_switches: sample["involuntary_switches"].as_u64(),
                         })
                         .collect()
                 })
@@ -409,6 +442,15 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                 held: idle["held"].as_u64().unwrap_or(0) as usize,
                 rss_before: idle["rss_before_bytes"].as_u64().unwrap_or(0),
                 rss_after: idle["rss_after_bytes"].as_u64().unwrap_or(0),
+                open_seconds: idle.get("open_seconds").and_then(Value::as_f64),
+                new_request_us: idle.get("new_request_us").and_then(Value::as_f64),
+                reused_asked: idle.get("reused_asked").and_then(Value::as_u64).unwrap_or(0)
+                    as usize,
+                reused_answered: idle
+                    .get("reused_answered")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0) as usize,
+                reuse_seconds: idle.get("reuse_seconds").and_then(Value::as_f64),
             });
             Row {
                 server: text(&row["server"]),
@@ -488,6 +530,11 @@ fn row_json(row: &Row) -> Value {
             "rss_before_bytes": idle.rss_before,
             "rss_after_bytes": idle.rss_after,
             "bytes_per_connection": idle.bytes_per_connection(),
+            "open_seconds": idle.open_seconds,
+            "new_request_us": idle.new_request_us,
+            "reused_asked": idle.reused_asked,
+            "reused_answered": idle.reused_answered,
+            "reuse_seconds": idle.reuse_seconds,
         })),
         "summary": {
             "requests_per_second": summary.requests_per_second.map(|s| json!({
@@ -500,6 +547,7 @@ fn row_json(row: &Row) -> Value {
             "max_us": summary.max_us,
             "errors": summary.errors,
             "cpu_us_per_request": summary.cpu_us_per_request,
+            "context_switches_per_request": summary.context_switches_per_request,
             "target_rate": summary.target_rate,
             "lateness_p99_us": summary.lateness_p99_us,
         },
@@ -515,6 +563,8 @@ fn row_json(row: &Row) -> Value {
             "cpu_seconds": sample.cpu_seconds,
             "target_rate": sample.target_rate,
             "lateness_p99_us": sample.lateness_p99_us,
+            "voluntary_switches": sample.voluntary_switches,
+            "involuntary_switches": sample.involuntary_switches,
         })).collect::<Vec<_>>(),
     })
 }
@@ -690,15 +740,22 @@ fn open_table(rows: &[&Row]) -> String {
 
 fn idle_table(rows: &[&Row]) -> String {
     let mut out = String::from(
-        "| server | held / tried | RSS before | RSS after | per connection | |\n\
-         |---|---:|---:|---:|---:|---|\n",
+        "| server | held / tried | RSS before | RSS after | per connection | time to open \
+         | a new request | 100 held reused | |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for row in rows {
         match (&row.status, row.idle) {
             (status, Some(idle)) if status.measured() => {
+                let reused = match idle.reuse_seconds {
+                    Some(seconds) if idle.reused_answered == idle.reused_asked => {
+                        micros(Some(seconds * 1e6))
+                    }
+                    Some(_) => format!("{} of {} answered", idle.reused_answered, idle.reused_asked),
+                    None => "-".into(),
+                };
                 let _ = writeln!(
                     out,
-                    "| {} | {} / {} | {} | {} | {} | {} |",
+                    "| {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
                     row.server,
                     idle.held,
                     idle.attempted,
@@ -706,13 +763,16 @@ fn idle_table(rows: &[&Row]) -> String {
                     mebibytes(idle.rss_after),
                     idle.bytes_per_connection()
                         .map_or("-".into(), |bytes| format!("{:.1} KiB", bytes / 1024.0)),
+                    micros(idle.open_seconds.map(|seconds| seconds * 1e6)),
+                    micros(idle.new_request_us),
+                    reused,
                     note(row),
                 );
             }
             (status, _) => {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | | | | {} |",
+                    "| {} | {} | | | | | | | {} |",
                     row.server,
                     status.label(),
                     status.reason().unwrap_or("")
