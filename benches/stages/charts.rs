@@ -103,6 +103,12 @@ fn bar(row: &Row, scenario: &Scenario) -> Bar {
                 }
             }
         }
+        Kind::Syscalls(_) => {
+            if let Some(per_request) = row.syscalls.as_ref().and_then(|c| c.total_per_request()) {
+                bar.value = Some((per_request, per_request, per_request));
+                bar.text = format!("{per_request:.1} system calls per request");
+            }
+        }
     }
     bar
 }
@@ -122,6 +128,7 @@ fn draw(scenario: &Scenario, bars: &[Bar], path: &Path) -> Result<(), Box<dyn Er
             "p99 latency, µs (line: p50 to p99.9), corrected for coordinated omission"
         }
         Kind::Idle => "resident memory per idle connection, KiB",
+        Kind::Syscalls(_) => "system calls per request (strace -c -f, measured window only)",
     };
     let rows = bars.len().max(1);
     let largest = bars

@@ -53,7 +53,13 @@ impl Held {
     /// Sends one more `GET path` on up to `count` of the answered connections, spread evenly
     /// over them (the oldest and the newest alike), then reads every answer, all within
     /// `timeout`.
-    pub fn reuse(&mut self, count: usize, path: &str, addr: SocketAddr, timeout: Duration) -> Reused {
+    pub fn reuse(
+        &mut self,
+        count: usize,
+        path: &str,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Reused {
         let started = Instant::now();
         let give_up = started + timeout;
         let request = request(path, addr);
@@ -68,7 +74,9 @@ impl Held {
             match self.streams[i].0.write_all(request.as_bytes()) {
                 Ok(()) => sent.push(i),
                 Err(error) => {
-                    problem.get_or_insert_with(|| format!("a held connection could not send: {error}"));
+                    problem.get_or_insert_with(|| {
+                        format!("a held connection could not send: {error}")
+                    });
                 }
             }
         }
@@ -78,7 +86,9 @@ impl Held {
             match read_one_response(&mut self.streams[i].0, left) {
                 Ok(()) => done += 1,
                 Err(error) => {
-                    problem.get_or_insert_with(|| format!("an answer on a held connection did not come: {error}"));
+                    problem.get_or_insert_with(|| {
+                        format!("an answer on a held connection did not come: {error}")
+                    });
                 }
             }
         }
@@ -249,7 +259,11 @@ mod tests {
         assert_eq!(held.attempted, 5);
         assert_eq!(held.answered, 3);
         assert!(held.problem.is_some());
-        assert!(held.elapsed >= Duration::from_millis(400), "{:?}", held.elapsed);
+        assert!(
+            held.elapsed >= Duration::from_millis(400),
+            "{:?}",
+            held.elapsed
+        );
         drop(held);
         let _ = server.join();
     }

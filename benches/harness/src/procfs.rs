@@ -56,6 +56,14 @@ pub fn tree_usage(root: u32) -> Usage {
     }
 }
 
+/// The PIDs of `root` and all its descendants now, `root` first.
+pub fn tree_pids(root: u32) -> Vec<u32> {
+    tree_of(root, &all_processes())
+        .iter()
+        .map(|stat| stat.pid)
+        .collect()
+}
+
 /// Context switches of a process tree's threads at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Switches {
@@ -208,7 +216,10 @@ mod tests {
                 involuntary: 37
             })
         );
-        assert_eq!(parse_switches("Name:\tx\nvoluntary_ctxt_switches:\t5\n"), None);
+        assert_eq!(
+            parse_switches("Name:\tx\nvoluntary_ctxt_switches:\t5\n"),
+            None
+        );
         let earlier = Switches {
             voluntary: 10,
             involuntary: 50,

@@ -103,7 +103,7 @@ impl Status {
         matches!(self, Status::Ok | Status::Errors)
     }
 
-    fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::Errors => "errors",
@@ -113,7 +113,7 @@ impl Status {
         }
     }
 
-    fn reason(&self) -> Option<&str> {
+    pub(crate) fn reason(&self) -> Option<&str> {
         match self {
             Status::NotApplicable(reason)
             | Status::Unavailable(reason)
@@ -164,6 +164,8 @@ pub struct Row {
     /// Largest sampled sum of resident memory over the server's processes, bytes.
     pub peak_rss_bytes: Option<u64>,
     pub idle: Option<Idle>,
+    /// The system-call scenarios' counts.
+    pub syscalls: Option<crate::syscalls::Counts>,
     /// Anything a reader needs to read the numbers right.
     pub note: String,
 }
@@ -178,6 +180,7 @@ impl Row {
             samples: Vec::new(),
             peak_rss_bytes: None,
             idle: None,
+            syscalls: None,
             note: String::new(),
         }
     }
@@ -444,8 +447,10 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                 rss_after: idle["rss_after_bytes"].as_u64().unwrap_or(0),
                 open_seconds: idle.get("open_seconds").and_then(Value::as_f64),
                 new_request_us: idle.get("new_request_us").and_then(Value::as_f64),
-                reused_asked: idle.get("reused_asked").and_then(Value::as_u64).unwrap_or(0)
-                    as usize,
+                reused_asked: idle
+                    .get("reused_asked")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0) as usize,
                 reused_answered: idle
                     .get("reused_answered")
                     .and_then(Value::as_u64)
@@ -459,6 +464,7 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                 samples,
                 peak_rss_bytes: row["peak_rss_bytes"].as_u64(),
                 idle,
+                syscalls: crate::syscalls::Counts::from_json(&row["syscalls"]),
                 note: text(&row["note"]),
             }
         })
@@ -536,6 +542,7 @@ fn row_json(row: &Row) -> Value {
             "reused_answered": idle.reused_answered,
             "reuse_seconds": idle.reuse_seconds,
         })),
+        "syscalls": row.syscalls.as_ref().map(crate::syscalls::Counts::to_json),
         "summary": {
             "requests_per_second": summary.requests_per_second.map(|s| json!({
                 "median": s.median, "min": s.min, "max": s.max
@@ -631,6 +638,7 @@ pub fn scenario_markdown(report: &Report, scenario: &Scenario) -> String {
         Kind::Idle => idle_table(&rows),
         Kind::Open { .. } => open_table(&rows),
         Kind::Closed(_) => closed_table(report, scenario, &rows),
+        Kind::Syscalls(_) => crate::syscalls::markdown(&rows),
     }
 }
 // ANCHOR_END: table
@@ -750,7 +758,9 @@ fn idle_table(rows: &[&Row]) -> String {
                     Some(seconds) if idle.reused_answered == idle.reused_asked => {
                         micros(Some(seconds * 1e6))
                     }
-                    Some(_) => format!("{} of {} answered", idle.reused_answered, idle.reused_asked),
+                    Some(_) => {
+                        format!("{} of {} answered", idle.reused_answered, idle.reused_asked)
+                    }
                     None => "-".into(),
                 };
                 let _ = writeln!(
@@ -843,6 +853,11 @@ pub fn server_markdown(report: &Report, server: &str) -> String {
 }
 
 pub use crate::goals::{goals_markdown, instruction_counts_from_json, InstructionCounts};
+
+/// A row's note, with "did not survive without errors" first when it had errors.
+pub(crate) fn row_note(row: &Row) -> String {
+    note(row)
+}
 
 fn note(row: &Row) -> String {
     match (&row.status, row.note.is_empty()) {

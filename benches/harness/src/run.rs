@@ -21,6 +21,7 @@ use crate::process::{self, Launch, Running};
 use crate::procfs::{self, Sampler};
 use crate::report::{self, Ceiling, Idle, Report, Row, Sample, Settings, Status, FLOOR, NGINX};
 use crate::scenario::{self, Kind, Placement, Scenario, LARGE_FILE, PLAINTEXT, SMALL_FILE};
+use crate::syscalls;
 use crate::wrk::{self, Load};
 
 /// The reference rows, in the order the tables show them (before the stages).
@@ -227,6 +228,8 @@ pub struct Harness {
     root: PathBuf,
     wrk: PathBuf,
     nginx: Option<PathBuf>,
+    /// strace, for the system-call scenarios; without it their rows say so.
+    strace: Option<PathBuf>,
     floor: PathBuf,
     hyper: PathBuf,
     openloop: PathBuf,
@@ -251,6 +254,10 @@ impl Harness {
         machine.tools.push(first_line_of(&wrk, &["-v"]));
         if let Some(nginx) = &nginx {
             machine.tools.push(first_line_of(nginx, &["-v"]));
+        }
+        let strace = stagekit::peers::find_on_path("strace");
+        if let Some(strace) = &strace {
+            machine.tools.push(first_line_of(strace, &["-V"]));
         }
         machine
             .tools
@@ -280,6 +287,7 @@ impl Harness {
             root,
             wrk,
             nginx,
+            strace,
             floor,
             hyper,
             openloop,
@@ -377,6 +385,7 @@ impl Harness {
             Kind::Closed(load) => self.closed(&mut running, server, scenario, load),
             Kind::Open { percent } => self.open(&mut running, server, scenario, *percent),
             Kind::Idle => self.idle(&mut running, server, scenario),
+            Kind::Syscalls(load) => self.syscalls(&mut running, server, scenario, load),
         };
         running.stop();
         row
@@ -413,7 +422,7 @@ impl Harness {
                     workers.to_string(),
                 ];
                 let (path, close) = match &scenario.kind {
-                    Kind::Closed(load) => (load.path.as_str(), load.close),
+                    Kind::Closed(load) | Kind::Syscalls(load) => (load.path.as_str(), load.close),
                     Kind::Open { .. } => (SMALL_FILE, false),
                     Kind::Idle => (PLAINTEXT, false),
                 };
@@ -749,6 +758,78 @@ impl Harness {
             row.status = Status::Errors;
         }
         drop(held);
+        row
+    }
+
+    /// System calls per request: a warm-up, then strace attached to the whole tree for one
+    /// measured wrk run, then detached, all by PID.
+    fn syscalls(
+        &self,
+        running: &mut Running,
+        server: &Server,
+        scenario: &Scenario,
+        load: &Load,
+    ) -> Row {
+        let Some(strace) = &self.strace else {
+            return Row::without_numbers(
+                &server.name,
+                scenario.id,
+                Status::Unavailable(
+                    "strace is not installed (scripts/bench-setup.sh installs it)".into(),
+                ),
+            );
+        };
+        let mut row = Row::without_numbers(&server.name, scenario.id, Status::Ok);
+        // Whatever a server sets up at its first request (a file's metadata, a worker's
+        // buffers) is set up before strace attaches.
+        if self.options.warmup_seconds > 0 {
+            let _ = self.wrk_run(running, load, self.options.warmup_seconds, 1, true);
+        } else {
+            let _ = idle::one_request(running.addr(), &load.path, Duration::from_secs(2));
+        }
+        let pids: Vec<u32> = procfs::tree_pids(running.pid());
+        let name = format!("{}-{}", server.name, scenario.id);
+        let tracer = match syscalls::Tracer::attach(
+            strace,
+            &pids,
+            Some(&self.options.client_cpus),
+            &self.dir,
+            &name,
+        ) {
+            Ok(tracer) => tracer,
+            Err(problem) => {
+                row.status = Status::Failed(problem);
+                return row;
+            }
+        };
+        let measured = self.wrk_run(running, load, self.options.duration_seconds, 1, true);
+        let calls = tracer.finish();
+        if let Some(status) = running.exited() {
+            row.status = Status::Failed(format!("the server exited while traced ({status})"));
+            return row;
+        }
+        match (measured, calls) {
+            (Ok(measured), Ok(calls)) => {
+                row.syscalls = Some(syscalls::Counts {
+                    requests: measured.requests,
+                    calls,
+                });
+                // No sample is kept: the rate and CPU time of a traced server say nothing
+                // about the server, and the per-server tables would show them.
+                let errors = measured.errors.total();
+                if measured.requests == 0 {
+                    row.status = Status::Failed("no request was answered while traced".into());
+                } else if errors > 0 {
+                    row.status = Status::Errors;
+                    row.note = format!("{errors} errors while traced");
+                }
+                if pids.len() > 1 {
+                    let joiner = if row.note.is_empty() { "" } else { "; " };
+                    row.note = format!("{}{joiner}{} processes traced", row.note, pids.len());
+                }
+            }
+            (Err(problem), _) | (_, Err(problem)) => row.status = Status::Failed(problem),
+        }
         row
     }
 

@@ -30,13 +30,23 @@ fn sized_variants_run_only_where_the_chapters_compare_them() {
     ]));
     for variant in STAGE_VARIANTS {
         // Every name says which stage it is, and every scenario it names exists.
-        assert!(variant.name.starts_with(variant.package), "{}", variant.name);
+        assert!(
+            variant.name.starts_with(variant.package),
+            "{}",
+            variant.name
+        );
         for id in variant.scenarios.unwrap_or_default() {
             assert!(scenario::find(id).is_some(), "{}: {id}", variant.name);
         }
     }
-    assert!(runs_in("stage03-prefork-50-reuseport", "connection-per-request"));
-    assert!(!runs_in("stage03-prefork-50-reuseport", "small-keepalive-1"));
+    assert!(runs_in(
+        "stage03-prefork-50-reuseport",
+        "connection-per-request"
+    ));
+    assert!(!runs_in(
+        "stage03-prefork-50-reuseport",
+        "small-keepalive-1"
+    ));
     assert!(!runs_in("stage02-threadpool-8", "idle-connections"));
     // The stages themselves and the unlimited variants run everywhere.
     assert!(runs_in("stage03-prefork", "small-keepalive-1"));
