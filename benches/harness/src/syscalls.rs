@@ -22,11 +22,13 @@
 use std::fmt::{self, Write as _};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::process::Launch;
 use crate::report::{self, Row};
+use stagekit::server::Signal;
 
 /// Connections of the keep-alive load: a handful, so that a server's loop waits between
 /// requests as it does under light load, and models that batch under heavy load do not.
@@ -37,7 +39,7 @@ pub const STRACE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The columns of the table: a name for the reader, and the system calls it counts together.
 /// Everything else is in "other" (and by name in the JSON).
-pub const COLUMNS: [(&str, &[&str]); 10] = [
+pub const COLUMNS: [(&str, &[&str]); 11] = [
     (
         "read, recvfrom",
         &["read", "recvfrom", "recvmsg", "readv", "pread64"],
@@ -47,7 +49,7 @@ pub const COLUMNS: [(&str, &[&str]); 10] = [
         &["write", "sendto", "writev", "sendmsg", "pwrite64"],
     ),
     ("sendfile", &["sendfile", "sendfile64"]),
-    ("openat", &["openat", "open"]),
+    ("openat", &["openat", "openat2", "open"]),
     (
         "statx, fstat",
         &["statx", "fstat", "newfstatat", "stat", "lstat"],
@@ -60,6 +62,8 @@ pub const COLUMNS: [(&str, &[&str]); 10] = [
     ("epoll_ctl", &["epoll_ctl"]),
     ("accept4", &["accept4", "accept"]),
     ("futex", &["futex"]),
+    // TCP_CORK, TCP_NODELAY and the like, set per response by some servers.
+    ("setsockopt", &["setsockopt"]),
 ];
 
 /// One line of strace's `-c` summary.
@@ -252,20 +256,20 @@ impl Tracer {
         let log = dir.join(format!("{name}.strace-log"));
         let stderr =
             fs::File::create(&log).map_err(|error| format!("{}: {error}", log.display()))?;
-        let mut command = match cpus {
-            Some(cpus) => {
-                let mut command = Command::new("taskset");
-                command.arg("-c").arg(cpus).arg(strace);
-                command
-            }
-            None => Command::new(strace),
-        };
-        command.args(["-c", "-f", "-o"]).arg(&summary);
+        let mut args: Vec<String> = ["-c", "-f", "-o"].map(String::from).to_vec();
+        args.push(summary.display().to_string());
         for pid in pids {
-            command.arg("-p").arg(pid.to_string());
+            args.push("-p".into());
+            args.push(pid.to_string());
         }
+        // Like every child of the harness, strace dies with it (and its tracees are detached).
+        let mut command = Launch {
+            program: strace.to_path_buf(),
+            args,
+            cpus: cpus.map(str::to_owned),
+        }
+        .command();
         let child = command
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
@@ -300,11 +304,11 @@ impl Tracer {
     /// Interrupts strace (SIGINT, by its PID), which detaches from every process and writes the
     /// summary, and reads it.
     pub fn finish(mut self) -> Result<Vec<Call>, String> {
-        let pid = libc::pid_t::try_from(self.child.id())
-            .map_err(|_| "strace's PID does not fit a pid_t".to_owned())?;
-        // SAFETY: kill only sends a signal; the PID is our own child's, not yet waited for, so it
-        // cannot have been reused.
-        unsafe { libc::kill(pid, libc::SIGINT) };
+        // Our own child, not yet waited for: its PID cannot have been reused.
+        if let Err(error) = stagekit::server::signal_process(self.child.id(), Signal::Int) {
+            self.stop_now();
+            return Err(format!("strace could not be interrupted: {error}"));
+        }
         let give_up = Instant::now() + STRACE_TIMEOUT;
         loop {
             match self.child.try_wait() {

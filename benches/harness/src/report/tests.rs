@@ -14,6 +14,8 @@ fn sample(requests: u64, cpu: f64) -> Sample {
         cpu_seconds: Some(cpu),
         target_rate: None,
         lateness_p99_us: None,
+        voluntary_switches: Some(requests),
+        involuntary_switches: Some(requests / 10),
     }
 }
 
@@ -130,6 +132,11 @@ fn idle_and_open_tables_show_their_own_measures() {
         held: 100,
         rss_before: 1024 * 1024,
         rss_after: 1024 * 1024 + 100 * 2048,
+        open_seconds: Some(0.25),
+        new_request_us: Some(180.0),
+        reused_asked: 100,
+        reused_answered: 100,
+        reuse_seconds: Some(0.0042),
     });
     let mut open = measured(NGINX, "open-loop-50", vec![sample(25_000, 0.3)]);
     open.samples[0].target_rate = Some(25_000.0);
@@ -139,7 +146,9 @@ fn idle_and_open_tables_show_their_own_measures() {
     let idle_scenario = scenario::find("idle-connections").expect("known");
     let table = scenario_markdown(&report, &idle_scenario);
     assert!(
-        table.contains("| floor | 100 / 100 | 1.0 MiB | 1.2 MiB | 2.0 KiB |"),
+        table.contains(
+            "| floor | 100 / 100 | 1.0 MiB | 1.2 MiB | 2.0 KiB | 250.00 ms | 180 µs | 4.20 ms |"
+        ),
         "{table}"
     );
 
@@ -196,6 +205,7 @@ fn goals_are_judged_against_the_references_of_the_same_run() {
         held: 10,
         rss_before: 0,
         rss_after: 10 * 10 * 1024,
+        ..Idle::default()
     });
     rows.push(idle);
     let counts = instruction_counts_from_json(
@@ -231,16 +241,31 @@ fn json_reads_back_into_the_same_report() {
         held: 4,
         rss_before: 10,
         rss_after: 20,
+        open_seconds: Some(1.5),
+        new_request_us: None,
+        reused_asked: 4,
+        reused_answered: 3,
+        reuse_seconds: Some(0.01),
     });
     idle.status = Status::Errors;
     let mut open = measured(NGINX, "open-loop-50", vec![sample(100, 0.5)]);
     open.samples[0].target_rate = Some(100.0);
     open.samples[0].lateness_p99_us = Some(3.0);
+    let mut traced = Row::without_numbers(NGINX, "syscalls-keepalive", Status::Ok);
+    traced.syscalls = Some(crate::syscalls::Counts {
+        requests: 10,
+        calls: vec![crate::syscalls::Call {
+            name: "epoll_wait".into(),
+            calls: 12,
+            errors: 0,
+        }],
+    });
     let original = report(vec![
         measured(NGINX, "small-keepalive-50", vec![sample(1000, 0.01)]),
         unavailable,
         idle,
         open,
+        traced,
     ]);
     let read = from_json(&to_json(&original)).expect("reads back");
     assert_eq!(read.rows, original.rows);
@@ -248,6 +273,36 @@ fn json_reads_back_into_the_same_report() {
     assert_eq!(read.settings, original.settings);
     assert_eq!(read.ceilings, original.ceilings);
     assert_eq!(read.scenarios, original.scenarios);
+}
+
+#[test]
+fn context_switches_are_per_request_and_optional_in_older_results() {
+    let row = measured(NGINX, "small-keepalive-50", vec![sample(1000, 0.01)]);
+    // 1000 voluntary and 100 involuntary over 1000 requests.
+    assert_eq!(row.summary().context_switches_per_request, Some(1.1));
+    let mut json = to_json(&report(vec![row]));
+    assert_eq!(
+        json["rows"][0]["summary"]["context_switches_per_request"],
+        1.1
+    );
+    // A results.json from before the harness read switches and timed the idle connections.
+    let sample = json["rows"][0]["samples"][0]
+        .as_object_mut()
+        .expect("a sample object");
+    sample.remove("voluntary_switches");
+    sample.remove("involuntary_switches");
+    json["rows"][0]["idle"] = serde_json::json!({
+        "attempted": 10, "held": 10, "rss_before_bytes": 1, "rss_after_bytes": 2,
+    });
+    let read = from_json(&json).expect("older results read");
+    assert_eq!(read.rows[0].samples[0].voluntary_switches, None);
+    assert_eq!(read.rows[0].summary().context_switches_per_request, None);
+    let idle = read.rows[0].idle.expect("idle read");
+    assert_eq!(
+        (idle.held, idle.open_seconds, idle.reuse_seconds),
+        (10, None, None)
+    );
+    assert_eq!(read.rows[0].syscalls, None);
 }
 
 #[test]

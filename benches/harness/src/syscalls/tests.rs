@@ -105,7 +105,7 @@ fn the_table_has_a_line_per_server_measured_or_not() {
     let table = markdown(&[&measured, &missing]);
     assert!(
         table.contains(
-            "| stage04-evented | 1000 | 5.00 | 2.50 | 1.00 | 0.00 | 0.00 | 0.00 | 0.00 | 1.00 | 0.00 | 0.00 | 0.00 | 0.50 |  |"
+            "| stage04-evented | 1000 | 5.00 | 2.50 | 1.00 | 0.00 | 0.00 | 0.00 | 0.00 | 1.00 | 0.00 | 0.00 | 0.00 | 0.00 | 0.50 |  |"
         ),
         "{table}"
     );
