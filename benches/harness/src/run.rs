@@ -696,9 +696,9 @@ impl Harness {
         // Let a server that starts workers lazily finish starting before the baseline.
         std::thread::sleep(Duration::from_millis(300));
         let rss_before = procfs::tree_usage(pid).rss_bytes;
-        // Time for the connects, and again for the answers, grows with their number (3 ms
-        // each leaves room on a loaded machine for every server that can hold them), whatever
-        // the mode. A server that cannot waits out the answers' deadline once.
+        // Time for the connects and answers grows with their number (3 ms each leaves room on
+        // a loaded machine for every server that can hold them), whatever the mode. A server
+        // that cannot hold them is found out at the first answer that does not come.
         let connections = u32::try_from(self.options.idle_connections).unwrap_or(u32::MAX);
         let deadline = Duration::from_secs(5).max(Duration::from_millis(3) * connections);
         let mut held = idle::hold(

@@ -118,3 +118,38 @@ fn the_table_has_a_line_per_server_measured_or_not() {
         "{table}"
     );
 }
+
+#[test]
+fn strace_attaches_counts_and_detaches_by_pid() {
+    let Some(strace) = stagekit::peers::find_on_path("strace") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "strace is not installed, and CI=true needs it"
+        );
+        eprintln!("skipped: strace is not installed");
+        return;
+    };
+    // A shell that starts a `sleep` every 10 ms: forks, waits and execs while traced.
+    let mut shell = std::process::Command::new("sh")
+        .args(["-c", "while :; do sleep 0.01; done"])
+        .spawn()
+        .expect("sh starts");
+    let dir = std::env::temp_dir().join(format!("stagecraft-strace-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir is writable");
+    let traced = Tracer::attach(&strace, &[shell.id()], None, &dir, "shell").and_then(|tracer| {
+        thread::sleep(Duration::from_millis(300));
+        tracer.finish()
+    });
+    let _ = shell.kill();
+    let _ = shell.wait();
+    let _ = fs::remove_dir_all(&dir);
+    let calls = traced.expect("traced and detached");
+    let names: Vec<&str> = calls.iter().map(|call| call.name.as_str()).collect();
+    assert!(names.contains(&"execve"), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|name| name.starts_with("wait4") || *name == "waitid"),
+        "{names:?}"
+    );
+}
