@@ -173,9 +173,14 @@ pub fn hold(addr: SocketAddr, count: usize, path: &str, deadline: Duration) -> H
                 true
             }
             Err(error) => {
+                let why = if error.kind() == io::ErrorKind::TimedOut {
+                    format!("within {:.1} s", left.as_secs_f64())
+                } else {
+                    format!("({error})")
+                };
                 problem.get_or_insert_with(|| {
                     format!(
-                        "answer {} did not come ({error}) with {held} connections open",
+                        "answer {} did not come {why} with {held} connections open",
                         *answered + 1
                     )
                 });
