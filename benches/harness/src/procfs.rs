@@ -9,16 +9,20 @@
 //!   tree, so [`Sampler`] samples the sum every [`SAMPLE_EVERY`] and keeps the largest.
 //!
 //! - Context switches: `voluntary_ctxt_switches` and `nonvoluntary_ctxt_switches` in
-//!   `/proc/PID/task/TID/status`, summed over every thread of every process in the tree
-//!   ([`tree_switches`]). A thread's counts are its own, and the kernel shows no running total
-//!   for a process's threads that have ended: a thread (or a process) that ends between the two
-//!   readings takes its switches with it. A thread-per-connection server facing a new
-//!   connection per request is undercounted that way; every other row keeps its threads.
+//!   `/proc/PID/task/TID/status`, for every thread of every process in the tree. A thread's
+//!   counts are its own, and the kernel shows no running total for threads that have ended, so
+//!   [`SwitchCounter`] reads every thread every [`SAMPLE_EVERY`] during a measured run and
+//!   keeps each thread's last counts: a thread that ends keeps what it had at the last reading.
+//!   What a thread does after that reading, or all of a thread that lives between two readings,
+//!   is missed; a thread-per-connection server facing a new connection per request is
+//!   undercounted that way (its threads live for a request). Threads that last the run, as in
+//!   every keep-alive load, are counted in full.
 //!
 //! The tree is found by reading every `/proc/PID/stat` and following parent PIDs down from the
 //! root, which sees children whatever their threads are doing. Reading and parsing the `/proc`
 //! files is the stage kit's ([`stagekit::procfs`]); this module adds up and samples.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -74,8 +78,8 @@ pub struct Switches {
 }
 
 impl Switches {
-    /// The switches between `earlier` and `self`; zero where a count went down (threads that
-    /// ended in between took more with them than the others added).
+    /// The switches between `earlier` and `self`; zero where a count went down (a thread ID
+    /// reused by a new thread).
     pub fn since(self, earlier: Switches) -> Switches {
         Switches {
             voluntary: self.voluntary.saturating_sub(earlier.voluntary),
@@ -101,26 +105,101 @@ pub fn parse_switches(status: &str) -> Option<Switches> {
     })
 }
 
-/// The context switches of every thread of `root` and its descendants now. Reading every
-/// thread's status is slower than [`tree_usage`], so it is read before and after a measured
-/// run, not sampled.
-pub fn tree_switches(root: u32) -> Switches {
-    let mut total = Switches::default();
+/// The context switches of every thread of `root` and its descendants now, by thread ID
+/// (thread IDs are unique across processes).
+pub fn thread_switches(root: u32) -> HashMap<u32, Switches> {
+    let mut threads = HashMap::new();
     for process in tree_of(root, &all_processes()) {
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", process.pid)) else {
             continue;
         };
-        // A thread that ends while its status is read counts for nothing.
-        for switches in tasks
-            .filter_map(Result::ok)
-            .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
-            .filter_map(|status| parse_switches(&status))
-        {
-            total.voluntary += switches.voluntary;
-            total.involuntary += switches.involuntary;
+        // A thread that ends while its status is read is left for the last reading's counts.
+        for task in tasks.filter_map(Result::ok) {
+            let Some(tid) = task.file_name().to_str().and_then(|name| name.parse().ok()) else {
+                continue;
+            };
+            if let Some(switches) = std::fs::read_to_string(task.path().join("status"))
+                .ok()
+                .and_then(|status| parse_switches(&status))
+            {
+                threads.insert(tid, switches);
+            }
         }
     }
-    total
+    threads
+}
+
+/// Counts a tree's context switches over a measured run, threads that end during it included
+/// (up to their last reading): see the module documentation.
+pub struct SwitchCounter {
+    at_start: HashMap<u32, Switches>,
+    latest: Arc<Mutex<HashMap<u32, Switches>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+    root: u32,
+}
+
+impl SwitchCounter {
+    /// Reads every thread of `root`'s tree now, and keeps reading in the background.
+    pub fn start(root: u32) -> SwitchCounter {
+        let at_start = thread_switches(root);
+        let latest = Arc::new(Mutex::new(at_start.clone()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let latest = Arc::clone(&latest);
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    thread::sleep(SAMPLE_EVERY);
+                    let now = thread_switches(root);
+                    latest
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .extend(now);
+                }
+            })
+        };
+        SwitchCounter {
+            at_start,
+            latest,
+            stop,
+            thread: Some(thread),
+            root,
+        }
+    }
+
+    /// Stops reading, reads once more, and returns the switches since [`SwitchCounter::start`].
+    pub fn finish(mut self) -> Switches {
+        self.stop_thread();
+        let mut latest = std::mem::take(
+            &mut *self
+                .latest
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        latest.extend(thread_switches(self.root));
+        let mut total = Switches::default();
+        for (tid, last) in latest {
+            let since = last.since(self.at_start.get(&tid).copied().unwrap_or_default());
+            total.voluntary += since.voluntary;
+            total.involuntary += since.involuntary;
+        }
+        total
+    }
+
+    fn stop_thread(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            // The reading loop cannot panic short of a bug here; the counts so far stay valid.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for SwitchCounter {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
 }
 
 /// The kernel's clock tick rate for `/proc` times (`sysconf(_SC_CLK_TCK)`, almost always 100).
@@ -238,18 +317,19 @@ mod tests {
     }
 
     #[test]
-    fn own_threads_switch_when_they_sleep() {
-        let before = tree_switches(std::process::id());
+    fn a_thread_that_ends_during_the_count_keeps_its_switches() {
+        let counter = SwitchCounter::start(std::process::id());
+        // Sleeps past two readings, then ends before the count does.
         thread::spawn(|| {
-            for _ in 0..5 {
-                thread::sleep(Duration::from_millis(2));
+            for _ in 0..50 {
+                thread::sleep(Duration::from_millis(5));
             }
         })
         .join()
         .expect("the sleeping thread does not panic");
-        // This thread slept in join; the other thread is gone, but this one's count went up.
-        let after = tree_switches(std::process::id());
-        assert!(after.voluntary > before.voluntary, "{before:?} {after:?}");
+        let switches = counter.finish();
+        // The ended thread's ~50 sleeps were read while it ran; joining it was one more here.
+        assert!(switches.voluntary >= 40, "{switches:?}");
     }
 
     #[test]

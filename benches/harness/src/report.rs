@@ -43,8 +43,9 @@ pub struct Sample {
     /// Open loop only: the generator's own lateness at p99, microseconds.
     pub lateness_p99_us: Option<f64>,
     /// Context switches of all the server's threads during the run: voluntary (a thread
-    /// blocked) and involuntary (the scheduler took the CPU away). `None` in results written
-    /// before the harness read them.
+    /// blocked) and involuntary (the scheduler took the CPU away); a thread that ended during
+    /// the run counts up to its last reading ([`crate::procfs::SwitchCounter`]). `None` in
+    /// results written before the harness read them.
     pub voluntary_switches: Option<u64>,
     pub involuntary_switches: Option<u64>,
 }

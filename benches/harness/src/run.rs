@@ -555,7 +555,7 @@ impl Harness {
             let _ = self.wrk_run(running, load, self.options.warmup_seconds, threads, pinned);
         }
         for _ in 0..self.options.repetitions {
-            let switches_before = procfs::tree_switches(pid);
+            let switches = procfs::SwitchCounter::start(pid);
             let before = procfs::tree_usage(pid).cpu_seconds;
             let measured = self.wrk_run(
                 running,
@@ -565,7 +565,7 @@ impl Harness {
                 pinned,
             );
             let after = procfs::tree_usage(pid).cpu_seconds;
-            let switches = procfs::tree_switches(pid).since(switches_before);
+            let switches = switches.finish();
             if let Some(status) = running.exited() {
                 row.status = Status::Failed(format!("the server exited during the run ({status})"));
                 break;
@@ -629,11 +629,11 @@ impl Harness {
             let _ = self.wrk_run(running, &load, self.options.warmup_seconds, 1, true);
         }
         for _ in 0..self.options.repetitions {
-            let switches_before = procfs::tree_switches(pid);
+            let switches = procfs::SwitchCounter::start(pid);
             let before = procfs::tree_usage(pid).cpu_seconds;
             let result = self.openloop_run(running, rate, scenario::OPEN_LOOP_CONNECTIONS);
             let after = procfs::tree_usage(pid).cpu_seconds;
-            let switches = procfs::tree_switches(pid).since(switches_before);
+            let switches = switches.finish();
             if let Some(status) = running.exited() {
                 row.status = Status::Failed(format!("the server exited during the run ({status})"));
                 break;
@@ -1026,7 +1026,16 @@ fn progress(row: &Row) -> String {
         return line;
     }
     let summary = row.summary();
-    if let Some(idle) = row.idle {
+    if let Some(counts) = &row.syscalls {
+        let _ = write!(
+            line,
+            "{} system calls per request over {} requests",
+            counts
+                .total_per_request()
+                .map_or("-".into(), |calls| format!("{calls:.2}")),
+            counts.requests
+        );
+    } else if let Some(idle) = row.idle {
         let _ = write!(
             line,
             "held {}/{}, {}",

@@ -4,6 +4,11 @@
 //! Pinned scenarios run the server on one core and the load generator on another, so that a
 //! number is one server core's work. The `-2cores` variants run both unpinned, the way the
 //! machine would be used for real, where server and generator share the cores.
+//!
+//! Not every server runs in every scenario: stage variants at other sizes run only where a
+//! chapter compares them ([`crate::run::StageVariant::scenarios`]). The `syscalls-*` scenarios
+//! are light loads with strace attached for the measured window: their numbers are counts of
+//! system calls per request, not speeds ([`crate::syscalls`]).
 
 use crate::wrk::Load;
 
