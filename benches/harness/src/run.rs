@@ -592,6 +592,16 @@ impl Harness {
                 }
             }
         }
+        let thread_per_connection = matches!(
+            &server.kind,
+            ServerKind::Stage { args, .. } if args.contains(&"per-connection")
+        );
+        if thread_per_connection && load.close {
+            // procfs::SwitchCounter reads threads every 100 ms; these live for one request.
+            row.note = "context switches undercounted: a thread that lives for one request \
+                        ends before it is read"
+                .into();
+        }
         row.peak_rss_bytes = Some(sampler.finish());
         settle_status(&mut row);
         row
@@ -726,14 +736,14 @@ impl Harness {
             rss_before,
             rss_after,
             // Only a complete opening is a time to open; otherwise it is a deadline.
-            open_seconds: (held.answered == held.attempted).then(|| held.elapsed.as_secs_f64()),
+            open_seconds: (held.answered == held.attempted).then_some(held.elapsed.as_secs_f64()),
             new_request_us: new_request
                 .as_ref()
                 .ok()
                 .map(|elapsed| elapsed.as_secs_f64() * 1e6),
             reused_asked: reused.asked,
             reused_answered: reused.answered,
-            reuse_seconds: (reused.asked > 0).then(|| reused.elapsed.as_secs_f64()),
+            reuse_seconds: (reused.asked > 0).then_some(reused.elapsed.as_secs_f64()),
         });
         row.peak_rss_bytes = Some(rss_after);
         let mut notes = Vec::new();
