@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Consecutive failed connects after which the harness stops trying.
-const FAILURES_IN_A_ROW: usize = 3;
+pub const FAILURES_IN_A_ROW: usize = 3;
 
 /// How many held connections [`Held::reuse`] asks again (the book's C10K chapter uses 100).
 pub const REUSED: usize = 100;
