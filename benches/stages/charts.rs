@@ -197,6 +197,12 @@ fn bar(row: &Row, scenario: &Scenario) -> Bar {
             }
             None => {}
         },
+        Kind::Syscalls(_) => {
+            if let Some(per_request) = row.syscalls.as_ref().and_then(|c| c.total_per_request()) {
+                bar.value = Some((per_request, per_request, per_request));
+                bar.text = format!("{per_request:.1} calls per request");
+            }
+        }
     }
     bar
 }
@@ -223,6 +229,10 @@ fn draw_scenario(scenario: &Scenario, rows: &[&Row], path: &Path) -> Result<(), 
         Kind::Idle => (
             Scale::Linear,
             "resident memory per idle connection, KiB (servers that held every connection)",
+        ),
+        Kind::Syscalls(_) => (
+            Scale::Linear,
+            "system calls per request (strace -c -f, the measured window only)",
         ),
     };
     let root = SVGBackend::new(path, (WIDTH, height(bars.len()))).into_drawing_area();

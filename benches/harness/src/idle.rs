@@ -3,74 +3,235 @@
 //! the server's memory is read. This is the C10K question, asked of each model: what does a
 //! connection that does nothing cost?
 //!
-//! Everything is bounded: each connect waits at most [`CONNECT_TIMEOUT`], connecting stops after
-//! a few failures in a row (a server that does not accept fills its listen backlog, and then
-//! connects time out), and all answers must arrive before one overall deadline. A server that
+//! While they are held it also asks what they cost everyone else: how long one request on a new
+//! connection takes ([`one_request`]), and how long [`REUSED`] of the held connections take to
+//! each send one more request and get the answer ([`Held::reuse`]).
+//!
+//! Everything is bounded: each connect waits at most [`CONNECT_TIMEOUT`], each answer at most
+//! [`ANSWER_TIMEOUT`], connecting stops after a few failed connects in a row or at the first
+//! answer that does not come, and everything must be done before one overall deadline. The
+//! client reads answers as it goes, never more than [`UNANSWERED`] behind, so that it measures
+//! how many connections a server holds rather than how big a burst its accept queue takes. A server that
 //! cannot hold the connections is reported with how many it did hold.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-/// How long one connect may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long one connect may take. Longer than the kernel's first two SYN retransmissions (1 s,
+/// then 2 s more): when a server's accept queue is full for a moment, Linux drops the SYN and
+/// the client sends it again a second later. A shorter limit (this was 1 s) gave up on a
+/// server that was only busy starting threads, and read as "it cannot hold more".
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Consecutive failed connects after which the harness stops trying.
-const FAILURES_IN_A_ROW: usize = 3;
+pub const FAILURES_IN_A_ROW: usize = 3;
+
+/// How many held connections [`Held::reuse`] asks again (the book's C10K chapter uses 100).
+pub const REUSED: usize = 100;
 
 /// Connections opened and answered, and kept open until this is dropped.
 pub struct Held {
     pub attempted: usize,
     pub answered: usize,
+    /// From the first connect to the last answer (or to giving up).
+    pub elapsed: Duration,
     /// Why fewer than `attempted` were answered, if they were.
     pub problem: Option<String>,
-    _streams: Vec<TcpStream>,
+    /// The open connections, each with whether its answer came.
+    streams: Vec<(TcpStream, bool)>,
 }
 
-/// Opens `count` connections to `addr`, sends `GET path` on each, and reads each answer, all
-/// before `deadline` passes.
+/// What [`Held::reuse`] measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reused {
+    /// Held connections that sent one more request.
+    pub asked: usize,
+    pub answered: usize,
+    /// From the first request sent to the last answer read (or to giving up).
+    pub elapsed: Duration,
+    /// Why fewer than `asked` were answered, if they were.
+    pub problem: Option<String>,
+}
+
+impl Held {
+    /// Sends one more `GET path` on up to `count` of the answered connections, spread evenly
+    /// over them (the oldest and the newest alike), then reads every answer, all within
+    /// `timeout`.
+    pub fn reuse(
+        &mut self,
+        count: usize,
+        path: &str,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Reused {
+        let started = Instant::now();
+        let give_up = started + timeout;
+        let request = request(path, addr);
+        let answered: Vec<usize> = (0..self.streams.len())
+            .filter(|&i| self.streams[i].1)
+            .collect();
+        let step = answered.len().div_ceil(count.max(1)).max(1);
+        let chosen: Vec<usize> = answered.iter().copied().step_by(step).take(count).collect();
+        let mut problem = None;
+        let mut sent = Vec::new();
+        for &i in &chosen {
+            match self.streams[i].0.write_all(request.as_bytes()) {
+                Ok(()) => sent.push(i),
+                Err(error) => {
+                    problem.get_or_insert_with(|| {
+                        format!("a held connection could not send: {error}")
+                    });
+                }
+            }
+        }
+        let mut done = 0;
+        for i in sent {
+            let left = give_up.saturating_duration_since(Instant::now());
+            match read_one_response(&mut self.streams[i].0, left) {
+                Ok(()) => done += 1,
+                Err(error) => {
+                    problem.get_or_insert_with(|| {
+                        format!("an answer on a held connection did not come: {error}")
+                    });
+                }
+            }
+        }
+        Reused {
+            asked: chosen.len(),
+            answered: done,
+            elapsed: started.elapsed(),
+            problem,
+        }
+    }
+}
+
+fn request(path: &str, addr: SocketAddr) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n")
+}
+
+/// One `GET path` on a new connection to `addr`, from connect to the answer's last byte, within
+/// `timeout`; the connection is closed afterwards.
+pub fn one_request(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Duration, String> {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect_timeout(&addr, timeout.min(CONNECT_TIMEOUT))
+        .map_err(|error| format!("a new connection failed: {error}"))?;
+    stream
+        .write_all(request(path, addr).as_bytes())
+        .map_err(|error| format!("a new connection could not send: {error}"))?;
+    let left = timeout.saturating_sub(started.elapsed());
+    read_one_response(&mut stream, left).map_err(|error| match error.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
+            "a request on a new connection was not answered within {:.0} s",
+            timeout.as_secs_f64()
+        ),
+        _ => format!("a request on a new connection was not answered: {error}"),
+    })?;
+    Ok(started.elapsed())
+}
+
+/// Connections that may be open and not yet answered while more are opened. The harness reads
+/// the oldest answer before it opens more, so it waits for the server instead of overrunning
+/// its listen backlog (128 for a server that keeps std's default): the question is how many
+/// connections a server can hold, not how fast it accepts a burst. 64 keeps the accept queue
+/// busy without filling it.
+pub const UNANSWERED: usize = 64;
+
+/// How long one answer may take before the harness concludes the server holds no more: a
+/// server that gives each open connection a thread or a process never answers the one past
+/// its last.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// Opens `count` connections to `addr`, sending `GET path` on each and reading the answers as
+/// it goes (at most [`UNANSWERED`] behind), all within `deadline`. Connecting stops at a
+/// connect that fails [`FAILURES_IN_A_ROW`] times in a row, at an answer that does not come
+/// within [`ANSWER_TIMEOUT`], or at the deadline; [`Held::problem`] says which.
 pub fn hold(addr: SocketAddr, count: usize, path: &str, deadline: Duration) -> Held {
     // Every held connection is a descriptor here too. Should raising fail, connecting stops
     // early and `Held::problem` says why.
     stagekit::procfs::raise_open_file_limit(u64::try_from(count + 100).unwrap_or(u64::MAX));
-    let give_up = Instant::now() + deadline;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-    let mut streams = Vec::with_capacity(count);
+    let started = Instant::now();
+    let give_up = started + deadline;
+    let request = request(path, addr);
+    let mut streams: Vec<(TcpStream, bool)> = Vec::with_capacity(count);
     let mut problem = None;
     let mut failures = 0;
-    while streams.len() < count && failures < FAILURES_IN_A_ROW && Instant::now() < give_up {
+    let mut answered = 0;
+    // Reads the answer of the oldest unanswered connection; false when it did not come.
+    let read_next = |streams: &mut Vec<(TcpStream, bool)>,
+                     answered: &mut usize,
+                     problem: &mut Option<String>| {
+        let left = give_up
+            .saturating_duration_since(Instant::now())
+            .min(ANSWER_TIMEOUT);
+        let held = streams.len();
+        let (stream, ok) = &mut streams[*answered];
+        match read_one_response(stream, left) {
+            Ok(()) => {
+                *ok = true;
+                *answered += 1;
+                true
+            }
+            Err(error) => {
+                let why = if error.kind() == io::ErrorKind::TimedOut {
+                    format!("within {:.1} s", left.as_secs_f64())
+                } else {
+                    format!("({error})")
+                };
+                problem.get_or_insert_with(|| {
+                    format!(
+                        "answer {} did not come {why} with {held} connections open",
+                        *answered + 1
+                    )
+                });
+                false
+            }
+        }
+    };
+    let mut stalled = false;
+    while streams.len() < count && !stalled {
+        if failures == FAILURES_IN_A_ROW {
+            break;
+        }
+        if Instant::now() >= give_up {
+            problem.get_or_insert_with(|| {
+                format!(
+                    "the harness's deadline of {:.0} s passed after {} connects",
+                    deadline.as_secs_f64(),
+                    streams.len()
+                )
+            });
+            break;
+        }
         match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
             .and_then(|mut stream| stream.write_all(request.as_bytes()).map(|()| stream))
         {
             Ok(stream) => {
                 failures = 0;
-                streams.push(stream);
+                streams.push((stream, false));
             }
             Err(error) => {
                 failures += 1;
                 problem = Some(format!("connect {} failed: {error}", streams.len() + 1));
             }
         }
-    }
-    let mut answered = 0;
-    for stream in &mut streams {
-        let left = give_up.saturating_duration_since(Instant::now());
-        match read_one_response(stream, left) {
-            Ok(()) => answered += 1,
-            Err(error) => {
-                problem.get_or_insert_with(|| {
-                    format!("answer {} did not come: {error}", answered + 1)
-                });
-                // Once the deadline has passed the others get no time at all, so the loop ends
-                // quickly whatever the server does.
+        while streams.len() - answered > UNANSWERED {
+            if !read_next(&mut streams, &mut answered, &mut problem) {
+                stalled = true;
+                break;
             }
         }
+    }
+    // The last answers; after one that does not come, the rest are not waited for.
+    while !stalled && answered < streams.len() {
+        stalled = !read_next(&mut streams, &mut answered, &mut problem);
     }
     Held {
         attempted: count,
         answered,
+        elapsed: started.elapsed(),
         problem,
-        _streams: streams,
+        streams,
     }
 }
 
@@ -90,9 +251,14 @@ fn read_one_response(stream: &mut TcpStream, timeout: Duration) -> io::Result<()
             return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
         }
         stream.set_read_timeout(Some(left))?;
-        match stream.read(&mut chunk)? {
-            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-            n => received.extend_from_slice(&chunk[..n]),
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            // A read timeout is WouldBlock on Linux; say what it means.
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"))
+            }
+            Err(error) => return Err(error),
         }
     }
 }
@@ -155,7 +321,72 @@ mod tests {
         assert_eq!(held.attempted, 5);
         assert_eq!(held.answered, 3);
         assert!(held.problem.is_some());
+        assert!(
+            held.elapsed >= Duration::from_millis(400),
+            "{:?}",
+            held.elapsed
+        );
         drop(held);
         let _ = server.join();
+    }
+
+    /// Answers every request on every connection it accepts, `ok` each time, until the client
+    /// closes; `accepts` connections at most.
+    fn answering_server(accepts: usize) -> (SocketAddr, thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let addr = listener.local_addr().expect("bound");
+        let server = thread::spawn(move || {
+            let mut threads = Vec::new();
+            for _ in 0..accepts {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    break;
+                };
+                threads.push(thread::spawn(move || {
+                    let mut buffer = [0u8; 1024];
+                    while let Ok(n) = stream.read(&mut buffer) {
+                        if n == 0
+                            || stream
+                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                                .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }));
+            }
+            for thread in threads {
+                let _ = thread.join();
+            }
+        });
+        (addr, server)
+    }
+
+    #[test]
+    fn held_connections_are_asked_again_and_a_new_one_is_timed() {
+        let (addr, server) = answering_server(11);
+        let mut held = hold(addr, 10, "/", Duration::from_secs(5));
+        assert_eq!((held.answered, held.problem.clone()), (10, None));
+        let reused = held.reuse(4, "/", addr, Duration::from_secs(5));
+        assert_eq!((reused.asked, reused.answered), (4, 4), "{reused:?}");
+        assert!(reused.elapsed > Duration::ZERO);
+        // More asked for than are held: each held one is asked once.
+        let all = held.reuse(REUSED, "/", addr, Duration::from_secs(5));
+        assert_eq!((all.asked, all.answered), (10, 10), "{all:?}");
+        let new = one_request(addr, "/", Duration::from_secs(5)).expect("answered");
+        assert!(new < Duration::from_secs(5));
+        drop(held);
+        let _ = server.join();
+    }
+
+    #[test]
+    fn a_new_request_nobody_answers_is_an_error_in_time() {
+        // The listener accepts into its backlog but never reads: the request is never answered.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let addr = listener.local_addr().expect("bound");
+        let started = Instant::now();
+        let error = one_request(addr, "/", Duration::from_millis(300)).expect_err("no answer");
+        assert!(error.contains("not answered"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        drop(listener);
     }
 }

@@ -17,8 +17,10 @@
 //! - [`process`]: starting servers and generators under `taskset`, stopping them by PID.
 //! - [`nginx`]: the reference server's configuration, as shipped and tuned.
 //! - [`wrk`]: the closed-loop generator's Lua script and the parsing of its results.
-//! - [`idle`]: the client that holds thousands of idle connections.
-//! - [`procfs`]: CPU time and peak resident memory of a server's whole process tree.
+//! - [`idle`]: the client that holds thousands of idle connections, and asks a few of them again.
+//! - [`procfs`]: CPU time, peak resident memory and context switches of a server's whole
+//!   process tree.
+//! - [`syscalls`]: system calls per request, counted by strace over the measured window only.
 //! - [`run`]: the loop over scenarios and servers.
 //! - [`report`]: medians and spreads, JSON and markdown tables with the ratio columns.
 //! - [`goals`]: the goals table, each target against this run, with a verdict.
@@ -35,4 +37,5 @@ pub mod procfs;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod syscalls;
 pub mod wrk;

@@ -102,9 +102,10 @@ pub struct Options {
     pub command: String,
 }
 
-/// Scenarios a quick run leaves out to stay near a minute: the unpinned repeats and two of the
-/// three open-loop rates.
-const NOT_IN_QUICK: [&str; 4] = [
+/// Scenarios a quick run leaves out to stay near a minute: the unpinned repeats, two of the
+/// three open-loop rates, and the second system-call load.
+const NOT_IN_QUICK: [&str; 5] = [
+    "syscalls-connection-per-request",
     "small-keepalive-50-2cores",
     "plaintext-pipelined-2cores",
     "open-loop-25",

@@ -8,10 +8,16 @@ use std::io;
 use std::path::Path;
 
 use crate::report::{self, Report};
+use crate::run::runs_in;
+use crate::scenario::Kind;
+
+/// Both system-call tables, one after the other, for a chapter to include.
+pub const SYSCALLS_FILE: &str = "syscalls.md";
 
 /// Checks that a results directory has what the book and CI expect: the JSON with one row per
-/// server and scenario, a markdown file and a chart per scenario, the legend, and the overview
-/// chart the introduction shows.
+/// server and scenario (a variant limited to some scenarios only in those, [`crate::run::runs_in`]),
+/// a markdown file and a chart per scenario, the legend, and the overview chart the
+/// introduction shows.
 pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Result<(), String> {
     let text = fs::read_to_string(dir.join("results.json"))
         .map_err(|error| format!("results.json: {error}"))?;
@@ -20,7 +26,7 @@ pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Res
     let rows = json["rows"].as_array().ok_or("results.json has no rows")?;
     let mut missing = Vec::new();
     for scenario in scenarios {
-        for server in servers {
+        for server in servers.iter().filter(|server| runs_in(server, scenario)) {
             let found = rows
                 .iter()
                 .any(|row| row["server"] == server.as_str() && row["scenario"] == *scenario);
@@ -33,6 +39,12 @@ pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Res
                 missing.push(file);
             }
         }
+    }
+    let traced = scenarios.iter().any(|id| {
+        crate::scenario::find(id).is_some_and(|scenario| matches!(scenario.kind, Kind::Syscalls(_)))
+    });
+    if traced && fs::metadata(dir.join(SYSCALLS_FILE)).map_or(true, |meta| meta.len() == 0) {
+        missing.push(SYSCALLS_FILE.into());
     }
     for file in [
         "summary.md",
@@ -95,6 +107,24 @@ pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
         let _ = writeln!(summary, "![{}]({}.svg)\n", scenario.title, scenario.id);
     }
     fs::write(dir.join("summary.md"), summary)?;
+    let traced: Vec<&crate::scenario::Scenario> = report
+        .scenarios
+        .iter()
+        .filter(|scenario| matches!(scenario.kind, Kind::Syscalls(_)))
+        .collect();
+    if !traced.is_empty() {
+        let mut text = String::new();
+        for scenario in traced {
+            let _ = writeln!(
+                text,
+                "#### {}\n\n{}\n\n{}",
+                scenario.title,
+                scenario.shows,
+                report::scenario_markdown(report, scenario)
+            );
+        }
+        fs::write(dir.join(SYSCALLS_FILE), text)?;
+    }
     for server in &report.servers {
         if server.starts_with("stage") {
             fs::write(

@@ -44,6 +44,12 @@ pub struct Sample {
     pub target_rate: Option<f64>,
     /// Open loop only: the generator's own lateness at p99, microseconds.
     pub lateness_p99_us: Option<f64>,
+    /// Context switches of all the server's threads during the run: voluntary (a thread
+    /// blocked) and involuntary (the scheduler took the CPU away); a thread that ended during
+    /// the run counts up to its last reading ([`crate::procfs::SwitchCounter`]). `None` in
+    /// results written before the harness read them.
+    pub voluntary_switches: Option<u64>,
+    pub involuntary_switches: Option<u64>,
 }
 
 impl Sample {
@@ -64,6 +70,12 @@ impl Sample {
         } else {
             percentile_us
         }
+    }
+
+    /// The server's context switches (both kinds) per answered request.
+    pub fn context_switches_per_request(&self) -> Option<f64> {
+        let switches = self.voluntary_switches? + self.involuntary_switches?;
+        (self.requests > 0).then(|| switches as f64 / self.requests as f64)
     }
 
     /// Server CPU microseconds per answered request.
@@ -134,6 +146,17 @@ pub struct Idle {
     /// Resident memory of the server's processes before and after, bytes.
     pub rss_before: u64,
     pub rss_after: u64,
+    /// Seconds from the first connect to the last answer of the held connections. `None` in
+    /// results written before the harness timed it, as are the fields below.
+    pub open_seconds: Option<f64>,
+    /// One request on a new connection while the others are held: connect to last byte of the
+    /// answer, microseconds. `None` also when it was not answered (the note says why).
+    pub new_request_us: Option<f64>,
+    /// Held connections asked for one more request each (up to [`crate::idle::REUSED`]), how
+    /// many of them were answered, and the time from the first request sent to the last answer.
+    pub reused_asked: usize,
+    pub reused_answered: usize,
+    pub reuse_seconds: Option<f64>,
 }
 
 impl Idle {
@@ -154,6 +177,8 @@ pub struct Row {
     /// Largest sampled sum of resident memory over the server's processes, bytes.
     pub peak_rss_bytes: Option<u64>,
     pub idle: Option<Idle>,
+    /// The system-call scenarios' counts.
+    pub syscalls: Option<crate::syscalls::Counts>,
     /// Anything a reader needs to read the numbers right.
     pub note: String,
 }
@@ -168,6 +193,7 @@ impl Row {
             samples: Vec::new(),
             peak_rss_bytes: None,
             idle: None,
+            syscalls: None,
             note: String::new(),
         }
     }
@@ -202,6 +228,13 @@ impl Row {
                     .filter_map(Sample::cpu_us_per_request)
                     .collect::<Vec<_>>(),
             ),
+            context_switches_per_request: median(
+                &self
+                    .samples
+                    .iter()
+                    .filter_map(Sample::context_switches_per_request)
+                    .collect::<Vec<_>>(),
+            ),
             target_rate: self.samples.iter().find_map(|s| s.target_rate),
             lateness_p99_us: median(
                 &self
@@ -225,6 +258,8 @@ pub struct Summary {
     pub max_us: Option<f64>,
     pub errors: u64,
     pub cpu_us_per_request: Option<f64>,
+    /// Median over the repetitions of [`Sample::context_switches_per_request`].
+    pub context_switches_per_request: Option<f64>,
     pub target_rate: Option<f64>,
     pub lateness_p99_us: Option<f64>,
 }
@@ -412,6 +447,8 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                             cpu_seconds: float(&sample["cpu_seconds"]),
                             target_rate: float(&sample["target_rate"]),
                             lateness_p99_us: float(&sample["lateness_p99_us"]),
+                            voluntary_switches: sample["voluntary_switches"].as_u64(),
+                            involuntary_switches: sample["involuntary_switches"].as_u64(),
                         })
                         .collect()
                 })
@@ -421,6 +458,17 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                 held: idle["held"].as_u64().unwrap_or(0) as usize,
                 rss_before: idle["rss_before_bytes"].as_u64().unwrap_or(0),
                 rss_after: idle["rss_after_bytes"].as_u64().unwrap_or(0),
+                open_seconds: idle.get("open_seconds").and_then(Value::as_f64),
+                new_request_us: idle.get("new_request_us").and_then(Value::as_f64),
+                reused_asked: idle
+                    .get("reused_asked")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0) as usize,
+                reused_answered: idle
+                    .get("reused_answered")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0) as usize,
+                reuse_seconds: idle.get("reuse_seconds").and_then(Value::as_f64),
             });
             Row {
                 server: text(&row["server"]),
@@ -429,6 +477,7 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                 samples,
                 peak_rss_bytes: row["peak_rss_bytes"].as_u64(),
                 idle,
+                syscalls: crate::syscalls::Counts::from_json(&row["syscalls"]),
                 note: text(&row["note"]),
             }
         })
@@ -500,7 +549,13 @@ fn row_json(row: &Row) -> Value {
             "rss_before_bytes": idle.rss_before,
             "rss_after_bytes": idle.rss_after,
             "bytes_per_connection": idle.bytes_per_connection(),
+            "open_seconds": idle.open_seconds,
+            "new_request_us": idle.new_request_us,
+            "reused_asked": idle.reused_asked,
+            "reused_answered": idle.reused_answered,
+            "reuse_seconds": idle.reuse_seconds,
         })),
+        "syscalls": row.syscalls.as_ref().map(crate::syscalls::Counts::to_json),
         "summary": {
             "requests_per_second": summary.requests_per_second.map(|s| json!({
                 "median": s.median, "min": s.min, "max": s.max
@@ -512,6 +567,7 @@ fn row_json(row: &Row) -> Value {
             "max_us": summary.max_us,
             "errors": summary.errors,
             "cpu_us_per_request": summary.cpu_us_per_request,
+            "context_switches_per_request": summary.context_switches_per_request,
             "target_rate": summary.target_rate,
             "lateness_p99_us": summary.lateness_p99_us,
         },
@@ -527,6 +583,8 @@ fn row_json(row: &Row) -> Value {
             "cpu_seconds": sample.cpu_seconds,
             "target_rate": sample.target_rate,
             "lateness_p99_us": sample.lateness_p99_us,
+            "voluntary_switches": sample.voluntary_switches,
+            "involuntary_switches": sample.involuntary_switches,
         })).collect::<Vec<_>>(),
     })
 }

@@ -21,6 +21,7 @@ use crate::process::{self, Launch, Running};
 use crate::procfs::{self, Sampler};
 use crate::report::{self, Ceiling, Idle, Report, Row, Sample, Settings, Status, FLOOR, NGINX};
 use crate::scenario::{self, Kind, Placement, Scenario, LARGE_FILE, PLAINTEXT, SMALL_FILE};
+use crate::syscalls;
 use crate::wrk::{self, Load};
 
 /// The reference rows, in the order the tables show them (before the stages).
@@ -40,20 +41,92 @@ pub enum ServerKind {
     },
 }
 
-/// Stages that also run in another mode, as rows of their own: (package, row name, extra flags).
-/// Stage 02's chapter compares its three pools, so all three are measured side by side.
-pub const STAGE_VARIANTS: [(&str, &str, &[&str]); 2] = [
-    (
-        "stage02-threadpool",
-        "stage02-threadpool-rayon",
-        &["--pool", "rayon"],
-    ),
-    (
-        "stage02-threadpool",
-        "stage02-threadpool-per-connection",
-        &["--pool", "per-connection"],
-    ),
+/// A stage run in another mode (other flags), as a row of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StageVariant {
+    /// The stage's package.
+    pub package: &'static str,
+    /// The row's name: the package, then what the flags change (`stage03-prefork-50-reuseport`).
+    pub name: &'static str,
+    /// Flags added to the usual ones.
+    pub args: &'static [&'static str],
+    /// The scenarios the row runs in, or `None` for every scenario. A variant that a chapter
+    /// compares in a few loads only runs in those: the others' tables have no row for it at all.
+    pub scenarios: Option<&'static [&'static str]>,
+}
+
+/// Where the chapters compare pool and worker sizes: the everyday load on one core and on two,
+/// a handler that blocks, and a new connection per request (the accept races).
+pub const SIZE_SCENARIOS: &[&str] = &[
+    "small-keepalive-50",
+    "slow-mix",
+    "connection-per-request",
+    "small-keepalive-50-2cores",
 ];
+
+/// Stages that also run in other modes, as rows of their own. Stage 02's chapter compares its
+/// three pools everywhere, and its hand-built pool at two sizes; stage 03's compares a few and
+/// many workers, on one shared listener and with `SO_REUSEPORT`.
+pub const STAGE_VARIANTS: [StageVariant; 8] = [
+    StageVariant {
+        package: "stage02-threadpool",
+        name: "stage02-threadpool-rayon",
+        args: &["--pool", "rayon"],
+        scenarios: None,
+    },
+    StageVariant {
+        package: "stage02-threadpool",
+        name: "stage02-threadpool-per-connection",
+        args: &["--pool", "per-connection"],
+        scenarios: None,
+    },
+    StageVariant {
+        package: "stage02-threadpool",
+        name: "stage02-threadpool-8",
+        args: &["--threads", "8"],
+        scenarios: Some(SIZE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage02-threadpool",
+        name: "stage02-threadpool-64",
+        args: &["--threads", "64"],
+        scenarios: Some(SIZE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage03-prefork",
+        name: "stage03-prefork-2",
+        args: &["--workers", "2"],
+        scenarios: Some(SIZE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage03-prefork",
+        name: "stage03-prefork-50",
+        args: &["--workers", "50"],
+        scenarios: Some(SIZE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage03-prefork",
+        name: "stage03-prefork-2-reuseport",
+        args: &["--workers", "2", "--reuseport"],
+        scenarios: Some(SIZE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage03-prefork",
+        name: "stage03-prefork-50-reuseport",
+        args: &["--workers", "50", "--reuseport"],
+        scenarios: Some(SIZE_SCENARIOS),
+    },
+];
+
+/// Whether the server called `name` has a row in `scenario`: every server does, except a
+/// variant limited to some scenarios ([`StageVariant::scenarios`]).
+pub fn runs_in(name: &str, scenario: &str) -> bool {
+    STAGE_VARIANTS
+        .iter()
+        .find(|variant| variant.name == name)
+        .and_then(|variant| variant.scenarios)
+        .is_none_or(|only| only.contains(&scenario))
+}
 
 /// A server the harness compares.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,11 +163,14 @@ pub fn servers(stages: &[&'static str]) -> Vec<Server> {
                 args: &[],
             },
         });
-        for (package, name, args) in STAGE_VARIANTS {
-            if package == *stage {
+        for variant in STAGE_VARIANTS {
+            if variant.package == *stage {
                 servers.push(Server {
-                    name: name.to_owned(),
-                    kind: ServerKind::Stage { package, args },
+                    name: variant.name.to_owned(),
+                    kind: ServerKind::Stage {
+                        package: variant.package,
+                        args: variant.args,
+                    },
                 });
             }
         }
@@ -152,6 +228,8 @@ pub struct Harness {
     root: PathBuf,
     wrk: PathBuf,
     nginx: Option<PathBuf>,
+    /// strace, for the system-call scenarios; without it their rows say so.
+    strace: Option<PathBuf>,
     floor: PathBuf,
     hyper: PathBuf,
     openloop: PathBuf,
@@ -176,6 +254,10 @@ impl Harness {
         machine.tools.push(first_line_of(&wrk, &["-v"]));
         if let Some(nginx) = &nginx {
             machine.tools.push(first_line_of(nginx, &["-v"]));
+        }
+        let strace = stagekit::peers::find_on_path("strace");
+        if let Some(strace) = &strace {
+            machine.tools.push(first_line_of(strace, &["-V"]));
         }
         machine
             .tools
@@ -205,6 +287,7 @@ impl Harness {
             root,
             wrk,
             nginx,
+            strace,
             floor,
             hyper,
             openloop,
@@ -223,15 +306,18 @@ impl Harness {
             .into_iter()
             .filter(|s| self.options.scenarios.contains(&s.id))
             .collect();
-        let total = selected.len() * self.servers.len();
-        let mut done = 0;
         let servers = self.servers.clone();
+        let total = selected
+            .iter()
+            .map(|s| servers.iter().filter(|v| runs_in(&v.name, s.id)).count())
+            .sum::<usize>();
+        let mut done = 0;
         // Closed loop first: the open-loop rates come from these numbers.
         let (open, closed): (Vec<&Scenario>, Vec<&Scenario>) = selected
             .iter()
             .partition(|s| matches!(s.kind, Kind::Open { .. }));
         for scenario in &closed {
-            for server in &servers {
+            for server in servers.iter().filter(|v| runs_in(&v.name, scenario.id)) {
                 done += 1;
                 let row = self.row(server, scenario);
                 eprintln!("[{done}/{total}] {}", progress(&row));
@@ -245,7 +331,7 @@ impl Harness {
             self.open_loop_base = self.reference_rate();
         }
         for scenario in &open {
-            for server in &servers {
+            for server in servers.iter().filter(|v| runs_in(&v.name, scenario.id)) {
                 done += 1;
                 let row = self.row(server, scenario);
                 eprintln!("[{done}/{total}] {}", progress(&row));
@@ -299,6 +385,7 @@ impl Harness {
             Kind::Closed(load) => self.closed(&mut running, server, scenario, load),
             Kind::Open { percent } => self.open(&mut running, server, scenario, *percent),
             Kind::Idle => self.idle(&mut running, server, scenario),
+            Kind::Syscalls(load) => self.syscalls(&mut running, server, scenario, load),
         };
         running.stop();
         row
@@ -335,7 +422,7 @@ impl Harness {
                     workers.to_string(),
                 ];
                 let (path, close) = match &scenario.kind {
-                    Kind::Closed(load) => (load.path.as_str(), load.close),
+                    Kind::Closed(load) | Kind::Syscalls(load) => (load.path.as_str(), load.close),
                     Kind::Open { .. } => (SMALL_FILE, false),
                     Kind::Idle => (PLAINTEXT, false),
                 };
@@ -468,6 +555,7 @@ impl Harness {
             let _ = self.wrk_run(running, load, self.options.warmup_seconds, threads, pinned);
         }
         for _ in 0..self.options.repetitions {
+            let switches = procfs::SwitchCounter::start(pid);
             let before = procfs::tree_usage(pid).cpu_seconds;
             let measured = self.wrk_run(
                 running,
@@ -477,6 +565,7 @@ impl Harness {
                 pinned,
             );
             let after = procfs::tree_usage(pid).cpu_seconds;
+            let switches = switches.finish();
             if let Some(status) = running.exited() {
                 row.status = Status::Failed(format!("the server exited during the run ({status})"));
                 break;
@@ -494,12 +583,24 @@ impl Harness {
                     cpu_seconds: Some(after - before),
                     target_rate: None,
                     lateness_p99_us: None,
+                    voluntary_switches: Some(switches.voluntary),
+                    involuntary_switches: Some(switches.involuntary),
                 }),
                 Err(error) => {
                     row.status = Status::Failed(error);
                     break;
                 }
             }
+        }
+        let thread_per_connection = matches!(
+            &server.kind,
+            ServerKind::Stage { args, .. } if args.contains(&"per-connection")
+        );
+        if thread_per_connection && load.close {
+            // procfs::SwitchCounter reads threads every 100 ms; these live for one request.
+            row.note = "context switches undercounted: a thread that lives for one request \
+                        ends before it is read"
+                .into();
         }
         row.peak_rss_bytes = Some(sampler.finish());
         settle_status(&mut row);
@@ -538,9 +639,11 @@ impl Harness {
             let _ = self.wrk_run(running, &load, self.options.warmup_seconds, 1, true);
         }
         for _ in 0..self.options.repetitions {
+            let switches = procfs::SwitchCounter::start(pid);
             let before = procfs::tree_usage(pid).cpu_seconds;
             let result = self.openloop_run(running, rate, scenario::OPEN_LOOP_CONNECTIONS);
             let after = procfs::tree_usage(pid).cpu_seconds;
+            let switches = switches.finish();
             if let Some(status) = running.exited() {
                 row.status = Status::Failed(format!("the server exited during the run ({status})"));
                 break;
@@ -548,6 +651,8 @@ impl Harness {
             match result {
                 Ok(mut sample) => {
                     sample.cpu_seconds = Some(after - before);
+                    sample.voluntary_switches = Some(switches.voluntary);
+                    sample.involuntary_switches = Some(switches.involuntary);
                     row.samples.push(sample);
                 }
                 Err(error) => {
@@ -601,8 +706,12 @@ impl Harness {
         // Let a server that starts workers lazily finish starting before the baseline.
         std::thread::sleep(Duration::from_millis(300));
         let rss_before = procfs::tree_usage(pid).rss_bytes;
-        let deadline = Duration::from_secs(if self.options.quick { 5 } else { 20 });
-        let held = idle::hold(
+        // Time for the connects and answers grows with their number (3 ms each leaves room on
+        // a loaded machine for every server that can hold them), whatever the mode. A server
+        // that cannot hold them is found out at the first answer that does not come.
+        let connections = u32::try_from(self.options.idle_connections).unwrap_or(u32::MAX);
+        let deadline = Duration::from_secs(5).max(Duration::from_millis(3) * connections);
+        let mut held = idle::hold(
             running.addr(),
             self.options.idle_connections,
             PLAINTEXT,
@@ -611,6 +720,10 @@ impl Harness {
         // Give the server a moment to settle (a worker may still be growing a buffer).
         std::thread::sleep(Duration::from_millis(300));
         let rss_after = procfs::tree_usage(pid).rss_bytes;
+        // What the held connections cost everyone else: a newcomer, then some of them again.
+        let wait = Duration::from_secs(if self.options.quick { 2 } else { 5 });
+        let new_request = idle::one_request(running.addr(), PLAINTEXT, wait);
+        let reused = held.reuse(idle::REUSED, PLAINTEXT, running.addr(), wait);
         if let Some(status) = running.exited() {
             row.status = Status::Failed(format!(
                 "the server exited while holding connections ({status})"
@@ -622,25 +735,166 @@ impl Harness {
             held: held.answered,
             rss_before,
             rss_after,
+            // Only a complete opening is a time to open; otherwise it is a deadline.
+            open_seconds: (held.answered == held.attempted).then_some(held.elapsed.as_secs_f64()),
+            new_request_us: new_request
+                .as_ref()
+                .ok()
+                .map(|elapsed| elapsed.as_secs_f64() * 1e6),
+            reused_asked: reused.asked,
+            reused_answered: reused.answered,
+            reuse_seconds: (reused.asked > 0).then_some(reused.elapsed.as_secs_f64()),
         });
         row.peak_rss_bytes = Some(rss_after);
+        let mut notes = Vec::new();
+        if held.answered < held.attempted {
+            let mut text = format!("held {} of {}", held.answered, held.attempted);
+            if let Some(capacity) = self.connection_capacity(server, scenario) {
+                let _ = write!(text, " ({capacity})");
+            }
+            if let Some(problem) = &held.problem {
+                let _ = write!(text, "; {problem}");
+            }
+            notes.push(text);
+        }
+        if let Err(problem) = new_request {
+            notes.push(problem);
+        }
+        if let Some(problem) = reused.problem {
+            notes.push(problem);
+        }
+        row.note = notes.join("; ");
         if held.answered == 0 {
-            row.status = Status::Failed(
-                held.problem
-                    .clone()
-                    .unwrap_or_else(|| "no connection answered".into()),
-            );
+            row.status = Status::Failed(std::mem::take(&mut row.note));
         } else if held.answered < held.attempted {
             row.status = Status::Errors;
-            row.note = format!(
-                "held {} of {}: {}",
-                held.answered,
-                held.attempted,
-                held.problem.clone().unwrap_or_default()
-            );
         }
         drop(held);
         row
+    }
+
+    /// System calls per request: a warm-up, then strace attached to the whole tree for one
+    /// measured wrk run, then detached, all by PID.
+    fn syscalls(
+        &self,
+        running: &mut Running,
+        server: &Server,
+        scenario: &Scenario,
+        load: &Load,
+    ) -> Row {
+        let Some(strace) = &self.strace else {
+            return Row::without_numbers(
+                &server.name,
+                scenario.id,
+                Status::Unavailable(
+                    "strace is not installed (scripts/bench-setup.sh installs it)".into(),
+                ),
+            );
+        };
+        let mut row = Row::without_numbers(&server.name, scenario.id, Status::Ok);
+        // Whatever a server sets up at its first request (a file's metadata, a worker's
+        // buffers) is set up before strace attaches.
+        if self.options.warmup_seconds > 0 {
+            let _ = self.wrk_run(running, load, self.options.warmup_seconds, 1, true);
+        } else {
+            let _ = idle::one_request(running.addr(), &load.path, Duration::from_secs(2));
+        }
+        let pids: Vec<u32> = procfs::tree_pids(running.pid());
+        let name = format!("{}-{}", server.name, scenario.id);
+        let tracer = match syscalls::Tracer::attach(
+            strace,
+            &pids,
+            Some(&self.options.client_cpus),
+            &self.dir,
+            &name,
+        ) {
+            Ok(tracer) => tracer,
+            Err(problem) => {
+                row.status = Status::Failed(problem);
+                return row;
+            }
+        };
+        let measured = self.wrk_run(running, load, self.options.duration_seconds, 1, true);
+        let calls = tracer.finish();
+        if let Some(status) = running.exited() {
+            row.status = Status::Failed(format!("the server exited while traced ({status})"));
+            return row;
+        }
+        match (measured, calls) {
+            (Ok(measured), Ok(calls)) => {
+                row.syscalls = Some(syscalls::Counts {
+                    requests: measured.requests,
+                    calls,
+                });
+                // No sample is kept: the rate and CPU time of a traced server say nothing
+                // about the server, and the per-server tables would show them.
+                let errors = measured.errors.total();
+                if measured.requests == 0 {
+                    row.status = Status::Failed("no request was answered while traced".into());
+                } else if errors > 0 {
+                    row.status = Status::Errors;
+                    row.note = format!("{errors} errors while traced");
+                }
+                if pids.len() > 1 {
+                    let joiner = if row.note.is_empty() { "" } else { "; " };
+                    row.note = format!("{}{joiner}{} processes traced", row.note, pids.len());
+                }
+            }
+            (Err(problem), _) | (_, Err(problem)) => row.status = Status::Failed(problem),
+        }
+        row
+    }
+
+    /// How many connections a model that gives each one a thread or a process can serve at once,
+    /// in words, or `None` for the others. Stages 01 to 03 hold a connection for as long as it
+    /// is open, so an idle one blocks a thread or a worker process; the rest of the connections
+    /// wait in the listen backlog, and once that is full, their connects time out.
+    fn connection_capacity(&self, server: &Server, scenario: &Scenario) -> Option<String> {
+        let ServerKind::Stage { package, args } = &server.kind else {
+            return None;
+        };
+        let flag = |name: &str| {
+            args.iter()
+                .position(|arg| *arg == name)
+                .and_then(|i| args.get(i + 1))
+                .and_then(|value| value.parse::<usize>().ok())
+        };
+        let cpus = match scenario.placement {
+            Placement::Pinned => process::parse_cpu_list(&self.options.server_cpus)
+                .map_or(1, |cpus| cpus.len().max(1)),
+            Placement::Unpinned => self.machine.cores.max(1),
+        };
+        let cpus_said = if cpus == 1 {
+            "1 CPU".to_owned()
+        } else {
+            format!("{cpus} CPUs")
+        };
+        match *package {
+            "stage01-blocking" => {
+                Some("a blocking server serves one connection at a time, so it holds 1".into())
+            }
+            "stage02-threadpool" if args.contains(&"per-connection") => None,
+            "stage02-threadpool" => {
+                let threads = flag("--threads").unwrap_or(cpus);
+                let why = if flag("--threads").is_some() {
+                    "--threads".to_owned()
+                } else {
+                    format!("one per CPU, {cpus_said}")
+                };
+                Some(format!(
+                    "each open connection takes one of the pool's {threads} thread(s) ({why}), \
+                     so it holds {threads} at a time"
+                ))
+            }
+            "stage03-prefork" => {
+                let workers = flag("--workers").unwrap_or(cpus.max(2));
+                Some(format!(
+                    "each open connection takes one of the {workers} worker processes, so it \
+                     holds {workers} at a time"
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// How fast the generators go against the floor server, so no number in the report is
@@ -770,6 +1024,8 @@ pub fn parse_openloop(stdout: &str, seconds: f64) -> Result<Sample, String> {
         cpu_seconds: None,
         target_rate: Some(number("/target_rate")?),
         lateness_p99_us: Some(number("/lateness_us/p99")?),
+        voluntary_switches: None,
+        involuntary_switches: None,
     })
 }
 
@@ -780,7 +1036,16 @@ fn progress(row: &Row) -> String {
         return line;
     }
     let summary = row.summary();
-    if let Some(idle) = row.idle {
+    if let Some(counts) = &row.syscalls {
+        let _ = write!(
+            line,
+            "{} system calls per request over {} requests",
+            counts
+                .total_per_request()
+                .map_or("-".into(), |calls| format!("{calls:.2}")),
+            counts.requests
+        );
+    } else if let Some(idle) = row.idle {
         let _ = write!(
             line,
             "held {}/{}, {}",

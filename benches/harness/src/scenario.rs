@@ -4,6 +4,11 @@
 //! Pinned scenarios run the server on one core and the load generator on another, so that a
 //! number is one server core's work. The `-2cores` variants run both unpinned, the way the
 //! machine would be used for real, where server and generator share the cores.
+//!
+//! Not every server runs in every scenario: stage variants at other sizes run only where a
+//! chapter compares them ([`crate::run::StageVariant::scenarios`]). The `syscalls-*` scenarios
+//! are light loads with strace attached for the measured window: their numbers are counts of
+//! system calls per request, not speeds ([`crate::syscalls`]).
 
 use crate::wrk::Load;
 
@@ -21,8 +26,12 @@ pub enum Kind {
     Closed(Load),
     /// The open-loop generator at a fixed rate, `percent` of the reference's measured maximum.
     Open { percent: u32 },
-    /// Many connections, each answered once and then held idle: memory per connection.
+    /// Many connections, each answered once and then held idle: memory per connection, and
+    /// what they cost a newcomer and themselves when they speak again.
     Idle,
+    /// wrk, closed loop, with `strace -c -f` attached to the server for the measured window
+    /// only: system calls per request ([`crate::syscalls`]).
+    Syscalls(Load),
 }
 
 /// Where server and generator run.
@@ -172,6 +181,23 @@ pub fn all() -> Vec<Scenario> {
             Kind::Idle,
             Pinned,
         ),
+        scenario(
+            "syscalls-keepalive",
+            "System calls per request: small file, keep-alive, 4 connections",
+            "What each model asks of the kernel to answer one request on a connection that stays open.",
+            Kind::Syscalls(closed(SMALL_FILE, crate::syscalls::CONNECTIONS)),
+            Pinned,
+        ),
+        scenario(
+            "syscalls-connection-per-request",
+            "System calls per request: small file, a new connection per request (4 at a time)",
+            "What accepting, setting up and closing a connection adds to a request, in system calls.",
+            Kind::Syscalls(Load {
+                close: true,
+                ..closed(SMALL_FILE, crate::syscalls::CONNECTIONS)
+            }),
+            Pinned,
+        ),
     ]
 }
 // ANCHOR_END: scenarios
@@ -215,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn the_issue_lists_these_loads() {
+    fn the_loads_are_the_ones_the_book_describes() {
         let load = |id| match find(id).map(|scenario| scenario.kind) {
             Some(Kind::Closed(load)) => load,
             other => panic!("{id}: {other:?}"),
@@ -225,5 +251,9 @@ mod tests {
         assert!(load("connection-per-request").close);
         assert_eq!(load("slow-mix").slow_every, Some(10));
         assert_eq!(load("small-keepalive-1000").connections, 1000);
+        match find("syscalls-connection-per-request").map(|scenario| scenario.kind) {
+            Some(Kind::Syscalls(load)) => assert!(load.close && load.connections < 10),
+            other => panic!("{other:?}"),
+        }
     }
 }

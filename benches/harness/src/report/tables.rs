@@ -68,10 +68,14 @@ fn description(server: &str) -> String {
         _ => {
             let variant = crate::run::STAGE_VARIANTS
                 .iter()
-                .find(|(_, name, _)| *name == server);
+                .find(|variant| variant.name == server);
             match variant {
-                Some((package, _, args)) => {
-                    format!("`{package}` started with `{}`", args.join(" "))
+                Some(variant) => {
+                    format!(
+                        "`{}` started with `{}`",
+                        variant.package,
+                        variant.args.join(" ")
+                    )
                 }
                 None if server.starts_with("stage") => {
                     // A stage's package is `stageNN-model`; anything after it names a variant.
@@ -121,12 +125,23 @@ pub fn legend_markdown(report: &Report) -> String {
          when each request was due, so a server that falls behind is charged for it).\n\
          - **CPU µs/req**: the CPU time (user + system) of all the server's processes, divided \
          by the requests it answered, and **CPU ×nginx**, **CPU ×floor** its ratios; \
-         **peak RSS**: the largest resident memory of those processes during the row.\n\
+         **switches/req**: the context switches of all its threads (a thread blocked, or the \
+         scheduler took its core) per request answered; **peak RSS**: the largest resident \
+         memory of those processes during the row.\n\
          - Open loop: **target** is the rate asked for, **achieved** the rate answered, \
          **lateness p99** how late the generator itself was in sending.\n\
          - Idle connections: **tried** counts the connections opened, **held** those answered \
          and then held open; **RSS before** and **RSS after** are the server's memory before and \
-         after, **per connection** the difference divided by the connections held.\n\
+         after, **per connection** the difference divided by the connections held; **time to \
+         open** is from the first connect to the last of their answers, **a new request** one \
+         request on a new connection while they are held, **100 reused** the time for a hundred \
+         of the held connections to send one more request each and be answered.\n\
+         - System calls (counted by `strace -c -f` while wrk ran): **requests** answered while \
+         traced, **calls/req** every system call of every thread per request, then per request \
+         by name: **read, recvfrom**, **write, sendto, writev**, **sendfile**, **openat**, \
+         **statx, fstat**, **close**, **epoll_wait**, **epoll_ctl**, **accept4**, **futex**, \
+         **setsockopt** (each with its close relatives: `recvmsg`, `openat2`, `epoll_pwait`, \
+         ...), and **other**, the calls in none of those.\n\
          - Counts from ten thousand up are rounded, with `k` for thousands and `M` for \
          millions. A small number after a name leads to a note under the tables; `-` marks a \
          value that was not measured.\n",
@@ -198,6 +213,7 @@ pub fn scenario_markdown(report: &Report, scenario: &Scenario) -> String {
         Kind::Idle => idle_tables(&rows, &notes),
         Kind::Open { .. } => open_tables(&rows, &notes),
         Kind::Closed(_) => closed_tables(report, scenario, &rows, &notes),
+        Kind::Syscalls(_) => syscall_tables(&rows, &notes),
     };
     tables + &notes.markdown()
 }
@@ -391,7 +407,13 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
     let mut cost = Table::new(
         "Cost",
         "server",
-        &["CPU µs/req", "CPU ×nginx", "CPU ×floor", "peak RSS"],
+        &[
+            "CPU µs/req",
+            "CPU ×nginx",
+            "CPU ×floor",
+            "switches/req",
+            "peak RSS",
+        ],
     );
     for row in rows {
         let short = short_name(&row.server);
@@ -399,7 +421,7 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
         if !row.status.measured() {
             rate.without_numbers(&marked, &row.status, 6);
             latency.without_numbers(&short, &row.status, 3);
-            cost.without_numbers(&short, &row.status, 4);
+            cost.without_numbers(&short, &row.status, 5);
             continue;
         }
         let summary = row.summary();
@@ -434,11 +456,78 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
                 cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
                 ratio(cpu, cpu_of(nginx)),
                 ratio(cpu, cpu_of(floor)),
+                switches(summary.context_switches_per_request),
                 row.peak_rss_bytes.map_or("-".into(), mebibytes),
             ],
         );
     }
     rate.finish() + &latency.finish() + &cost.finish()
+}
+
+/// Context switches per request: two decimals, three below a tenth (an event loop's are
+/// a few per thousand requests, and "0.00" would say none).
+fn switches(per_request: Option<f64>) -> String {
+    match per_request {
+        None => "-".into(),
+        Some(value) if value >= 10.0 => format!("{value:.0}"),
+        Some(value) if value >= 0.1 => format!("{value:.2}"),
+        Some(value) => format!("{value:.3}"),
+    }
+}
+
+/// The system-call scenarios: calls per request in total and by name, in three tables narrow
+/// enough for the book (the names are [`crate::syscalls::COLUMNS`], in that order).
+fn syscall_tables(rows: &[&Row], notes: &Notes) -> String {
+    use crate::syscalls::COLUMNS;
+    // Which of COLUMNS each table shows; the first also has the requests and the total.
+    let groups: [(&str, std::ops::Range<usize>); 3] = [
+        ("Moving bytes", 0..3),
+        ("Files and connections", 3..6),
+        ("Waiting, and the rest", 6..COLUMNS.len()),
+    ];
+    let per = |value: Option<f64>| value.map_or("-".to_owned(), |value| format!("{value:.2}"));
+    let mut out = String::new();
+    for (index, (caption, range)) in groups.into_iter().enumerate() {
+        let mut names: Vec<&str> = Vec::new();
+        if index == 0 {
+            names.extend(["requests", "calls/req"]);
+        }
+        names.extend(COLUMNS[range.clone()].iter().map(|(name, _)| *name));
+        let last = index == 2;
+        if last {
+            names.push("other");
+        }
+        let mut table = Table::new(caption, "server", &names);
+        for row in rows {
+            let short = short_name(&row.server);
+            let first = if index == 0 {
+                notes.name(&row.server, &short)
+            } else {
+                short
+            };
+            match (&row.syscalls, row.status.measured()) {
+                (Some(counts), true) => {
+                    let mut cells = Vec::new();
+                    if index == 0 {
+                        cells.push(count(counts.requests as f64));
+                        cells.push(per(counts.total_per_request()));
+                    }
+                    cells.extend(
+                        COLUMNS[range.clone()]
+                            .iter()
+                            .map(|(_, calls)| per(counts.per_request(calls))),
+                    );
+                    if last {
+                        cells.push(per(counts.other_per_request()));
+                    }
+                    table.line(&first, &cells);
+                }
+                (_, _) => table.without_numbers(&first, &row.status, names.len()),
+            }
+        }
+        out.push_str(&table.finish());
+    }
+    out
 }
 
 fn open_tables(rows: &[&Row], notes: &Notes) -> String {
@@ -487,7 +576,17 @@ fn open_tables(rows: &[&Row], notes: &Notes) -> String {
 /// Two tables: the connections (how many were held; the place for how long they took) and the
 /// memory they cost.
 fn idle_tables(rows: &[&Row], notes: &Notes) -> String {
-    let mut held = Table::new("Connections", "server", &["held", "tried"]);
+    let mut held = Table::new(
+        "Connections",
+        "server",
+        &[
+            "held",
+            "tried",
+            "time to open",
+            "a new request",
+            "100 reused",
+        ],
+    );
     let mut memory = Table::new(
         "Memory",
         "server",
@@ -498,9 +597,24 @@ fn idle_tables(rows: &[&Row], notes: &Notes) -> String {
         let marked = notes.name(&row.server, &short);
         match (&row.status, row.idle) {
             (status, Some(idle)) if status.measured() => {
+                // The 100 held connections asked again: the time for all of them, or how many
+                // of those asked were answered when some were not.
+                let reused = match idle.reuse_seconds {
+                    Some(seconds) if idle.reused_answered == idle.reused_asked => {
+                        micros(Some(seconds * 1e6))
+                    }
+                    Some(_) => format!("{} of {}", idle.reused_answered, idle.reused_asked),
+                    None => "-".into(),
+                };
                 held.line(
                     &marked,
-                    &[idle.held.to_string(), idle.attempted.to_string()],
+                    &[
+                        idle.held.to_string(),
+                        idle.attempted.to_string(),
+                        micros(idle.open_seconds.map(|seconds| seconds * 1e6)),
+                        micros(idle.new_request_us),
+                        reused,
+                    ],
                 );
                 // Marked here too: a server that held one connection has a per-connection
                 // figure that is one connection's noise, and its note says so.
@@ -515,7 +629,7 @@ fn idle_tables(rows: &[&Row], notes: &Notes) -> String {
                 );
             }
             (status, _) => {
-                held.without_numbers(&marked, status, 2);
+                held.without_numbers(&marked, status, 5);
                 memory.without_numbers(&marked, status, 3);
             }
         }
@@ -526,9 +640,12 @@ fn idle_tables(rows: &[&Row], notes: &Notes) -> String {
 /// One server's rows across every scenario, with nginx's and the floor's ratios beside them: what
 /// a stage's chapter includes. Footnote labels start with the server's name.
 pub fn server_markdown(report: &Report, server: &str) -> String {
+    // The system-call scenarios count calls under strace, which slows a server down many times:
+    // they have no rate or cost to show here (their own table is syscalls.md).
     let rows: Vec<&Row> = report
         .scenarios
         .iter()
+        .filter(|scenario| !matches!(scenario.kind, Kind::Syscalls(_)))
         .filter_map(|scenario| report.row(server, scenario.id))
         .collect();
     // Keyed by scenario, not by server: each line of these tables is a scenario.

@@ -14,6 +14,8 @@ fn sample(requests: u64, cpu: f64) -> Sample {
         cpu_seconds: Some(cpu),
         target_rate: None,
         lateness_p99_us: None,
+        voluntary_switches: Some(requests),
+        involuntary_switches: Some(requests / 10),
     }
 }
 
@@ -132,19 +134,11 @@ fn footnote_references(markdown: &str) -> Vec<String> {
 
 /// The row names the harness measures today, and the variants being added.
 fn every_row_name() -> Vec<String> {
-    let mut names: Vec<String> = crate::run::servers(&crate::options::STAGES)
+    // `servers` lists every variant, including those measured in a few scenarios only.
+    crate::run::servers(&crate::options::STAGES)
         .into_iter()
         .map(|server| server.name)
-        .collect();
-    for variant in [
-        "stage02-threadpool-8",
-        "stage02-threadpool-64",
-        "stage03-prefork-2",
-        "stage03-prefork-50-reuseport",
-    ] {
-        names.push(variant.to_owned());
-    }
-    names
+        .collect()
 }
 
 #[test]
@@ -180,7 +174,8 @@ fn short_names_are_derived_from_the_row_name_and_unique() {
             "{name} is not in the legend:\n{legend}"
         );
     }
-    assert!(legend.contains("(`stage02-threadpool-8`): a variant of `stage02-threadpool`."));
+    assert!(legend
+        .contains("(`stage02-threadpool-8`): `stage02-threadpool` started with `--threads 8`."));
     assert!(legend.contains(
         "(`stage02-threadpool-rayon`): `stage02-threadpool` started with `--pool rayon`."
     ));
@@ -236,6 +231,7 @@ fn a_closed_scenario_is_split_into_rate_latency_and_cost() {
                 "CPU µs/req",
                 "CPU ×nginx",
                 "CPU ×floor",
+                "switches/req",
                 "peak RSS"
             ]
             .map(String::from)
@@ -258,7 +254,10 @@ fn a_closed_scenario_is_split_into_rate_latency_and_cost() {
         ["nginx", "2000", "±0 %", "1.00×", "0.50×", "0", "0"]
     );
     assert_eq!(found[1][2], ["nginx", "100 µs", "900 µs", "1.50 ms"]);
-    assert_eq!(found[2][2], ["nginx", "15.0", "1.00×", "3.00×", "3.0 MiB"]);
+    assert_eq!(
+        found[2][2],
+        ["nginx", "15.0", "1.00×", "3.00×", "1.10", "3.0 MiB"]
+    );
     // The rows with something to say carry a footnote, labelled with the scenario's id.
     assert_eq!(found[0][3][0], "01[^small-keepalive-50-stage01-blocking]");
     assert_eq!(found[0][3][6], "7");
@@ -293,6 +292,11 @@ fn open_and_idle_scenarios_have_their_own_tables() {
         held: 100,
         rss_before: 1024 * 1024,
         rss_after: 1024 * 1024 + 100 * 2048,
+        open_seconds: Some(0.25),
+        new_request_us: Some(180.0),
+        reused_asked: 100,
+        reused_answered: 100,
+        reuse_seconds: Some(0.0042),
     });
     let mut open = measured(NGINX, "open-loop-50", vec![sample(25_000, 0.3)]);
     open.samples[0].target_rate = Some(25_000.0);
@@ -307,7 +311,10 @@ fn open_and_idle_scenarios_have_their_own_tables() {
     let markdown = scenario_markdown(&report, &idle_scenario);
     let found = tables(&markdown);
     assert_eq!(found.len(), 2, "{markdown}");
-    assert_eq!(found[0][1], ["floor", "100", "100"]);
+    assert_eq!(
+        found[0][1],
+        ["floor", "100", "100", "250.00 ms", "180 µs", "4.20 ms"]
+    );
     assert_eq!(found[1][1], ["floor", "1.0 MiB", "1.2 MiB", "2.0 KiB"]);
 
     let open_scenario = scenario::find("open-loop-50").expect("known");
@@ -360,7 +367,15 @@ fn every_row() -> Report {
                 held: 10_000 / (1 + i % 3),
                 rss_before: 1 << 20,
                 rss_after: 1 << 24,
+                open_seconds: Some(2.5),
+                new_request_us: Some(430.0),
+                reused_asked: 100,
+                reused_answered: 100 - i % 2,
+                reuse_seconds: Some(0.0049),
             });
+            if matches!(scenario.kind, scenario::Kind::Syscalls(_)) {
+                row.syscalls = Some(syscall_counts());
+            }
             row.status = match (s + i) % 5 {
                 0 => Status::Errors,
                 1 => Status::NotApplicable("a fixed answer has no /slow route".into()),
@@ -551,6 +566,7 @@ fn goals_are_judged_against_the_references_of_the_same_run() {
         held: 10,
         rss_before: 0,
         rss_after: 10 * 10 * 1024,
+        ..Idle::default()
     });
     rows.push(idle);
     let counts = instruction_counts_from_json(
@@ -586,16 +602,31 @@ fn json_reads_back_into_the_same_report() {
         held: 4,
         rss_before: 10,
         rss_after: 20,
+        open_seconds: Some(1.5),
+        new_request_us: None,
+        reused_asked: 4,
+        reused_answered: 3,
+        reuse_seconds: Some(0.01),
     });
     idle.status = Status::Errors;
     let mut open = measured(NGINX, "open-loop-50", vec![sample(100, 0.5)]);
     open.samples[0].target_rate = Some(100.0);
     open.samples[0].lateness_p99_us = Some(3.0);
+    let mut traced = Row::without_numbers(NGINX, "syscalls-keepalive", Status::Ok);
+    traced.syscalls = Some(crate::syscalls::Counts {
+        requests: 10,
+        calls: vec![crate::syscalls::Call {
+            name: "epoll_wait".into(),
+            calls: 12,
+            errors: 0,
+        }],
+    });
     let original = report(vec![
         measured(NGINX, "small-keepalive-50", vec![sample(1000, 0.01)]),
         unavailable,
         idle,
         open,
+        traced,
     ]);
     let read = from_json(&to_json(&original)).expect("reads back");
     assert_eq!(read.rows, original.rows);
@@ -603,6 +634,36 @@ fn json_reads_back_into_the_same_report() {
     assert_eq!(read.settings, original.settings);
     assert_eq!(read.ceilings, original.ceilings);
     assert_eq!(read.scenarios, original.scenarios);
+}
+
+#[test]
+fn context_switches_are_per_request_and_optional_in_older_results() {
+    let row = measured(NGINX, "small-keepalive-50", vec![sample(1000, 0.01)]);
+    // 1000 voluntary and 100 involuntary over 1000 requests.
+    assert_eq!(row.summary().context_switches_per_request, Some(1.1));
+    let mut json = to_json(&report(vec![row]));
+    assert_eq!(
+        json["rows"][0]["summary"]["context_switches_per_request"],
+        1.1
+    );
+    // A results.json from before the harness read switches and timed the idle connections.
+    let sample = json["rows"][0]["samples"][0]
+        .as_object_mut()
+        .expect("a sample object");
+    sample.remove("voluntary_switches");
+    sample.remove("involuntary_switches");
+    json["rows"][0]["idle"] = serde_json::json!({
+        "attempted": 10, "held": 10, "rss_before_bytes": 1, "rss_after_bytes": 2,
+    });
+    let read = from_json(&json).expect("older results read");
+    assert_eq!(read.rows[0].samples[0].voluntary_switches, None);
+    assert_eq!(read.rows[0].summary().context_switches_per_request, None);
+    let idle = read.rows[0].idle.expect("idle read");
+    assert_eq!(
+        (idle.held, idle.open_seconds, idle.reuse_seconds),
+        (10, None, None)
+    );
+    assert_eq!(read.rows[0].syscalls, None);
 }
 
 #[test]
@@ -672,4 +733,52 @@ fn rows_with_the_same_note_share_one_footnote() {
     assert!(
         markdown.contains("[^small-keepalive-1000-stage03-prefork]: Failed: the server died.\n")
     );
+}
+
+/// System calls of 1000 requests, in several of the tables' columns and one in none.
+fn syscall_counts() -> crate::syscalls::Counts {
+    let call = |name: &str, calls| crate::syscalls::Call {
+        name: name.into(),
+        calls,
+        errors: 0,
+    };
+    crate::syscalls::Counts {
+        requests: 1000,
+        calls: vec![
+            call("epoll_wait", 1000),
+            call("recvfrom", 2000),
+            call("writev", 1000),
+            call("read", 500),
+            call("madvise", 500),
+        ],
+    }
+}
+
+#[test]
+fn system_calls_are_three_narrow_tables_with_every_server_in_each() {
+    let scenario = scenario::find("syscalls-keepalive").expect("the keep-alive syscall scenario");
+    let mut measured = Row::without_numbers("stage04-evented", scenario.id, Status::Ok);
+    measured.syscalls = Some(syscall_counts());
+    let missing = Row::without_numbers(
+        NGINX,
+        scenario.id,
+        Status::Unavailable("strace is not installed".into()),
+    );
+    let report = Report {
+        servers: vec![NGINX.into(), "stage04-evented".into()],
+        ..report(vec![missing, measured])
+    };
+    let markdown = scenario_markdown(&report, &scenario);
+    let found = tables(&markdown);
+    assert_eq!(found.len(), 3, "{markdown}");
+    // Requests, the total, then read/recvfrom (2.5: the two share a column), writes, sendfile.
+    assert_eq!(found[0][2], ["04", "1000", "5.00", "2.50", "1.00", "0.00"]);
+    // The last table ends with the calls in no column: madvise's 0.5 per request.
+    assert_eq!(found[2][2].last().map(String::as_str), Some("0.50"));
+    assert_eq!(found[2][2][1], "1.00", "epoll_wait: {markdown}");
+    for table in &found {
+        assert!(table[0].len() <= MAX_COLUMNS, "{markdown}");
+        assert_eq!(table[1][1], "unavailable", "{markdown}");
+    }
+    assert!(markdown.contains("strace is not installed"), "{markdown}");
 }

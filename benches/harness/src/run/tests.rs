@@ -10,7 +10,48 @@ fn stage_02_is_also_measured_with_its_other_pools() {
         "stage02-threadpool".to_owned(),
         "stage02-threadpool-rayon".to_owned(),
         "stage02-threadpool-per-connection".to_owned(),
+        "stage02-threadpool-8".to_owned(),
+        "stage02-threadpool-64".to_owned(),
     ]));
+}
+
+#[test]
+fn sized_variants_run_only_where_the_chapters_compare_them() {
+    let names: Vec<String> = servers(&["stage03-prefork"])
+        .into_iter()
+        .map(|server| server.name)
+        .collect();
+    assert!(names.ends_with(&[
+        "stage03-prefork".to_owned(),
+        "stage03-prefork-2".to_owned(),
+        "stage03-prefork-50".to_owned(),
+        "stage03-prefork-2-reuseport".to_owned(),
+        "stage03-prefork-50-reuseport".to_owned(),
+    ]));
+    for variant in STAGE_VARIANTS {
+        // Every name says which stage it is, and every scenario it names exists.
+        assert!(
+            variant.name.starts_with(variant.package),
+            "{}",
+            variant.name
+        );
+        for id in variant.scenarios.unwrap_or_default() {
+            assert!(scenario::find(id).is_some(), "{}: {id}", variant.name);
+        }
+    }
+    assert!(runs_in(
+        "stage03-prefork-50-reuseport",
+        "connection-per-request"
+    ));
+    assert!(!runs_in(
+        "stage03-prefork-50-reuseport",
+        "small-keepalive-1"
+    ));
+    assert!(!runs_in("stage02-threadpool-8", "idle-connections"));
+    // The stages themselves and the unlimited variants run everywhere.
+    assert!(runs_in("stage03-prefork", "small-keepalive-1"));
+    assert!(runs_in("stage02-threadpool-rayon", "idle-connections"));
+    assert!(runs_in(NGINX, "idle-connections"));
 }
 
 #[test]
@@ -101,5 +142,8 @@ fn verify_outputs_names_what_is_missing() {
     assert!(error.contains("overview.svg"), "{error}");
     fs::write(dir.join("overview.svg"), "x").expect("write");
     assert!(verify_outputs(&dir, &servers[..1], &["small-keepalive-1"]).is_ok());
+    // A variant that does not run in this scenario needs no row in it.
+    let with_variant = vec!["floor".to_owned(), "stage02-threadpool-64".to_owned()];
+    assert!(verify_outputs(&dir, &with_variant, &["small-keepalive-1"]).is_ok());
     let _ = fs::remove_dir_all(&dir);
 }
