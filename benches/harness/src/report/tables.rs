@@ -600,6 +600,17 @@ fn idle_tables(rows: &[&Row], notes: &Notes) -> String {
                 // The 100 held connections asked again: the time for all of them, or how many
                 // of those asked were answered when some were not.
                 let reused = match idle.reuse_seconds {
+                    // A server that held fewer than a hundred could be asked only on those.
+                    Some(seconds)
+                        if idle.reused_answered == idle.reused_asked
+                            && idle.reused_asked < crate::idle::REUSED =>
+                    {
+                        format!(
+                            "{} ({} held)",
+                            micros(Some(seconds * 1e6)),
+                            idle.reused_asked
+                        )
+                    }
                     Some(seconds) if idle.reused_answered == idle.reused_asked => {
                         micros(Some(seconds * 1e6))
                     }
