@@ -10,10 +10,10 @@
 //! sentence is rewritten from the new tables. ("Measuring honestly", "Numbers that cannot go
 //! stale", tells readers the same rule.)
 //!
-//! What counts as a figure: a number with a unit of measurement after it (`x` or `×` for a
-//! ratio, `k` and `M` for thousands and millions, `µs`, `us`, `ms`, `s`, `bytes`, `B`, `KiB`,
-//! `MiB`, `GiB`, `%`, `requests/s`, `req/s`, `requests per second`, `instructions`, `system
-//! calls`). Plain counts
+//! What counts as a figure: a number with a unit of measurement after it (`x`, `×` or
+//! `times` for a ratio, `k` and `M` for thousands and millions, `µs`, `us`, `ms`, `s`, `bytes`,
+//! `B`, `KiB`, `MiB`, `GiB`, `%`, `requests/s`, `req/s`, `requests per second`, `instructions`,
+//! `system calls`), and every number in a table whose heading names such a unit. Plain counts
 //! ("50 connections", "16 threads") are loads, not results, and are not checked. Text in code
 //! (fenced blocks and `inline code`) is not prose either: that is where calculations go, so a
 //! prediction such as `16 threads × 1000 ms / 20 ms = 800 requests/s` is written as one.
@@ -97,7 +97,7 @@ fn figure_pattern() -> Regex {
         r"(?x)
         (?P<number> \d{1,3}(?:,\d{3})+ | \d+ ) (?P<fraction> \.\d+ )?
         (?P<space> [\x20\u{a0}\u{202f}]? )
-        (?P<unit> requests/s | req/s | requests\x20per\x20second | instructions | system\x20calls | bytes | KiB | MiB | GiB
+        (?P<unit> requests/s | req/s | requests\x20per\x20second | times | instructions | system\x20calls | bytes | KiB | MiB | GiB
                 | µs | us | ms | × | x | k | M | B | s | % )
         (?P<after> [^A-Za-z0-9_] | $ )",
     )
@@ -125,6 +125,8 @@ fn figures(text: &str) -> Vec<(usize, Figure)> {
             let spaced = !captures["space"].is_empty();
             let unit = match unit_text {
                 "×" | "x" if !spaced => Unit::Ratio,
+                "times" if spaced => Unit::Ratio,
+                "times" => continue,
                 "k" if !spaced => Unit::Thousands,
                 "M" if !spaced => Unit::Millions,
                 "×" | "x" | "k" | "M" => continue,
@@ -476,7 +478,8 @@ mod checker {
     #[test]
     fn figures_are_read_in_every_spelling_and_names_are_not_figures() {
         let text = "1.22x nginx, 0.82× floor, 119.5k and 1.49M req/s, 4.96 ms, 610 µs, 1.3 us,\n\
-                    1,643 bytes, 3.2 KiB, 75 %, 9905 requests/s, 2659 instructions, 8 system calls\n\
+                    1,643 bytes, 3.2 KiB, 75 %, 9905 requests/s, 2659 instructions, 8 system calls,\n\
+                    2.7 times the floor\n\
                     p99 HTTP/1.1 -d5s h2 RFC 9110 50 connections 2 x 3 a 5 k";
         let found: Vec<Figure> = figures(text).into_iter().map(|(_, f)| f).collect();
         assert_eq!(
@@ -495,6 +498,7 @@ mod checker {
                 figure("9905", Unit::Count),
                 figure("2659", Unit::Count),
                 figure("8", Unit::Count),
+                figure("2.7", Unit::Ratio),
             ]
         );
         assert_eq!(figures(text)[7].0, 2, "line numbers are kept");

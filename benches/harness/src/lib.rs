@@ -13,6 +13,7 @@
 //!
 //! - [`options`]: the command line (`--quick`, `--stages`, `--scenarios`, ...).
 //! - [`scenario`]: the loads, and which placement (pinned or not) each runs with.
+//! - [`servers`]: who is in the table: the references, the stages, and the stages' variants.
 //! - [`machine`]: the report header (CPU, cores, kernel, date, load average, tool versions).
 //! - [`process`]: starting servers and generators under `taskset`, stopping them by PID.
 //! - [`nginx`]: the reference server's configuration, as shipped and tuned.
@@ -37,5 +38,6 @@ pub mod procfs;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod servers;
 pub mod syscalls;
 pub mod wrk;

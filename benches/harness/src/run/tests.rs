@@ -1,4 +1,5 @@
 use super::*;
+use crate::nginx::Flavour;
 
 #[test]
 fn stage_02_is_also_measured_with_its_other_pools() {
