@@ -199,11 +199,15 @@ pub fn goals_markdown(report: &Report, instructions: Option<&InstructionCounts>)
         let _ = writeln!(
             out,
             "| {server} memory per idle connection: at most {limit} KiB | {} | {} |",
-            measured.map_or("-".into(), |kib| format!("{kib:.1} KiB")),
+            // In bytes too: at one decimal, 1643 bytes and the 1.6 KiB limit look the same.
+            measured.map_or("-".into(), |kib| format!(
+                "{kib:.1} KiB ({:.0} bytes)",
+                kib * 1024.0
+            )),
             verdict(measured, limit, Bound::AtMost)
         );
     }
-    out.push_str("| stage 07 HTTP/2 requests/s with h2load -m 10 over TLS: at least nginx's | - | not measured yet (stage 07 has not landed) |\n");
+    out.push_str("| stage 07 HTTP/2 requests/s with h2load -m 10 over TLS: at least nginx's | - | not measured yet (stage 07 is not built yet) |\n");
     out
 }
 // ANCHOR_END: goals

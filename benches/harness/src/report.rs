@@ -363,6 +363,7 @@ pub fn to_json(report: &Report) -> Value {
     let machine = &report.machine;
     let settings = &report.settings;
     json!({
+        "servers": report.servers,
         "machine": {
             "cpu": machine.cpu_model,
             "cores": machine.cores,
@@ -482,11 +483,37 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
             }
         })
         .collect();
-    let mut servers: Vec<String> = Vec::new();
+    // The run's own order (each variant after its stage). Older files have no list: their rows
+    // name the servers scenario by scenario, which would put a variant measured in a few
+    // scenarios only after the last stage, so those are put back in the harness's order.
+    let listed = json["servers"].is_array();
+    let mut servers: Vec<String> = json["servers"]
+        .as_array()
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
     for row in &rows {
         if !servers.contains(&row.server) {
             servers.push(row.server.clone());
         }
+    }
+    if !listed {
+        let order: Vec<String> = crate::servers::servers(&crate::options::STAGES)
+            .into_iter()
+            .map(|server| server.name)
+            .collect();
+        // Unknown names (a server since removed) keep their place after the known ones.
+        servers.sort_by_key(|name| {
+            order
+                .iter()
+                .position(|known| known == name)
+                .unwrap_or(usize::MAX)
+        });
     }
     Ok(Report {
         machine: Machine {

@@ -581,7 +581,7 @@ fn goals_are_judged_against_the_references_of_the_same_run() {
     assert!(goals.contains("| stage 04 requests/s, small file, 50 connections: at least 1× nginx's | 1.25× | met |"), "{goals}");
     assert!(
         goals.contains(
-            "| stage05-async memory per idle connection: at most 3.1 KiB | 10.0 KiB | **not met** |"
+            "| stage05-async memory per idle connection: at most 3.1 KiB | 10.0 KiB (10240 bytes) | **not met** |"
         ),
         "{goals}"
     );
@@ -634,6 +634,40 @@ fn json_reads_back_into_the_same_report() {
     assert_eq!(read.settings, original.settings);
     assert_eq!(read.ceilings, original.ceilings);
     assert_eq!(read.scenarios, original.scenarios);
+    assert_eq!(read.servers, original.servers);
+}
+
+#[test]
+fn an_older_file_without_a_server_list_gets_the_harness_order_back() {
+    // A variant measured in one later scenario only, and its stage, in the order rows are written.
+    let rows = vec![
+        measured(
+            "stage02-threadpool",
+            "small-keepalive-1",
+            vec![sample(1000, 0.01)],
+        ),
+        measured(
+            "stage04-evented",
+            "small-keepalive-1",
+            vec![sample(1000, 0.01)],
+        ),
+        measured(
+            "stage02-threadpool-8",
+            "small-keepalive-50",
+            vec![sample(1000, 0.01)],
+        ),
+    ];
+    let mut json = to_json(&report(rows));
+    json.as_object_mut().expect("an object").remove("servers");
+    let read = from_json(&json).expect("reads back");
+    assert_eq!(
+        read.servers,
+        [
+            "stage02-threadpool",
+            "stage02-threadpool-8",
+            "stage04-evented"
+        ]
+    );
 }
 
 #[test]
