@@ -15,12 +15,12 @@
 //!   on any warning or error it prints. Without mdbook on `PATH` it says it skipped the check,
 //!   and fails instead when `CI=true`, where a missing tool is a broken environment.
 
+use stagekit::scratch::TempDir;
 use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The book's root directory (the one holding book.toml).
 fn book_root() -> PathBuf {
@@ -127,12 +127,12 @@ fn mdbook_builds_cleanly() {
         }
     }
 
-    let out = TempDir::new("stagecraft-book");
+    let out = TempDir::new("book");
     let output = Command::new("mdbook")
         .arg("build")
         .arg(book_root())
         .arg("-d")
-        .arg(&out.0)
+        .arg(out.path())
         .output()
         .expect("mdbook ran a moment ago");
     let log = format!(
@@ -156,13 +156,13 @@ fn mdbook_builds_cleanly() {
     );
 
     assert!(
-        out.0.join("index.html").is_file(),
+        out.path().join("index.html").is_file(),
         "mdbook wrote no index.html into {}",
-        out.0.display()
+        out.path().display()
     );
     // A directive that reaches the HTML was not expanded (an unknown directive, or a typo).
     let mut unexpanded = Vec::new();
-    for page in files_with_extension(&out.0, "html").expect("the built book is readable") {
+    for page in files_with_extension(out.path(), "html").expect("the built book is readable") {
         let html = fs::read_to_string(&page).unwrap_or_default();
         if html.contains("{{#include") || html.contains("{{#rustdoc_include") {
             unexpanded.push(page.display().to_string());
@@ -394,27 +394,6 @@ fn files_with_extension(directory: &Path, extension: &str) -> io::Result<Vec<Pat
     }
     found.sort();
     Ok(found)
-}
-
-/// A directory under the system's temporary directory, removed when dropped (also when the
-/// test fails, since a failed assertion unwinds through the drop).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.subsec_nanos());
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-        fs::create_dir_all(&path).expect("the temporary directory is writable");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The scanners themselves, on small inputs whose answer is known.

@@ -32,7 +32,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use stagekit::scratch::TempDir;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -52,10 +54,10 @@ fn render_checker_catches_bad_pages() {
     if !peers_present("the render checker's self-test", false) {
         return;
     }
-    let scratch = TempDir::new("stagecraft-render-selftest");
+    let scratch = TempDir::new("render-selftest");
     let mut command = Command::new("python3");
     command.arg(checker()).arg("--self-test");
-    let run = run_bounded(command, Duration::from_secs(120), &scratch.0);
+    let run = run_bounded(command, Duration::from_secs(120), scratch.path());
     assert!(
         run.status.is_some_and(|status| status.success()),
         "the render checker's self-test failed ({}):\n{}{}",
@@ -76,15 +78,15 @@ fn rendered_book_is_readable() {
     if !peers_present("the rendered-book check", true) {
         return;
     }
-    let scratch = TempDir::new("stagecraft-book-render");
-    let book = scratch.0.join("book");
+    let scratch = TempDir::new("book-render");
+    let book = scratch.path().join("book");
     let mut build = Command::new("mdbook");
     build
         .arg("build")
         .arg(root().join("book"))
         .arg("-d")
         .arg(&book);
-    let built = run_bounded(build, Duration::from_secs(120), &scratch.0);
+    let built = run_bounded(build, Duration::from_secs(120), scratch.path());
     assert!(
         built.status.is_some_and(|status| status.success()),
         "mdbook build failed ({}):\n{}{}",
@@ -106,7 +108,7 @@ fn rendered_book_is_readable() {
         .args(&pages)
         .arg("--screenshots")
         .arg(&screenshots);
-    let run = run_bounded(command, Duration::from_secs(300), &scratch.0);
+    let run = run_bounded(command, Duration::from_secs(300), scratch.path());
     assert!(
         run.status.is_some_and(|status| status.success()),
         "the rendered book is not readable ({}); screenshots are in {}:\n{}{}",
@@ -183,10 +185,10 @@ fn peers_present(check: &str, needs_mdbook: bool) -> bool {
 
 /// Whether `program` starts and exits 0 (within ten seconds, like every process here).
 fn runs(program: &str, args: &[&str]) -> bool {
-    let scratch = TempDir::new("stagecraft-peer-check");
+    let scratch = TempDir::new("peer-check");
     let mut command = Command::new(program);
     command.args(args);
-    run_bounded(command, Duration::from_secs(10), &scratch.0)
+    run_bounded(command, Duration::from_secs(10), scratch.path())
         .status
         .is_some_and(|status| status.success())
 }
@@ -284,24 +286,4 @@ fn signal_group(group: u32, signal: &str) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
-}
-
-/// A directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_nanos());
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-        fs::create_dir_all(&path).expect("the temporary directory is writable");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -308,39 +308,4 @@ pub fn alive(pid: u32) -> bool {
     })
 }
 
-/// A directory of its own under the system's temporary directory, removed on drop.
-pub struct TempDir {
-    pub path: PathBuf,
-}
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        let path =
-            std::env::temp_dir().join(format!("stagecraft-exercise-{name}-{}", std::process::id()));
-        fs::create_dir_all(&path).expect("creating a temporary directory");
-        TempDir { path }
-    }
-
-    /// Replaces `name` in the directory with `contents` the way a deployment does: written
-    /// beside it, then renamed over it, so the old file (and any descriptor open on it) stays
-    /// as it was and only the path names the new one.
-    pub fn replace(&self, name: &str, contents: &[u8]) {
-        let next = self.path.join(format!(".{name}.next"));
-        fs::write(&next, contents).expect("writing the new file");
-        fs::rename(&next, self.path.join(name)).expect("renaming the new file into place");
-    }
-
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
+pub use stagekit::scratch::TempDir;

@@ -19,10 +19,12 @@
 //!   parent, children, CPU time), and this process's own open-file limit.
 //! - [`peers`]: finds external clients on `PATH`; says which checks it skips without them, or
 //!   fails under `CI=true`.
+//! - [`scratch`]: temporary directories that remove themselves.
 
 pub mod build;
 pub mod peers;
 pub mod procfs;
+pub mod scratch;
 pub mod server;
 pub mod stage;
 pub mod wire;
