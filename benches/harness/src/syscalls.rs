@@ -344,4 +344,4 @@ impl Drop for Tracer {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -374,7 +374,7 @@ fn every_row() -> Report {
                 reuse_seconds: Some(0.0049),
             });
             if matches!(scenario.kind, scenario::Kind::Syscalls(_)) {
-                row.syscalls = Some(syscall_counts());
+                row.syscalls = Some(crate::syscalls::tests::counts());
             }
             row.status = match (s + i) % 5 {
                 0 => Status::Errors,
@@ -769,30 +769,11 @@ fn rows_with_the_same_note_share_one_footnote() {
     );
 }
 
-/// System calls of 1000 requests, in several of the tables' columns and one in none.
-fn syscall_counts() -> crate::syscalls::Counts {
-    let call = |name: &str, calls| crate::syscalls::Call {
-        name: name.into(),
-        calls,
-        errors: 0,
-    };
-    crate::syscalls::Counts {
-        requests: 1000,
-        calls: vec![
-            call("epoll_wait", 1000),
-            call("recvfrom", 2000),
-            call("writev", 1000),
-            call("read", 500),
-            call("madvise", 500),
-        ],
-    }
-}
-
 #[test]
 fn system_calls_are_three_narrow_tables_with_every_server_in_each() {
     let scenario = scenario::find("syscalls-keepalive").expect("the keep-alive syscall scenario");
     let mut measured = Row::without_numbers("stage04-evented", scenario.id, Status::Ok);
-    measured.syscalls = Some(syscall_counts());
+    measured.syscalls = Some(crate::syscalls::tests::counts());
     let missing = Row::without_numbers(
         NGINX,
         scenario.id,
