@@ -19,11 +19,11 @@ pub const USAGE: &str = "\
 cargo bench --bench stages -- [OPTIONS]
 
 Builds every stage in release mode, starts each (and nginx, hyper and the floor server) on the
-same document root, drives it with wrk and the open-loop generator, and writes JSON, markdown
-and SVG results.
+same document root, drives it with wrk, the open-loop generator, an idle-connection client and
+strace, and writes JSON, markdown and SVG results (a full run takes about an hour).
 
   --quick                 smoke run: 1 repetition of 1 s, no warm-up, fewer scenarios,
-                          results in target/stagecraft-bench/quick/ (about a minute)
+                          results in target/stagecraft-bench/quick/ (a few minutes)
   --stages A,B            only these stages (package names or numbers: 01,04); references always run
   --scenarios A,B         only these scenarios (ids as in the report)
   --duration SECONDS      length of each measured run (default 5; quick: 1)
