@@ -8,8 +8,8 @@ use std::time::Duration;
 use stagekit::Conn;
 
 use crate::support::{
-    allowed_cpus, ask, calls, connect, eventually, get, listening_sockets, site_file, start,
-    threads_named, TempDir, Trace, PROMPTLY,
+    allowed_cpus, ask, calls, connect, eventually, every_listener_serves, get, listening_sockets,
+    site_file, start, threads_named, TempDir, Trace, PROMPTLY,
 };
 
 const STAGE: &str = "stage04-evented";
@@ -29,11 +29,7 @@ fn one_listener() {
          {}; one socket cloned into both loops is one",
         server.addr().port()
     );
-    for _ in 0..8 {
-        let mut conn = connect(&server);
-        let response = ask(&mut conn, "/plaintext", exercise);
-        assert_eq!(response.status, 200, "{response}");
-    }
+    every_listener_serves(&server, exercise);
 }
 
 /// Exercise 4: every connection is registered once for reading and writing, and never again:

@@ -3,7 +3,9 @@
 use std::thread;
 use std::time::Duration;
 
-use crate::support::{ask, calls, connect, get, listening_sockets, site_file, start, Trace};
+use crate::support::{
+    ask, calls, connect, every_listener_serves, get, listening_sockets, site_file, start, Trace,
+};
 
 const STAGE: &str = "stage05-async";
 
@@ -22,11 +24,7 @@ fn runtime_per_core() {
          {}; a runtime per core, each with its own SO_REUSEPORT listener, shows 2",
         server.addr().port()
     );
-    for _ in 0..8 {
-        let mut conn = connect(&server);
-        let response = ask(&mut conn, "/plaintext", exercise);
-        assert_eq!(response.status, 200, "{response}");
-    }
+    every_listener_serves(&server, exercise);
 }
 
 /// Exercise 2: with `--blocking-threads 1`, a blocking handler that finds the one permit taken

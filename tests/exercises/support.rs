@@ -94,6 +94,16 @@ pub fn listening_sockets(addr: SocketAddr) -> usize {
         .count()
 }
 
+/// Eight requests on eight new connections, each answered 200: whichever loop or runtime the
+/// kernel hands a connection to, it serves.
+pub fn every_listener_serves(server: &Server, exercise: &str) {
+    for _ in 0..8 {
+        let mut conn = connect(server);
+        let response = ask(&mut conn, "/plaintext", exercise);
+        assert_eq!(response.status, 200, "{response}");
+    }
+}
+
 /// The inode of the socket listening on `addr`'s port (the first, if there are several), from
 /// `/proc/net/tcp`: it names the socket itself, however many processes hold a descriptor on it.
 pub fn listening_inode(addr: SocketAddr) -> Option<u64> {
