@@ -115,8 +115,8 @@ fn status_follows_the_samples() {
 
 #[test]
 fn verify_outputs_names_what_is_missing() {
-    let dir = std::env::temp_dir().join(format!("stagecraft-verify-{}", std::process::id()));
-    fs::create_dir_all(&dir).expect("temp dir is writable");
+    let scratch = stagekit::scratch::TempDir::new("verify");
+    let dir = scratch.path().to_path_buf();
     let json = serde_json::json!({"rows": [
         {"server": "floor", "scenario": "small-keepalive-1"},
     ]});
@@ -146,5 +146,4 @@ fn verify_outputs_names_what_is_missing() {
     // A variant that does not run in this scenario needs no row in it.
     let with_variant = vec!["floor".to_owned(), "stage02-threadpool-64".to_owned()];
     assert!(verify_outputs(&dir, &with_variant, &["small-keepalive-1"]).is_ok());
-    let _ = fs::remove_dir_all(&dir);
 }

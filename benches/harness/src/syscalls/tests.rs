@@ -109,15 +109,14 @@ fn strace_attaches_counts_and_detaches_by_pid() {
         .args(["-c", "while :; do sleep 0.01; done"])
         .spawn()
         .expect("sh starts");
-    let dir = std::env::temp_dir().join(format!("stagecraft-strace-{}", std::process::id()));
-    fs::create_dir_all(&dir).expect("temp dir is writable");
-    let traced = Tracer::attach(&strace, &[shell.id()], None, &dir, "shell").and_then(|tracer| {
-        thread::sleep(Duration::from_millis(300));
-        tracer.finish()
-    });
+    let dir = stagekit::scratch::TempDir::new("strace");
+    let traced =
+        Tracer::attach(&strace, &[shell.id()], None, dir.path(), "shell").and_then(|tracer| {
+            thread::sleep(Duration::from_millis(300));
+            tracer.finish()
+        });
     let _ = shell.kill();
     let _ = shell.wait();
-    let _ = fs::remove_dir_all(&dir);
     let calls = traced.expect("traced and detached");
     let names: Vec<&str> = calls.iter().map(|call| call.name.as_str()).collect();
     assert!(names.contains(&"execve"), "{names:?}");
