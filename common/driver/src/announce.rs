@@ -40,6 +40,15 @@ pub fn announce(scheme: Scheme, addr: SocketAddr) {
 }
 // ANCHOR_END: announce
 
+/// Prints `redirecting http://ADDR` on stdout, the second line of a TLS stage started with
+/// `--redirect-http`: where its plain-HTTP redirect listener is (port 0 picks one here too).
+pub fn announce_redirect(addr: SocketAddr) {
+    let mut out = io::stdout().lock();
+    if let Err(error) = writeln!(out, "redirecting http://{addr}").and_then(|()| out.flush()) {
+        warn!(%error, %addr, "cannot print the redirect address on stdout");
+    }
+}
+
 /// Writes the announcement to `out` and flushes it.
 fn write_line(out: &mut impl Write, scheme: Scheme, addr: SocketAddr) -> io::Result<()> {
     writeln!(out, "listening on {scheme}://{addr}")?;

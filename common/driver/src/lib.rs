@@ -28,7 +28,7 @@ pub mod refusal;
 pub mod send;
 pub mod sendfile;
 
-pub use announce::{announce, Scheme};
+pub use announce::{announce, announce_redirect, Scheme};
 
 #[cfg(test)]
 mod tests {

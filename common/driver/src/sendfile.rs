@@ -160,13 +160,29 @@ pub fn copy_file(
         return Ok(0);
     }
     scratch.resize(want, 0);
-    let read = nix::sys::uio::pread(file.as_fd(), &mut scratch[..want], kernel_offset(offset)?)?;
-    if read == 0 {
-        return Err(RegionError::FileShrank { offset }.into());
-    }
+    let read = read_region(file, offset, len, &mut scratch[..want])?;
     send(socket, &scratch[..read])
 }
 // ANCHOR_END: copy_file
+
+// ANCHOR: read_region
+/// Reads up to `len` bytes of `file` from `offset` into `buffer` (as many as fit) with one
+/// `pread`, for a driver that must change the bytes before they leave: TLS encrypts them, so a
+/// file cannot go from the page cache to the socket as with `sendfile`. Returns the count read;
+/// a file that ends before the region does (it shrank since the response was made) is an error,
+/// never a zero-length read a caller could loop on.
+pub fn read_region(file: impl AsFd, offset: u64, len: u64, buffer: &mut [u8]) -> io::Result<usize> {
+    let want = clamp(len, buffer.len());
+    if want == 0 {
+        return Ok(0);
+    }
+    let read = nix::sys::uio::pread(file.as_fd(), &mut buffer[..want], kernel_offset(offset)?)?;
+    if read == 0 {
+        return Err(RegionError::FileShrank { offset }.into());
+    }
+    Ok(read)
+}
+// ANCHOR_END: read_region
 
 /// Performs one write of `transmit` the plain way, for drivers that copy files through user
 /// space (stage 01, and stages 02 and 03 that run its driver): `send` for bytes, [`copy_file`]

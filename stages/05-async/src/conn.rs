@@ -134,7 +134,7 @@ pub async fn serve_connection(
 
 // ANCHOR: answer
 /// The application's response to an event whose handler does not block.
-fn answer_now(event: Event, app: &App) -> (StreamId, Response) {
+pub fn answer_now(event: Event, app: &App) -> (StreamId, Response) {
     match event {
         Event::Request { id, request } => {
             let response = app.handle(&request);
@@ -150,7 +150,7 @@ fn answer_now(event: Event, app: &App) -> (StreamId, Response) {
 
 /// A handler that may block runs on tokio's blocking pool, and this task waits for it without
 /// holding its worker thread.
-async fn answer_on_blocking_pool(request: protocol::Request, app: Arc<App>) -> Response {
+pub async fn answer_on_blocking_pool(request: protocol::Request, app: Arc<App>) -> Response {
     let handled = tokio::task::spawn_blocking(move || {
         let response = app.handle(&request);
         log_request(&request, &response);
@@ -293,14 +293,15 @@ fn send_file(socket: &TcpStream, file: impl AsFd, offset: u64, len: u64) -> io::
 /// when the deadline comes *earlier*. When it comes later, the alarm rings at the old time, the
 /// machine's `handle_timeout` sees that nothing has expired yet, and the alarm is set again for
 /// the new deadline: one extra wake-up per idle period instead of a timer update per request.
-struct Alarm<'a> {
-    sleep: Pin<&'a mut Sleep>,
+pub struct Alarm<'a> {
+    /// The timer itself, for the caller's `select!` to wait on.
+    pub sleep: Pin<&'a mut Sleep>,
     /// When the alarm rings, or `None` when it has rung and is not set again yet.
     set_for: Option<Instant>,
 }
 
 impl<'a> Alarm<'a> {
-    fn new(sleep: Pin<&'a mut Sleep>) -> Alarm<'a> {
+    pub fn new(sleep: Pin<&'a mut Sleep>) -> Alarm<'a> {
         Alarm {
             sleep,
             set_for: None,
@@ -308,7 +309,7 @@ impl<'a> Alarm<'a> {
     }
 
     /// Makes sure the alarm rings no later than `deadline`.
-    fn follow(&mut self, deadline: Option<Instant>) {
+    pub fn follow(&mut self, deadline: Option<Instant>) {
         let Some(deadline) = deadline else {
             // No deadline: the caller does not wait on the alarm, wherever it is set.
             return;
@@ -320,7 +321,7 @@ impl<'a> Alarm<'a> {
     }
 
     /// Records that the alarm rang.
-    fn rang(&mut self) {
+    pub fn rang(&mut self) {
         self.set_for = None;
     }
 }

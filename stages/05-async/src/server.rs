@@ -90,7 +90,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Arc<Limits>, sh
 /// wait in the kernel's backlog with no word from the server, and once that fills, their SYNs
 /// are dropped and retried after 1, 3, 7... seconds. A 503 with `Retry-After` tells a client
 /// (or a load balancer, which can try another server) at once.
-fn refuse(
+pub fn refuse(
     stream: TcpStream,
     max_connections: usize,
     refusals: &Arc<Semaphore>,
@@ -112,7 +112,7 @@ fn refuse(
 }
 
 /// `driver::refusal`'s three steps, with `.await` where a blocking socket would wait.
-async fn refuse_politely(mut stream: TcpStream, response: &[u8]) -> io::Result<()> {
+pub async fn refuse_politely(mut stream: TcpStream, response: &[u8]) -> io::Result<()> {
     stream.write_all(response).await?;
     stream.shutdown().await?;
     // Read until the client closes: closing with its request unread would send a reset, which
@@ -124,6 +124,6 @@ async fn refuse_politely(mut stream: TcpStream, response: &[u8]) -> io::Result<(
 // ANCHOR_END: refuse
 
 /// Whether `accept` failed because this process or the system has no file descriptor left.
-fn is_out_of_descriptors(error: &io::Error) -> bool {
+pub fn is_out_of_descriptors(error: &io::Error) -> bool {
     matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }

@@ -1,5 +1,6 @@
 //! The bytes of the `503 Service Unavailable` a server sends to a connection it will not serve,
-//! before reading anything from it (every stage's answer past `max_connections`).
+//! before reading anything from it (every stage's answer past `max_connections`), and of the
+//! other answers sent without a request to answer ([`closing_response`]).
 //!
 //! This is not a response to a request, so it does not go through a [`Connection`]: the driver
 //! accepts, writes these bytes, closes. But it is HTTP/1.1 on the wire all the same, so its
@@ -22,21 +23,42 @@ use crate::message::StatusCode;
 /// The client has not been read from, so there is no request version to answer in: the status
 /// line says HTTP/1.1, which an HTTP/1.0 client reads as well (RFC 9110 section 6.2).
 pub fn refusal(date: SystemTime, retry_after_secs: u32, explanation: &str) -> Vec<u8> {
-    let status = StatusCode::SERVICE_UNAVAILABLE;
+    let retry_after = retry_after_secs.to_string();
+    closing_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        date,
+        &[("retry-after", &retry_after)],
+        explanation,
+    )
+}
+
+/// A complete response with `status`, `fields` and the plain-text body `explanation`, saying
+/// that the connection closes after it: for the answers a driver sends without a request to
+/// answer in, such as the `503` above, or stage 06's `400` to plain HTTP on its TLS port.
+pub fn closing_response(
+    status: StatusCode,
+    date: SystemTime,
+    fields: &[(&str, &str)],
+    explanation: &str,
+) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(192 + explanation.len());
     // Writing into a Vec cannot fail.
     let _ = write!(
         bytes,
-        "HTTP/1.1 {} {}\r\n\
-         date: {}\r\n\
-         retry-after: {retry_after_secs}\r\n\
-         content-type: text/plain; charset=utf-8\r\n\
-         content-length: {}\r\n\
-         connection: close\r\n\
-         \r\n",
+        "HTTP/1.1 {} {}\r\ndate: {}\r\n",
         status.as_u16(),
         status.reason(),
         httpdate::fmt_http_date(date),
+    );
+    for (name, value) in fields {
+        let _ = write!(bytes, "{name}: {value}\r\n");
+    }
+    let _ = write!(
+        bytes,
+        "content-type: text/plain; charset=utf-8\r\n\
+         content-length: {}\r\n\
+         connection: close\r\n\
+         \r\n",
         explanation.len(),
     );
     bytes.extend_from_slice(explanation.as_bytes());
