@@ -329,3 +329,144 @@ impl Reloader {
     }
 }
 // ANCHOR_END: reloader
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{provider, Crypto};
+
+    /// A scratch directory removed when the test ends.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir =
+                std::env::temp_dir().join(format!("stage06-certs-{name}-{}", std::process::id()));
+            fs::create_dir_all(&dir).expect("creating a scratch directory in the temp dir");
+            Scratch(dir)
+        }
+
+        /// Writes a fresh certificate and key for `name`, returning their paths.
+        fn pair(&self, stem: &str, name: &str) -> (PathBuf, PathBuf) {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("keygen");
+            let cert = rcgen::CertificateParams::new(vec![name.to_owned()])
+                .expect("a DNS name")
+                .self_signed(&key)
+                .expect("self-signing");
+            let cert_path = self.0.join(format!("{stem}.crt"));
+            let key_path = self.0.join(format!("{stem}.key"));
+            fs::write(&cert_path, cert.pem()).expect("writing the certificate");
+            fs::write(&key_path, key.serialize_pem()).expect("writing the key");
+            (cert_path, key_path)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn files(name: Option<&str>, (cert, key): (PathBuf, PathBuf)) -> CertFiles {
+        CertFiles {
+            name: name.map(str::to_owned),
+            cert,
+            key,
+        }
+    }
+
+    fn aws() -> CryptoProvider {
+        provider(Crypto::AwsLcRs, true)
+    }
+
+    #[test]
+    fn sni_names_choose_their_certificate_and_others_get_the_default() {
+        let dir = Scratch::new("sni");
+        let default = files(None, dir.pair("a", "a.test"));
+        let other = files(Some("B.test"), dir.pair("b", "b.test"));
+        let certificates = Certificates::load(&[default, other], &aws()).expect("both load");
+        let b = Arc::clone(certificates.choose(Some("b.test")));
+        let default = Arc::clone(certificates.choose(None));
+        assert!(!Arc::ptr_eq(&b, &default));
+        assert!(
+            Arc::ptr_eq(certificates.choose(Some("B.TEST")), &b),
+            "names ignore case"
+        );
+        assert!(Arc::ptr_eq(certificates.choose(Some("c.test")), &default));
+    }
+
+    #[test]
+    fn a_key_of_another_certificate_is_refused_by_name() {
+        let dir = Scratch::new("mismatch");
+        let (cert, _) = dir.pair("a", "a.test");
+        let (_, other_key) = dir.pair("b", "b.test");
+        let error = Certificates::load(&[files(None, (cert, other_key))], &aws())
+            .expect_err("a mismatched key must be refused");
+        assert!(matches!(error, CertError::KeyMismatch { .. }), "{error}");
+        assert!(error.to_string().contains("does not belong"), "{error}");
+    }
+
+    #[test]
+    fn unreadable_empty_and_malformed_files_say_which_file() {
+        let dir = Scratch::new("bad");
+        let (cert, key) = dir.pair("a", "a.test");
+        let missing = dir.0.join("missing.pem");
+        let error = Certificates::load(&[files(None, (missing.clone(), key.clone()))], &aws())
+            .expect_err("a missing file");
+        assert!(error.to_string().contains("missing.pem"), "{error}");
+
+        let empty = dir.0.join("empty.pem");
+        fs::write(&empty, "not pem at all\n").expect("writing");
+        let error = Certificates::load(&[files(None, (empty.clone(), key))], &aws())
+            .expect_err("no certificate in the file");
+        assert!(matches!(error, CertError::NoCertificate { .. }), "{error}");
+
+        let error = Certificates::load(&[files(None, (cert, empty))], &aws())
+            .expect_err("no key in the file");
+        assert!(matches!(error, CertError::NoKey { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_failed_reload_keeps_the_certificates_in_use() {
+        let dir = Scratch::new("reload");
+        let pair = dir.pair("a", "a.test");
+        let list = vec![files(None, pair.clone())];
+        let provider = Arc::new(aws());
+        let resolver = Arc::new(Resolver::new(
+            Certificates::load(&list, &provider).expect("loads"),
+        ));
+        let before = resolver.current();
+        let mut reloader = Reloader::new(list, Arc::clone(&provider), Arc::clone(&resolver));
+        fs::write(&pair.0, "garbage").expect("overwriting the certificate");
+        assert!(reloader.reload().is_err());
+        assert!(
+            Arc::ptr_eq(&before, &resolver.current()),
+            "the old certificates stay"
+        );
+
+        let (cert, key) = dir.pair("a", "a.test");
+        assert_eq!((cert, key), pair);
+        reloader.reload().expect("a good pair reloads");
+        assert!(
+            !Arc::ptr_eq(&before, &resolver.current()),
+            "new handshakes get the new pair"
+        );
+    }
+
+    #[test]
+    fn the_self_signed_certificate_names_localhost_and_is_written_for_clients() {
+        let dir = Scratch::new("self-signed");
+        let path = dir.0.join("cert.pem");
+        let certificates = self_signed(&path, &aws()).expect("made");
+        let written = fs::read(&path).expect("the certificate file exists");
+        let chain: Vec<_> = CertificateDer::pem_slice_iter(&written)
+            .collect::<Result<_, _>>()
+            .expect("it is PEM");
+        assert_eq!(chain.len(), 1);
+        assert_eq!(chain[0], certificates.choose(None).cert[0]);
+        assert!(
+            !String::from_utf8_lossy(&written).contains("PRIVATE KEY"),
+            "the key stays in memory"
+        );
+    }
+}

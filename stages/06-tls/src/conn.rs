@@ -218,3 +218,62 @@ async fn refuse_plain_http(stream: TcpStream) {
     .await;
 }
 // ANCHOR_END: plain_http
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::{self_signed, Resolver};
+    use crate::config::{provider, server_config, Crypto};
+    use app::{default_site_root, App};
+
+    /// What one TLS connection's future holds across its `.await`s (the task's own state; the
+    /// rustls session's buffers are on the heap beside it). Stage 05's budget plus what the TLS
+    /// layer adds inline: it must stay small, or idle connections stop being cheap.
+    #[test]
+    fn the_connection_future_is_small() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime starts on any machine that runs tests");
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("binding 127.0.0.1:0");
+            let addr = listener
+                .local_addr()
+                .expect("a bound listener has an address");
+            let _client = TcpStream::connect(addr).await.expect("connecting to it");
+            let (stream, _) = listener.accept().await.expect("accepting");
+            let cert =
+                std::env::temp_dir().join(format!("stage06-future-{}.pem", std::process::id()));
+            let provider = Arc::new(provider(Crypto::AwsLcRs, true));
+            let certificates = self_signed(&cert, &provider).expect("a self-signed certificate");
+            let _ = std::fs::remove_file(&cert);
+            let tls = server_config(
+                provider,
+                Crypto::AwsLcRs,
+                Arc::new(Resolver::new(certificates)),
+            )
+            .expect("the TLS settings build");
+            let settings = Settings {
+                app: Arc::new(
+                    App::new(&default_site_root(), crate::INFO, Instant::now())
+                        .expect("the bundled site exists"),
+                ),
+                limits: Arc::new(Limits::default()),
+                tls: Arc::new(tls),
+                handshake_timeout: Duration::from_secs(10),
+                hsts: None,
+            };
+            let future = serve_connection(stream, &settings, CancellationToken::new());
+            let size = std::mem::size_of_val(&future);
+            let session = std::mem::size_of::<Tls>();
+            println!("serve_connection's future: {size} bytes, of which the TLS session {session}");
+            // Stage 05's budget for the rest of the state, unchanged.
+            assert!(
+                size <= 2048 + session,
+                "the connection future grew to {size} bytes ({session} of them TLS)"
+            );
+        });
+    }
+}
