@@ -2,7 +2,7 @@
 //! print where we listen, serve until a signal, wait for the connections to finish.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use app::App;
 use clap::Parser;
@@ -10,17 +10,8 @@ use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs, WorkerCount}
 use driver::Scheme;
 use protocol::Limits;
 use stage05_async::server::bind;
-use stage05_async::shutdown::Shutdown;
+use stage05_async::shutdown::{Shutdown, BLOCKING_GRACE, SHUTDOWN_GRACE};
 use tracing::{info, warn};
-
-/// How long a stopping server waits for its connections to finish what they have. Long enough
-/// for the slowest handler (`/slow` is capped at 10 s) and a response to a slow reader; short
-/// enough for a service manager's stop timeout (systemd's default is 90 s).
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
-/// How long the runtime's blocking threads get to finish once everything else has stopped: a
-/// blocking handler still running after the grace period is abandoned, not waited for.
-const BLOCKING_GRACE: Duration = Duration::from_secs(1);
 
 /// Stage 05 of Stagecraft: an async HTTP/1.1 server on tokio, a task per connection.
 #[derive(Parser, Debug)]

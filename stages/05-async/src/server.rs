@@ -5,6 +5,7 @@
 //! other: while it waits in `accept`, its worker runs connection tasks, and a new connection's
 //! task is spawned onto the same worker (the others steal work when they run dry).
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use protocol::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::conn::serve_connection;
@@ -42,8 +44,38 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
 // ANCHOR: accept_loop
 /// Accepts connections and spawns a task for each, until `shutdown` is requested.
 pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Arc<Limits>, shutdown: &Shutdown) {
+    let max_connections = limits.max_connections;
+    accept_loop(
+        listener,
+        max_connections,
+        shutdown,
+        move |stream, peer, stop| {
+            let app = Arc::clone(&app);
+            let limits = Arc::clone(&limits);
+            async move {
+                if let Err(error) = serve_connection(stream, &app, &limits, stop).await {
+                    debug!(%peer, %error, "connection ended with an error");
+                }
+            }
+        },
+    )
+    .await;
+}
+
+/// The accept loop itself, whatever a connection's task does (stage 06 runs the same loop with
+/// TLS connections): at most `max_connections` tasks at once, a `503` past that, a pause when
+/// the process is out of descriptors, and the end at `shutdown`.
+pub async fn accept_loop<Task, Connection>(
+    listener: TcpListener,
+    max_connections: usize,
+    shutdown: &Shutdown,
+    mut connection: Connection,
+) where
+    Connection: FnMut(TcpStream, SocketAddr, CancellationToken) -> Task,
+    Task: Future<Output = ()> + Send + 'static,
+{
     // One permit per connection; a task gives its permit back when it ends.
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Arc::new(Semaphore::new(max_connections));
     let refusals = Arc::new(Semaphore::new(refusal::MAX_AT_ONCE));
     loop {
         let accepted = tokio::select! {
@@ -63,16 +95,12 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Arc<Limits>, sh
             }
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            refuse(stream, limits.max_connections, &refusals, shutdown);
+            refuse(stream, max_connections, &refusals, shutdown);
             continue;
         };
-        let app = Arc::clone(&app);
-        let limits = Arc::clone(&limits);
-        let stop = shutdown.connection_token();
+        let task = connection(stream, peer, shutdown.connection_token());
         shutdown.spawn(async move {
-            if let Err(error) = serve_connection(stream, &app, &limits, stop).await {
-                debug!(%peer, %error, "connection ended with an error");
-            }
+            task.await;
             drop(slot);
         });
     }

@@ -17,6 +17,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+/// How long a stopping server waits for its connections to finish what they have. Long enough
+/// for the slowest handler (`/slow` is capped at 10 s) and a response to a slow reader; short
+/// enough for a service manager's stop timeout (systemd's default is 90 s).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// How long the runtime's blocking threads get to finish once everything else has stopped: a
+/// blocking handler still running after the grace period is abandoned, not waited for.
+pub const BLOCKING_GRACE: Duration = Duration::from_secs(1);
+
 /// Exit status after a second signal: 128 + SIGINT, what a shell reports for Ctrl-C.
 const EXIT_ON_SECOND_SIGNAL: i32 = 130;
 

@@ -11,19 +11,13 @@ use clap::{Args, Parser};
 use cli::{exit_with_error, init_logging, parse_duration, parse_or_exit, ServerArgs, WorkerCount};
 use driver::Scheme;
 use protocol::Limits;
-use stage05_async::shutdown::Shutdown;
+use stage05_async::shutdown::{Shutdown, BLOCKING_GRACE, SHUTDOWN_GRACE};
 use stage06_tls::certs::{self, CertFiles, Certificates, Reloader, Resolver};
 use stage06_tls::config::{self, Crypto};
 use stage06_tls::conn::Settings;
 use stage06_tls::server::bind;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::{info, warn};
-
-/// How long a stopping server waits for its connections (stage 05's).
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
-/// How long the blocking threads get once everything else has stopped (stage 05's).
-const BLOCKING_GRACE: Duration = Duration::from_secs(1);
 
 /// How often the certificate files are looked at for a change.
 const CERTIFICATE_CHECK_EVERY: Duration = Duration::from_secs(2);
