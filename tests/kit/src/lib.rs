@@ -12,9 +12,11 @@
 //! - [`build`]: builds a stage binary (or an example) once per process, with the cargo and the
 //!   target directory that built the running test.
 //! - [`server`]: starts a binary as a user would (`--addr 127.0.0.1:0`), finds its address on the
-//!   first line of stdout, signals it and reaps it by PID.
-//! - [`wire`]: a raw-bytes HTTP/1.1 client: reads one complete response at a time (RFC 9112
-//!   section 6.3 framing) and tells whether the server closed the connection.
+//!   first line of stdout, signals it and reaps it by PID; a TLS stage is also given a file to
+//!   write its self-signed certificate to, which the server's connections then trust.
+//! - [`wire`]: a raw-bytes HTTP/1.1 client over TCP or TLS: reads one complete response at a
+//!   time (RFC 9112 section 6.3 framing) and tells whether the server closed the connection.
+//! - [`tls`]: the TLS client settings (rustls): which certificate to trust, which name to ask.
 //! - [`procfs`]: what Linux's `/proc` says about a process (resident memory, open descriptors,
 //!   parent, children, CPU time), and this process's own open-file limit.
 //! - [`peers`]: finds external clients on `PATH`; says which checks it skips without them, or
@@ -27,11 +29,13 @@ pub mod procfs;
 pub mod scratch;
 pub mod server;
 pub mod stage;
+pub mod tls;
 pub mod wire;
 
 pub use server::{Server, Signal};
 pub use stage::{Capabilities, Stage};
-pub use wire::{Conn, Response, WireError};
+pub use tls::TlsClient;
+pub use wire::{Conn, Connector, Response, WireError, Writer};
 
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,12 @@
 //! free port and prints `listening on http://ADDR` as the first line of stdout; logs go to stderr;
 //! SIGTERM or SIGINT stops it gracefully with exit status 0.
 //!
+//! A stage that speaks TLS ([`Capabilities::tls`](crate::Capabilities::tls)) prints
+//! `listening on https://ADDR` instead, and is also given `--self-signed-cert DIR/cert.pem`, a
+//! file in a directory of the server's own: it makes a certificate for `localhost`, `127.0.0.1`
+//! and `::1` at start and writes it there. [`Server::connect`] then opens TLS connections that
+//! trust exactly that certificate, and [`Server::ca_file`] names it for clients such as curl.
+//!
 //! A [`Server`] owns the child process: dropping it sends SIGTERM, waits a few seconds, then
 //! sends SIGKILL, so no test leaves a server behind, whether it passes or panics. The server's
 //! stderr is kept (the last [`STDERR_KEPT`] bytes) and printed when a test fails, because the
@@ -24,7 +30,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::build::{self, BuildError};
+use crate::scratch::TempDir;
 use crate::stage::Stage;
+use crate::tls::TlsClient;
+use crate::wire::{Conn, Connector};
 
 /// How long a freshly spawned server may take to print its listening line. Generous because the
 /// machines are shared and a debug binary may start slowly under load.
@@ -36,8 +45,32 @@ pub const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How much of the server's stderr is kept for failure messages.
 pub const STDERR_KEPT: usize = 64 * 1024;
 
-/// What the first line of stdout starts with, before the address.
-const LISTENING_PREFIXES: [&str; 2] = ["listening on http://", "listening on https://"];
+/// What the first line of stdout starts with, before the scheme and the address.
+const LISTENING_PREFIX: &str = "listening on ";
+
+/// The scheme of a server's URLs: what its port speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// HTTP/1.1 in the clear (stages 01 to 05).
+    Http,
+    /// HTTP/1.1 over TLS (stage 06).
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A signal the suite sends to a server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,9 +143,20 @@ pub enum ServerError {
         waited: Duration,
         stderr: String,
     },
-    /// The first line is not `listening on http://ADDR`.
+    /// The first line is not `listening on http://ADDR` (or https).
     BadListeningLine {
         line: String,
+    },
+    /// The first line names the other scheme: a TLS stage must listen on https, others on http.
+    WrongScheme {
+        line: String,
+        expected: Scheme,
+    },
+    /// A TLS stage's certificate file cannot be read or trusted once it listens.
+    Certificate {
+        path: PathBuf,
+        error: io::Error,
+        stderr: String,
     },
     /// The process did not exit within the time given.
     StillRunning {
@@ -132,18 +176,34 @@ impl fmt::Display for ServerError {
                 let status = status.map_or("unknown".to_owned(), |status| status.to_string());
                 write!(
                     f,
-                    "the server closed stdout before printing `listening on http://ADDR` \
-                     (exit status: {status}); its stderr:\n{stderr}"
+                    "the server closed stdout before printing `listening on http://ADDR` (or \
+                     https) (exit status: {status}); its stderr:\n{stderr}"
                 )
             }
             ServerError::SilentAtStartup { waited, stderr } => write!(
                 f,
-                "the server printed no `listening on http://ADDR` line within {waited:?}; \
-                 its stderr:\n{stderr}"
+                "the server printed no `listening on http://ADDR` (or https) line within \
+                 {waited:?}; its stderr:\n{stderr}"
             ),
             ServerError::BadListeningLine { line } => write!(
                 f,
-                "the first line on stdout must be `listening on http://ADDR`, got {line:?}"
+                "the first line on stdout must be `listening on http://ADDR` (or https), got \
+                 {line:?}"
+            ),
+            ServerError::WrongScheme { line, expected } => write!(
+                f,
+                "this stage must listen on `{expected}://` (see its capabilities), but its first \
+                 line is {line:?}"
+            ),
+            ServerError::Certificate {
+                path,
+                error,
+                stderr,
+            } => write!(
+                f,
+                "the server listens, but its certificate {} cannot be trusted: {error}; its \
+                 stderr:\n{stderr}",
+                path.display()
             ),
             ServerError::StillRunning { waited } => {
                 write!(f, "the server was still running {waited:?} later")
@@ -159,14 +219,28 @@ impl std::error::Error for ServerError {}
 pub struct Server {
     child: Child,
     addr: SocketAddr,
+    scheme: Scheme,
     package: &'static str,
     stderr: Arc<Mutex<Tail>>,
     status: Option<ExitStatus>,
+    /// For a TLS stage: the certificate its connections trust, and the client settings.
+    ca_file: Option<PathBuf>,
+    tls: Option<TlsClient>,
+    /// The directory of the self-signed certificate, removed after the process is stopped
+    /// (fields are dropped after [`Drop::drop`] has run).
+    _certificate_dir: Option<TempDir>,
 }
 
 impl Server {
     /// Builds (once per process) and starts `stage` with `--addr 127.0.0.1:0` followed by
     /// `args`, and waits for its listening line.
+    ///
+    /// A TLS stage also gets `--self-signed-cert DIR/cert.pem` (a directory of its own, removed
+    /// with the server), and its connections trust that file. When `args` name the certificate
+    /// themselves, nothing is added and that file is trusted: `--self-signed-cert FILE`, or the
+    /// chain of `--cert FILE` (enough for a self-signed certificate for `localhost`; a test whose
+    /// certificate needs another trust anchor or name connects with
+    /// [`Conn::connect_tls`](crate::Conn::connect_tls) and a [`TlsClient`] of its own).
     ///
     /// # Panics
     ///
@@ -182,12 +256,47 @@ impl Server {
     /// [`Server::start`] without the panic.
     pub fn try_start(stage: &Stage, args: &[&str]) -> Result<Server, ServerError> {
         let binary = build::stage_binary(stage.package).map_err(ServerError::Build)?;
-        let mut all_args = vec!["--addr", "127.0.0.1:0"];
-        all_args.extend_from_slice(args);
-        Server::spawn(stage.package, &binary, &all_args)
+        let mut all_args: Vec<String> = ["--addr", "127.0.0.1:0"].map(String::from).to_vec();
+        all_args.extend(args.iter().map(|arg| (*arg).to_owned()));
+        if !stage.capabilities.tls {
+            let args: Vec<&str> = all_args.iter().map(String::as_str).collect();
+            return Server::spawn(stage.package, &binary, &args, Scheme::Http);
+        }
+        let given = flag_value(args, "--self-signed-cert").or_else(|| flag_value(args, "--cert"));
+        let (ca_file, certificate_dir) = match given {
+            Some(path) => (PathBuf::from(path), None),
+            None => {
+                let dir = TempDir::new("certificate");
+                let path = dir.join("cert.pem");
+                all_args.push("--self-signed-cert".to_owned());
+                all_args.push(path.to_string_lossy().into_owned());
+                (path, Some(dir))
+            }
+        };
+        let args: Vec<&str> = all_args.iter().map(String::as_str).collect();
+        let mut server = Server::spawn(stage.package, &binary, &args, Scheme::Https)?;
+        server._certificate_dir = certificate_dir;
+        // The server writes its certificate before it listens, so the file is complete now.
+        match TlsClient::trusting(&ca_file) {
+            Ok(tls) => server.tls = Some(tls),
+            Err(error) => {
+                return Err(ServerError::Certificate {
+                    path: ca_file,
+                    error,
+                    stderr: server.stderr(),
+                })
+            }
+        }
+        server.ca_file = Some(ca_file);
+        Ok(server)
     }
 
-    fn spawn(package: &'static str, binary: &Path, args: &[&str]) -> Result<Server, ServerError> {
+    fn spawn(
+        package: &'static str,
+        binary: &Path,
+        args: &[&str],
+        scheme: Scheme,
+    ) -> Result<Server, ServerError> {
         let mut command = Command::new(binary);
         command
             .args(args)
@@ -211,9 +320,13 @@ impl Server {
         let mut server = Server {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            scheme,
             package,
             stderr,
             status: None,
+            ca_file: None,
+            tls: None,
+            _certificate_dir: None,
         };
         let line = match first_line.recv_timeout(STARTUP_TIMEOUT) {
             Ok(line) => line,
@@ -233,7 +346,14 @@ impl Server {
                 });
             }
         };
-        server.addr = parse_listening_line(&line)?;
+        let (announced, addr) = parse_listening_url(&line)?;
+        if announced != scheme {
+            return Err(ServerError::WrongScheme {
+                line: line.trim_end().to_owned(),
+                expected: scheme,
+            });
+        }
+        server.addr = addr;
         Ok(server)
     }
 
@@ -242,9 +362,41 @@ impl Server {
         self.addr
     }
 
-    /// `http://ADDR` followed by `path`, for clients that take URLs.
+    /// `http://ADDR` (`https://ADDR` for a TLS stage) followed by `path`, for clients that take
+    /// URLs. The address is an IP address, which the self-signed certificate names too.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
+    }
+
+    /// Whether the server speaks TLS, and so its URLs are https.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// A new connection to the server: plain TCP, or for a TLS stage TLS (handshake done) that
+    /// trusts [`Server::ca_file`] and asks for `localhost`.
+    pub fn connect(&self) -> io::Result<Conn> {
+        self.connector().connect()
+    }
+
+    /// What [`Server::connect`] uses, for threads that connect on their own (they cannot
+    /// borrow the server).
+    pub fn connector(&self) -> Connector {
+        match &self.tls {
+            Some(tls) => Connector::tls(self.addr, tls.clone()),
+            None => Connector::tcp(self.addr),
+        }
+    }
+
+    /// The certificate a TLS stage's connections trust (its self-signed one), as a PEM file for
+    /// clients like `curl --cacert FILE`; `None` for a plain stage.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
+    /// The TLS client settings [`Server::connect`] uses; `None` for a plain stage.
+    pub fn tls_client(&self) -> Option<&TlsClient> {
+        self.tls.as_ref()
     }
 
     /// The process ID of the server.
@@ -320,16 +472,36 @@ impl Drop for Server {
     }
 }
 
-/// Parses `listening on http://127.0.0.1:PORT` (or https).
+/// Parses `listening on http://127.0.0.1:PORT` (or https) into the address.
 pub fn parse_listening_line(line: &str) -> Result<SocketAddr, ServerError> {
+    parse_listening_url(line).map(|(_, addr)| addr)
+}
+
+/// Parses `listening on SCHEME://ADDR` into the scheme and the address.
+pub fn parse_listening_url(line: &str) -> Result<(Scheme, SocketAddr), ServerError> {
     let line = line.trim_end();
-    LISTENING_PREFIXES
-        .iter()
-        .find_map(|prefix| line.strip_prefix(prefix))
-        .and_then(|addr| addr.trim_end_matches('/').parse().ok())
+    let url = line.strip_prefix(LISTENING_PREFIX);
+    [Scheme::Http, Scheme::Https]
+        .into_iter()
+        .find_map(|scheme| {
+            let addr = url?.strip_prefix(scheme.as_str())?.strip_prefix("://")?;
+            let addr = addr.trim_end_matches('/').parse().ok()?;
+            Some((scheme, addr))
+        })
         .ok_or_else(|| ServerError::BadListeningLine {
             line: line.to_owned(),
         })
+}
+
+/// The value of `flag` in `args`, given as `FLAG VALUE` or `FLAG=VALUE`.
+fn flag_value<'a>(args: &[&'a str], flag: &str) -> Option<&'a str> {
+    args.iter().enumerate().find_map(|(at, arg)| {
+        if *arg == flag {
+            args.get(at + 1).copied()
+        } else {
+            arg.strip_prefix(flag)?.strip_prefix('=')
+        }
+    })
 }
 
 /// Runs `binary` with `args` to completion (for command lines that must be refused), killing it
@@ -483,6 +655,32 @@ mod tests {
         let addr = parse_listening_line("listening on http://127.0.0.1:41234\n");
         assert_eq!(addr.ok(), Some(SocketAddr::from(([127, 0, 0, 1], 41234))));
         assert!(parse_listening_line("listening on https://[::1]:443").is_ok());
+    }
+
+    #[test]
+    fn tells_http_from_https() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8443));
+        assert_eq!(
+            parse_listening_url("listening on https://127.0.0.1:8443/\n").ok(),
+            Some((Scheme::Https, addr))
+        );
+        assert_eq!(
+            parse_listening_url("listening on http://127.0.0.1:8443").ok(),
+            Some((Scheme::Http, addr))
+        );
+        assert!(parse_listening_url("listening on ftp://127.0.0.1:8443").is_err());
+        assert!(parse_listening_url("listening on https:/127.0.0.1:8443").is_err());
+    }
+
+    #[test]
+    fn finds_a_flag_in_either_spelling() {
+        let args = ["--threads", "1", "--cert", "a.pem", "--key=b.pem"];
+        assert_eq!(flag_value(&args, "--cert"), Some("a.pem"));
+        assert_eq!(flag_value(&args, "--key"), Some("b.pem"));
+        assert_eq!(flag_value(&args, "--sni"), None);
+        assert_eq!(flag_value(&["--cert"], "--cert"), None);
+        // A flag that merely starts like another is not it.
+        assert_eq!(flag_value(&["--certificate=x"], "--cert"), None);
     }
 
     #[test]

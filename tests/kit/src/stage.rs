@@ -19,7 +19,8 @@ pub struct Stage {
 /// only some models keep, named for what a client sees. The conformance suite runs the cases of
 /// a flag only for the stages that set it (its stage list says which), except for
 /// [`concurrent`](Capabilities::concurrent), whose cases run for every stage and check the
-/// limitation where it is off.
+/// limitation where it is off, and [`tls`](Capabilities::tls), which has no cases of its own but
+/// makes every case reach the stage over TLS.
 ///
 /// Start from [`Capabilities::NONE`] and switch on what a stage has:
 /// `Capabilities { concurrent: true, ..Capabilities::NONE }`.
@@ -45,6 +46,11 @@ pub struct Capabilities {
     /// of requests for a 1 MiB file and never read make the server's memory and open
     /// descriptors grow by no more than a few responses' worth, and others are still served.
     pub bounded_output: bool,
+    /// Speaks HTTP over TLS (https) on its port, as stage 06 does. Not a promise beyond the
+    /// shared cases but the way to reach them: [`Server`](crate::Server) gives such a stage a
+    /// file for its self-signed certificate, and every connection the suite opens to it (curl's
+    /// too) is TLS that trusts exactly that certificate. The shared cases all run over it.
+    pub tls: bool,
 }
 
 impl Capabilities {
@@ -55,6 +61,7 @@ impl Capabilities {
         max_connections: false,
         offloads_blocking: false,
         bounded_output: false,
+        tls: false,
     };
 }
 

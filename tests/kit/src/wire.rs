@@ -15,12 +15,26 @@
 //!
 //! Every read has a deadline ([`Conn::set_timeout`], default [`DEFAULT_TIMEOUT`]), so a server
 //! that never answers fails the test with the bytes received so far instead of hanging it.
+//!
+//! A connection is plain TCP ([`Conn::connect`]) or TLS ([`Conn::connect_tls`], a rustls client
+//! session, see [`transport`]): the bytes a test writes and the responses it reads are the same
+//! either way, so one case serves both kinds of stage. A [`Connector`] is the address plus the
+//! TLS settings, for code that opens connections without knowing which kind the stage speaks.
 
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use rustls::ClientConnection;
+
+use crate::tls::TlsClient;
+pub use transport::Writer;
+use transport::{ReadError, Transport};
+
+mod transport;
 
 /// How long a read waits by default for the server's next bytes.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -62,6 +76,11 @@ pub enum WireError {
     ClosedEarly {
         after: Duration,
     },
+    /// The server's TLS records were wrong, or it sent a fatal alert (rustls says which).
+    Tls {
+        error: rustls::Error,
+        received: Vec<u8>,
+    },
     Io(io::Error),
 }
 
@@ -102,6 +121,11 @@ impl fmt::Display for WireError {
             WireError::ClosedEarly { after } => write!(
                 f,
                 "the server closed the connection after {after:?} (expected it to stay open)"
+            ),
+            WireError::Tls { error, received } => write!(
+                f,
+                "TLS error: {error}; received (decrypted) {}",
+                show(received)
             ),
             WireError::Io(error) => write!(f, "I/O error: {error}"),
         }
@@ -189,9 +213,50 @@ impl fmt::Display for Response {
     }
 }
 
-/// A client connection that writes raw bytes and reads whole responses.
+/// Where a server is and how to talk to it: its address and, for a TLS stage, the client
+/// settings. Cheap to clone and `Send`, for client threads that each open their own connection
+/// ([`Server::connector`](crate::Server::connector) makes one).
+#[derive(Clone, Debug)]
+pub struct Connector {
+    addr: SocketAddr,
+    tls: Option<TlsClient>,
+}
+
+impl Connector {
+    /// Plain TCP to `addr`.
+    pub fn tcp(addr: SocketAddr) -> Connector {
+        Connector { addr, tls: None }
+    }
+
+    /// TLS to `addr` with `tls`'s trust and server name.
+    pub fn tls(addr: SocketAddr, tls: TlsClient) -> Connector {
+        Connector {
+            addr,
+            tls: Some(tls),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The TLS settings, `None` for plain TCP.
+    pub fn tls_client(&self) -> Option<&TlsClient> {
+        self.tls.as_ref()
+    }
+
+    /// A new connection, the TLS handshake done when the server speaks TLS.
+    pub fn connect(&self) -> io::Result<Conn> {
+        match &self.tls {
+            None => Conn::connect(self.addr),
+            Some(tls) => Conn::connect_tls(self.addr, tls),
+        }
+    }
+}
+
+/// A client connection that writes raw bytes and reads whole responses, over TCP or TLS.
 pub struct Conn {
-    stream: TcpStream,
+    transport: Transport,
     /// Bytes received but not yet consumed by a response (the start of the next one, when the
     /// server pipelines).
     buffer: Vec<u8>,
@@ -201,13 +266,29 @@ pub struct Conn {
 impl Conn {
     /// Connects to `addr` with Nagle's algorithm off, so each [`Conn::send`] leaves at once.
     pub fn connect(addr: SocketAddr) -> io::Result<Conn> {
-        let stream = TcpStream::connect_timeout(&addr, DEFAULT_TIMEOUT)?;
-        stream.set_nodelay(true)?;
-        Ok(Conn {
-            stream,
+        Ok(Conn::over(Transport::tcp(tcp_connect(addr)?)))
+    }
+
+    /// Connects to `addr` and runs the TLS handshake (within [`DEFAULT_TIMEOUT`]) before
+    /// returning, so that a case's timing starts where it would over TCP: at the first byte of
+    /// HTTP. A handshake the server refuses is an error here, with rustls's reason.
+    pub fn connect_tls(addr: SocketAddr, tls: &TlsClient) -> io::Result<Conn> {
+        let socket = tcp_connect(addr)?;
+        let session = ClientConnection::new(Arc::clone(tls.config()), tls.server_name().clone())
+            .map_err(io::Error::other)?;
+        Ok(Conn::over(Transport::tls(
+            socket,
+            session,
+            DEFAULT_TIMEOUT,
+        )?))
+    }
+
+    fn over(transport: Transport) -> Conn {
+        Conn {
+            transport,
             buffer: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
-        })
+        }
     }
 
     /// Sets how long each later read call waits for its bytes.
@@ -215,34 +296,55 @@ impl Conn {
         self.timeout = timeout;
     }
 
-    /// The socket, for what this type does not wrap (shutdown, peer address, ...).
+    /// The TCP socket, for what this type does not wrap (peer address, socket options, ...).
+    /// Under TLS, bytes written to it directly bypass the session and break it: write with
+    /// [`Conn::send`] or a [`Conn::writer`].
     pub fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.transport.socket()
     }
 
-    /// Writes all of `bytes` in one `write_all`.
+    /// Whether this connection speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.transport.is_tls()
+    }
+
+    /// Whether the server ended its TLS session with `close_notify` before closing (false
+    /// over TCP, and until the end of the stream has been read).
+    pub fn close_notify_received(&self) -> bool {
+        self.transport.close_notify_received()
+    }
+
+    /// A handle that writes on this connection from another thread (or with a write timeout),
+    /// while this one reads; over TLS it encrypts into the same session.
+    pub fn writer(&self) -> Writer {
+        self.transport.writer().clone()
+    }
+
+    /// Writes all of `bytes` (over TLS, encrypted into records first).
     pub fn send(&mut self, bytes: impl AsRef<[u8]>) -> io::Result<()> {
-        self.stream.write_all(bytes.as_ref())
+        self.writer().write_all(bytes.as_ref())
     }
 
     /// Writes `bytes` in pieces of `piece` bytes with `pause` after each, to show that the
-    /// server copes with a request split anywhere.
+    /// server copes with a request split anywhere (over TLS, each piece is a record of its own).
     pub fn send_in_pieces(
         &mut self,
         bytes: impl AsRef<[u8]>,
         piece: usize,
         pause: Duration,
     ) -> io::Result<()> {
+        let mut writer = self.writer();
         for chunk in bytes.as_ref().chunks(piece.max(1)) {
-            self.stream.write_all(chunk)?;
+            writer.write_all(chunk)?;
             thread::sleep(pause);
         }
         Ok(())
     }
 
     /// Closes the sending half: the server sees end of input, the connection can still read.
+    /// Over TLS this sends `close_notify` first, then shuts the TCP write side.
     pub fn shutdown_write(&self) -> io::Result<()> {
-        self.stream.shutdown(Shutdown::Write)
+        self.transport.shutdown_write()
     }
 
     /// Reads the next complete response (1xx interim responses included, one at a time).
@@ -359,15 +461,8 @@ impl Conn {
 
     /// Reads once more into the buffer, waiting until `deadline`.
     fn fill(&mut self, deadline: Instant) -> Result<(), WireError> {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(self.timed_out());
-        }
-        self.stream
-            .set_read_timeout(Some(remaining))
-            .map_err(WireError::Io)?;
         let mut chunk = [0u8; 64 * 1024];
-        match self.stream.read(&mut chunk) {
+        match self.transport.read(&mut chunk, deadline) {
             Ok(0) => Err(WireError::Closed {
                 received: self.buffer.clone(),
             }),
@@ -375,26 +470,15 @@ impl Conn {
                 self.buffer.extend_from_slice(&chunk[..n]);
                 Ok(())
             }
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Err(self.timed_out())
-            }
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-                ) =>
-            {
-                Err(WireError::Reset {
-                    received: self.buffer.clone(),
-                })
-            }
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(error) => Err(WireError::Io(error)),
+            Err(ReadError::TimedOut) => Err(self.timed_out()),
+            Err(ReadError::Reset) => Err(WireError::Reset {
+                received: self.buffer.clone(),
+            }),
+            Err(ReadError::Tls(error)) => Err(WireError::Tls {
+                error,
+                received: self.buffer.clone(),
+            }),
+            Err(ReadError::Io(error)) => Err(WireError::Io(error)),
         }
     }
 
@@ -573,6 +657,13 @@ fn decode_chunked(bytes: &[u8]) -> Result<Option<Chunked>, String> {
             .ok_or_else(|| format!("trailer line without a colon: {text:?}"))?;
         trailers.push((name.to_owned(), value.trim().to_owned()));
     }
+}
+
+/// A TCP connection to `addr` with Nagle's algorithm off.
+fn tcp_connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, DEFAULT_TIMEOUT)?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 fn find_crlf(bytes: &[u8]) -> Option<usize> {
