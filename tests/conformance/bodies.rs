@@ -82,7 +82,7 @@ pub fn large_body_is_echoed_exactly(stage: &Stage) {
     let body = pattern(SIZE);
     let sent = request("POST", "/echo", &[], &body);
     let mut conn = connect(&server);
-    let mut writer = conn.stream().try_clone().or_fail("cloning the socket");
+    let mut writer = conn.writer();
     let sender = thread::spawn(move || std::io::Write::write_all(&mut writer, &sent));
     let response = conn.read_response().or_fail("reading the echo");
     sender

@@ -39,7 +39,7 @@ pub fn second_client_while_first_is_idle(stage: &Stage) {
 /// all), one after the other otherwise (about 1 s).
 pub fn slow_requests_on_two_connections(stage: &Stage) {
     let server = Server::start(stage, &[]);
-    let took = Clients::start(server.addr(), 2, &slow(Duration::from_millis(500))).join_ok();
+    let took = Clients::start(&server, 2, &slow(Duration::from_millis(500))).join_ok();
     if stage.capabilities.concurrent {
         assert!(
             took < Duration::from_millis(950),

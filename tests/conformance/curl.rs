@@ -19,10 +19,18 @@ fn find_curl(stage: &Stage, case: &str) -> Option<PathBuf> {
     peers::require(CURL, &format!("{}::curl::{case}", stage.package))
 }
 
-/// Runs curl quietly (errors still shown) with `args`; returns stdout and stderr, and fails the
-/// test when curl fails.
-fn run(curl: &Path, args: &[&str]) -> (String, String) {
+/// Runs curl quietly (errors still shown) with `args` against `server`; returns stdout and
+/// stderr, and fails the test when curl fails. For a TLS stage curl trusts the server's
+/// self-signed certificate with `--cacert FILE`, as the stage's log tells a user to do, and
+/// checks it against the IP address of the URL.
+fn run(curl: &Path, server: &Server, args: &[&str]) -> (String, String) {
+    let ca_file = server
+        .ca_file()
+        .map(|path| path.to_string_lossy().into_owned());
     let mut all = vec!["-sS", "--max-time", "20"];
+    if let Some(ca_file) = &ca_file {
+        all.extend(["--cacert", ca_file.as_str()]);
+    }
     all.extend_from_slice(args);
     let (status, stdout, stderr) = run_to_exit(curl, &all, CURL_WITHIN).or_fail("running curl");
     match status {
@@ -43,6 +51,7 @@ pub fn curl_get_root(stage: &Stage) {
     let out = TempFile::with_contents("curl-get-root.out", b"");
     let (stdout, _) = run(
         &curl,
+        &server,
         &[
             "-o",
             &out.path.to_string_lossy(),
@@ -60,7 +69,7 @@ pub fn curl_head(stage: &Stage) {
         return;
     };
     let server = Server::start(stage, &[]);
-    let (stdout, _) = run(&curl, &["-I", &server.url("/big.bin")]);
+    let (stdout, _) = run(&curl, &server, &["-I", &server.url("/big.bin")]);
     let lower = stdout.to_ascii_lowercase();
     assert!(lower.starts_with("http/1.1 200"), "curl -I saw:\n{stdout}");
     assert!(
@@ -76,6 +85,7 @@ pub fn curl_post_data(stage: &Stage) {
     let server = Server::start(stage, &[]);
     let (stdout, _) = run(
         &curl,
+        &server,
         &["-d", "greeting=hello&from=curl", &server.url("/echo")],
     );
     assert_eq!(stdout, "greeting=hello&from=curl");
@@ -91,6 +101,7 @@ pub fn curl_chunked_upload(stage: &Stage) {
     let out = TempFile::with_contents("curl-chunked.out", b"");
     let (_, stderr) = run(
         &curl,
+        &server,
         &[
             "-v",
             "-H",
@@ -120,6 +131,7 @@ pub fn curl_range(stage: &Stage) {
     let out = TempFile::with_contents("curl-range.out", b"");
     let (stdout, _) = run(
         &curl,
+        &server,
         &[
             "--range",
             "100-199",
@@ -139,7 +151,7 @@ pub fn curl_http10(stage: &Stage) {
         return;
     };
     let server = Server::start(stage, &[]);
-    let (stdout, _) = run(&curl, &["--http1.0", &server.url("/plaintext")]);
+    let (stdout, _) = run(&curl, &server, &["--http1.0", &server.url("/plaintext")]);
     assert_eq!(stdout, "Hello, World!");
 }
 
@@ -151,6 +163,7 @@ pub fn curl_reuses_the_connection(stage: &Stage) {
     let server = Server::start(stage, &[]);
     let (stdout, stderr) = run(
         &curl,
+        &server,
         &[
             "-v",
             &server.url("/hello/first"),
@@ -183,6 +196,7 @@ pub fn curl_expect_100_continue_upload(stage: &Stage) {
     let out = TempFile::with_contents("curl-expect.out", b"");
     let (stdout, stderr) = run(
         &curl,
+        &server,
         &[
             "-v",
             "-H",

@@ -19,12 +19,12 @@ mod stage04 {
     #[test]
     fn four_loops_share_the_port_and_all_serve() {
         let server = Server::start(&STAGE, &["--threads", "4"]);
-        let addr = server.addr();
         let clients: Vec<_> = (0..8)
             .map(|_| {
+                let connector = server.connector();
                 thread::spawn(move || {
                     (0..25)
-                        .map(|_| exchange_at(addr, &get("/plaintext")).status)
+                        .map(|_| exchange_at(&connector, &get("/plaintext")).status)
                         .filter(|&status| status == 200)
                         .count()
                 })

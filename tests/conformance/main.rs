@@ -3,7 +3,9 @@
 //!
 //! Each case is a plain function `fn(&Stage)` that starts its own server (tests run in parallel
 //! and must not share state), talks to it through its socket, its signals or a real client, and
-//! stops it by PID when it ends. The macros at the bottom turn every case into one `#[test]` per
+//! stops it by PID when it ends. For a stage that speaks TLS (stage 06, the `tls` capability)
+//! every case is the same over TLS: the kit's server hands out TLS connections that trust the
+//! certificate the server made at start, and curl gets `--cacert` with that file. The macros at the bottom turn every case into one `#[test]` per
 //! stage, named `STAGE::MODULE::CASE`, so
 //! `cargo test --test conformance stage01_blocking::smuggling` runs one group against one stage.
 //!
@@ -32,9 +34,12 @@
 //! - [`curl`]: the same server driven by curl, a real client.
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
-//!   line below has the capability (stages 04 and 05): two thousand idle connections and fifty
+//!   line below has the capability (stages 04 to 06): two thousand idle connections and fifty
 //!   slowloris clients on one thread; a 503 past `--max-connections`; a fast request beside four
 //!   `/slow`, and SIGTERM with a `/slow` in flight; clients that never read big responses.
+//! - `tls` has no module here: it changes how every case reaches the server, not what it
+//!   checks. What only TLS has (ALPN, SNI, resumption, reload, handshake defences, real TLS
+//!   peers) is tested in `tests/tls/`.
 //! - [`threadpool`]: stage 02 only: `--threads`, `--pool` and an idle connection holding a worker.
 //! - [`prefork`]: stage 03 only: a killed worker is replaced, SIGHUP restarts the workers one at
 //!   a time without a failed request, SIGTERM leaves no worker, `--workers`, `--reuseport`.
@@ -79,6 +84,8 @@ stages! {
         [concurrent, many_connections, max_connections, offloads_blocking, bounded_output];
     stage05_async = "stage05-async",
         [concurrent, many_connections, max_connections, offloads_blocking, bounded_output];
+    stage06_tls = "stage06-tls",
+        [concurrent, many_connections, max_connections, offloads_blocking, bounded_output, tls];
 }
 // ANCHOR_END: stages
 
@@ -106,9 +113,11 @@ use stages;
 
 /// The cases of each capability, run only for the stages that have it. `concurrent` has none of
 /// its own: the [`concurrency`] cases run for every stage and check the limitation where it is
-/// off. A capability without an arm here does not compile.
+/// off. Nor has `tls`: every case runs over TLS for such a stage. A capability without an arm
+/// here does not compile.
 macro_rules! capability_cases {
     (concurrent, $stage:ident) => {};
+    (tls, $stage:ident) => {};
     (many_connections, $stage:ident) => {
         cases! { $stage;
             many_connections: [

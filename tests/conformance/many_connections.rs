@@ -9,11 +9,10 @@
 //!   `--header-timeout` with a 408 and a close, and an ordinary client is served meanwhile.
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stagekit::{procfs, Conn, Server, Stage};
+use stagekit::{procfs, Conn, Server, Stage, Writer};
 
 use crate::support::*;
 
@@ -95,15 +94,12 @@ pub fn thousands_of_idle_connections_are_held(stage: &Stage) {
 pub fn slowloris_clients_are_all_cut_at_the_header_timeout(stage: &Stage) {
     let server = Server::start(stage, &["--threads", "1", "--header-timeout", "1s"]);
     let mut conns: Vec<Conn> = (0..SLOWLORIS_CLIENTS).map(|_| connect(&server)).collect();
-    let writers: Vec<TcpStream> = conns
-        .iter()
-        .map(|conn| conn.stream().try_clone().or_fail("cloning a socket"))
-        .collect();
+    let writers: Vec<Writer> = conns.iter().map(Conn::writer).collect();
     let started = Instant::now();
     // One thread trickles a byte to every client every 100 ms, for at most 5 s: the header
     // timeout runs from the first byte, so trickling must not extend it.
     let trickle = thread::spawn(move || {
-        let mut writers: Vec<Option<TcpStream>> = writers.into_iter().map(Some).collect();
+        let mut writers: Vec<Option<Writer>> = writers.into_iter().map(Some).collect();
         let head = b"GET /plaintext HTTP/1.1\r\nHost: test\r\nX-Slow: ";
         for step in 0..50 {
             let byte = head.get(step).copied().unwrap_or(b'a');

@@ -10,7 +10,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stagekit::{Conn, Server, Signal, Stage};
+use stagekit::{Server, Signal, Stage};
 
 use crate::support::*;
 
@@ -19,7 +19,7 @@ const SLOW: Duration = Duration::from_millis(1000);
 
 pub fn a_fast_request_is_answered_while_four_slow_ones_run_on_one_thread(stage: &Stage) {
     let server = Server::start(stage, &["--threads", "1"]);
-    let slow_clients = Clients::start(server.addr(), 4, &slow(SLOW));
+    let slow_clients = Clients::start(&server, 4, &slow(SLOW));
     // Time for the only connection thread to read the slow requests and hand them off.
     thread::sleep(Duration::from_millis(200));
     // The only connection thread must not wait for /slow: it runs elsewhere.
@@ -63,7 +63,7 @@ pub fn sigterm_closes_idle_connections_at_once_and_lets_slow_ones_finish(stage: 
     // No new connections once stopping: the listener is closed, so a newcomer is refused by the
     // kernel, or closed unanswered.
     thread::sleep(Duration::from_millis(100));
-    if let Ok(mut late) = Conn::connect(server.addr()) {
+    if let Ok(mut late) = server.connect() {
         // Refused or not, the answer must be a close without a response.
         let _ = late.send(get("/plaintext"));
         late.set_timeout(Duration::from_secs(2));

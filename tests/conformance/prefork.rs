@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use stagekit::server::signal_process;
-use stagekit::{procfs, Conn, Server, Signal};
+use stagekit::{procfs, Server, Signal};
 
 use crate::stage03_prefork::STAGE;
 use crate::support::*;
@@ -62,7 +62,7 @@ fn signal_worker(pid: u32, signal: Signal) {
 /// answered, or why there was no answer.
 fn answering_pid(server: &Server) -> Result<u32, String> {
     let sent = request("GET", "/api/info", &["Connection: close"], b"");
-    let mut conn = Conn::connect(server.addr()).map_err(|e| format!("connect: {e}"))?;
+    let mut conn = server.connect().map_err(|e| format!("connect: {e}"))?;
     conn.send(&sent).map_err(|e| format!("send: {e}"))?;
     let response = conn.read_response().map_err(|e| format!("read: {e}"))?;
     if response.status != 200 {
@@ -79,7 +79,7 @@ fn answering_pid(server: &Server) -> Result<u32, String> {
 /// Four `/slow?ms=1000` at once, then a fast request: how long the fast one waits.
 fn fast_request_wait_during_four_slow_ones(workers: &str) -> Duration {
     let server = Server::start(&STAGE, &["--workers", workers]);
-    let slow_clients = Clients::start(server.addr(), 4, &slow(Duration::from_secs(1)));
+    let slow_clients = Clients::start(&server, 4, &slow(Duration::from_secs(1)));
     // The fast request connects only once the four slow ones are connected and sent, so it is
     // behind them in the kernel's accept queue, which is first in, first out.
     slow_clients.wait_sent();

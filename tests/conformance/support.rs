@@ -4,7 +4,6 @@
 //! reads as a bug report without re-running anything.
 
 use std::fmt::Display;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use stagekit::server::run_to_exit;
 use stagekit::wire::show;
-use stagekit::{build, Conn, Response, Server, Signal, Stage};
+use stagekit::{build, Conn, Connector, Response, Server, Signal, Stage};
 
 /// A valid request appended, in the same write, after every malformed one. It must never be
 /// answered: once framing is in doubt, the server may not treat any later byte as a new request
@@ -60,20 +59,20 @@ pub fn request(method: &str, path: &str, fields: &[&str], body: &[u8]) -> Vec<u8
     bytes
 }
 
-/// A new connection to `server`.
+/// A new connection to `server`: TCP, or TLS (handshake done) for a TLS stage.
 pub fn connect(server: &Server) -> Conn {
-    Conn::connect(server.addr()).or_fail("connecting to the server")
+    server.connect().or_fail("connecting to the server")
 }
 
 /// Sends `bytes` on a new connection and reads one response.
 pub fn exchange(server: &Server, bytes: &[u8]) -> Response {
-    exchange_at(server.addr(), bytes)
+    exchange_at(&server.connector(), bytes)
 }
 
-/// [`exchange`] by address, for client threads (which cannot borrow the [`Server`]). Waits up to
-/// [`CLIENT_TIMEOUT`] for the response.
-pub fn exchange_at(addr: SocketAddr, bytes: &[u8]) -> Response {
-    let mut conn = Conn::connect(addr).or_fail("connecting to the server");
+/// [`exchange`] through a [`Connector`], for client threads (which cannot borrow the
+/// [`Server`]). Waits up to [`CLIENT_TIMEOUT`] for the response.
+pub fn exchange_at(connector: &Connector, bytes: &[u8]) -> Response {
+    let mut conn = connector.connect().or_fail("connecting to the server");
     conn.set_timeout(CLIENT_TIMEOUT);
     conn.send(bytes).or_fail("sending the request");
     conn.read_response()
@@ -143,16 +142,17 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Starts `count` clients that each send `request` to `addr`.
-    pub fn start(addr: SocketAddr, count: usize, request: &[u8]) -> Clients {
+    /// Starts `count` clients that each send `request` to `server`.
+    pub fn start(server: &Server, count: usize, request: &[u8]) -> Clients {
         let started = Instant::now();
         let (sender, sent) = mpsc::channel();
         let threads = (0..count)
             .map(|_| {
                 let request = request.to_vec();
                 let sender = sender.clone();
+                let connector = server.connector();
                 thread::spawn(move || {
-                    let mut conn = Conn::connect(addr).or_fail("connecting to the server");
+                    let mut conn = connector.connect().or_fail("connecting to the server");
                     conn.set_timeout(CLIENT_TIMEOUT);
                     conn.send(&request).or_fail("sending the request");
                     // The receiver is gone only if the case has failed already.

@@ -132,7 +132,7 @@ mod stage02 {
 /// fifth. Returns how long the fast request waited for its answer, and how long the four slow
 /// ones took in all.
 fn fast_request_during_four_slow_ones(server: &Server) -> (Duration, Duration) {
-    let slow_clients = Clients::start(server.addr(), 4, &slow(SLOW));
+    let slow_clients = Clients::start(server, 4, &slow(SLOW));
     thread::sleep(SETTLE);
     let sent = Instant::now();
     let fast = exchange(server, &get("/plaintext"));
@@ -161,7 +161,7 @@ fn every_mode_check(mode: &str, model_mentions: &str) {
     );
 
     // Two 500 ms requests on two connections overlap: about 0.5 s in all, not 1 s.
-    let took = Clients::start(server.addr(), 2, &slow(Duration::from_millis(500))).join_ok();
+    let took = Clients::start(&server, 2, &slow(Duration::from_millis(500))).join_ok();
     assert!(
         took < Duration::from_millis(950),
         "--pool {mode} --threads 2: two 500 ms requests took {took:?}; they did not overlap"

@@ -51,7 +51,7 @@ pub fn partial_head_then_silence_is_408(stage: &Stage) {
 pub fn head_trickled_byte_by_byte_is_cut_at_the_header_timeout(stage: &Stage) {
     let server = Server::start(stage, &["--header-timeout", ONE_SECOND]);
     let mut conn = connect(&server);
-    let mut writer = conn.stream().try_clone().or_fail("cloning the socket");
+    let mut writer = conn.writer();
     let started = Instant::now();
     let trickle = thread::spawn(move || {
         for byte in b"GET /plaintext HTTP/1.1\r\nX-Slow: "
