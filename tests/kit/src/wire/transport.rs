@@ -266,7 +266,13 @@ impl Session {
     }
 
     /// Sends what rustls owes the server, unless a writer holds `outgoing` (it will send it).
+    /// Nothing to do most of the time: in particular, the rest of a record that a writer's
+    /// timeout left in `outgoing` is the writers' to send, so a reader never waits on a server
+    /// that has stopped reading.
     fn send_owed(&self, socket: &TcpStream) {
+        if !self.connection().wants_write() {
+            return;
+        }
         let mut outgoing = match self.outgoing.try_lock() {
             Ok(outgoing) => outgoing,
             Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
