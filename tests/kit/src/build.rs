@@ -19,6 +19,14 @@
 //! guessed. The cargo is the one that runs us (`CARGO`), and cargo runs in the workspace root
 //! ([`crate::workspace_dir`]), wherever the test was started from.
 //!
+//! The nested cargo gets this process's environment less the variables cargo sets for the crate
+//! it runs (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, `OUT_DIR`, ...; see [`CRATE_VARIABLES`]).
+//! Build scripts such as ring's declare `rerun-if-env-changed` on some of those, and cargo
+//! compares their values in its own environment: a nested build that inherits the test's values
+//! would see them "changed" since the last build from a shell, run the build script again and
+//! recompile ring and everything above it (about a minute each time, measured when stage 06
+//! brought rustls in), once for `cargo test` and again for the stage.
+//!
 //! `STAGECRAFT_BIN_DIR=DIR` skips building and takes `DIR/NAME` as it is, for running the suite
 //! or the benchmarks against binaries built elsewhere (for example with `--release`).
 
@@ -88,6 +96,37 @@ pub fn example_binary(package: &str, name: &str) -> Result<PathBuf, BuildError> 
         package,
         kind: Kind::Example,
         name,
+    })
+}
+
+/// What cargo sets in the environment of a crate it compiles or runs (a test binary included),
+/// by name or by prefix, and which a nested `cargo build` must therefore not inherit (see the
+/// module doc). Cargo's own settings (`CARGO_HOME`, `CARGO_TARGET_DIR`, `CARGO_PROFILE_*`, ...)
+/// are not among them and pass through.
+const CRATE_VARIABLES: &[&str] = &[
+    "CARGO_BIN_EXE_",
+    "CARGO_BIN_NAME",
+    "CARGO_CFG_",
+    "CARGO_CRATE_NAME",
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_PKG_",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "CARGO_TARGET_TMPDIR",
+    "OUT_DIR",
+];
+
+/// Whether the variable `name` is one of [`CRATE_VARIABLES`]: equal to a name there, or
+/// starting with one of the prefixes (those that end in `_`).
+fn set_by_cargo_for_the_crate(name: &str) -> bool {
+    CRATE_VARIABLES.iter().any(|listed| {
+        if listed.ends_with('_') {
+            name.starts_with(listed)
+        } else {
+            name == *listed
+        }
     })
 }
 
@@ -181,6 +220,11 @@ fn cargo_build(target: &Target<'_>) -> Result<PathBuf, BuildError> {
     .trim_end()
     .to_owned();
     let mut command = Command::new(&cargo);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_for_the_crate) {
+            command.env_remove(&name);
+        }
+    }
     command
         .current_dir(crate::workspace_dir())
         .arg("build")
@@ -278,6 +322,29 @@ not json at all
         );
         assert_eq!(executable_from_messages(messages, "floor", "bin"), None);
         assert_eq!(executable_from_messages(messages, "common", "bin"), None);
+    }
+
+    #[test]
+    fn the_crate_variables_of_cargo_are_not_passed_on_and_its_settings_are() {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_BIN_EXE_stage01-blocking",
+            "OUT_DIR",
+        ] {
+            assert!(set_by_cargo_for_the_crate(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_PROFILE_DEV_OPT_LEVEL",
+            "CARGO_MANIFEST_DIRECTORY",
+            "PATH",
+        ] {
+            assert!(!set_by_cargo_for_the_crate(name), "{name}");
+        }
     }
 
     #[test]
