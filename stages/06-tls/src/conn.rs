@@ -115,6 +115,10 @@ pub async fn serve_connection(
             }
         }
         if conn.is_closed() {
+            // The machine closes an idle connection at once (shutdown, idle timeout), with no
+            // half-close step: say `close_notify` all the same, so the client can tell a clean
+            // end from a cut (a no-op when the half-close above has said it already).
+            tls.notify_close(&stream);
             return Ok(());
         }
         if (held_back && !conn.holds_back_requests()) || tls.holds_plaintext_for(&conn) {
