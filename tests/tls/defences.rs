@@ -250,3 +250,35 @@ fn a_truncated_client_hello_then_eof_is_closed_at_once() {
     );
     assert_alert_or_nothing(&received, "half a ClientHello and EOF");
 }
+
+/// Connections still in their handshake count against `--max-connections` (2 here): with two
+/// silent clients holding both places, a third is refused with stage 05's plain `503` at once;
+/// once the handshake timeout has closed the silent two, a normal client is served again.
+#[test]
+fn handshaking_connections_count_against_max_connections() {
+    let server = TlsServer::start(&[
+        "--threads",
+        "1",
+        "--handshake-timeout",
+        "1s",
+        "--max-connections",
+        "2",
+    ]);
+    let since = Instant::now();
+    let mut silent = [connect(server.addr()), connect(server.addr())];
+    // Both accepted (each takes its place at accept): the server has answered a refusal by
+    // the time the third connection is read, so wait for the first two to be seen first.
+    thread::sleep(Duration::from_millis(200));
+    let mut third = Conn::connect(server.addr()).or_fail("connecting a third client");
+    let response = third.read_response().or_fail("the third client's refusal");
+    assert_eq!(response.status, 503, "{response}");
+    assert!(response.header("retry-after").is_some(), "{response}");
+    for stream in &mut silent {
+        let (received, closed) = read_until_closed(stream, since, Duration::from_secs(10));
+        assert!(
+            closed.is_some() && received.is_empty(),
+            "a silent client was not closed at the handshake timeout ({closed:?}, {received:02x?})"
+        );
+    }
+    served_meanwhile(server.addr(), "the silent clients' places were freed");
+}

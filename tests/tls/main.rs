@@ -18,7 +18,8 @@
 //! - [`testssl`]: a testssl.sh scan of protocols, ciphers, server defaults and
 //!   vulnerabilities finds nothing rated HIGH or CRITICAL.
 //! - [`defences`]: garbage, plain HTTP, a client that never speaks, a slow ClientHello and a
-//!   truncated one: each ends that connection, and a second client is served meanwhile.
+//!   truncated one: each ends that connection, and a second client is served meanwhile;
+//!   connections in their handshake count against `--max-connections`.
 //! - [`reload`]: SIGHUP and a changed file give new connections the new certificate while an
 //!   old connection goes on; a bad new certificate is refused and the old one kept.
 //! - [`redirect`]: `--redirect-http` answers 308 to the https URL (curl follows it), and
