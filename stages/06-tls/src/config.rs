@@ -101,6 +101,11 @@ pub fn server_config(
     // A client that offers ALPN but not http/1.1 gets the `no_application_protocol` alert
     // (RFC 7301 section 3.2); a client that offers no ALPN at all is served HTTP/1.1.
     config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+    // The server's order of cipher suites decides, not the client's: AES-256-GCM first, as the
+    // provider lists them. Every suite offered is an AEAD with forward secrecy, so this guards
+    // against a client that lists a weaker one first rather than a weak suite; testssl rates a
+    // server without its own order HIGH.
+    config.ignore_client_order = true;
     // Resumption, two ways. Tickets: the session's state, encrypted with a key only this
     // process knows, is handed to the client to keep, so the server remembers nothing (the
     // ticketer rotates that key every 6 hours). Session IDs (TLS 1.2 clients without tickets):

@@ -19,6 +19,7 @@
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use app::App;
@@ -114,6 +115,10 @@ pub async fn serve_connection(
             }
         }
         if conn.is_closed() {
+            // The machine closes an idle connection at once (shutdown, idle timeout), with no
+            // half-close step: say `close_notify` all the same, so the client can tell a clean
+            // end from a cut (a no-op when the half-close above has said it already).
+            tls.notify_close(&stream);
             return Ok(());
         }
         if (held_back && !conn.holds_back_requests()) || tls.holds_plaintext_for(&conn) {
@@ -157,10 +162,16 @@ pub async fn serve_connection(
             readable = stream.readable(), if wants_read => {
                 readable?;
                 if !first_byte_seen {
-                    // Readable, so the peek returns at once, with the byte or the end of input.
+                    // `readable` can be a false alarm (tokio says so, and a new socket shows
+                    // it), so the peek must not wait: a peek that waited would wait past the
+                    // handshake deadline for a client that never speaks. One try; nothing
+                    // there yet, and the loop waits again, alarm included.
                     let mut first = [0u8; 1];
-                    if stream.peek(&mut first).await? == 1 && first[0].is_ascii_alphabetic() {
-                        plain_http = true;
+                    match peek_now(&stream, &mut first).await {
+                        None => continue,
+                        Some(peeked) => {
+                            plain_http = peeked? == 1 && first[0].is_ascii_alphabetic();
+                        }
                     }
                     first_byte_seen = true;
                 }
@@ -190,6 +201,19 @@ pub async fn serve_connection(
     }
 }
 // ANCHOR_END: serve_connection
+
+/// Peeks at what the socket holds without waiting: `None` if it holds nothing yet (and then
+/// tokio's readiness is cleared, so the next `readable()` waits for real).
+async fn peek_now(stream: &TcpStream, into: &mut [u8]) -> Option<io::Result<usize>> {
+    let mut buf = tokio::io::ReadBuf::new(into);
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match stream.poll_peek(cx, &mut buf) {
+            Poll::Ready(peeked) => Some(peeked),
+            Poll::Pending => None,
+        })
+    })
+    .await
+}
 
 /// Adds `Strict-Transport-Security` (RFC 6797): "use https for this host for the next
 /// SECONDS". Sent only over TLS, where a browser believes it.

@@ -274,6 +274,18 @@ impl Tls {
         socket2::SockRef::from(socket).shutdown(Shutdown::Write)?;
         Ok(true)
     }
+
+    /// The end of a connection the HTTP machine closed without asking for a half-close first:
+    /// queues `close_notify` (once, and only after the handshake: before it there is no session
+    /// to close) and gives it one try at the socket. Errors are not reported: the connection is
+    /// ending either way, and a peer that has gone cannot be told.
+    pub fn notify_close(&mut self, socket: &TcpStream) {
+        if !self.close_notify_sent && !self.session.is_handshaking() {
+            self.session.send_close_notify();
+            self.close_notify_sent = true;
+        }
+        let _ = self.send(socket);
+    }
 }
 
 /// A tokio socket as the `io::Read` / `io::Write` rustls takes, without waiting: `try_read` and
