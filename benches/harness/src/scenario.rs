@@ -9,6 +9,13 @@
 //! chapter compares them ([`crate::run::StageVariant::scenarios`]). The `syscalls-*` scenarios
 //! are light loads with strace attached for the measured window: their numbers are counts of
 //! system calls per request, not speeds ([`crate::syscalls`]).
+//!
+//! The `tls-*` scenarios speak TLS, with the run's own certificate ([`crate::tls`]): wrk over
+//! https for the request loads, the harness's own rustls client for the handshake loads
+//! ([`crate::handshakes`]) and the idle connections, and callgrind for the instructions per
+//! handshake. Only the servers that speak TLS have rows in them (nginx and stage 06), and, where
+//! the comparison says something, stage 05 over plain HTTP as the baseline
+//! ([`crate::servers::runs_in`]).
 
 use crate::wrk::Load;
 
@@ -32,7 +39,86 @@ pub enum Kind {
     /// wrk, closed loop, with `strace -c -f` attached to the server for the measured window
     /// only: system calls per request ([`crate::syscalls`]).
     Syscalls(Load),
+    /// The harness's TLS client, closed loop: each connection is a TCP connect, a handshake, one
+    /// small request and a close ([`crate::handshakes`]).
+    Handshakes(Handshakes),
+    /// The server under callgrind: instructions per full TLS 1.3 handshake, with X25519 and
+    /// with the post-quantum hybrid ([`crate::callgrind`]).
+    HandshakeInstructions,
 }
+
+/// What the server speaks in a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP/1.1 over TCP.
+    Plain,
+    /// HTTP/1.1 over TLS 1.2 or 1.3, with the run's certificate.
+    Tls,
+}
+
+/// A TLS protocol version a handshake load asks for (and allows nothing else).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+impl TlsVersion {
+    /// As the tables write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsVersion::Tls12 => "TLS 1.2",
+            TlsVersion::Tls13 => "TLS 1.3",
+        }
+    }
+}
+
+/// A key-exchange group a TLS client offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    X25519,
+    /// NIST P-256 (`secp256r1`, `prime256v1` in OpenSSL's words).
+    Secp256r1,
+    /// The post-quantum hybrid: ML-KEM-768 and X25519 together.
+    X25519MlKem768,
+}
+
+impl Group {
+    /// The name rustls and the IANA registry give the group.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::X25519 => "X25519",
+            Group::Secp256r1 => "secp256r1",
+            Group::X25519MlKem768 => "X25519MLKEM768",
+        }
+    }
+}
+
+/// A handshake load: which handshakes the client asks for, over how many connections at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handshakes {
+    pub version: TlsVersion,
+    /// The groups the client offers, in its order of preference (it sends a key share for the
+    /// first).
+    pub groups: &'static [Group],
+    /// Resume a session: one client configuration whose session store is filled before the
+    /// measurement, so that every handshake measured can resume. Otherwise every handshake is
+    /// full (resumption off in the client).
+    pub resume: bool,
+    /// Connections in flight at once (one client thread each).
+    pub connections: u32,
+}
+
+/// Connections of the handshake loads in flight at once. More would not load one server core
+/// more (each is a handshake the server is working on or about to), and the TLS 1.3 tickets a
+/// client keeps per server name are eight ([`crate::handshakes`] explains why that matters).
+pub const HANDSHAKE_CONNECTIONS: u32 = 8;
+
+/// What the handshake loads offer: X25519 alone, so that every server does the same key
+/// exchange; and the hybrid first with X25519 after it, as a browser offers them, so that each
+/// server picks what it prefers.
+pub const X25519_ONLY: &[Group] = &[Group::X25519];
+pub const HYBRID_FIRST: &[Group] = &[Group::X25519MlKem768, Group::X25519];
 
 /// Where server and generator run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +140,7 @@ pub struct Scenario {
     pub shows: &'static str,
     pub kind: Kind,
     pub placement: Placement,
+    pub transport: Transport,
 }
 
 fn closed(path: &str, connections: u32) -> Load {
@@ -76,7 +163,25 @@ pub fn all() -> Vec<Scenario> {
         shows,
         kind,
         placement,
+        transport: Transport::Plain,
     };
+    let tls = |id, title, shows, kind| Scenario {
+        id,
+        title,
+        shows,
+        kind,
+        placement: Pinned,
+        transport: Transport::Tls,
+    };
+    let handshakes = |version, groups, resume| {
+        Kind::Handshakes(Handshakes {
+            version,
+            groups,
+            resume,
+            connections: HANDSHAKE_CONNECTIONS,
+        })
+    };
+    use TlsVersion::{Tls12, Tls13};
     vec![
         scenario(
             "small-keepalive-1",
@@ -197,6 +302,69 @@ pub fn all() -> Vec<Scenario> {
                 ..closed(SMALL_FILE, crate::syscalls::CONNECTIONS)
             }),
             Pinned,
+        ),
+        tls(
+            "tls-small-keepalive-50",
+            "TLS: small file, keep-alive, 50 connections",
+            "The everyday load over TLS: what encrypting every response costs, per request.",
+            Kind::Closed(closed(SMALL_FILE, 50)),
+        ),
+        tls(
+            "tls-large-file",
+            "TLS: 1 MiB file, keep-alive, 16 connections",
+            "Bulk transfer over TLS, where every byte is encrypted in user space and sendfile is out.",
+            Kind::Closed(closed(LARGE_FILE, 16)),
+        ),
+        tls(
+            "tls-connection-per-request",
+            "TLS: small file, a new connection and a full handshake per request (50 at a time)",
+            "What a handshake costs, in requests: CPU per request with a handshake each, beside plain HTTP's.",
+            Kind::Closed(Load {
+                close: true,
+                ..closed(SMALL_FILE, 50)
+            }),
+        ),
+        tls(
+            "tls-handshakes-full-13",
+            "TLS 1.3 full handshakes, ECDSA P-256, X25519",
+            "New full handshakes per second: the server's signature and key exchange on every connection.",
+            handshakes(Tls13, X25519_ONLY, false),
+        ),
+        tls(
+            "tls-handshakes-full-13-hybrid",
+            "TLS 1.3 full handshakes, the client offering X25519MLKEM768 first, then X25519",
+            "The post-quantum hybrid key exchange, on (stage 06 as it starts) and off (--no-pq-hybrid).",
+            handshakes(Tls13, HYBRID_FIRST, false),
+        ),
+        tls(
+            "tls-handshakes-full-12",
+            "TLS 1.2 full handshakes, ECDSA P-256, X25519",
+            "New full handshakes per second in TLS 1.2, the baseline its resumption is measured against.",
+            handshakes(Tls12, X25519_ONLY, false),
+        ),
+        tls(
+            "tls-handshakes-resumed-12",
+            "TLS 1.2 resumed handshakes",
+            "Resumption in TLS 1.2: no key exchange and no signature, only a ticket to decrypt.",
+            handshakes(Tls12, X25519_ONLY, true),
+        ),
+        tls(
+            "tls-handshakes-resumed-13",
+            "TLS 1.3 resumed handshakes, X25519",
+            "Resumption in TLS 1.3 skips the signature but keeps a fresh X25519 key exchange.",
+            handshakes(Tls13, X25519_ONLY, true),
+        ),
+        tls(
+            "tls-idle-connections",
+            "TLS: idle connections held open",
+            "Memory per idle TLS connection: each handshake done, one request answered, then held.",
+            Kind::Idle,
+        ),
+        tls(
+            "tls-handshake-instructions",
+            "TLS 1.3 handshakes under callgrind: instructions per full handshake",
+            "The handshake's cost in instructions, the same on a busy machine as on a quiet one.",
+            Kind::HandshakeInstructions,
         ),
     ]
 }
