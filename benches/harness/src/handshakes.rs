@@ -45,7 +45,9 @@ pub const MAX_CONNECTIONS: u64 = 20_000_000;
 #[derive(Clone)]
 pub struct Load {
     pub addr: SocketAddr,
-    pub client: Client,
+    /// The TLS client, or `None` for plain HTTP connections (the baseline a TLS row is set
+    /// beside: the same connections, the same request, no handshake).
+    pub client: Option<Client>,
     /// Threads, each with one connection at a time.
     pub connections: usize,
     pub duration: Duration,
@@ -155,7 +157,9 @@ pub fn run(load: &Load) -> Outcome {
             match record.kind {
                 Some(HandshakeKind::Resumed) => outcome.resumed += 1,
                 Some(HandshakeKind::FullWithHelloRetryRequest) => outcome.hello_retries += 1,
-                _ => outcome.full += 1,
+                Some(_) => outcome.full += 1,
+                // A plain connection has no handshake to count.
+                None => {}
             }
             *outcome.negotiated.entry(record.negotiated).or_default() += 1;
             latencies.push(record.micros);
@@ -184,7 +188,7 @@ fn request(path: &str, addr: SocketAddr) -> Vec<u8> {
 /// One connection: connect, handshake, request, answer, close.
 fn one(load: &Load, request: &[u8]) -> Result<Done, String> {
     let started = Instant::now();
-    let mut conn = Conn::connect(load.addr, Some(&load.client), load.timeout)
+    let mut conn = Conn::connect(load.addr, load.client.as_ref(), load.timeout)
         .map_err(|error| format!("connect or handshake failed: {error}"))?;
     let _ = conn.tcp().set_nodelay(true);
     conn.write_all(request)
@@ -193,7 +197,11 @@ fn one(load: &Load, request: &[u8]) -> Result<Done, String> {
         .map_err(|error| format!("the answer did not come: {error}"))?;
     let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
     let Conn::Tls(mut stream) = conn else {
-        return Err("not a TLS connection".into());
+        return Ok(Done {
+            kind: None,
+            negotiated: String::new(),
+            micros,
+        });
     };
     let kind = stream.conn.handshake_kind();
     let negotiated = negotiated(&stream.conn);
@@ -232,11 +240,12 @@ mod tests {
     use crate::scenario::{Group, TlsVersion};
     use crate::tls::tests::{certificate, TinyServer};
     use crate::tls::{client_config, ClientSettings};
+    use std::io::Read;
 
     fn load(addr: SocketAddr, client: Client) -> Load {
         Load {
             addr,
-            client,
+            client: Some(client),
             connections: 4,
             duration: Duration::from_millis(400),
             path: "/".into(),
@@ -296,6 +305,42 @@ mod tests {
                 "{version:?}: {outcome:?}"
             );
         }
+    }
+
+    #[test]
+    fn plain_connections_are_counted_without_a_handshake() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("bound");
+        // Answers one request per connection, then closes, as asked (`Connection: close`).
+        let server = thread::spawn(move || {
+            let _ = listener.set_nonblocking(true);
+            let until = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < until {
+                match listener.accept() {
+                    Ok((mut tcp, _)) => {
+                        let _ = tcp.set_nonblocking(false);
+                        let mut buffer = [0u8; 1024];
+                        if tcp.read(&mut buffer).is_ok() {
+                            let _ =
+                                tcp.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                        }
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(1)),
+                }
+            }
+        });
+        let (_scratch, certificate) = certificate("handshakes-plain");
+        let mut plain = load(
+            addr,
+            client(&certificate, TlsVersion::Tls13, &[Group::X25519], false),
+        );
+        plain.client = None;
+        plain.connections = 1;
+        plain.duration = Duration::from_millis(200);
+        let outcome = run(&plain);
+        assert!(outcome.completed > 0, "{outcome:?}");
+        assert_eq!((outcome.full, outcome.resumed, outcome.failed), (0, 0, 0));
+        let _ = server.join();
     }
 
     #[test]

@@ -492,27 +492,38 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
 }
 
 /// The handshake loads: the rate, with a footnote on the client's share of the machine, and the
-/// server's cost per handshake.
+/// server's cost per handshake. Where stage 05 over plain HTTP is a row too (a new connection
+/// per request), each connection is counted as the request it carries, and `×plain` divides by
+/// stage 05's.
 fn handshake_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &Notes) -> String {
     let nginx = report.reference(NGINX, scenario.id);
+    let plain = crate::servers::PLAIN_BASELINE_SCENARIOS
+        .contains(&scenario.id)
+        .then(|| report.reference(PLAIN_BASELINE, scenario.id));
+    let rate_of = |s: Option<Summary>| s.and_then(|s| s.requests_per_second.map(|r| r.median));
+    let cpu_of = |s: Option<Summary>| s.and_then(|s| s.cpu_us_per_request);
     let client_bound = format!("{}-client", scenario.id);
-    let rate_heading = format!("handshakes/s[^{client_bound}]");
-    let mut rate = Table::new(
-        "Rate",
-        "server",
-        &[&rate_heading, "spread", "×nginx", "resumed", "errors"],
-    );
-    let mut cost = Table::new(
-        "Cost",
-        "server",
-        &["CPU µs/handshake", "CPU ×nginx", "p50", "p99", "peak RSS"],
-    );
+    let (per, cpu_heading) = match plain {
+        Some(_) => ("req/s", "CPU µs/req"),
+        None => ("handshakes/s", "CPU µs/handshake"),
+    };
+    let rate_heading = format!("{per}[^{client_bound}]");
+    let mut rate_columns = vec![rate_heading.as_str(), "spread", "×nginx"];
+    let mut cost_columns = vec![cpu_heading, "CPU ×nginx"];
+    if plain.is_some() {
+        rate_columns.push("×plain");
+        cost_columns.push("CPU ×plain");
+    }
+    rate_columns.extend(["resumed", "errors"]);
+    cost_columns.extend(["p50", "p99", "peak RSS"]);
+    let mut rate = Table::new("Rate", "server", &rate_columns);
+    let mut cost = Table::new("Cost", "server", &cost_columns);
     for row in rows {
         let short = short_name(&row.server);
         let marked = notes.name(&row.server, &short);
         if !row.status.measured() {
-            rate.without_numbers(&marked, &row.status, 5);
-            cost.without_numbers(&short, &row.status, 5);
+            rate.without_numbers(&marked, &row.status, rate_columns.len());
+            cost.without_numbers(&short, &row.status, cost_columns.len());
             continue;
         }
         let summary = row.summary();
@@ -520,43 +531,42 @@ fn handshake_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: 
         let cpu = summary.cpu_us_per_request;
         let completed: u64 = row.samples.iter().map(|sample| sample.requests).sum();
         let resumed: Option<u64> = row.samples.iter().map(|sample| sample.resumed).sum();
-        rate.line(
-            &marked,
-            &[
-                median.map_or("-".into(), count),
-                summary.requests_per_second.map_or("-".into(), |r| {
-                    format!("±{:.0} %", r.relative_width() * 50.0)
-                }),
-                ratio(
-                    median,
-                    nginx.and_then(|s| s.requests_per_second.map(|r| r.median)),
-                ),
-                match resumed {
-                    Some(resumed) if completed > 0 => {
-                        format!("{:.0} %", resumed as f64 * 100.0 / completed as f64)
-                    }
-                    _ => "-".into(),
-                },
-                count(summary.errors as f64),
-            ],
-        );
-        cost.line(
-            &short,
-            &[
-                cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
-                ratio(cpu, nginx.and_then(|s| s.cpu_us_per_request)),
-                micros(summary.p50_us),
-                micros(summary.p99_us),
-                row.peak_rss_bytes.map_or("-".into(), mebibytes),
-            ],
-        );
+        let mut rate_cells = vec![
+            median.map_or("-".into(), count),
+            summary.requests_per_second.map_or("-".into(), |r| {
+                format!("±{:.0} %", r.relative_width() * 50.0)
+            }),
+            ratio(median, rate_of(nginx)),
+        ];
+        let mut cost_cells = vec![
+            cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
+            ratio(cpu, cpu_of(nginx)),
+        ];
+        if let Some(plain) = plain {
+            rate_cells.push(ratio(median, rate_of(plain)));
+            cost_cells.push(ratio(cpu, cpu_of(plain)));
+        }
+        rate_cells.push(match resumed {
+            Some(resumed) if completed > 0 => {
+                format!("{:.0} %", resumed as f64 * 100.0 / completed as f64)
+            }
+            _ => "-".into(),
+        });
+        rate_cells.push(count(summary.errors as f64));
+        cost_cells.extend([
+            micros(summary.p50_us),
+            micros(summary.p99_us),
+            row.peak_rss_bytes.map_or("-".into(), mebibytes),
+        ]);
+        rate.line(&marked, &rate_cells);
+        cost.line(&short, &cost_cells);
     }
     let footnote = format!(
-        "[^{client_bound}]: The handshake client runs on the other core of this two-core \
-         machine and does its half of every handshake there, its own key exchange and the check \
-         of the server's signature, so the rate can be the client's limit rather than the \
-         server's. The server's CPU time per handshake does not depend on how fast the client \
-         is: it is the fairer figure to compare servers by.\n\n"
+        "[^{client_bound}]: The client, the harness's own, runs on the other core of this \
+         two-core machine and does its half of every connection's work there, its half of the \
+         handshake's cryptography included, so the rate can be the client's limit rather than \
+         the server's. The server's CPU time per connection does not depend on how fast the \
+         client is: it is the fairer figure to compare servers by.\n\n"
     );
     rate.finish() + &cost.finish() + &footnote
 }

@@ -54,17 +54,15 @@ impl Harness {
             groups: load.groups.to_vec(),
             resume: load.resume,
         };
+        // `None` for the plain baseline: the same connections, with no handshake.
         let client = match self.tls_client(server, scenario, &settings) {
-            Ok(Some(client)) => client,
-            Ok(None) => {
-                row.status = Status::NotApplicable("a handshake load needs TLS".into());
-                return row;
-            }
+            Ok(client) => client,
             Err(problem) => {
                 row.status = Status::Failed(problem);
                 return row;
             }
         };
+        let tls = client.is_some();
         let pid = running.pid();
         let sampler = Sampler::start(pid);
         let mut measured = handshakes::Load {
@@ -72,10 +70,10 @@ impl Harness {
             client,
             connections: load.connections as usize,
             duration: Duration::from_secs(u64::from(self.options.warmup_seconds)),
-            path: PLAINTEXT.into(),
+            path: load.path.into(),
             timeout: handshakes::IO_TIMEOUT,
         };
-        if load.resume {
+        if load.resume && tls {
             // Two sessions for each connection in flight, before anything is measured.
             let sessions = u64::from(load.connections) * 2;
             if let Err(problem) = handshakes::sequential(&measured, sessions) {
@@ -103,7 +101,7 @@ impl Harness {
             for (what, count) in &outcome.negotiated {
                 *negotiated.entry(what.clone()).or_default() += count;
             }
-            if load.resume {
+            if load.resume && tls {
                 unresumed += outcome.completed - outcome.resumed;
             }
             retries += outcome.hello_retries;
@@ -125,7 +123,7 @@ impl Harness {
                 lateness_p99_us: None,
                 voluntary_switches: Some(switches.voluntary),
                 involuntary_switches: Some(switches.involuntary),
-                resumed: Some(outcome.resumed),
+                resumed: tls.then_some(outcome.resumed),
             });
         }
         row.peak_rss_bytes = Some(sampler.finish());
@@ -221,7 +219,7 @@ impl Harness {
             resume: false,
         };
         let client = match self.tls_client(server, scenario, &settings) {
-            Ok(Some(client)) => client,
+            Ok(Some(client)) => Some(client),
             Ok(None) => return Err(Status::NotApplicable("it speaks no TLS".into())),
             Err(problem) => return Err(Status::Failed(problem)),
         };
