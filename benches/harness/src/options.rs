@@ -20,8 +20,10 @@ pub const USAGE: &str = "\
 cargo bench --bench stages -- [OPTIONS]
 
 Builds every stage in release mode, starts each (and nginx, hyper and the floor server) on the
-same document root, drives it with wrk, the open-loop generator, an idle-connection client and
-strace, and writes JSON, markdown and SVG results (a full run takes about an hour).
+same document root, drives it with wrk, the open-loop generator, an idle-connection client,
+strace, and for the TLS scenarios (tls-*, on one certificate the run makes) its own rustls
+handshake client and callgrind, and writes JSON, markdown and SVG results (a full run takes
+about an hour, the TLS scenarios about a quarter of an hour of it).
 
   --quick                 smoke run: 1 repetition of 1 s, no warm-up, fewer scenarios,
                           results in target/stagecraft-bench/quick/ (a few minutes)

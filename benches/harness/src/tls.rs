@@ -9,7 +9,7 @@
 //!
 //! The client is rustls with the aws-lc-rs provider, named explicitly. It pins the run's
 //! certificate: the server's certificate must be that certificate, byte for byte, and the
-//! handshake's signature must verify with its key ([`PinnedCertificate`]). That is as strict as
+//! handshake's signature must verify with its key (`PinnedCertificate`). That is as strict as
 //! trusting it as a root, and it spares the client a second signature check per handshake (the
 //! certificate's own, which a chain check would verify): the client shares a two-core machine
 //! with the server, and what it does not spend, the server can have.
