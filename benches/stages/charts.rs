@@ -203,6 +203,32 @@ fn bar(row: &Row, scenario: &Scenario) -> Bar {
                 bar.text = format!("{per_request:.1} calls per request");
             }
         }
+        Kind::Handshakes(_) => {
+            if let Some(rate) = summary.requests_per_second {
+                bar.value = Some((rate.median, rate.min, rate.max));
+                bar.text = format!(
+                    "{}/s, {} µs CPU each{}",
+                    report::count(rate.median),
+                    summary
+                        .cpu_us_per_request
+                        .map_or("-".into(), |cpu| format!("{cpu:.0}")),
+                    errors(summary.errors)
+                );
+            }
+        }
+        Kind::HandshakeInstructions => {
+            if let Some(x25519) = row.instructions.and_then(|counts| counts.x25519) {
+                bar.value = Some((x25519, x25519, x25519));
+                bar.text = match row.instructions.and_then(|counts| counts.hybrid) {
+                    Some(hybrid) => format!(
+                        "{} (hybrid: {})",
+                        report::count(x25519),
+                        report::count(hybrid)
+                    ),
+                    None => report::count(x25519),
+                };
+            }
+        }
     }
     bar
 }
@@ -233,6 +259,14 @@ fn draw_scenario(scenario: &Scenario, rows: &[&Row], path: &Path) -> Result<(), 
         Kind::Syscalls(_) => (
             Scale::Linear,
             "system calls per request (strace -c -f, the measured window only)",
+        ),
+        Kind::Handshakes(_) => (
+            Scale::Linear,
+            "handshakes per second, each with one request (line: slowest to fastest repetition)",
+        ),
+        Kind::HandshakeInstructions => (
+            Scale::Linear,
+            "server instructions per full TLS 1.3 handshake with X25519 (callgrind)",
         ),
     };
     let root = SVGBackend::new(path, (WIDTH, height(bars.len()))).into_drawing_area();

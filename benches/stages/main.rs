@@ -8,8 +8,12 @@
 //! cargo bench --bench stages                      # the full run the book publishes
 //! cargo bench --bench stages -- --quick           # a smoke run of about a minute
 //! cargo bench --bench stages -- --stages 01,04 --scenarios small-keepalive-50
+//! cargo bench --bench stages -- --stages 05,06 --scenarios tls-small-keepalive-50,...
 //! cargo bench --bench stages -- --render book/src/results   # redraw from results.json
 //! ```
+//!
+//! A run with `--stages` or `--scenarios` merges its rows into the results.json already in its
+//! output directory (`harness::merge`), and draws every table again from the merged results.
 //!
 //! Exit status: 0 when the outputs were written and verified; 1 when the harness could not run
 //! (or wrk is missing under `CI=true`); 2 for a bad command line. Without wrk and without
@@ -41,6 +45,22 @@ fn main() -> ExitCode {
     }
     let quick = options.quick;
     let out = options.out.clone().unwrap_or_else(|| default_out(quick));
+    // Read before anything is measured: a partial run must not replace results it cannot read.
+    let earlier = if options.partial {
+        match read_results(&out) {
+            Ok(earlier) => earlier,
+            Err(error) => {
+                eprintln!(
+                    "stages bench: a partial run merges into {}/results.json, which cannot be \
+                     read ({error}); move it away, or run without --stages and --scenarios",
+                    out.display()
+                );
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
     let harness = match Harness::prepare(options) {
         Ok(harness) => harness,
         Err(HarnessError::NoWrk) if std::env::var("CI").as_deref() != Ok("true") => {
@@ -52,11 +72,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let report = harness.run();
+    let mut report = harness.run();
+    if let Some(earlier) = earlier {
+        eprintln!(
+            "merging into {}/results.json: its rows for other servers and scenarios are kept",
+            out.display()
+        );
+        report = harness::merge::merge(report, earlier);
+    }
     if !quick {
         count_instructions(&out);
     }
     write(&report, &out)
+}
+
+/// The report in `dir/results.json`, or `None` when there is none yet.
+fn read_results(dir: &Path) -> Result<Option<Report>, String> {
+    let path = dir.join("results.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error.to_string()),
+    };
+    let json = serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())?;
+    report::from_json(&json).map(Some)
 }
 
 /// A full run also counts the parser's instructions (`scripts/parse-instructions.sh`, under
@@ -107,12 +146,7 @@ fn write(report: &Report, out: &Path) -> ExitCode {
 
 /// `--render DIR`: the outputs of DIR/results.json, drawn again by the current code.
 fn render(dir: &Path) -> ExitCode {
-    let json = std::fs::read_to_string(dir.join("results.json"))
-        .map_err(|error| error.to_string())
-        .and_then(|text| {
-            serde_json::from_str::<serde_json::Value>(&text).map_err(|error| error.to_string())
-        });
-    match json.and_then(|json| report::from_json(&json)) {
+    match read_results(dir).and_then(|report| report.ok_or_else(|| "no such file".to_owned())) {
         Ok(report) => write(&report, dir),
         Err(error) => {
             eprintln!(

@@ -13,10 +13,16 @@
 //! client reads answers as it goes, never more than [`UNANSWERED`] behind, so that it measures
 //! how many connections a server holds rather than how big a burst its accept queue takes. A server that
 //! cannot hold the connections is reported with how many it did hold.
+//!
+//! Over TLS ([`crate::tls::Client`]) each connection's handshake is completed at its connect,
+//! before its request is sent, so a held TLS connection is one whose handshake is done and whose
+//! one request was answered.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+use crate::tls::{Client, Conn};
 
 /// How long one connect may take. Longer than the kernel's first two SYN retransmissions (1 s,
 /// then 2 s more): when a server's accept queue is full for a moment, Linux drops the SYN and
@@ -39,7 +45,7 @@ pub struct Held {
     /// Why fewer than `attempted` were answered, if they were.
     pub problem: Option<String>,
     /// The open connections, each with whether its answer came.
-    streams: Vec<(TcpStream, bool)>,
+    streams: Vec<(Conn, bool)>,
 }
 
 /// What [`Held::reuse`] measured.
@@ -110,11 +116,16 @@ fn request(path: &str, addr: SocketAddr) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n")
 }
 
-/// One `GET path` on a new connection to `addr`, from connect to the answer's last byte, within
-/// `timeout`; the connection is closed afterwards.
-pub fn one_request(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Duration, String> {
+/// One `GET path` on a new connection to `addr` (over TLS with `tls`, the handshake included),
+/// from connect to the answer's last byte, within `timeout`; the connection is closed afterwards.
+pub fn one_request(
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+    tls: Option<&Client>,
+) -> Result<Duration, String> {
     let started = Instant::now();
-    let mut stream = TcpStream::connect_timeout(&addr, timeout.min(CONNECT_TIMEOUT))
+    let mut stream = Conn::connect(addr, tls, timeout.min(CONNECT_TIMEOUT))
         .map_err(|error| format!("a new connection failed: {error}"))?;
     stream
         .write_all(request(path, addr).as_bytes())
@@ -142,52 +153,58 @@ pub const UNANSWERED: usize = 64;
 /// its last.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(4);
 
-/// Opens `count` connections to `addr`, sending `GET path` on each and reading the answers as
-/// it goes (at most [`UNANSWERED`] behind), all within `deadline`. Connecting stops at a
-/// connect that fails [`FAILURES_IN_A_ROW`] times in a row, at an answer that does not come
-/// within [`ANSWER_TIMEOUT`], or at the deadline; [`Held::problem`] says which.
-pub fn hold(addr: SocketAddr, count: usize, path: &str, deadline: Duration) -> Held {
+/// Opens `count` connections to `addr` (over TLS with `tls`), sending `GET path` on each and
+/// reading the answers as it goes (at most [`UNANSWERED`] behind), all within `deadline`.
+/// Connecting stops at a connect that fails [`FAILURES_IN_A_ROW`] times in a row, at an answer
+/// that does not come within [`ANSWER_TIMEOUT`], or at the deadline; [`Held::problem`] says
+/// which.
+pub fn hold(
+    addr: SocketAddr,
+    count: usize,
+    path: &str,
+    deadline: Duration,
+    tls: Option<&Client>,
+) -> Held {
     // Every held connection is a descriptor here too. Should raising fail, connecting stops
     // early and `Held::problem` says why.
     stagekit::procfs::raise_open_file_limit(u64::try_from(count + 100).unwrap_or(u64::MAX));
     let started = Instant::now();
     let give_up = started + deadline;
     let request = request(path, addr);
-    let mut streams: Vec<(TcpStream, bool)> = Vec::with_capacity(count);
+    let mut streams: Vec<(Conn, bool)> = Vec::with_capacity(count);
     let mut problem = None;
     let mut failures = 0;
     let mut answered = 0;
     // Reads the answer of the oldest unanswered connection; false when it did not come.
-    let read_next = |streams: &mut Vec<(TcpStream, bool)>,
-                     answered: &mut usize,
-                     problem: &mut Option<String>| {
-        let left = give_up
-            .saturating_duration_since(Instant::now())
-            .min(ANSWER_TIMEOUT);
-        let held = streams.len();
-        let (stream, ok) = &mut streams[*answered];
-        match read_one_response(stream, left) {
-            Ok(()) => {
-                *ok = true;
-                *answered += 1;
-                true
+    let read_next =
+        |streams: &mut Vec<(Conn, bool)>, answered: &mut usize, problem: &mut Option<String>| {
+            let left = give_up
+                .saturating_duration_since(Instant::now())
+                .min(ANSWER_TIMEOUT);
+            let held = streams.len();
+            let (stream, ok) = &mut streams[*answered];
+            match read_one_response(stream, left) {
+                Ok(()) => {
+                    *ok = true;
+                    *answered += 1;
+                    true
+                }
+                Err(error) => {
+                    let why = if error.kind() == io::ErrorKind::TimedOut {
+                        format!("within {:.1} s", left.as_secs_f64())
+                    } else {
+                        format!("({error})")
+                    };
+                    problem.get_or_insert_with(|| {
+                        format!(
+                            "answer {} did not come {why} with {held} connections open",
+                            *answered + 1
+                        )
+                    });
+                    false
+                }
             }
-            Err(error) => {
-                let why = if error.kind() == io::ErrorKind::TimedOut {
-                    format!("within {:.1} s", left.as_secs_f64())
-                } else {
-                    format!("({error})")
-                };
-                problem.get_or_insert_with(|| {
-                    format!(
-                        "answer {} did not come {why} with {held} connections open",
-                        *answered + 1
-                    )
-                });
-                false
-            }
-        }
-    };
+        };
     let mut stalled = false;
     while streams.len() < count && !stalled {
         if failures == FAILURES_IN_A_ROW {
@@ -203,7 +220,7 @@ pub fn hold(addr: SocketAddr, count: usize, path: &str, deadline: Duration) -> H
             });
             break;
         }
-        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
+        match Conn::connect(addr, tls, CONNECT_TIMEOUT)
             .and_then(|mut stream| stream.write_all(request.as_bytes()).map(|()| stream))
         {
             Ok(stream) => {
@@ -236,7 +253,7 @@ pub fn hold(addr: SocketAddr, count: usize, path: &str, deadline: Duration) -> H
 }
 
 /// Reads one complete `Content-Length` response from `stream` within `timeout`.
-fn read_one_response(stream: &mut TcpStream, timeout: Duration) -> io::Result<()> {
+pub(crate) fn read_one_response(stream: &mut Conn, timeout: Duration) -> io::Result<()> {
     let deadline = Instant::now() + timeout;
     let mut received = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
@@ -250,7 +267,7 @@ fn read_one_response(stream: &mut TcpStream, timeout: Duration) -> io::Result<()
         if left.is_zero() {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
         }
-        stream.set_read_timeout(Some(left))?;
+        stream.tcp().set_read_timeout(Some(left))?;
         match stream.read(&mut chunk) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Ok(n) => received.extend_from_slice(&chunk[..n]),
@@ -317,7 +334,7 @@ mod tests {
             }
             (listener, kept)
         });
-        let held = hold(addr, 5, "/", Duration::from_millis(500));
+        let held = hold(addr, 5, "/", Duration::from_millis(500), None);
         assert_eq!(held.attempted, 5);
         assert_eq!(held.answered, 3);
         assert!(held.problem.is_some());
@@ -364,7 +381,7 @@ mod tests {
     #[test]
     fn held_connections_are_asked_again_and_a_new_one_is_timed() {
         let (addr, server) = answering_server(11);
-        let mut held = hold(addr, 10, "/", Duration::from_secs(5));
+        let mut held = hold(addr, 10, "/", Duration::from_secs(5), None);
         assert_eq!((held.answered, held.problem.clone()), (10, None));
         let reused = held.reuse(4, "/", addr, Duration::from_secs(5));
         assert_eq!((reused.asked, reused.answered), (4, 4), "{reused:?}");
@@ -372,7 +389,7 @@ mod tests {
         // More asked for than are held: each held one is asked once.
         let all = held.reuse(REUSED, "/", addr, Duration::from_secs(5));
         assert_eq!((all.asked, all.answered), (10, 10), "{all:?}");
-        let new = one_request(addr, "/", Duration::from_secs(5)).expect("answered");
+        let new = one_request(addr, "/", Duration::from_secs(5), None).expect("answered");
         assert!(new < Duration::from_secs(5));
         drop(held);
         let _ = server.join();
@@ -384,9 +401,30 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let addr = listener.local_addr().expect("bound");
         let started = Instant::now();
-        let error = one_request(addr, "/", Duration::from_millis(300)).expect_err("no answer");
+        let error =
+            one_request(addr, "/", Duration::from_millis(300), None).expect_err("no answer");
         assert!(error.contains("not answered"), "{error}");
         assert!(started.elapsed() < Duration::from_secs(2));
         drop(listener);
+    }
+
+    #[test]
+    fn tls_connections_are_held_after_their_handshake_and_asked_again() {
+        let (_scratch, certificate) = crate::tls::tests::certificate("idle-tls");
+        let server = crate::tls::tests::TinyServer::start(&certificate, true);
+        let config =
+            crate::tls::client_config(&certificate, &crate::tls::ClientSettings::any_version())
+                .expect("client config");
+        let client = Client::new(config);
+        let mut held = hold(server.addr, 6, "/", Duration::from_secs(10), Some(&client));
+        assert_eq!((held.answered, held.problem.clone()), (6, None));
+        assert!(held
+            .streams
+            .iter()
+            .all(|(conn, _)| matches!(conn, Conn::Tls(stream) if !stream.conn.is_handshaking())));
+        let reused = held.reuse(3, "/", server.addr, Duration::from_secs(5));
+        assert_eq!((reused.asked, reused.answered), (3, 3), "{reused:?}");
+        one_request(server.addr, "/", Duration::from_secs(5), Some(&client)).expect("answered");
+        drop(held);
     }
 }

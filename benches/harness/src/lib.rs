@@ -18,18 +18,26 @@
 //! - [`process`]: starting servers and generators under `taskset`, stopping them by PID.
 //! - [`nginx`]: the reference server's configuration, as shipped and tuned.
 //! - [`wrk`]: the closed-loop generator's Lua script and the parsing of its results.
+//! - [`tls`]: the run's certificate (nginx and stage 06 get the same), and the harness's rustls
+//!   client.
 //! - [`idle`]: the client that holds thousands of idle connections, and asks a few of them again.
+//! - [`handshakes`]: the TLS handshake load, full or resumed, with what each handshake was.
+//! - [`callgrind`]: instructions per TLS handshake, counted with the server under callgrind.
 //! - [`procfs`]: CPU time, peak resident memory and context switches of a server's whole
 //!   process tree.
 //! - [`syscalls`]: system calls per request, counted by strace over the measured window only.
 //! - [`run`]: the loop over scenarios and servers.
 //! - [`report`]: medians and spreads, JSON and markdown tables with the ratio columns.
 //! - [`goals`]: the goals table, each target against this run, with a verdict.
+//! - [`merge`]: a partial run's rows merged into the results already in its directory.
 //! - [`output`]: the run's files written, then checked to be all there.
 
+pub mod callgrind;
 pub mod goals;
+pub mod handshakes;
 pub mod idle;
 pub mod machine;
+pub mod merge;
 pub mod nginx;
 pub mod options;
 pub mod output;
@@ -40,4 +48,5 @@ pub mod run;
 pub mod scenario;
 pub mod servers;
 pub mod syscalls;
+pub mod tls;
 pub mod wrk;

@@ -17,9 +17,19 @@
 //! `worker_rlimit_nofile` are raised for the 1000-connection and idle-connection scenarios, as
 //! anyone holding that many connections would. `/plaintext` is a `return 200` location, the way
 //! nginx answers a fixed body.
+//!
+//! In the TLS scenarios `nginx` listens with `ssl`, on the run's certificate and key (the files
+//! stage 06 is given), TLS 1.2 and 1.3, the session cache and tickets both on (as stage 06 has
+//! them), and the key-exchange groups stage 06 accepts, less the post-quantum hybrid, which
+//! nginx 1.22 on OpenSSL 3.0 does not have ([`TLS_GROUPS`]).
 
 use std::net::SocketAddr;
 use std::path::Path;
+
+use crate::tls::Certificate;
+
+/// nginx's `ssl_ecdh_curve`: X25519 first, then P-256, the groups the clients offer.
+pub const TLS_GROUPS: &str = "X25519:prime256v1";
 
 /// Which of the two nginx rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,14 +40,19 @@ pub enum Flavour {
 
 // ANCHOR: nginx_config
 /// nginx.conf for serving `root` on `addr` with `workers` worker processes, keeping its pid
-/// file, logs and temporary files in `dir`.
+/// file, logs and temporary files in `dir`; over TLS with `tls`.
 pub fn config(
     flavour: Flavour,
     dir: &Path,
     root: &Path,
     addr: SocketAddr,
     workers: usize,
+    tls: Option<&Certificate>,
 ) -> String {
+    let (ssl, tls) = match tls {
+        None => ("", String::new()),
+        Some(certificate) => (" ssl", tls_lines(certificate)),
+    };
     let dir = dir.display();
     let tuning = match flavour {
         Flavour::AsShipped => "",
@@ -70,8 +85,9 @@ pub fn config(
              scgi_temp_path {dir}/scgi;\n\
          {tuning}    \
              server {{\n        \
-                 listen {addr};\n        \
-                 root {root};\n        \
+                 listen {addr}{ssl};\n        \
+                 root {root};\n\
+         {tls}        \
                  location = /plaintext {{\n            \
                      default_type text/plain;\n            \
                      return 200 \"Hello, World!\";\n        \
@@ -81,7 +97,27 @@ pub fn config(
         root = root.display(),
     )
 }
+
+/// The server block's TLS settings.
+fn tls_lines(certificate: &Certificate) -> String {
+    format!(
+        "        ssl_certificate {cert};\n        \
+         ssl_certificate_key {key};\n        \
+         ssl_protocols TLSv1.2 TLSv1.3;\n        \
+         ssl_ecdh_curve {TLS_GROUPS};\n        \
+         ssl_session_cache shared:SSL:10m;\n        \
+         ssl_session_tickets on;\n",
+        cert = certificate.cert_file.display(),
+        key = certificate.key_file.display(),
+    )
+}
 // ANCHOR_END: nginx_config
+
+/// `text` (a [`config`]) for nginx run under callgrind: one process, no master, so that the
+/// process valgrind starts is the one that answers.
+pub fn single_process(text: &str) -> String {
+    text.replacen("daemon off;\n", "daemon off;\nmaster_process off;\n", 1)
+}
 
 #[cfg(test)]
 mod tests {
@@ -92,8 +128,8 @@ mod tests {
         let addr = SocketAddr::from(([127, 0, 0, 1], 8081));
         let dir = Path::new("/tmp/bench");
         let root = Path::new("/tmp/bench/root");
-        let shipped = config(Flavour::AsShipped, dir, root, addr, 1);
-        let tuned = config(Flavour::Tuned, dir, root, addr, 2);
+        let shipped = config(Flavour::AsShipped, dir, root, addr, 1, None);
+        let tuned = config(Flavour::Tuned, dir, root, addr, 2, None);
         for text in [&shipped, &tuned] {
             assert!(text.contains("daemon off;"));
             assert!(text.contains("access_log off;"));
@@ -107,5 +143,55 @@ mod tests {
         assert!(tuned.contains("worker_processes 2;"));
         assert!(!shipped.contains("open_file_cache"));
         assert!(tuned.contains("open_file_cache max=10000 inactive=60s;"));
+        assert!(!shipped.contains("ssl"));
+    }
+
+    #[test]
+    fn over_tls_it_has_the_runs_certificate_both_versions_and_resumption() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8443));
+        let certificate = Certificate {
+            cert_file: "/tmp/bench/cert.pem".into(),
+            key_file: "/tmp/bench/key.pem".into(),
+            der: Vec::new(),
+        };
+        let dir = Path::new("/tmp/bench");
+        let text = config(
+            Flavour::AsShipped,
+            dir,
+            Path::new("/tmp/bench/root"),
+            addr,
+            1,
+            Some(&certificate),
+        );
+        for line in [
+            "listen 127.0.0.1:8443 ssl;",
+            "ssl_certificate /tmp/bench/cert.pem;",
+            "ssl_certificate_key /tmp/bench/key.pem;",
+            "ssl_protocols TLSv1.2 TLSv1.3;",
+            "ssl_ecdh_curve X25519:prime256v1;",
+            "ssl_session_cache shared:SSL:10m;",
+            "ssl_session_tickets on;",
+        ] {
+            assert!(text.lines().any(|own| own.trim() == line), "{line}\n{text}");
+        }
+        // Everything else is the shipped configuration's.
+        let plain = config(
+            Flavour::AsShipped,
+            dir,
+            Path::new("/tmp/bench/root"),
+            addr,
+            1,
+            None,
+        );
+        let without: Vec<&str> = text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("ssl_"))
+            .collect();
+        let plain_lines: Vec<&str> = plain.lines().collect();
+        assert_eq!(without.len(), plain_lines.len());
+        assert_eq!(text.matches('{').count(), text.matches('}').count());
+        let single = single_process(&text);
+        assert!(single.contains("daemon off;\nmaster_process off;\n"));
+        assert_eq!(single.matches("master_process").count(), 1);
     }
 }

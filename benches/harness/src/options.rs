@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use crate::scenario::{self, Kind, Placement};
 
 /// The packages of the stages the harness compares, in book order. Adding a stage is one line.
-pub const STAGES: [&str; 5] = [
+pub const STAGES: [&str; 6] = [
     "stage01-blocking",
     "stage02-threadpool",
     "stage03-prefork",
     "stage04-evented",
     "stage05-async",
+    "stage06-tls",
 ];
 
 /// The usage text for `--help`.
@@ -19,13 +20,18 @@ pub const USAGE: &str = "\
 cargo bench --bench stages -- [OPTIONS]
 
 Builds every stage in release mode, starts each (and nginx, hyper and the floor server) on the
-same document root, drives it with wrk, the open-loop generator, an idle-connection client and
-strace, and writes JSON, markdown and SVG results (a full run takes about an hour).
+same document root, drives it with wrk, the open-loop generator, an idle-connection client,
+strace, and for the TLS scenarios (tls-*, on one certificate the run makes) its own rustls
+handshake client and callgrind, and writes JSON, markdown and SVG results (a full run takes
+about an hour, the TLS scenarios about a quarter of an hour of it).
 
   --quick                 smoke run: 1 repetition of 1 s, no warm-up, fewer scenarios,
                           results in target/stagecraft-bench/quick/ (a few minutes)
   --stages A,B            only these stages (package names or numbers: 01,04); references always run
-  --scenarios A,B         only these scenarios (ids as in the report)
+  --scenarios A,B         only these scenarios (ids as in the report; the TLS ones start with tls-)
+                          With --stages or --scenarios, the rows measured replace their own in
+                          DIR/results.json and every other row there is kept: all of DIR's
+                          tables are drawn again from the merged results.
   --duration SECONDS      length of each measured run (default 5; quick: 1)
   --warmup SECONDS        unmeasured load before the first run (default 2; quick: 0)
   --reps N                repetitions per row, median reported (default 3; quick: 1)
@@ -100,16 +106,27 @@ pub struct Options {
     pub render: Option<PathBuf>,
     /// The command line, as a reader would retype it.
     pub command: String,
+    /// Whether `--stages` or `--scenarios` chose part of the run: its rows are then merged
+    /// into the results already in the output directory ([`crate::merge`]).
+    pub partial: bool,
 }
 
 /// Scenarios a quick run leaves out to stay near a minute: the unpinned repeats, two of the
-/// three open-loop rates, and the second system-call load.
-const NOT_IN_QUICK: [&str; 5] = [
+/// three open-loop rates, the second system-call load, and the TLS loads other than the
+/// everyday one, full and resumed TLS 1.3 handshakes and the idle connections (the callgrind
+/// counts start each server four times under valgrind).
+const NOT_IN_QUICK: [&str; 11] = [
     "syscalls-connection-per-request",
     "small-keepalive-50-2cores",
     "plaintext-pipelined-2cores",
     "open-loop-25",
     "open-loop-75",
+    "tls-large-file",
+    "tls-connection-per-request",
+    "tls-handshakes-full-13-hybrid",
+    "tls-handshakes-full-12",
+    "tls-handshakes-resumed-12",
+    "tls-handshake-instructions",
 ];
 
 impl Options {
@@ -135,6 +152,7 @@ impl Options {
             out: None,
             render: None,
             command: command_line(&args),
+            partial: false,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -145,8 +163,14 @@ impl Options {
             match arg.as_str() {
                 "--quick" => {}
                 "--help" | "-h" => return Err(OptionsError::Help),
-                "--stages" => options.stages = stages(&value("--stages")?)?,
-                "--scenarios" => options.scenarios = scenarios(&value("--scenarios")?)?,
+                "--stages" => {
+                    options.stages = stages(&value("--stages")?)?;
+                    options.partial = true;
+                }
+                "--scenarios" => {
+                    options.scenarios = scenarios(&value("--scenarios")?)?;
+                    options.partial = true;
+                }
                 "--duration" => {
                     options.duration_seconds = number("--duration", value("--duration")?)?
                 }
@@ -277,6 +301,7 @@ mod tests {
         assert_eq!(options.scenarios.len(), scenario::all().len());
         assert_eq!(options.command, "cargo bench --bench stages");
         assert!(options.wants_open_loop() && options.wants_unpinned());
+        assert!(!options.partial);
     }
 
     #[test]
@@ -294,6 +319,20 @@ mod tests {
         assert!(options.scenarios.contains(&"open-loop-50"));
         assert!(!options.wants_unpinned());
         assert_eq!(options.command, "cargo bench --bench stages -- --quick");
+        assert!(!options.partial);
+        // The smoke run covers TLS: the everyday load, full and resumed handshakes, idle.
+        for id in [
+            "tls-small-keepalive-50",
+            "tls-handshakes-full-13",
+            "tls-handshakes-resumed-13",
+            "tls-idle-connections",
+        ] {
+            assert!(options.scenarios.contains(&id), "{id}");
+        }
+        assert!(!options.scenarios.contains(&"tls-handshake-instructions"));
+        for id in NOT_IN_QUICK {
+            assert!(scenario::find(id).is_some(), "{id}");
+        }
     }
 
     #[test]
@@ -316,6 +355,10 @@ mod tests {
         );
         assert_eq!((options.duration_seconds, options.warmup_seconds), (3, 0));
         assert!(!options.wants_open_loop());
+        assert!(options.partial);
+        let tls = parse(&["--stages", "06", "--quick"]).expect("valid");
+        assert_eq!(tls.stages, ["stage06-tls"]);
+        assert!(tls.partial && tls.quick);
     }
 
     #[test]

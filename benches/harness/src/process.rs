@@ -135,6 +135,8 @@ pub struct Running {
     child: Child,
     addr: SocketAddr,
     log: PathBuf,
+    /// Whether it speaks TLS (said by its listening line, or by [`Running::over_tls`]).
+    tls: bool,
 }
 
 impl Running {
@@ -148,9 +150,11 @@ impl Running {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log: log.to_path_buf(),
+            tls: false,
         };
         match first_line.recv_timeout(STARTUP_TIMEOUT) {
             Ok(line) => {
+                running.tls = line.starts_with("listening on https://");
                 running.addr = parse_listening_line(&line)
                     .map_err(|_| StartError::BadListeningLine { line })?;
                 Ok(running)
@@ -175,6 +179,7 @@ impl Running {
             child,
             addr,
             log: log.to_path_buf(),
+            tls: false,
         };
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
@@ -204,9 +209,16 @@ impl Running {
         self.addr
     }
 
-    /// `http://ADDR`, for wrk.
+    /// Marks a server that says nothing (nginx) as speaking TLS.
+    pub fn over_tls(mut self) -> Running {
+        self.tls = true;
+        self
+    }
+
+    /// `http://ADDR` or `https://ADDR`, for wrk.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The exit status if the process has exited.
@@ -243,17 +255,25 @@ impl Running {
 
     /// SIGTERM by PID, then SIGKILL after [`STOP_GRACE`]; reaps the process.
     pub fn stop(&mut self) {
-        if self.exited().is_some() {
-            return;
+        self.stop_within(STOP_GRACE);
+    }
+
+    /// SIGTERM by PID, then SIGKILL after `grace`; reaps the process and returns its exit
+    /// status, `None` when it had to be killed.
+    pub fn stop_within(&mut self, grace: Duration) -> Option<ExitStatus> {
+        if let Some(status) = self.exited() {
+            return Some(status);
         }
         // Our unreaped child (checked just above), so the PID names no other process. A failure
         // means it has exited in between, which the wait below sees.
         let _ = signal_process(self.child.id(), Signal::Term);
-        if self.wait(STOP_GRACE).is_none() {
+        let status = self.wait(grace);
+        if status.is_none() {
             // Ignoring errors: the process may have exited in between; wait() reaps it anyway.
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        status
     }
 }
 

@@ -50,6 +50,9 @@ pub struct Sample {
     /// results written before the harness read them.
     pub voluntary_switches: Option<u64>,
     pub involuntary_switches: Option<u64>,
+    /// Handshake loads only: how many of the `requests` (each a connection with its own
+    /// handshake) resumed a session.
+    pub resumed: Option<u64>,
 }
 
 impl Sample {
@@ -179,6 +182,8 @@ pub struct Row {
     pub idle: Option<Idle>,
     /// The system-call scenarios' counts.
     pub syscalls: Option<crate::syscalls::Counts>,
+    /// The handshake instruction counts (callgrind).
+    pub instructions: Option<crate::callgrind::HandshakeInstructions>,
     /// Anything a reader needs to read the numbers right.
     pub note: String,
 }
@@ -194,6 +199,7 @@ impl Row {
             peak_rss_bytes: None,
             idle: None,
             syscalls: None,
+            instructions: None,
             note: String::new(),
         }
     }
@@ -341,6 +347,9 @@ pub struct Report {
     pub servers: Vec<String>,
     pub rows: Vec<Row>,
     pub ceilings: Vec<Ceiling>,
+    /// Runs some of the rows were kept from, when a partial run was merged into earlier
+    /// results ([`crate::merge`]); empty for a run that measured every row it has.
+    pub earlier: Vec<crate::merge::EarlierRun>,
 }
 
 impl Report {
@@ -398,6 +407,7 @@ pub fn to_json(report: &Report) -> Value {
             "shows": scenario.shows,
         })).collect::<Vec<_>>(),
         "rows": report.rows.iter().map(row_json).collect::<Vec<_>>(),
+        "earlier_runs": report.earlier.iter().map(crate::merge::EarlierRun::to_json).collect::<Vec<_>>(),
     })
 }
 // ANCHOR_END: json
@@ -450,6 +460,7 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                             lateness_p99_us: float(&sample["lateness_p99_us"]),
                             voluntary_switches: sample["voluntary_switches"].as_u64(),
                             involuntary_switches: sample["involuntary_switches"].as_u64(),
+                            resumed: sample["resumed"].as_u64(),
                         })
                         .collect()
                 })
@@ -479,6 +490,9 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                 peak_rss_bytes: row["peak_rss_bytes"].as_u64(),
                 idle,
                 syscalls: crate::syscalls::Counts::from_json(&row["syscalls"]),
+                instructions: crate::callgrind::HandshakeInstructions::from_json(
+                    &row["instructions"],
+                ),
                 note: text(&row["note"]),
             }
         })
@@ -558,6 +572,14 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                     .collect()
             })
             .unwrap_or_default(),
+        earlier: json["earlier_runs"]
+            .as_array()
+            .map(|runs| {
+                runs.iter()
+                    .map(crate::merge::EarlierRun::from_json)
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -583,6 +605,7 @@ fn row_json(row: &Row) -> Value {
             "reuse_seconds": idle.reuse_seconds,
         })),
         "syscalls": row.syscalls.as_ref().map(crate::syscalls::Counts::to_json),
+        "instructions": row.instructions.as_ref().map(crate::callgrind::HandshakeInstructions::to_json),
         "summary": {
             "requests_per_second": summary.requests_per_second.map(|s| json!({
                 "median": s.median, "min": s.min, "max": s.max
@@ -612,6 +635,7 @@ fn row_json(row: &Row) -> Value {
             "lateness_p99_us": sample.lateness_p99_us,
             "voluntary_switches": sample.voluntary_switches,
             "involuntary_switches": sample.involuntary_switches,
+            "resumed": sample.resumed,
         })).collect::<Vec<_>>(),
     })
 }

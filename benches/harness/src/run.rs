@@ -20,13 +20,16 @@ use crate::options::Options;
 use crate::process::{self, Launch, Running};
 use crate::procfs::{self, Sampler};
 use crate::report::{self, Ceiling, Idle, Report, Row, Sample, Settings, Status, FLOOR, NGINX};
-use crate::scenario::{self, Kind, Placement, Scenario, LARGE_FILE, PLAINTEXT, SMALL_FILE};
+use crate::scenario::{
+    self, Kind, Placement, Scenario, Transport, LARGE_FILE, PLAINTEXT, SMALL_FILE,
+};
 use crate::syscalls;
+use crate::tls::{self, Certificate};
 use crate::wrk::{self, Load};
 
 pub use crate::servers::{
-    not_applicable, runs_in, servers, Server, ServerKind, StageVariant, HYPER, NGINX_TUNED,
-    SIZE_SCENARIOS, STAGE_VARIANTS,
+    not_applicable, runs_in, servers, transport, Server, ServerKind, StageVariant, HYPER,
+    NGINX_TUNED, SIZE_SCENARIOS, STAGE_VARIANTS,
 };
 
 /// Fatal problems: the harness cannot measure anything.
@@ -37,6 +40,8 @@ pub enum HarnessError {
     NoWrk,
     /// A helper binary (floor, hyper, generator) could not be built.
     Build(String),
+    /// The run's TLS certificate could not be made.
+    Certificate(String),
 }
 
 impl std::fmt::Display for HarnessError {
@@ -47,6 +52,9 @@ impl std::fmt::Display for HarnessError {
                 "wrk is not installed (run scripts/bench-setup.sh, or apt-get install wrk nginx)",
             ),
             HarnessError::Build(message) => write!(f, "build failed: {message}"),
+            HarnessError::Certificate(message) => {
+                write!(f, "cannot make the TLS certificate: {message}")
+            }
         }
     }
 }
@@ -70,6 +78,10 @@ pub struct Harness {
     nginx: Option<PathBuf>,
     /// strace, for the system-call scenarios; without it their rows say so.
     strace: Option<PathBuf>,
+    /// valgrind, for the handshake instruction counts; without it their rows say so.
+    valgrind: Option<PathBuf>,
+    /// The certificate and key every TLS row is given, when a TLS scenario is selected.
+    certificate: Option<Certificate>,
     floor: PathBuf,
     hyper: PathBuf,
     openloop: PathBuf,
@@ -102,10 +114,46 @@ impl Harness {
         machine
             .tools
             .push(first_line_of(Path::new("rustc"), &["-V"]));
+        let selected: Vec<Scenario> = options
+            .scenarios
+            .iter()
+            .filter_map(|id| scenario::find(id))
+            .collect();
+        let wants_tls = selected.iter().any(|s| s.transport == Transport::Tls);
+        let valgrind = stagekit::peers::find_on_path("valgrind");
+        if wants_tls {
+            if let Some(nginx) = &nginx {
+                // `nginx -V`'s second line names the OpenSSL it was built with.
+                if let Some(line) =
+                    crate::machine::command_output(&nginx.display().to_string(), &["-V"], None)
+                        .and_then(|text| {
+                            text.lines()
+                                .find(|l| l.contains("OpenSSL"))
+                                .map(str::to_owned)
+                        })
+                {
+                    machine.tools.push(format!("nginx {}", line.trim()));
+                }
+            }
+            machine.tools.push(tls::CLIENT.to_owned());
+        }
+        if selected
+            .iter()
+            .any(|s| s.kind == Kind::HandshakeInstructions)
+        {
+            if let Some(valgrind) = &valgrind {
+                machine.tools.push(first_line_of(valgrind, &["--version"]));
+            }
+        }
 
         let dir = std::env::temp_dir().join(format!("stagecraft-bench-{}", std::process::id()));
         let root = dir.join("root");
         copy_dir(&stagekit::site_dir(), &root)?;
+        let certificate = if wants_tls {
+            Some(Certificate::make(&dir.join("tls")).map_err(HarnessError::Certificate)?)
+        } else {
+            None
+        };
 
         eprintln!(
             "building the floor server, the hyper reference and the open-loop generator (release)"
@@ -128,6 +176,8 @@ impl Harness {
             wrk,
             nginx,
             strace,
+            valgrind,
+            certificate,
             floor,
             hyper,
             openloop,
@@ -199,6 +249,7 @@ impl Harness {
             servers: self.servers.iter().map(|s| s.name.clone()).collect(),
             rows: self.rows,
             ceilings: self.ceilings,
+            earlier: Vec::new(),
         }
     }
 
@@ -217,6 +268,10 @@ impl Harness {
             Placement::Unpinned => None,
         };
         let _ = process::pin_current_thread(client_cpus);
+        if scenario.kind == Kind::HandshakeInstructions {
+            // Started twice for each count, under callgrind.
+            return self.instructions(server, scenario);
+        }
         let mut running = match self.start(server, scenario) {
             Ok(running) => running,
             Err(status) => return Row::without_numbers(&server.name, scenario.id, status),
@@ -226,13 +281,37 @@ impl Harness {
             Kind::Open { percent } => self.open(&mut running, server, scenario, *percent),
             Kind::Idle => self.idle(&mut running, server, scenario),
             Kind::Syscalls(load) => self.syscalls(&mut running, server, scenario, load),
+            Kind::Handshakes(load) => self.handshakes(&mut running, server, scenario, load),
+            Kind::HandshakeInstructions => unreachable!("measured above, without `running`"),
         };
         running.stop();
+        let mut row = row;
+        if scenario.transport == Transport::Tls
+            && transport(&server.name, scenario) == Transport::Plain
+        {
+            let joiner = if row.note.is_empty() { "" } else { "; " };
+            row.note = format!(
+                "over plain HTTP, without TLS: the baseline (stage 06 is this stage with TLS \
+                 added){joiner}{}",
+                row.note
+            );
+        }
         row
     }
 
     /// Starts `server` configured for `scenario`.
     fn start(&self, server: &Server, scenario: &Scenario) -> Result<Running, Status> {
+        self.start_as(server, scenario, None)
+    }
+
+    /// Starts `server` configured for `scenario`, under callgrind writing into `callgrind` when
+    /// that is given.
+    fn start_as(
+        &self,
+        server: &Server,
+        scenario: &Scenario,
+        callgrind: Option<&Path>,
+    ) -> Result<Running, Status> {
         let pinned = scenario.placement == Placement::Pinned;
         let workers = if pinned {
             1
@@ -246,10 +325,41 @@ impl Harness {
         let root = self.root.display().to_string();
         let addr_any = "127.0.0.1:0".to_owned();
         let idle = scenario.kind == Kind::Idle;
-        let launch = |program: &Path, args: Vec<String>| Launch {
-            program: program.to_path_buf(),
-            args,
-            cpus: cpus.clone(),
+        let tls =
+            match transport(&server.name, scenario) {
+                Transport::Plain => None,
+                Transport::Tls => Some(self.certificate.as_ref().ok_or_else(|| {
+                    Status::Failed("no certificate was made for this run".into())
+                })?),
+            };
+        let valgrind = match (callgrind, &self.valgrind) {
+            (None, _) => None,
+            (Some(out), Some(valgrind)) => Some((valgrind, out)),
+            (Some(_), None) => {
+                return Err(Status::Unavailable(
+                    "valgrind is not installed (scripts/bench-setup.sh installs it)".into(),
+                ))
+            }
+        };
+        let launch = |program: &Path, args: Vec<String>| match valgrind {
+            None => Launch {
+                program: program.to_path_buf(),
+                args,
+                cpus: cpus.clone(),
+            },
+            Some((valgrind, out)) => {
+                let mut wrapped = vec![
+                    "--tool=callgrind".to_owned(),
+                    format!("--callgrind-out-file={}", out.display()),
+                    program.display().to_string(),
+                ];
+                wrapped.extend(args);
+                Launch {
+                    program: valgrind.clone(),
+                    args: wrapped,
+                    cpus: cpus.clone(),
+                }
+            }
         };
         let start_error =
             |error: process::StartError| Status::Unavailable(format!("did not start: {error}"));
@@ -264,7 +374,9 @@ impl Harness {
                 let (path, close) = match &scenario.kind {
                     Kind::Closed(load) | Kind::Syscalls(load) => (load.path.as_str(), load.close),
                     Kind::Open { .. } => (SMALL_FILE, false),
-                    Kind::Idle => (PLAINTEXT, false),
+                    Kind::Idle | Kind::Handshakes(_) | Kind::HandshakeInstructions => {
+                        (PLAINTEXT, false)
+                    }
                 };
                 if path == SMALL_FILE || path == LARGE_FILE {
                     args.push("--body".into());
@@ -304,6 +416,14 @@ impl Harness {
                 // on (taskset included), as it does for a user who starts it without flags.
                 let mut args = vec!["--addr".into(), addr_any, "--root".into(), root];
                 args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+                if let Some(certificate) = tls {
+                    args.extend([
+                        "--cert".to_owned(),
+                        certificate.cert_file.display().to_string(),
+                        "--key".to_owned(),
+                        certificate.key_file.display().to_string(),
+                    ]);
+                }
                 if idle {
                     // Held connections must outlive the measurement, and there are many of them.
                     args.extend(
@@ -327,13 +447,12 @@ impl Harness {
                 let addr = process::free_local_addr()
                     .map_err(|error| Status::Unavailable(format!("no free port: {error}")))?;
                 let conf = conf_dir.join("nginx.conf");
+                let mut text = nginx::config(*flavour, &conf_dir, &self.root, addr, workers, tls);
+                if callgrind.is_some() {
+                    text = nginx::single_process(&text);
+                }
                 fs::create_dir_all(&conf_dir)
-                    .and_then(|()| {
-                        fs::write(
-                            &conf,
-                            nginx::config(*flavour, &conf_dir, &self.root, addr, workers),
-                        )
-                    })
+                    .and_then(|()| fs::write(&conf, text))
                     .map_err(|error| {
                         Status::Unavailable(format!("cannot write nginx.conf: {error}"))
                     })?;
@@ -345,7 +464,13 @@ impl Harness {
                     "-e".into(),
                     conf_dir.join("error.log").display().to_string(),
                 ];
-                Running::on_addr(&launch(nginx, args), addr, &log).map_err(start_error)
+                let running =
+                    Running::on_addr(&launch(nginx, args), addr, &log).map_err(start_error)?;
+                Ok(if tls.is_some() {
+                    running.over_tls()
+                } else {
+                    running
+                })
             }
         }
     }
@@ -425,6 +550,7 @@ impl Harness {
                     lateness_p99_us: None,
                     voluntary_switches: Some(switches.voluntary),
                     involuntary_switches: Some(switches.involuntary),
+                    resumed: None,
                 }),
                 Err(error) => {
                     row.status = Status::Failed(error);
@@ -669,6 +795,7 @@ pub fn parse_openloop(stdout: &str, seconds: f64) -> Result<Sample, String> {
         lateness_p99_us: Some(number("/lateness_us/p99")?),
         voluntary_switches: None,
         involuntary_switches: None,
+        resumed: None,
     })
 }
 
@@ -687,6 +814,13 @@ fn progress(row: &Row) -> String {
                 .total_per_request()
                 .map_or("-".into(), |calls| format!("{calls:.2}")),
             counts.requests
+        );
+    } else if let Some(counts) = &row.instructions {
+        let _ = write!(
+            line,
+            "{} instructions per handshake (X25519), {} (X25519MLKEM768 offered first)",
+            counts.x25519.map_or("-".into(), report::count),
+            counts.hybrid.map_or("-".into(), report::count),
         );
     } else if let Some(idle) = row.idle {
         let _ = write!(
@@ -753,6 +887,7 @@ pub fn build_example(name: &str) -> Result<PathBuf, String> {
 pub use crate::output::{verify_outputs, write_markdown_and_json};
 
 mod held;
+mod tls_rows;
 
 #[cfg(test)]
 mod tests;

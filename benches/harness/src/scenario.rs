@@ -9,6 +9,13 @@
 //! chapter compares them ([`crate::run::StageVariant::scenarios`]). The `syscalls-*` scenarios
 //! are light loads with strace attached for the measured window: their numbers are counts of
 //! system calls per request, not speeds ([`crate::syscalls`]).
+//!
+//! The `tls-*` scenarios speak TLS, with the run's own certificate ([`crate::tls`]): wrk over
+//! https for the request loads, the harness's own rustls client for the handshake loads
+//! ([`crate::handshakes`]) and the idle connections, and callgrind for the instructions per
+//! handshake. Only the servers that speak TLS have rows in them (nginx and stage 06), and, where
+//! the comparison says something, stage 05 over plain HTTP as the baseline
+//! ([`crate::servers::runs_in`]).
 
 use crate::wrk::Load;
 
@@ -32,7 +39,92 @@ pub enum Kind {
     /// wrk, closed loop, with `strace -c -f` attached to the server for the measured window
     /// only: system calls per request ([`crate::syscalls`]).
     Syscalls(Load),
+    /// The harness's TLS client, closed loop: each connection is a TCP connect, a handshake, one
+    /// small request and a close ([`crate::handshakes`]).
+    Handshakes(Handshakes),
+    /// The server under callgrind: instructions per full TLS 1.3 handshake, with X25519 and
+    /// with the post-quantum hybrid ([`crate::callgrind`]).
+    HandshakeInstructions,
 }
+
+/// What the server speaks in a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP/1.1 over TCP.
+    Plain,
+    /// HTTP/1.1 over TLS 1.2 or 1.3, with the run's certificate.
+    Tls,
+}
+
+/// A TLS protocol version a handshake load asks for (and allows nothing else).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
+impl TlsVersion {
+    /// As the tables write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsVersion::Tls12 => "TLS 1.2",
+            TlsVersion::Tls13 => "TLS 1.3",
+        }
+    }
+}
+
+/// A key-exchange group a TLS client offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    X25519,
+    /// NIST P-256 (`secp256r1`, `prime256v1` in OpenSSL's words).
+    Secp256r1,
+    /// The post-quantum hybrid: ML-KEM-768 and X25519 together.
+    X25519MlKem768,
+}
+
+impl Group {
+    /// The name rustls and the IANA registry give the group.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::X25519 => "X25519",
+            Group::Secp256r1 => "secp256r1",
+            Group::X25519MlKem768 => "X25519MLKEM768",
+        }
+    }
+}
+
+/// A handshake load: which handshakes the client asks for, over how many connections at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handshakes {
+    pub version: TlsVersion,
+    /// The groups the client offers, in its order of preference (it sends a key share for the
+    /// first).
+    pub groups: &'static [Group],
+    /// Resume a session: one client configuration whose session store is filled before the
+    /// measurement, so that every handshake measured can resume. Otherwise every handshake is
+    /// full (resumption off in the client).
+    pub resume: bool,
+    /// Connections in flight at once (one client thread each).
+    pub connections: u32,
+    /// The path of each connection's one request.
+    pub path: &'static str,
+}
+
+/// Connections of the handshake loads in flight at once. More would not load one server core
+/// more (each is a handshake the server is working on or about to), and the TLS 1.3 tickets a
+/// client keeps per server name are eight ([`crate::handshakes`] explains why that matters).
+pub const HANDSHAKE_CONNECTIONS: u32 = 8;
+
+/// What the handshake loads offer: X25519 alone, so that every server does the same key
+/// exchange; and the hybrid first with X25519 after it, as a browser offers them, so that each
+/// server picks what it prefers.
+pub const X25519_ONLY: &[Group] = &[Group::X25519];
+/// TLS 1.2's loads offer P-256 after X25519: a TLS 1.2 server (OpenSSL) uses an ECDSA P-256
+/// certificate only with a client that lists P-256 among its groups, and without it refuses
+/// the handshake. X25519 comes first, so it is still the key exchange of every handshake.
+pub const X25519_THEN_P256: &[Group] = &[Group::X25519, Group::Secp256r1];
+pub const HYBRID_FIRST: &[Group] = &[Group::X25519MlKem768, Group::X25519];
 
 /// Where server and generator run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +146,7 @@ pub struct Scenario {
     pub shows: &'static str,
     pub kind: Kind,
     pub placement: Placement,
+    pub transport: Transport,
 }
 
 fn closed(path: &str, connections: u32) -> Load {
@@ -76,7 +169,26 @@ pub fn all() -> Vec<Scenario> {
         shows,
         kind,
         placement,
+        transport: Transport::Plain,
     };
+    let tls = |id, title, shows, kind| Scenario {
+        id,
+        title,
+        shows,
+        kind,
+        placement: Pinned,
+        transport: Transport::Tls,
+    };
+    let handshakes = |version, groups, resume| {
+        Kind::Handshakes(Handshakes {
+            version,
+            groups,
+            resume,
+            connections: HANDSHAKE_CONNECTIONS,
+            path: PLAINTEXT,
+        })
+    };
+    use TlsVersion::{Tls12, Tls13};
     vec![
         scenario(
             "small-keepalive-1",
@@ -198,6 +310,76 @@ pub fn all() -> Vec<Scenario> {
             }),
             Pinned,
         ),
+        tls(
+            "tls-small-keepalive-50",
+            "TLS: small file, keep-alive, 50 connections",
+            "The everyday load over TLS: what encrypting every response costs, per request.",
+            Kind::Closed(closed(SMALL_FILE, 50)),
+        ),
+        tls(
+            "tls-large-file",
+            "TLS: 1 MiB file, keep-alive, 16 connections",
+            "Bulk transfer over TLS, where every byte is encrypted in user space and sendfile is out.",
+            Kind::Closed(closed(LARGE_FILE, 16)),
+        ),
+        // Not wrk: over TLS it resumes some of its new connections and not others (its OpenSSL
+        // object is reused), so its connections are neither all full nor all resumed. The
+        // harness's client makes every one a full TLS 1.3 handshake, and connects the plain
+        // baseline the same way.
+        tls(
+            "tls-connection-per-request",
+            "TLS 1.3: small file, a new connection and a full handshake per request (50 at a time)",
+            "What a handshake costs, in requests: CPU per request with a handshake each, beside plain HTTP's.",
+            Kind::Handshakes(Handshakes {
+                version: Tls13,
+                groups: X25519_ONLY,
+                resume: false,
+                connections: 50,
+                path: SMALL_FILE,
+            }),
+        ),
+        tls(
+            "tls-handshakes-full-13",
+            "TLS 1.3 full handshakes, ECDSA P-256, X25519",
+            "New full handshakes per second: the server's signature and key exchange on every connection.",
+            handshakes(Tls13, X25519_ONLY, false),
+        ),
+        tls(
+            "tls-handshakes-full-13-hybrid",
+            "TLS 1.3 full handshakes, the client offering X25519MLKEM768 first, then X25519",
+            "The post-quantum hybrid key exchange, on (stage 06 as it starts) and off (--no-pq-hybrid).",
+            handshakes(Tls13, HYBRID_FIRST, false),
+        ),
+        tls(
+            "tls-handshakes-full-12",
+            "TLS 1.2 full handshakes, ECDSA P-256, X25519",
+            "New full handshakes per second in TLS 1.2, the baseline its resumption is measured against.",
+            handshakes(Tls12, X25519_THEN_P256, false),
+        ),
+        tls(
+            "tls-handshakes-resumed-12",
+            "TLS 1.2 resumed handshakes",
+            "Resumption in TLS 1.2: no key exchange and no signature, only a ticket to decrypt.",
+            handshakes(Tls12, X25519_THEN_P256, true),
+        ),
+        tls(
+            "tls-handshakes-resumed-13",
+            "TLS 1.3 resumed handshakes, X25519",
+            "Resumption in TLS 1.3 skips the signature but keeps a fresh X25519 key exchange.",
+            handshakes(Tls13, X25519_ONLY, true),
+        ),
+        tls(
+            "tls-idle-connections",
+            "TLS: idle connections held open",
+            "Memory per idle TLS connection: each handshake done, one request answered, then held.",
+            Kind::Idle,
+        ),
+        tls(
+            "tls-handshake-instructions",
+            "TLS 1.3 handshakes under callgrind: instructions per full handshake",
+            "The handshake's cost in instructions, the same on a busy machine as on a quiet one.",
+            Kind::HandshakeInstructions,
+        ),
     ]
 }
 // ANCHOR_END: scenarios
@@ -251,6 +433,28 @@ mod tests {
         assert!(load("connection-per-request").close);
         assert_eq!(load("slow-mix").slow_every, Some(10));
         assert_eq!(load("small-keepalive-1000").connections, 1000);
+        let handshakes = |id| match find(id).map(|scenario| scenario.kind) {
+            Some(Kind::Handshakes(load)) => load,
+            other => panic!("{id}: {other:?}"),
+        };
+        assert!(handshakes("tls-handshakes-resumed-12").resume);
+        assert!(!handshakes("tls-handshakes-full-12").resume);
+        for id in ["tls-handshakes-full-12", "tls-handshakes-resumed-12"] {
+            assert_eq!(handshakes(id).version, TlsVersion::Tls12);
+            assert!(handshakes(id).groups.contains(&Group::Secp256r1), "{id}");
+        }
+        assert_eq!(handshakes("tls-handshakes-full-13").groups, [Group::X25519]);
+        assert_eq!(handshakes("tls-handshakes-full-13").path, PLAINTEXT);
+        let per_request = handshakes("tls-connection-per-request");
+        assert_eq!(
+            (per_request.connections, per_request.path),
+            (50, SMALL_FILE)
+        );
+        assert!(!per_request.resume);
+        assert_eq!(
+            handshakes("tls-handshakes-full-13-hybrid").groups[0],
+            Group::X25519MlKem768
+        );
         match find("syscalls-connection-per-request").map(|scenario| scenario.kind) {
             Some(Kind::Syscalls(load)) => assert!(load.close && load.connections < 10),
             other => panic!("{other:?}"),

@@ -1,10 +1,15 @@
 //! Who is in the table: the reference servers, the stages, and the stages again in other modes
 //! (stage 02's other pools, stages 02 and 03 at other sizes), with the scenarios each takes part
 //! in. The chapter "Measuring honestly", "Who is in the table", says why each is there.
+//!
+//! The TLS scenarios have rows only for the servers that speak TLS (nginx, with the run's
+//! certificate, and stage 06), and for stage 05 over plain HTTP where the comparison says
+//! something ([`PLAIN_BASELINE_SCENARIOS`]); stage 06 speaks only TLS, so it has no row in the
+//! plain scenarios.
 
 use crate::nginx::Flavour;
 use crate::report::{FLOOR, NGINX};
-use crate::scenario::{Kind, Scenario};
+use crate::scenario::{self, Kind, Scenario, Transport};
 
 /// The reference rows, in the order the tables show them (before the stages).
 pub const HYPER: &str = "hyper";
@@ -46,10 +51,37 @@ pub const SIZE_SCENARIOS: &[&str] = &[
     "small-keepalive-50-2cores",
 ];
 
+/// The stages that speak only TLS: they run in the TLS scenarios and in no other.
+pub const TLS_STAGES: [&str; 1] = ["stage06-tls"];
+
+/// The stage that speaks plain HTTP beside the TLS rows: stage 06 is stage 05 with TLS added.
+pub const PLAIN_BASELINE: &str = "stage05-async";
+
+/// The TLS scenarios where stage 05 over plain HTTP is a row too: what TLS adds to a request, to
+/// a large file, to a new connection (the handshake's cost, in requests), and to an idle
+/// connection's memory. The handshake scenarios have no plain counterpart.
+pub const PLAIN_BASELINE_SCENARIOS: &[&str] = &[
+    "tls-small-keepalive-50",
+    "tls-large-file",
+    "tls-connection-per-request",
+    "tls-idle-connections",
+];
+
+/// Where stage 06's chapter compares its crypto providers: every handshake load, and the
+/// instruction counts.
+pub const PROVIDER_SCENARIOS: &[&str] = &[
+    "tls-handshakes-full-13",
+    "tls-handshakes-full-12",
+    "tls-handshakes-resumed-12",
+    "tls-handshakes-resumed-13",
+    "tls-handshake-instructions",
+];
+
 /// Stages that also run in other modes, as rows of their own. Stage 02's chapter compares its
 /// three pools everywhere, and its hand-built pool at two sizes; stage 03's compares a few and
-/// many workers, on one shared listener and with `SO_REUSEPORT`.
-pub const STAGE_VARIANTS: [StageVariant; 8] = [
+/// many workers, on one shared listener and with `SO_REUSEPORT`; stage 06's compares the hybrid
+/// key exchange on and off, and its two crypto providers.
+pub const STAGE_VARIANTS: [StageVariant; 10] = [
     StageVariant {
         package: "stage02-threadpool",
         name: "stage02-threadpool-rayon",
@@ -98,16 +130,50 @@ pub const STAGE_VARIANTS: [StageVariant; 8] = [
         args: &["--workers", "50", "--reuseport"],
         scenarios: Some(SIZE_SCENARIOS),
     },
+    StageVariant {
+        package: "stage06-tls",
+        name: "stage06-tls-no-pq",
+        args: &["--no-pq-hybrid"],
+        scenarios: Some(&["tls-handshakes-full-13-hybrid"]),
+    },
+    StageVariant {
+        package: "stage06-tls",
+        name: "stage06-tls-ring",
+        args: &["--crypto", "ring"],
+        scenarios: Some(PROVIDER_SCENARIOS),
+    },
 ];
 
-/// Whether the server called `name` has a row in `scenario`: every server does, except a
-/// variant limited to some scenarios ([`StageVariant::scenarios`]).
+/// Whether the server called `name` has a row in `scenario`: a variant limited to some
+/// scenarios only in those ([`StageVariant::scenarios`]); in a TLS scenario, only nginx, the
+/// TLS stages and the plain baseline where it is one; in a plain scenario, every server but the
+/// TLS stages.
 pub fn runs_in(name: &str, scenario: &str) -> bool {
-    STAGE_VARIANTS
-        .iter()
-        .find(|variant| variant.name == name)
+    let variant = STAGE_VARIANTS.iter().find(|variant| variant.name == name);
+    let listed = variant
         .and_then(|variant| variant.scenarios)
-        .is_none_or(|only| only.contains(&scenario))
+        .is_none_or(|only| only.contains(&scenario));
+    let package = variant.map_or(name, |variant| variant.package);
+    let tls_only = TLS_STAGES.contains(&package);
+    let transport = scenario::find(scenario).map_or(Transport::Plain, |s| s.transport);
+    listed
+        && match transport {
+            Transport::Plain => !tls_only,
+            Transport::Tls => {
+                name == NGINX
+                    || tls_only
+                    || (name == PLAIN_BASELINE && PLAIN_BASELINE_SCENARIOS.contains(&scenario))
+            }
+        }
+}
+
+/// What the row `name` speaks in `scenario`: TLS in a TLS scenario, except the plain baseline.
+pub fn transport(name: &str, scenario: &Scenario) -> Transport {
+    if scenario.transport == Transport::Tls && name != PLAIN_BASELINE {
+        Transport::Tls
+    } else {
+        Transport::Plain
+    }
 }
 
 /// A server the harness compares.
@@ -164,9 +230,17 @@ pub fn servers(stages: &[&'static str]) -> Vec<Server> {
 /// loads a model is expected to fail: that failure is the measurement.
 pub fn not_applicable(kind: &ServerKind, scenario: &Scenario) -> Option<&'static str> {
     let slow = matches!(&scenario.kind, Kind::Closed(load) if load.slow_every.is_some());
+    let hybrid = matches!(&scenario.kind, Kind::Handshakes(load)
+        if load.groups.first() == Some(&scenario::Group::X25519MlKem768));
     match kind {
         ServerKind::Floor if slow => Some("a fixed answer has no /slow route"),
         ServerKind::Nginx(_) if slow => Some("stock nginx has no handler that blocks"),
+        ServerKind::Nginx(_) if hybrid => Some(NGINX_HAS_NO_MLKEM),
         _ => None,
     }
 }
+
+/// Why nginx has no row with the post-quantum hybrid.
+pub const NGINX_HAS_NO_MLKEM: &str = "nginx 1.22 on OpenSSL 3.0 has no ML-KEM, so no \
+     X25519MLKEM768 (OpenSSL has it from 3.5): it would answer with X25519, which \
+     tls-handshakes-full-13 measures";

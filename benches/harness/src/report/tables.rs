@@ -11,7 +11,8 @@
 use std::fmt::Write as _;
 
 use super::{Report, Row, Status, Summary, FLOOR, NGINX};
-use crate::scenario::{Kind, Scenario};
+use crate::scenario::{Kind, Scenario, Transport};
+use crate::servers::PLAIN_BASELINE;
 
 /// The most columns any generated table has. Chosen from the book's layout: mdBook pads every
 /// cell by 20 px on each side, so in a 750 px column seven columns leave about 65 px for each
@@ -90,6 +91,10 @@ fn description(server: &str) -> String {
                         "stage03-prefork" => "forked worker processes",
                         "stage04-evented" => "an event loop on epoll",
                         "stage05-async" => "tokio",
+                        "stage06-tls" => {
+                            "stage 05 with rustls (aws-lc-rs) between the socket \
+                                          and the HTTP machine"
+                        }
                         _ => "a stage",
                     };
                     format!("{model}, started without flags as a user would")
@@ -118,7 +123,9 @@ pub fn legend_markdown(report: &Report) -> String {
          - **req/s**: complete responses per second, the median of the repetitions; \
          **spread**: half the range of the repetitions, relative to the median.\n\
          - **×nginx**, **×floor**: the row's value divided by nginx's or the floor's in the same \
-         scenario of the same run (above 1 is more requests, or more CPU).\n\
+         scenario of the same run (above 1 is more requests, or more CPU); in the TLS scenarios \
+         **×plain** and **CPU ×plain** divide by stage 05's over plain HTTP instead, in the same \
+         scenario (stage 06 is stage 05 with TLS added, so this is what TLS costs).\n\
          - **MB/s**: response bytes received per second; **errors**: socket errors, timeouts and \
          responses of status 400 or more, over all repetitions.\n\
          - **p50**, **p99**, **p99.9**, **max**: latency percentiles (open loop: measured from \
@@ -128,6 +135,16 @@ pub fn legend_markdown(report: &Report) -> String {
          **switches/req**: the context switches of all its threads (a thread blocked, or the \
          scheduler took its core) per request answered; **peak RSS**: the largest resident \
          memory of those processes during the row.\n\
+         - Handshake loads (the harness's TLS client; each connection is a connect, a \
+         handshake, one small request and a close): **handshakes/s** completed connections per \
+         second, **resumed** the share of their handshakes that resumed a session, **CPU \
+         µs/handshake** the server's CPU time per connection; **p50** and **p99** from connect \
+         to the answer's last byte.\n\
+         - Instructions per handshake (callgrind, in the server, per full TLS 1.3 handshake and \
+         its one request): **X25519** with the client offering X25519 alone, \
+         **X25519MLKEM768** with the client offering the post-quantum hybrid first, \
+         **hybrid ×X25519** the second divided by the first, and **handshakes** how many the \
+         difference of the two callgrind runs was divided by.\n\
          - Open loop: **target** is the rate asked for, **achieved** the rate answered, \
          **lateness p99** how late the generator itself was in sending.\n\
          - Idle connections: **tried** counts the connections opened, **held** those answered \
@@ -177,6 +194,9 @@ pub fn header_markdown(report: &Report) -> String {
         machine.tools.join(", ")
     );
     let _ = writeln!(out, "Reproduce with `{}`.", settings.command);
+    for earlier in &report.earlier {
+        let _ = writeln!(out, "{}", earlier.sentence());
+    }
     out
 }
 
@@ -214,6 +234,8 @@ pub fn scenario_markdown(report: &Report, scenario: &Scenario) -> String {
         Kind::Open { .. } => open_tables(&rows, &notes),
         Kind::Closed(_) => closed_tables(report, scenario, &rows, &notes),
         Kind::Syscalls(_) => syscall_tables(&rows, &notes),
+        Kind::Handshakes(_) => handshake_tables(report, scenario, &rows, &notes),
+        Kind::HandshakeInstructions => instruction_tables(report, scenario, &rows, &notes),
     };
     tables + &notes.markdown()
 }
@@ -395,13 +417,18 @@ fn sentence(text: &str) -> String {
 
 fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &Notes) -> String {
     let nginx = report.reference(NGINX, scenario.id);
-    let floor = report.reference(FLOOR, scenario.id);
+    // Over TLS there is no floor; the second reference is the same stage without TLS.
+    let (second, by_second, cpu_by_second) = match scenario.transport {
+        Transport::Plain => (FLOOR, "×floor", "CPU ×floor"),
+        Transport::Tls => (PLAIN_BASELINE, "×plain", "CPU ×plain"),
+    };
+    let floor = report.reference(second, scenario.id);
     let rate_of = |s: Option<Summary>| s.and_then(|s| s.requests_per_second.map(|r| r.median));
     let cpu_of = |s: Option<Summary>| s.and_then(|s| s.cpu_us_per_request);
     let mut rate = Table::new(
         "Rate",
         "server",
-        &["req/s", "spread", "×nginx", "×floor", "MB/s", "errors"],
+        &["req/s", "spread", "×nginx", by_second, "MB/s", "errors"],
     );
     let mut latency = Table::new("Latency", "server", &["p50", "p99", "p99.9"]);
     let mut cost = Table::new(
@@ -410,7 +437,7 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
         &[
             "CPU µs/req",
             "CPU ×nginx",
-            "CPU ×floor",
+            cpu_by_second,
             "switches/req",
             "peak RSS",
         ],
@@ -462,6 +489,130 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
         );
     }
     rate.finish() + &latency.finish() + &cost.finish()
+}
+
+/// The handshake loads: the rate, with a footnote on the client's share of the machine, and the
+/// server's cost per handshake. Where stage 05 over plain HTTP is a row too (a new connection
+/// per request), each connection is counted as the request it carries, and `×plain` divides by
+/// stage 05's.
+fn handshake_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &Notes) -> String {
+    let nginx = report.reference(NGINX, scenario.id);
+    let plain = crate::servers::PLAIN_BASELINE_SCENARIOS
+        .contains(&scenario.id)
+        .then(|| report.reference(PLAIN_BASELINE, scenario.id));
+    let rate_of = |s: Option<Summary>| s.and_then(|s| s.requests_per_second.map(|r| r.median));
+    let cpu_of = |s: Option<Summary>| s.and_then(|s| s.cpu_us_per_request);
+    let client_bound = format!("{}-client", scenario.id);
+    let (per, cpu_heading) = match plain {
+        Some(_) => ("req/s", "CPU µs/req"),
+        None => ("handshakes/s", "CPU µs/handshake"),
+    };
+    let rate_heading = format!("{per}[^{client_bound}]");
+    let mut rate_columns = vec![rate_heading.as_str(), "spread", "×nginx"];
+    let mut cost_columns = vec![cpu_heading, "CPU ×nginx"];
+    if plain.is_some() {
+        rate_columns.push("×plain");
+        cost_columns.push("CPU ×plain");
+    }
+    rate_columns.extend(["resumed", "errors"]);
+    cost_columns.extend(["p50", "p99", "peak RSS"]);
+    let mut rate = Table::new("Rate", "server", &rate_columns);
+    let mut cost = Table::new("Cost", "server", &cost_columns);
+    for row in rows {
+        let short = short_name(&row.server);
+        let marked = notes.name(&row.server, &short);
+        if !row.status.measured() {
+            rate.without_numbers(&marked, &row.status, rate_columns.len());
+            cost.without_numbers(&short, &row.status, cost_columns.len());
+            continue;
+        }
+        let summary = row.summary();
+        let median = summary.requests_per_second.map(|r| r.median);
+        let cpu = summary.cpu_us_per_request;
+        let completed: u64 = row.samples.iter().map(|sample| sample.requests).sum();
+        let resumed: Option<u64> = row.samples.iter().map(|sample| sample.resumed).sum();
+        let mut rate_cells = vec![
+            median.map_or("-".into(), count),
+            summary.requests_per_second.map_or("-".into(), |r| {
+                format!("±{:.0} %", r.relative_width() * 50.0)
+            }),
+            ratio(median, rate_of(nginx)),
+        ];
+        let mut cost_cells = vec![
+            cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
+            ratio(cpu, cpu_of(nginx)),
+        ];
+        if let Some(plain) = plain {
+            rate_cells.push(ratio(median, rate_of(plain)));
+            cost_cells.push(ratio(cpu, cpu_of(plain)));
+        }
+        rate_cells.push(match resumed {
+            Some(resumed) if completed > 0 => {
+                format!("{:.0} %", resumed as f64 * 100.0 / completed as f64)
+            }
+            _ => "-".into(),
+        });
+        rate_cells.push(count(summary.errors as f64));
+        cost_cells.extend([
+            micros(summary.p50_us),
+            micros(summary.p99_us),
+            row.peak_rss_bytes.map_or("-".into(), mebibytes),
+        ]);
+        rate.line(&marked, &rate_cells);
+        cost.line(&short, &cost_cells);
+    }
+    let footnote = format!(
+        "[^{client_bound}]: The client, the harness's own, runs on the other core of this \
+         two-core machine and does its half of every connection's work there, its half of the \
+         handshake's cryptography included, so the rate can be the client's limit rather than \
+         the server's. The server's CPU time per connection does not depend on how fast the \
+         client is: it is the fairer figure to compare servers by.\n\n"
+    );
+    rate.finish() + &cost.finish() + &footnote
+}
+
+/// The callgrind counts: instructions per full handshake with X25519, against nginx's, and with
+/// the hybrid offered first.
+fn instruction_tables(
+    report: &Report,
+    scenario: &Scenario,
+    rows: &[&Row],
+    notes: &Notes,
+) -> String {
+    let nginx = report
+        .row(NGINX, scenario.id)
+        .filter(|row| row.status.measured())
+        .and_then(|row| row.instructions)
+        .and_then(|counts| counts.x25519);
+    let mut table = Table::new(
+        "Instructions per handshake",
+        "server",
+        &[
+            "X25519",
+            "×nginx",
+            "X25519MLKEM768",
+            "hybrid ×X25519",
+            "handshakes",
+        ],
+    );
+    for row in rows {
+        let short = short_name(&row.server);
+        let marked = notes.name(&row.server, &short);
+        match (&row.instructions, row.status.measured()) {
+            (Some(counts), true) => table.line(
+                &marked,
+                &[
+                    counts.x25519.map_or("-".into(), count),
+                    ratio(counts.x25519, nginx),
+                    counts.hybrid.map_or("-".into(), count),
+                    ratio(counts.hybrid, counts.x25519),
+                    counts.handshakes.to_string(),
+                ],
+            ),
+            _ => table.without_numbers(&marked, &row.status, 5),
+        }
+    }
+    table.finish()
 }
 
 /// Context switches per request: two decimals, three below a tenth (an event loop's are
@@ -656,7 +807,12 @@ pub fn server_markdown(report: &Report, server: &str) -> String {
     let rows: Vec<&Row> = report
         .scenarios
         .iter()
-        .filter(|scenario| !matches!(scenario.kind, Kind::Syscalls(_)))
+        .filter(|scenario| {
+            !matches!(
+                scenario.kind,
+                Kind::Syscalls(_) | Kind::HandshakeInstructions
+            )
+        })
         .filter_map(|scenario| report.row(server, scenario.id))
         .collect();
     // Keyed by scenario, not by server: each line of these tables is a scenario.

@@ -12,23 +12,34 @@ impl Harness {
         // Let a server that starts workers lazily finish starting before the baseline.
         std::thread::sleep(Duration::from_millis(300));
         let rss_before = procfs::tree_usage(pid).rss_bytes;
+        // Over TLS, every connection is a full handshake first (a new visitor each time).
+        let tls = match self.tls_client(server, scenario, &tls::ClientSettings::any_version()) {
+            Ok(tls) => tls,
+            Err(problem) => {
+                row.status = Status::Failed(problem);
+                return row;
+            }
+        };
         // Time for the connects and answers grows with their number (3 ms each leaves room on
-        // a loaded machine for every server that can hold them), whatever the mode. A server
-        // that cannot hold them is found out at the first answer that does not come.
+        // a loaded machine for every server that can hold them, 6 ms with a handshake each),
+        // whatever the mode. A server that cannot hold them is found out at the first answer
+        // that does not come.
         let connections = u32::try_from(self.options.idle_connections).unwrap_or(u32::MAX);
-        let deadline = Duration::from_secs(5).max(Duration::from_millis(3) * connections);
+        let each = Duration::from_millis(if tls.is_some() { 6 } else { 3 });
+        let deadline = Duration::from_secs(5).max(each * connections);
         let mut held = idle::hold(
             running.addr(),
             self.options.idle_connections,
             PLAINTEXT,
             deadline,
+            tls.as_ref(),
         );
         // Give the server a moment to settle (a worker may still be growing a buffer).
         std::thread::sleep(Duration::from_millis(300));
         let rss_after = procfs::tree_usage(pid).rss_bytes;
         // What the held connections cost everyone else: a newcomer, then some of them again.
         let wait = Duration::from_secs(if self.options.quick { 2 } else { 5 });
-        let new_request = idle::one_request(running.addr(), PLAINTEXT, wait);
+        let new_request = idle::one_request(running.addr(), PLAINTEXT, wait, tls.as_ref());
         let reused = held.reuse(idle::REUSED, PLAINTEXT, running.addr(), wait);
         if let Some(status) = running.exited() {
             row.status = Status::Failed(format!(
@@ -103,7 +114,7 @@ impl Harness {
         if self.options.warmup_seconds > 0 {
             let _ = self.wrk_run(running, load, self.options.warmup_seconds, 1, true);
         } else {
-            let _ = idle::one_request(running.addr(), &load.path, Duration::from_secs(2));
+            let _ = idle::one_request(running.addr(), &load.path, Duration::from_secs(2), None);
         }
         let pids: Vec<u32> = procfs::tree_pids(running.pid());
         let name = format!("{}-{}", server.name, scenario.id);

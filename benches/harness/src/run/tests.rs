@@ -147,3 +147,49 @@ fn verify_outputs_names_what_is_missing() {
     let with_variant = vec!["floor".to_owned(), "stage02-threadpool-64".to_owned()];
     assert!(verify_outputs(&dir, &with_variant, &["small-keepalive-1"]).is_ok());
 }
+
+#[test]
+fn tls_scenarios_have_rows_for_the_servers_that_speak_tls_and_the_plain_baseline() {
+    use crate::scenario::Transport;
+    let tls = scenario::find("tls-small-keepalive-50").expect("known");
+    let handshakes = scenario::find("tls-handshakes-full-13").expect("known");
+    let hybrid = scenario::find("tls-handshakes-full-13-hybrid").expect("known");
+    assert!(runs_in(NGINX, tls.id) && runs_in("stage06-tls", tls.id));
+    assert!(!runs_in(NGINX_TUNED, tls.id) && !runs_in(FLOOR, tls.id) && !runs_in(HYPER, tls.id));
+    assert!(!runs_in("stage04-evented", tls.id));
+    // Stage 05 over plain HTTP is the baseline where TLS has a plain counterpart.
+    assert!(runs_in("stage05-async", tls.id));
+    assert!(!runs_in("stage05-async", handshakes.id));
+    assert_eq!(transport("stage05-async", &tls), Transport::Plain);
+    assert_eq!(transport("stage06-tls", &tls), Transport::Tls);
+    assert_eq!(transport(NGINX, &tls), Transport::Tls);
+    // Stage 06 speaks only TLS: no row in the plain scenarios.
+    assert!(!runs_in("stage06-tls", "small-keepalive-50"));
+    assert!(runs_in("stage05-async", "small-keepalive-50"));
+    assert_eq!(
+        transport(NGINX, &scenario::find("small-keepalive-50").expect("known")),
+        Transport::Plain
+    );
+    // The variants: the hybrid off only where the hybrid is offered; ring in every handshake
+    // load and the instruction counts, and in no request load.
+    assert!(runs_in("stage06-tls-no-pq", hybrid.id));
+    assert!(!runs_in("stage06-tls-no-pq", handshakes.id));
+    assert!(runs_in("stage06-tls-ring", handshakes.id));
+    assert!(runs_in("stage06-tls-ring", "tls-handshake-instructions"));
+    assert!(!runs_in("stage06-tls-ring", tls.id));
+    assert!(!runs_in("stage06-tls-ring", hybrid.id));
+    // nginx has no ML-KEM: not applicable, with the reason.
+    let nginx = ServerKind::Nginx(Flavour::AsShipped);
+    assert!(not_applicable(&nginx, &hybrid).is_some_and(|why| why.contains("OpenSSL 3.0")));
+    assert!(not_applicable(&nginx, &handshakes).is_none());
+    let names: Vec<String> = servers(&["stage05-async", "stage06-tls"])
+        .into_iter()
+        .map(|server| server.name)
+        .collect();
+    assert!(names.ends_with(&[
+        "stage05-async".to_owned(),
+        "stage06-tls".to_owned(),
+        "stage06-tls-no-pq".to_owned(),
+        "stage06-tls-ring".to_owned(),
+    ]));
+}
