@@ -70,8 +70,8 @@ fn the_curl_capture_asks_for_localhost_and_offers_http11() {
         "server_name comes first"
     );
     let page = hello::markdown(&parsed, "");
-    assert!(page.contains("host_name localhost"), "{page}");
-    assert!(page.contains("http/1.1"), "{page}");
+    assert!(page.contains("host_<wbr>name localhost"), "{page}");
+    assert!(page.contains("| h2, http/1.1 |"), "{page}");
 }
 
 #[test]

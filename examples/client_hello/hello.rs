@@ -753,11 +753,18 @@ pub fn markdown(hello: &ClientHello, source: &str) -> String {
             "| {} | {} | {} | {} |",
             row.at,
             row.len,
-            row.field.replace('|', "\\|"),
-            row.value.replace('|', "\\|")
+            cell(&row.field),
+            cell(&row.value)
         );
     }
     out
+}
+
+/// A table cell: `|` escaped, and a line-break opportunity (`<wbr>`) after every `_`, since
+/// names such as `TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256` are one word to a browser and
+/// would make the table wider than the page.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('_', "_<wbr>")
 }
 
 /// The page the book includes: a sentence on where the capture came from (which `client`, by
