@@ -22,6 +22,7 @@
 //! - [`stage03`]: a binary upgrade, back-off, a health check, one count for all workers.
 //! - [`stage04`]: one listener, write interest set once, pinned loops, an open-file cache.
 //! - [`stage05`]: a runtime per core, a bounded blocking pool, read-ahead, a limit per address.
+//! - [`stage06`]: OCSP stapling, wildcard names, a 503 over TLS, a certificate seen at once.
 //!
 //! [`support`] holds what they share: starting a stage with the flag an exercise adds, and the
 //! countable facts they read from `/proc` and `strace`.
@@ -31,4 +32,5 @@ mod stage02;
 mod stage03;
 mod stage04;
 mod stage05;
+mod stage06;
 mod support;
