@@ -156,12 +156,10 @@ fn cert_without_key_and_other_usage_errors_exit_with_status_2() {
     );
 }
 
-/// The line for a missing flag should name it. It does not yet: common/cli keeps the first
-/// line of clap's message, and clap puts the names on the lines after it, so the user reads
-/// "the following required arguments were not provided: (see --help)" and no name. Shared by
-/// every stage; left to common/cli, and this test, ignored until then, says what to expect.
+/// The line for a missing flag names it. (It once did not: clap puts the names on the lines
+/// after "the following required arguments were not provided:", and common/cli kept only the
+/// first line.)
 #[test]
-#[ignore = "common/cli drops the missing flag's name from clap's message"]
 fn a_missing_key_flag_is_named_in_the_usage_error() {
     let dir = TempDir::new("tls-cli-usage-name");
     let (cert, key) = Pair::self_signed("A", &["localhost"]).write(&dir, "a");

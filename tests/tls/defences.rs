@@ -252,7 +252,7 @@ fn a_truncated_client_hello_then_eof_is_closed_at_once() {
 }
 
 /// Connections still in their handshake count against `--max-connections` (2 here): with two
-/// silent clients holding both places, a third is refused with stage 05's plain `503` at once;
+/// silent clients holding both places, a third is refused with stage 05's `503`, encrypted after a handshake of its own;
 /// once the handshake timeout has closed the silent two, a normal client is served again.
 #[test]
 fn handshaking_connections_count_against_max_connections() {
@@ -269,10 +269,16 @@ fn handshaking_connections_count_against_max_connections() {
     // Both accepted (each takes its place at accept): the server has answered a refusal by
     // the time the third connection is read, so wait for the first two to be seen first.
     thread::sleep(Duration::from_millis(200));
-    let mut third = Conn::connect(server.addr()).or_fail("connecting a third client");
-    let response = third.read_response().or_fail("the third client's refusal");
-    assert_eq!(response.status, 503, "{response}");
-    assert!(response.header("retry-after").is_some(), "{response}");
+    // The refusal comes over TLS, after a handshake of its own: a TLS client reads it.
+    let mut third =
+        TlsClient::connect(server.addr(), "localhost").or_fail("the third client's handshake");
+    let response = third.get("/").or_fail("the third client's refusal");
+    assert_eq!(response.status, 503, "{}", response.head);
+    assert!(
+        response.head.to_ascii_lowercase().contains("retry-after:"),
+        "{}",
+        response.head
+    );
     for stream in &mut silent {
         let (received, closed) = read_until_closed(stream, since, Duration::from_secs(10));
         assert!(

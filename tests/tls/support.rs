@@ -29,6 +29,7 @@ pub const STAGE: Stage = Stage::new(
         max_connections: true,
         offloads_blocking: true,
         bounded_output: true,
+        tls: true,
     },
 );
 

@@ -100,13 +100,28 @@ pub fn parse_or_exit<T: Parser>() -> T {
                 error.exit()
             }
             _ => {
-                let rendered = error.render().to_string();
-                let first = rendered.lines().next().unwrap_or("invalid command line");
-                let message = first.strip_prefix("error: ").unwrap_or(first);
+                let message = one_line(&error.render().to_string());
                 exit_with_error(format_args!("{message} (see --help)"), 2)
             }
         },
     }
+}
+
+/// Clap's usage error as one line: its first line, and when that line ends in a colon (`the
+/// following required arguments were not provided:`), the indented lines it introduces, which
+/// name the flags; the usage summary after them is left to `--help`.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or("invalid command line");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    if message.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|line| line.starts_with(' '))
+            .map(str::trim)
+            .collect();
+        message = format!("{} {}", message, listed.join(", "));
+    }
+    message
 }
 
 /// Prints `PROGRAM: error: MESSAGE` on stderr and exits with `code`. For errors a user can fix
@@ -193,6 +208,27 @@ mod tests {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn a_usage_error_is_one_line_that_names_the_missing_flags() {
+        #[derive(Parser, Debug)]
+        struct Pair {
+            #[arg(long, requires = "key")]
+            cert: Option<String>,
+            #[arg(long)]
+            key: Option<String>,
+        }
+        let error = Pair::try_parse_from(["stage", "--cert", "a.pem"]).unwrap_err();
+        let message = one_line(&error.render().to_string());
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("--key"), "{message}");
+        let error = TestCli::try_parse_from(["stage", "--no-such-flag"]).unwrap_err();
+        let message = one_line(&error.render().to_string());
+        assert!(
+            message.contains("--no-such-flag") && !message.contains('\n'),
+            "{message}"
+        );
     }
 
     #[test]

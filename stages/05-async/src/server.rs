@@ -45,34 +45,35 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
 /// Accepts connections and spawns a task for each, until `shutdown` is requested.
 pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Arc<Limits>, shutdown: &Shutdown) {
     let max_connections = limits.max_connections;
-    accept_loop(
-        listener,
-        max_connections,
-        shutdown,
-        move |stream, peer, stop| {
-            let app = Arc::clone(&app);
-            let limits = Arc::clone(&limits);
-            async move {
-                if let Err(error) = serve_connection(stream, &app, &limits, stop).await {
-                    debug!(%peer, %error, "connection ended with an error");
-                }
+    let connection = move |stream, peer, stop| {
+        let app = Arc::clone(&app);
+        let limits = Arc::clone(&limits);
+        async move {
+            if let Err(error) = serve_connection(stream, &app, &limits, stop).await {
+                debug!(%peer, %error, "connection ended with an error");
             }
-        },
-    )
-    .await;
+        }
+    };
+    let over_limit = move |stream, refusals: &Arc<Semaphore>, shutdown: &Shutdown| {
+        refuse(stream, max_connections, refusals, shutdown)
+    };
+    accept_loop(listener, max_connections, shutdown, connection, over_limit).await;
 }
 
 /// The accept loop itself, whatever a connection's task does (stage 06 runs the same loop with
-/// TLS connections): at most `max_connections` tasks at once, a `503` past that, a pause when
-/// the process is out of descriptors, and the end at `shutdown`.
-pub async fn accept_loop<Task, Connection>(
+/// TLS connections): at most `max_connections` tasks at once, `over_limit` (the `503`) past
+/// that, with at most [`refusal::MAX_AT_ONCE`] refusals lingering (the semaphore it is given), a
+/// pause when the process is out of descriptors, and the end at `shutdown`.
+pub async fn accept_loop<Task, Connection, OverLimit>(
     listener: TcpListener,
     max_connections: usize,
     shutdown: &Shutdown,
     mut connection: Connection,
+    mut over_limit: OverLimit,
 ) where
     Connection: FnMut(TcpStream, SocketAddr, CancellationToken) -> Task,
     Task: Future<Output = ()> + Send + 'static,
+    OverLimit: FnMut(TcpStream, &Arc<Semaphore>, &Shutdown),
 {
     // One permit per connection; a task gives its permit back when it ends.
     let slots = Arc::new(Semaphore::new(max_connections));
@@ -95,7 +96,7 @@ pub async fn accept_loop<Task, Connection>(
             }
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            refuse(stream, max_connections, &refusals, shutdown);
+            over_limit(stream, &refusals, shutdown);
             continue;
         };
         let task = connection(stream, peer, shutdown.connection_token());

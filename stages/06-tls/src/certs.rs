@@ -187,6 +187,10 @@ fn read(path: &Path) -> Result<Vec<u8>, CertError> {
     })
 }
 
+/// How long the certificate made at start is valid: a server restarted at least this often
+/// never serves an expired one, and it stays under the 398 days browsers accept.
+pub const SELF_SIGNED_DAYS: i64 = 90;
+
 // ANCHOR: self_signed
 /// Makes an ECDSA P-256 certificate for `localhost`, `127.0.0.1` and `::1`, signed by its own
 /// key, and writes the certificate (not the key, which never leaves the process) to `path`, so

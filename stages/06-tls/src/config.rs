@@ -18,8 +18,9 @@ use rustls::ServerConfig;
 /// many clients come; past it the oldest entry goes.
 pub const SESSION_CACHE_ENTRIES: usize = 4096;
 
-/// The application protocol this stage speaks, by its ALPN name (RFC 7301). Stage 07 adds `h2`.
-pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+/// The application protocol this stage speaks, by its ALPN names (RFC 7301): HTTP/1.1, and
+/// HTTP/1.0, which `curl --http1.0` offers alone and the same machine serves. Stage 07 adds `h2`.
+pub const ALPN_HTTP1: &[&[u8]] = &[b"http/1.1", b"http/1.0"];
 
 /// Which library does the cryptography under rustls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -86,7 +87,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 // ANCHOR: server_config
-/// The shared settings: TLS 1.2 and 1.3 only, ALPN `http/1.1`, certificates from `resolver`,
+/// The shared settings: TLS 1.2 and 1.3 only, ALPN `http/1.1` (or `http/1.0`), certificates from `resolver`,
 /// and both ways to resume a session.
 pub fn server_config(
     provider: Arc<CryptoProvider>,
@@ -98,9 +99,9 @@ pub fn server_config(
         .map_err(ConfigError)?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
-    // A client that offers ALPN but not http/1.1 gets the `no_application_protocol` alert
+    // A client that offers ALPN but neither of these gets the `no_application_protocol` alert
     // (RFC 7301 section 3.2); a client that offers no ALPN at all is served HTTP/1.1.
-    config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+    config.alpn_protocols = ALPN_HTTP1.iter().map(|name| name.to_vec()).collect();
     // The server's order of cipher suites decides, not the client's: AES-256-GCM first, as the
     // provider lists them. Every suite offered is an AEAD with forward secrecy, so this guards
     // against a client that lists a weaker one first rather than a weak suite; testssl rates a

@@ -224,6 +224,64 @@ fn with_hsts(response: Response, hsts: &Option<String>) -> Response {
     }
 }
 
+// ANCHOR: refuse_over_tls
+/// The refusal past the connection limit, over TLS: the handshake, `response` encrypted,
+/// `close_notify`, the TCP half-close, then stage 05's drain until the client closes (the
+/// caller bounds the whole of it in time).
+pub async fn refuse_over_tls(
+    stream: TcpStream,
+    config: Arc<ServerConfig>,
+    response: &[u8],
+) -> Result<(), TlsError> {
+    let mut tls = Tls::new(config).map_err(TlsError::Protocol)?;
+    while tls.is_handshaking() {
+        flush(&mut tls, &stream).await?;
+        stream.readable().await?;
+        if let Err(error) = tls.read_and_process(&stream) {
+            // Send the alert rustls queued, as a served connection would.
+            let _ = tls.send(&stream);
+            return Err(error);
+        }
+        if tls.is_handshaking() && tls.input_ended() {
+            return Ok(());
+        }
+    }
+    let mut rest = response;
+    while !rest.is_empty() {
+        let taken = tls.write_plaintext(rest)?;
+        rest = &rest[taken..];
+        flush(&mut tls, &stream).await?;
+    }
+    tls.notify_close(&stream);
+    flush(&mut tls, &stream).await?;
+    tls.finish_close(&stream)?;
+    // Read until the client closes: closing with unread bytes would send a reset that may
+    // reach the client before the 503 does (`driver::refusal`'s rule).
+    let mut discard = [0u8; 512];
+    loop {
+        stream.readable().await?;
+        match stream.try_read(&mut discard) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// Writes all queued ciphertext, waiting for the socket as often as it takes.
+async fn flush(tls: &mut Tls, stream: &TcpStream) -> io::Result<()> {
+    while tls.wants_write() {
+        match tls.send(stream) {
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => stream.writable().await?,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: refuse_over_tls
+
 // ANCHOR: plain_http
 /// A plain HTTP request on the TLS port: a `400` in plain text saying so, then stage 05's polite
 /// close (half-close, read until the client closes, at most `driver::refusal::LINGER`).

@@ -120,6 +120,11 @@ impl Tls {
         self.undelivered > 0 && http.wants_read()
     }
 
+    /// Whether the peer's `close_notify` arrived, or the TCP stream ended.
+    pub fn input_ended(&self) -> bool {
+        self.input_ended
+    }
+
     /// Whether encrypted bytes wait for the socket.
     pub fn wants_write(&self) -> bool {
         self.session.wants_write()
@@ -166,6 +171,21 @@ impl Tls {
         http: &mut Connection,
         now: Instant,
     ) -> Result<Received, TlsError> {
+        let read = self.read_and_process(socket)?;
+        if read == Received::WouldBlock {
+            return Ok(read);
+        }
+        self.deliver(http, now);
+        if read == Received::Ended && self.is_handshaking() {
+            return Ok(Received::Ended);
+        }
+        Ok(Received::Progress)
+    }
+
+    /// Reads once from the socket into rustls and lets rustls process what came: the first half
+    /// of [`Tls::receive`], alone for a connection that only needs its handshake done (a
+    /// refusal past the connection limit).
+    pub fn read_and_process(&mut self, socket: &TcpStream) -> Result<Received, TlsError> {
         let read = match self.session.read_tls(&mut NonBlocking(socket)) {
             Ok(0) => {
                 self.input_ended = true;
@@ -187,11 +207,13 @@ impl Tls {
         if state.peer_has_closed() {
             self.input_ended = true;
         }
-        self.deliver(http, now);
-        if read == Received::Ended && self.is_handshaking() {
-            return Ok(Received::Ended);
-        }
-        Ok(Received::Progress)
+        Ok(read)
+    }
+
+    /// Encrypts `bytes` as application data (after the handshake; before it, rustls keeps them
+    /// until the handshake is done). Returns how many it took.
+    pub fn write_plaintext(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.session.writer().write(bytes)
     }
 
     /// Hands decrypted plaintext to the HTTP machine while it wants to read; then, once all
