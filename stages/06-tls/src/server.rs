@@ -3,7 +3,7 @@
 //! The connection limit counts a connection from its accept, handshake included: a client that
 //! opens thousands of connections and never finishes a handshake takes slots like any other,
 //! until the handshake timeout frees them, and past the limit gets stage 05's `503`, encrypted
-//! after a handshake of its own ([`refuse`]).
+//! after a handshake of its own (`refuse`).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

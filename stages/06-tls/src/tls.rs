@@ -239,7 +239,7 @@ impl Tls {
     // ANCHOR: encrypt
     /// Application to network: takes the HTTP machine's output and gives it to rustls, which
     /// encrypts it into records at once, until the output runs out or rustls holds
-    /// [`MAX_QUEUED_CIPHERTEXT`]. A file region is read from the page cache a record at a time:
+    /// `MAX_QUEUED_CIPHERTEXT`. A file region is read from the page cache a record at a time:
     /// `sendfile` cannot encrypt. Returns whether the machine asked to close its writing side,
     /// which here means `close_notify` first (RFC 8446 section 6.1), then the TCP half-close
     /// once it has left ([`Tls::finish_close`]).

@@ -20,7 +20,7 @@
 //! ([`crate::workspace_dir`]), wherever the test was started from.
 //!
 //! The nested cargo gets this process's environment less the variables cargo sets for the crate
-//! it runs (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, `OUT_DIR`, ...; see [`CRATE_VARIABLES`]).
+//! it runs (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, `OUT_DIR`, ...; see `CRATE_VARIABLES`).
 //! Build scripts such as ring's declare `rerun-if-env-changed` on some of those, and cargo
 //! compares their values in its own environment: a nested build that inherits the test's values
 //! would see them "changed" since the last build from a shell, run the build script again and

@@ -17,7 +17,7 @@
 //! that never answers fails the test with the bytes received so far instead of hanging it.
 //!
 //! A connection is plain TCP ([`Conn::connect`]) or TLS ([`Conn::connect_tls`], a rustls client
-//! session, see [`transport`]): the bytes a test writes and the responses it reads are the same
+//! session, see the `transport` module): the bytes a test writes and the responses it reads are the same
 //! either way, so one case serves both kinds of stage. A [`Connector`] is the address plus the
 //! TLS settings, for code that opens connections without knowing which kind the stage speaks.
 
