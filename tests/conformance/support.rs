@@ -3,7 +3,6 @@
 //! The assertion helpers panic with the bytes sent and the response seen, so a failing case
 //! reads as a bug report without re-running anything.
 
-use std::fmt::Display;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -18,19 +17,8 @@ use stagekit::{build, Conn, Connector, Response, Server, Signal, Stage};
 /// (request smuggling, RFC 9112 section 11.2).
 pub const FOLLOW_UP: &[u8] = b"GET /hello/smuggled HTTP/1.1\r\nHost: test\r\n\r\n";
 
-/// `Result::unwrap` for test plumbing, with a message that says what was being done.
-pub trait OrFail<T> {
-    fn or_fail(self, doing: &str) -> T;
-}
-
-impl<T, E: Display> OrFail<T> for Result<T, E> {
-    fn or_fail(self, doing: &str) -> T {
-        match self {
-            Ok(value) => value,
-            Err(error) => panic!("{doing}: {error}"),
-        }
-    }
-}
+/// `Result::unwrap` for test plumbing (the kit's, shared by every test binary).
+pub use stagekit::OrFail;
 
 /// `GET path HTTP/1.1` with a Host field and nothing else.
 pub fn get(path: &str) -> Vec<u8> {

@@ -2,7 +2,6 @@
 //! makes, the real peers found on `PATH`, and running a peer with its input and a bound on its
 //! time.
 
-use std::fmt::Display;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -66,19 +65,8 @@ pub fn require(peer: Peer, check: &str) -> Option<PathBuf> {
     peers::require(peer, &format!("tls::{check}"))
 }
 
-/// `Result::unwrap` for test plumbing, with a message that says what was being done.
-pub trait OrFail<T> {
-    fn or_fail(self, doing: &str) -> T;
-}
-
-impl<T, E: Display> OrFail<T> for Result<T, E> {
-    fn or_fail(self, doing: &str) -> T {
-        match self {
-            Ok(value) => value,
-            Err(error) => panic!("{doing}: {error}"),
-        }
-    }
-}
+/// `Result::unwrap` for test plumbing (the kit's, shared by every test binary).
+pub use stagekit::OrFail;
 
 /// A file of the bundled site, as the server should send it.
 pub fn site_file(name: &str) -> Vec<u8> {

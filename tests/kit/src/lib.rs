@@ -56,6 +56,20 @@ pub fn site_dir() -> PathBuf {
     workspace_dir().join("common").join("site")
 }
 
+/// `Result::unwrap` for test plumbing, with a message that says what was being done.
+pub trait OrFail<T> {
+    fn or_fail(self, doing: &str) -> T;
+}
+
+impl<T, E: std::fmt::Display> OrFail<T> for Result<T, E> {
+    fn or_fail(self, doing: &str) -> T {
+        match self {
+            Ok(value) => value,
+            Err(error) => panic!("{doing}: {error}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
