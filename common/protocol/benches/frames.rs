@@ -84,9 +84,18 @@ fn split(c: &mut Criterion) {
 
 fn encode(c: &mut Criterion) {
     let examples = [
-        ("headers", Frame::Headers(Headers::new(1, Bytes::from(vec![0x82; 100])))),
-        ("data_1k", Frame::Data(Data::new(1, Bytes::from(vec![b'x'; 1024])))),
-        ("window_update", Frame::WindowUpdate(WindowUpdate::new(0, 1024))),
+        (
+            "headers",
+            Frame::Headers(Headers::new(1, Bytes::from(vec![0x82; 100]))),
+        ),
+        (
+            "data_1k",
+            Frame::Data(Data::new(1, Bytes::from(vec![b'x'; 1024]))),
+        ),
+        (
+            "window_update",
+            Frame::WindowUpdate(WindowUpdate::new(0, 1024)),
+        ),
         ("ping", Frame::Ping(Ping::new(*b"stagecrf"))),
     ];
     let mut group = c.benchmark_group("encode");

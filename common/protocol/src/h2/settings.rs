@@ -8,9 +8,8 @@
 //! its own, announced in its preface and in force once the peer acknowledges them.
 
 use super::error::Error;
-use super::frame::{self, SettingId, DEFAULT_MAX_FRAME_SIZE};
+use super::frame::{self, SettingId};
 
-// ANCHOR: settings
 /// The values one endpoint announces, each with the initial value of section 6.5.2.
 ///
 /// Kept apart from [`crate::Limits`] on purpose. `Limits` are this server's own policy: set once
@@ -45,7 +44,6 @@ pub struct Settings {
     /// checked and can be reported.
     pub enable_connect_protocol: bool,
 }
-// ANCHOR_END: settings
 
 impl Settings {
     /// The initial SETTINGS_HEADER_TABLE_SIZE: 4,096 octets.
@@ -53,7 +51,7 @@ impl Settings {
     /// The initial SETTINGS_INITIAL_WINDOW_SIZE: 2^16-1 octets.
     pub const DEFAULT_INITIAL_WINDOW_SIZE: u32 = 65_535;
     /// The initial SETTINGS_MAX_FRAME_SIZE: 2^14 octets.
-    pub const DEFAULT_MAX_FRAME_SIZE: u32 = DEFAULT_MAX_FRAME_SIZE;
+    pub const DEFAULT_MAX_FRAME_SIZE: u32 = frame::DEFAULT_MAX_FRAME_SIZE;
 
     // ANCHOR: settings_apply
     /// Applies a SETTINGS frame received from the peer whose values these are, and says what
@@ -93,8 +91,7 @@ impl Settings {
         }
         Ok(Applied {
             smallest_header_table_size,
-            initial_window_size_delta: i64::from(self.initial_window_size)
-                - i64::from(old_window),
+            initial_window_size_delta: i64::from(self.initial_window_size) - i64::from(old_window),
         })
     }
     // ANCHOR_END: settings_apply

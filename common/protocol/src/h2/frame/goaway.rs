@@ -55,7 +55,8 @@ impl GoAway {
                 "GOAWAY on a stream: the GOAWAY frame applies to the connection",
             ));
         }
-        let Some([l0, l1, l2, l3, e0, e1, e2, e3]) = take_octets::<{ GoAway::FIXED_LEN }>(&mut payload)
+        let Some([l0, l1, l2, l3, e0, e1, e2, e3]) =
+            take_octets::<{ GoAway::FIXED_LEN }>(&mut payload)
         else {
             // "An endpoint MUST send an error code of FRAME_SIZE_ERROR if a frame ... is too
             // small to contain mandatory frame data." (section 4.2)

@@ -198,7 +198,6 @@ pub struct HeaderBlockFrames {
     done: bool,
 }
 
-// ANCHOR: header_block_frames
 impl Iterator for HeaderBlockFrames {
     type Item = (Header, Bytes);
 
@@ -226,4 +225,3 @@ impl Iterator for HeaderBlockFrames {
         Some((header, piece))
     }
 }
-// ANCHOR_END: header_block_frames

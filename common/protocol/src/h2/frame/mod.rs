@@ -98,8 +98,10 @@ impl Kind {
     pub const GOAWAY: Kind = Kind(0x7);
     pub const WINDOW_UPDATE: Kind = Kind(0x8);
     pub const CONTINUATION: Kind = Kind(0x9);
-    // ANCHOR_END: frame_kinds
+}
+// ANCHOR_END: frame_kinds
 
+impl Kind {
     /// The type's name as RFC 9113 spells it, if the RFC defines it.
     pub fn name(self) -> Option<&'static str> {
         Some(match self {
@@ -240,7 +242,11 @@ pub enum Frame {
     /// still returned because the connection must notice it in one case: "extension frames
     /// that appear in the middle of a field block (Section 4.3) are not permitted; these MUST be
     /// treated as a connection error (Section 5.4.1) of type PROTOCOL_ERROR" (section 5.5).
-    Unknown { kind: Kind, flags: u8, stream: u32 },
+    Unknown {
+        kind: Kind,
+        flags: u8,
+        stream: u32,
+    },
 }
 
 // ANCHOR: split_frame
@@ -325,7 +331,6 @@ pub fn split_frame_as(
 // ANCHOR_END: split_frame
 
 impl Frame {
-    // ANCHOR: frame_load
     /// Reads a frame's payload according to its header's type. `payload` is the whole payload
     /// (its length is what counts; `header.length` is not consulted again).
     pub fn load(header: Header, payload: Bytes) -> Result<Frame, Error> {
@@ -348,7 +353,6 @@ impl Frame {
             },
         })
     }
-    // ANCHOR_END: frame_load
 
     /// Appends the whole frame, header and payload, to `dst`. An [`Frame::Unknown`] is written
     /// with an empty payload, since its payload was discarded when it was read.

@@ -55,7 +55,7 @@ impl Ping {
         }
         // "Receipt of a PING frame with a length field value other than 8 MUST be treated as a
         // connection error (Section 5.4.1) of type FRAME_SIZE_ERROR."
-        let Ok(opaque) = <[u8; 8]>::try_from(payload.as_ref()) else {
+        let Ok(opaque) = <[u8; 8]>::try_from(&*payload) else {
             return Err(Error::connection(
                 Reason::FRAME_SIZE_ERROR,
                 "PING length is not 8",

@@ -97,7 +97,7 @@ impl Priority {
         }
         // "A PRIORITY frame with a length other than 5 octets MUST be treated as a stream error
         // (Section 5.4.2) of type FRAME_SIZE_ERROR."
-        let Ok(octets) = <[u8; StreamDependency::LEN]>::try_from(payload.as_ref()) else {
+        let Ok(octets) = <[u8; StreamDependency::LEN]>::try_from(&*payload) else {
             return Err(Error::stream(
                 header.stream,
                 Reason::FRAME_SIZE_ERROR,

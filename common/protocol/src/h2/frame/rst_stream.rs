@@ -46,7 +46,7 @@ impl RstStream {
         }
         // "A RST_STREAM frame with a length other than 4 octets MUST be treated as a connection
         // error (Section 5.4.1) of type FRAME_SIZE_ERROR."
-        let Ok(octets) = <[u8; 4]>::try_from(payload.as_ref()) else {
+        let Ok(octets) = <[u8; 4]>::try_from(&*payload) else {
             return Err(Error::connection(
                 Reason::FRAME_SIZE_ERROR,
                 "RST_STREAM length is not 4",

@@ -25,7 +25,6 @@ use super::{flag_if, flags, length_of, Header, Kind, DEFAULT_MAX_FRAME_SIZE};
 use super::{LARGEST_FRAME_SIZE, MAX_STREAM_ID};
 use crate::h2::error::{Error, Reason};
 
-// ANCHOR: setting_ids
 /// A setting's identifier (section 6.5.2).
 ///
 /// A newtype, because "An endpoint that receives a SETTINGS frame with any unknown or
@@ -50,8 +49,9 @@ impl SettingId {
     /// 0 or 1: extended CONNECT (RFC 8441 section 3; initially 0). Known, so that its value is
     /// checked, but this server does not offer it.
     pub const ENABLE_CONNECT_PROTOCOL: SettingId = SettingId(0x8);
-    // ANCHOR_END: setting_ids
+}
 
+impl SettingId {
     /// The setting's name as the RFCs spell it, if this crate knows it.
     pub fn name(self) -> Option<&'static str> {
         Some(match self {

@@ -39,7 +39,7 @@ impl WindowUpdate {
     pub fn load(header: Header, payload: Bytes) -> Result<WindowUpdate, Error> {
         // "A WINDOW_UPDATE frame with a length other than 4 octets MUST be treated as a
         // connection error (Section 5.4.1) of type FRAME_SIZE_ERROR."
-        let Ok(octets) = <[u8; 4]>::try_from(payload.as_ref()) else {
+        let Ok(octets) = <[u8; 4]>::try_from(&*payload) else {
             return Err(Error::connection(
                 Reason::FRAME_SIZE_ERROR,
                 "WINDOW_UPDATE length is not 4",

@@ -91,21 +91,39 @@ fn unknown_settings_and_acknowledgements_change_nothing() {
     let applied = settings
         .apply(&frame_of(&[(SettingId(0x7), 1), (SettingId(0xff00), 12)]))
         .expect("unknown settings are ignored");
-    assert_eq!((settings, applied), (Settings::default(), Applied::default()));
+    assert_eq!(
+        (settings, applied),
+        (Settings::default(), Applied::default())
+    );
     let applied = settings
         .apply(&frame::Settings::acknowledgement())
         .expect("an acknowledgement");
-    assert_eq!((settings, applied), (Settings::default(), Applied::default()));
+    assert_eq!(
+        (settings, applied),
+        (Settings::default(), Applied::default())
+    );
 }
 
 #[test]
 fn out_of_range_values_are_connection_errors_and_nothing_is_applied() {
     let cases = [
         (SettingId::ENABLE_PUSH, 2, Reason::PROTOCOL_ERROR),
-        (SettingId::INITIAL_WINDOW_SIZE, 0x8000_0000, Reason::FLOW_CONTROL_ERROR),
+        (
+            SettingId::INITIAL_WINDOW_SIZE,
+            0x8000_0000,
+            Reason::FLOW_CONTROL_ERROR,
+        ),
         (SettingId::MAX_FRAME_SIZE, 16_383, Reason::PROTOCOL_ERROR),
-        (SettingId::MAX_FRAME_SIZE, 16_777_216, Reason::PROTOCOL_ERROR),
-        (SettingId::ENABLE_CONNECT_PROTOCOL, 2, Reason::PROTOCOL_ERROR),
+        (
+            SettingId::MAX_FRAME_SIZE,
+            16_777_216,
+            Reason::PROTOCOL_ERROR,
+        ),
+        (
+            SettingId::ENABLE_CONNECT_PROTOCOL,
+            2,
+            Reason::PROTOCOL_ERROR,
+        ),
     ];
     for (id, value, reason) in cases {
         let mut settings = Settings::default();
