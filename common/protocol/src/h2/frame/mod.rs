@@ -282,8 +282,12 @@ pub enum Frame {
 ///    [`Data::flow_controlled_len`] against the windows, even on a stream being reset; window
 ///    overflows past 2^31-1.
 /// 5. SETTINGS: apply them in order ([`crate::h2::settings::Settings::apply`]), answer with an
-///    ACK; PING without ACK answered with [`Ping::pong`]; the first frame of the client must be
-///    SETTINGS (section 3.4).
+///    ACK; PING without ACK answered with [`Ping::pong`]. The client's 24-octet preface is not a
+///    frame and must be read before the first call; the frame after it must be SETTINGS
+///    (section 3.4).
+/// 6. Floods: this function accepts any number of CONTINUATION, SETTINGS, PING, RST_STREAM or
+///    empty DATA frames; caps on field block size and on their rates (ENHANCE_YOUR_CALM) are
+///    the connection's.
 pub fn split_frame(input: &mut BytesMut, max_frame_size: u32) -> Result<Option<Frame>, Error> {
     split_frame_as(Role::Server, input, max_frame_size)
 }
