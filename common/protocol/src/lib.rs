@@ -28,10 +28,12 @@
 //! - [`message`]: protocol-neutral [`Request`] and [`Response`].
 //! - [`connection`]: the one connection type every driver drives, and the order of its calls.
 //! - [`http1`]: the HTTP/1.1 machine behind it (RFC 9112).
+//! - [`h2`]: HTTP/2 (RFC 9113) and HPACK (RFC 7541), for stage 07.
 //! - [`pump`]: an in-memory driver with a virtual clock, for tests, fuzzing, benchmarks and
 //!   examples.
 
 pub mod connection;
+pub mod h2;
 pub mod http1;
 pub mod limits;
 pub mod message;
