@@ -39,396 +39,103 @@ enum Expect {
     Malformed(&'static str),
 }
 
+/// The pseudo-header fields of a GET with `path`, and no others.
+fn get_path(path: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![(":method", "GET"), (":scheme", "https"), (":authority", "a"), (":path", path)]
+}
+
+/// A request with these pseudo-header values (`None` leaves the field out) and nothing else.
+fn pseudo(
+    method: Option<&'static str>,
+    scheme: Option<&'static str>,
+    authority: Option<&'static str>,
+    path: Option<&'static str>,
+) -> Vec<(&'static str, &'static str)> {
+    [(":method", method), (":scheme", scheme), (":authority", authority), (":path", path)]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect()
+}
+
+#[rustfmt::skip]
 fn rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Expect)> {
     use Expect::*;
+    let (get, https, a, root) = (Some("GET"), Some("https"), Some("a"), Some("/"));
     vec![
         // Valid requests.
         ("a plain GET", get_with(&[]), Valid),
-        (
-            "OPTIONS *",
-            vec![
-                (":method", "OPTIONS"),
-                (":scheme", "https"),
-                (":authority", "example.com"),
-                (":path", "*"),
-            ],
-            Valid,
-        ),
-        (
-            "CONNECT with :authority only",
-            vec![(":method", "CONNECT"), (":authority", "example.com:443")],
-            Valid,
-        ),
-        (
-            "host instead of :authority",
-            vec![
-                (":method", "GET"),
-                (":scheme", "https"),
-                (":path", "/"),
-                ("host", "example.com"),
-            ],
-            Valid,
-        ),
-        (
-            "host equal to :authority but for case",
-            get_with(&[("host", "EXAMPLE.com")]),
-            Valid,
-        ),
-        (
-            "a scheme without a mandatory authority",
-            vec![(":method", "GET"), (":scheme", "foo"), (":path", "/")],
-            Valid,
-        ),
+        ("OPTIONS *", pseudo(Some("OPTIONS"), https, a, Some("*")), Valid),
+        ("CONNECT with :authority only", pseudo(Some("CONNECT"), None, Some("a:443"), None), Valid),
+        ("host instead of :authority", [pseudo(get, https, None, root), vec![("host", "a")]].concat(), Valid),
+        ("host equal to :authority but for case", get_with(&[("host", "EXAMPLE.com")]), Valid),
+        ("a scheme without a mandatory authority", pseudo(get, Some("foo"), None, root), Valid),
         ("te: trailers", get_with(&[("te", "trailers")]), Valid),
-        (
-            "content-length repeated with one value",
-            get_with(&[("content-length", "0"), ("content-length", "0, 0")]),
-            Valid,
-        ),
+        ("content-length repeated, one value", get_with(&[("content-length", "0"), ("content-length", "0, 0")]), Valid),
         ("an empty value", get_with(&[("x-empty", "")]), Valid),
-        (
-            "every token character in a name",
-            get_with(&[("x-!#$%&'*+-.^_`|~09az", "v")]),
-            Valid,
-        ),
-        (
-            "inner whitespace and obs-text in a value",
-            get_with(&[("x-v", "a \t b\u{e9}")]),
-            Valid,
-        ),
-        // Section 8.3.1: the pseudo-header fields a request must have.
-        (
-            ":method missing",
-            vec![(":scheme", "https"), (":authority", "a"), (":path", "/")],
-            Malformed(":method is missing"),
-        ),
-        (
-            ":scheme missing",
-            vec![(":method", "GET"), (":authority", "a"), (":path", "/")],
-            Malformed(":scheme is missing"),
-        ),
-        (
-            ":path missing",
-            vec![(":method", "GET"), (":scheme", "https"), (":authority", "a")],
-            Malformed(":path is missing"),
-        ),
-        (
-            ":path empty",
-            vec![
-                (":method", "GET"),
-                (":scheme", "https"),
-                (":authority", "a"),
-                (":path", ""),
-            ],
-            Malformed(":path is empty"),
-        ),
-        (
-            ":path '*' for GET",
-            vec![
-                (":method", "GET"),
-                (":scheme", "https"),
-                (":authority", "a"),
-                (":path", "*"),
-            ],
-            Malformed("other than OPTIONS"),
-        ),
-        (
-            ":path not starting with '/'",
-            vec![
-                (":method", "GET"),
-                (":scheme", "https"),
-                (":authority", "a"),
-                (":path", "index.html"),
-            ],
-            Malformed("start with '/'"),
-        ),
-        (
-            ":path with a space",
-            vec![
-                (":method", "GET"),
-                (":scheme", "https"),
-                (":authority", "a"),
-                (":path", "/a b"),
-            ],
-            Malformed("a URI cannot contain"),
-        ),
-        (
-            ":method not a token",
-            vec![
-                (":method", "GE T"),
-                (":scheme", "https"),
-                (":authority", "a"),
-                (":path", "/"),
-            ],
-            Malformed(":method is not a token"),
-        ),
-        (
-            ":method empty",
-            vec![
-                (":method", ""),
-                (":scheme", "https"),
-                (":authority", "a"),
-                (":path", "/"),
-            ],
-            Malformed(":method is not a token"),
-        ),
-        (
-            ":scheme not a scheme",
-            vec![
-                (":method", "GET"),
-                (":scheme", "1http"),
-                (":authority", "a"),
-                (":path", "/"),
-            ],
-            Malformed(":scheme is not"),
-        ),
-        (
-            "neither :authority nor host",
-            vec![(":method", "GET"), (":scheme", "https"), (":path", "/")],
-            Malformed("neither :authority nor host"),
-        ),
-        (
-            ":authority with userinfo",
-            vec![
-                (":method", "GET"),
-                (":scheme", "https"),
-                (":authority", "user@example.com"),
-                (":path", "/"),
-            ],
-            Malformed(":authority is not host[:port]"),
-        ),
-        (
-            ":authority empty",
-            vec![
-                (":method", "GET"),
-                (":scheme", "https"),
-                (":authority", ""),
-                (":path", "/"),
-            ],
-            Malformed(":authority is not host[:port]"),
-        ),
-        (
-            "host differs from :authority",
-            get_with(&[("host", "example.org")]),
-            Malformed("differs from :authority"),
-        ),
-        (
-            "two host fields",
-            vec![
-                (":method", "GET"),
-                (":scheme", "https"),
-                (":path", "/"),
-                ("host", "a"),
-                ("host", "a"),
-            ],
-            Malformed("more than one host"),
-        ),
-        (
-            "a host that is not host[:port]",
-            get_with(&[("host", "a/b")]),
-            Malformed("not host[:port]"),
-        ),
+        ("every token character in a name", get_with(&[("x-!#$%&'*+-.^_`|~09az", "v")]), Valid),
+        ("inner whitespace and obs-text in a value", get_with(&[("x-v", "a \t b\u{e9}")]), Valid),
+        // Section 8.3.1: the pseudo-header fields a request must have, and their values.
+        (":method missing", pseudo(None, https, a, root), Malformed(":method is missing")),
+        (":scheme missing", pseudo(get, None, a, root), Malformed(":scheme is missing")),
+        (":path missing", pseudo(get, https, a, None), Malformed(":path is missing")),
+        (":path empty", get_path(""), Malformed(":path is empty")),
+        (":path '*' for GET", get_path("*"), Malformed("other than OPTIONS")),
+        (":path not starting with '/'", get_path("index.html"), Malformed("start with '/'")),
+        (":path with a space", get_path("/a b"), Malformed("a URI cannot contain")),
+        (":path with a non-ASCII byte", get_path("/\u{e9}"), Malformed("a URI cannot contain")),
+        (":method not a token", pseudo(Some("GE T"), https, a, root), Malformed(":method is not a token")),
+        (":method empty", pseudo(Some(""), https, a, root), Malformed(":method is not a token")),
+        (":scheme not a scheme", pseudo(get, Some("1http"), a, root), Malformed(":scheme is not")),
+        ("neither :authority nor host", pseudo(get, https, None, root), Malformed("neither :authority nor host")),
+        (":authority with userinfo", pseudo(get, https, Some("u@a"), root), Malformed(":authority is not host[:port]")),
+        (":authority empty", pseudo(get, https, Some(""), root), Malformed(":authority is not host[:port]")),
+        ("host differs from :authority", get_with(&[("host", "example.org")]), Malformed("differs from :authority")),
+        ("two host fields", [pseudo(get, https, None, root), vec![("host", "a"), ("host", "a")]].concat(), Malformed("more than one host")),
+        ("a host that is not host[:port]", get_with(&[("host", "a/b")]), Malformed("not host[:port]")),
         // Section 8.5: CONNECT.
-        (
-            "CONNECT with :path",
-            vec![
-                (":method", "CONNECT"),
-                (":authority", "example.com:443"),
-                (":path", "/"),
-            ],
-            Malformed("CONNECT request with :scheme or :path"),
-        ),
-        (
-            "CONNECT with :scheme",
-            vec![
-                (":method", "CONNECT"),
-                (":scheme", "https"),
-                (":authority", "example.com:443"),
-            ],
-            Malformed("CONNECT request with :scheme or :path"),
-        ),
-        (
-            "CONNECT without :authority",
-            vec![(":method", "CONNECT")],
-            Malformed("without :authority"),
-        ),
-        (
-            "CONNECT without a port",
-            vec![(":method", "CONNECT"), (":authority", "example.com")],
-            Malformed("without a port"),
-        ),
+        ("CONNECT with :path", pseudo(Some("CONNECT"), None, Some("a:443"), root), Malformed("CONNECT request with :scheme or :path")),
+        ("CONNECT with :scheme", pseudo(Some("CONNECT"), https, Some("a:443"), None), Malformed("CONNECT request with :scheme or :path")),
+        ("CONNECT without :authority", pseudo(Some("CONNECT"), None, None, None), Malformed("without :authority")),
+        ("CONNECT without a port", pseudo(Some("CONNECT"), None, a, None), Malformed("without a port")),
         // Section 8.3: where pseudo-header fields may be, and which.
-        (
-            "a pseudo-header field after a regular one",
-            vec![
-                (":method", "GET"),
-                (":scheme", "https"),
-                ("accept", "*/*"),
-                (":authority", "a"),
-                (":path", "/"),
-            ],
-            Malformed("after a regular field"),
-        ),
-        (
-            "a pseudo-header field repeated",
-            get_with(&[]).into_iter().chain([(":path", "/")]).collect(),
-            Malformed("repeated"),
-        ),
-        (
-            "an undefined pseudo-header field",
-            vec![
-                (":method", "GET"),
-                (":protocol", "websocket"),
-                (":scheme", "https"),
-                (":authority", "a"),
-                (":path", "/"),
-            ],
-            Malformed("undefined pseudo-header"),
-        ),
-        (
-            ":status in a request",
-            vec![(":status", "200")],
-            Malformed(":status is a response pseudo-header"),
-        ),
-        (
-            "a pseudo-header value with CR",
-            vec![(":method", "GET\r")],
-            Malformed("NUL, CR or LF in a field value"),
-        ),
+        ("a pseudo-header field after a regular one",
+            vec![(":method", "GET"), (":scheme", "https"), ("accept", "*/*"), (":authority", "a"), (":path", "/")],
+            Malformed("after a regular field")),
+        ("a pseudo-header field repeated", [get_path("/"), vec![(":path", "/")]].concat(), Malformed("repeated")),
+        ("an undefined pseudo-header field", [vec![(":protocol", "websocket")], get_path("/")].concat(), Malformed("undefined pseudo-header")),
+        (":status in a request", vec![(":status", "200")], Malformed(":status is a response pseudo-header")),
+        ("a pseudo-header value with CR", vec![(":method", "GET\r")], Malformed("NUL, CR or LF in a field value")),
         // Section 8.2.1: names.
-        (
-            "an uppercase name",
-            get_with(&[("Accept", "*/*")]),
-            Malformed("uppercase"),
-        ),
-        (
-            "an empty name",
-            get_with(&[("", "v")]),
-            Malformed("empty field name"),
-        ),
-        (
-            "a space in a name",
-            get_with(&[("x y", "v")]),
-            Malformed("token set"),
-        ),
-        (
-            "a NUL in a name",
-            get_with(&[("x\0y", "v")]),
-            Malformed("NUL, CR or LF in a field name"),
-        ),
-        (
-            "a LF in a name",
-            get_with(&[("x\ny", "v")]),
-            Malformed("NUL, CR or LF in a field name"),
-        ),
-        (
-            "a colon inside a name",
-            get_with(&[("x:y", "v")]),
-            Malformed("colon"),
-        ),
-        (
-            "a non-ASCII name",
-            get_with(&[("\u{e9}", "v")]),
-            Malformed("token set"),
-        ),
-        (
-            "a separator in a name",
-            get_with(&[("x(y)", "v")]),
-            Malformed("token set"),
-        ),
+        ("an uppercase name", get_with(&[("Accept", "*/*")]), Malformed("uppercase")),
+        ("an empty name", get_with(&[("", "v")]), Malformed("empty field name")),
+        ("a space in a name", get_with(&[("x y", "v")]), Malformed("token set")),
+        ("a NUL in a name", get_with(&[("x\0y", "v")]), Malformed("NUL, CR or LF in a field name")),
+        ("a CR in a name", get_with(&[("x\ry", "v")]), Malformed("NUL, CR or LF in a field name")),
+        ("a LF in a name", get_with(&[("x\ny", "v")]), Malformed("NUL, CR or LF in a field name")),
+        ("a colon inside a name", get_with(&[("x:y", "v")]), Malformed("colon")),
+        ("a non-ASCII name", get_with(&[("\u{e9}", "v")]), Malformed("token set")),
+        ("a separator in a name", get_with(&[("x(y)", "v")]), Malformed("token set")),
         // Section 8.2.1: values.
-        (
-            "a CR in a value",
-            get_with(&[("x", "a\rb")]),
-            Malformed("NUL, CR or LF in a field value"),
-        ),
-        (
-            "a LF in a value",
-            get_with(&[("x", "a\nb")]),
-            Malformed("NUL, CR or LF in a field value"),
-        ),
-        (
-            "a NUL in a value",
-            get_with(&[("x", "a\0b")]),
-            Malformed("NUL, CR or LF in a field value"),
-        ),
-        (
-            "a value starting with a space",
-            get_with(&[("x", " a")]),
-            Malformed("whitespace"),
-        ),
-        (
-            "a value ending with a tab",
-            get_with(&[("x", "a\t")]),
-            Malformed("whitespace"),
-        ),
+        ("a CR in a value", get_with(&[("x", "a\rb")]), Malformed("NUL, CR or LF in a field value")),
+        ("a LF in a value", get_with(&[("x", "a\nb")]), Malformed("NUL, CR or LF in a field value")),
+        ("a NUL in a value", get_with(&[("x", "a\0b")]), Malformed("NUL, CR or LF in a field value")),
+        ("a value starting with a space", get_with(&[("x", " a")]), Malformed("whitespace")),
+        ("a value ending with a tab", get_with(&[("x", "a\t")]), Malformed("whitespace")),
         // Section 8.2.2: connection-specific fields and te.
-        (
-            "connection",
-            get_with(&[("connection", "keep-alive")]),
-            Malformed("connection-specific"),
-        ),
-        (
-            "proxy-connection",
-            get_with(&[("proxy-connection", "x")]),
-            Malformed("connection-specific"),
-        ),
-        (
-            "keep-alive",
-            get_with(&[("keep-alive", "5")]),
-            Malformed("connection-specific"),
-        ),
-        (
-            "transfer-encoding",
-            get_with(&[("transfer-encoding", "chunked")]),
-            Malformed("connection-specific"),
-        ),
-        (
-            "upgrade",
-            get_with(&[("upgrade", "h2c")]),
-            Malformed("connection-specific"),
-        ),
-        (
-            "te: gzip",
-            get_with(&[("te", "gzip")]),
-            Malformed("te with"),
-        ),
-        (
-            "te: trailers, gzip",
-            get_with(&[("te", "trailers, gzip")]),
-            Malformed("te with"),
-        ),
-        // content-length.
-        (
-            "content-length not a number",
-            get_with(&[("content-length", "abc")]),
-            Malformed("not a number"),
-        ),
-        (
-            "content-length negative",
-            get_with(&[("content-length", "-1")]),
-            Malformed("not a number"),
-        ),
-        (
-            "content-length empty",
-            get_with(&[("content-length", "")]),
-            Malformed("not a number"),
-        ),
-        (
-            "content-length too large for 64 bits",
-            get_with(&[("content-length", "99999999999999999999")]),
-            Malformed("too large to represent"),
-        ),
-        (
-            "content-length values that differ",
-            get_with(&[("content-length", "5"), ("content-length", "6")]),
-            Malformed("differ"),
-        ),
-        (
-            "a content-length list that differs",
-            get_with(&[("content-length", "5, 6")]),
-            Malformed("differ"),
-        ),
+        ("connection", get_with(&[("connection", "keep-alive")]), Malformed("connection-specific")),
+        ("proxy-connection", get_with(&[("proxy-connection", "x")]), Malformed("connection-specific")),
+        ("keep-alive", get_with(&[("keep-alive", "5")]), Malformed("connection-specific")),
+        ("transfer-encoding", get_with(&[("transfer-encoding", "chunked")]), Malformed("connection-specific")),
+        ("upgrade", get_with(&[("upgrade", "h2c")]), Malformed("connection-specific")),
+        ("te: gzip", get_with(&[("te", "gzip")]), Malformed("te with")),
+        ("te: trailers, gzip", get_with(&[("te", "trailers, gzip")]), Malformed("te with")),
+        // Section 8.1.1 and RFC 9110 section 8.6: content-length.
+        ("content-length not a number", get_with(&[("content-length", "abc")]), Malformed("not a number")),
+        ("content-length negative", get_with(&[("content-length", "-1")]), Malformed("not a number")),
+        ("content-length empty", get_with(&[("content-length", "")]), Malformed("not a number")),
+        ("content-length past 64 bits", get_with(&[("content-length", "99999999999999999999")]), Malformed("too large to represent")),
+        ("content-length values that differ", get_with(&[("content-length", "5"), ("content-length", "6")]), Malformed("differ")),
+        ("a content-length list that differs", get_with(&[("content-length", "5, 6")]), Malformed("differ")),
     ]
 }
 
