@@ -417,7 +417,7 @@ pub fn response_head(response: &Response, is_head: bool, date: SystemTime) -> Re
     let mut fields: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> =
         Vec::with_capacity(response.headers.len() + 3);
     fields.push((
-        Cow::Borrowed(b":status"),
+        Cow::Borrowed(&b":status"[..]),
         Cow::Owned(status_digits(status).to_vec()),
     ));
     for (name, value) in response.headers.iter() {
@@ -438,7 +438,7 @@ pub fn response_head(response: &Response, is_head: bool, date: SystemTime) -> Re
         fields.push((name, Cow::Borrowed(value)));
     }
     fields.push((
-        Cow::Borrowed(b"date"),
+        Cow::Borrowed(&b"date"[..]),
         Cow::Owned(httpdate::fmt_http_date(date).into_bytes()),
     ));
     let length = response.body.len();
@@ -447,7 +447,7 @@ pub fn response_head(response: &Response, is_head: bool, date: SystemTime) -> Re
     // (RFC 9110 section 8.6), and 304 goes without too.
     if let (Some(length), false) = (length, status.forbids_body()) {
         fields.push((
-            Cow::Borrowed(b"content-length"),
+            Cow::Borrowed(&b"content-length"[..]),
             Cow::Owned(length.to_string().into_bytes()),
         ));
     }

@@ -58,7 +58,7 @@ pub(super) fn check_value(value: &[u8]) -> Result<(), &'static str> {
 /// (section 8.2.2) `name` is already lowercase.
 pub(super) fn check_not_connection_specific(name: &str, value: &[u8]) -> Result<(), &'static str> {
     if CONNECTION_SPECIFIC.contains(&name) {
-        return Err("a connection-specific field (connection, keep-alive, proxy-connection, transfer-encoding, upgrade)");
+        return Err("a connection-specific field (section 8.2.2)");
     }
     if name == "te" {
         let only_trailers = value
