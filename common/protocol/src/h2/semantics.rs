@@ -54,7 +54,7 @@ pub const FIELD_OVERHEAD: usize = 32;
 
 /// Fields that belong to one HTTP/1.1 connection and have no meaning in HTTP/2: "This
 /// includes the Connection header field and those listed as having connection-specific
-/// semantics in Section 7.6.1 of [HTTP] (that is, Proxy-Connection, Keep-Alive,
+/// semantics in Section 7.6.1 of \[HTTP\] (that is, Proxy-Connection, Keep-Alive,
 /// Transfer-Encoding, and Upgrade)." (section 8.2.2)
 pub const CONNECTION_SPECIFIC: [&str; 5] = [
     "connection",
@@ -387,12 +387,16 @@ impl BodyCheck {
     }
 }
 
+/// One field of a response head as (name, value): borrowed from the [`Response`] where it
+/// can be, owned where it had to be made (a lowercased name, the status digits, `date`).
+pub type ResponseField<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
 /// A response's field list, ready for HPACK, and whether DATA follows it.
 #[derive(Debug)]
 pub struct ResponseHead<'a> {
     /// `:status` first, then the handler's fields (lowercased, connection-specific ones
     /// removed), `date` and `content-length`.
-    pub fields: Vec<(Cow<'a, [u8]>, Cow<'a, [u8]>)>,
+    pub fields: Vec<ResponseField<'a>>,
     /// Whether DATA frames follow; when not, the HEADERS frame carries END_STREAM.
     pub has_body: bool,
 }
@@ -414,8 +418,7 @@ pub struct ResponseHead<'a> {
 ///   trimmed, rather than letting one bad field cost the client the whole response.
 pub fn response_head(response: &Response, is_head: bool, date: SystemTime) -> ResponseHead<'_> {
     let status = response.status;
-    let mut fields: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> =
-        Vec::with_capacity(response.headers.len() + 3);
+    let mut fields: Vec<ResponseField<'_>> = Vec::with_capacity(response.headers.len() + 3);
     fields.push((
         Cow::Borrowed(&b":status"[..]),
         Cow::Owned(status_digits(status).to_vec()),
@@ -566,7 +569,9 @@ fn control_data(
     let needs_authority =
         scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https");
     if needs_authority && pseudo.authority.is_none() && !has_host {
-        return Err(malformed("neither :authority nor host in an http(s) request"));
+        return Err(malformed(
+            "neither :authority nor host in an http(s) request",
+        ));
     }
     // SAFETY: every byte of `path` was just checked to be visible ASCII, so it is UTF-8.
     let target = unsafe { ByteStr::from_utf8_unchecked(path.clone()) };

@@ -371,10 +371,9 @@ pub fn transition(state: State, event: Event) -> Result<Outcome, Refusal> {
 
         // closed, for every closure: "An endpoint MUST NOT send frames other than PRIORITY on
         // a closed stream."
-        (
-            Closed(_),
-            SendHeaders | SendData | SendEndStream | SendReset | SendWindowUpdate,
-        ) => Err(must_not("only PRIORITY on a closed stream")),
+        (Closed(_), SendHeaders | SendData | SendEndStream | SendReset | SendWindowUpdate) => {
+            Err(must_not("only PRIORITY on a closed stream"))
+        }
 
         // closed after our RST_STREAM: "An endpoint that sends a RST_STREAM frame on a stream
         // that is in the open or half-closed (local) state could receive any type of frame.

@@ -116,7 +116,11 @@ fn updates_wait_until_half_the_window_is_consumed() {
     assert_eq!(stream.take_update(), None);
     assert_eq!(flow.take_connection_update(), None);
     flow.release(&mut stream, 30_000);
-    assert_eq!(stream.take_update(), None, "30000 is less than half of 65535");
+    assert_eq!(
+        stream.take_update(),
+        None,
+        "30000 is less than half of 65535"
+    );
     flow.release(&mut stream, 10_000);
     assert_eq!(stream.take_update(), Some(40_000));
     assert_eq!(flow.take_connection_update(), Some(40_000));
@@ -133,11 +137,19 @@ fn sending_takes_credit_from_both_windows() {
     let mut first = flow.new_stream();
     let mut second = flow.new_stream();
     assert_eq!(flow.take_send_credit(&mut first, 50_000), 50_000);
-    assert_eq!(flow.sendable(&second), 15_535, "the connection window is shared");
+    assert_eq!(
+        flow.sendable(&second),
+        15_535,
+        "the connection window is shared"
+    );
     assert_eq!(flow.take_send_credit(&mut second, 50_000), 15_535);
     assert_eq!(flow.take_send_credit(&mut second, 1), 0);
     assert!(flow.handle_connection_window_update(100_000).is_ok());
-    assert_eq!(flow.sendable(&first), 15_535, "now the stream window is the smaller");
+    assert_eq!(
+        flow.sendable(&first),
+        15_535,
+        "now the stream window is the smaller"
+    );
 }
 
 #[test]
@@ -204,12 +216,25 @@ fn a_window_reports_its_errors_plainly() {
 /// One thing that can happen to the flow-control state of a connection with three streams.
 #[derive(Clone, Debug)]
 enum Op {
-    Receive { stream: usize, flow_len: u32, padding: u32 },
+    Receive {
+        stream: usize,
+        flow_len: u32,
+        padding: u32,
+    },
     Discard(u32),
-    Release { stream: usize, len: u32 },
+    Release {
+        stream: usize,
+        len: u32,
+    },
     TakeUpdates,
-    Send { stream: usize, wanted: u32 },
-    StreamUpdate { stream: usize, increment: u32 },
+    Send {
+        stream: usize,
+        wanted: u32,
+    },
+    StreamUpdate {
+        stream: usize,
+        increment: u32,
+    },
     ConnectionUpdate(u32),
     PeerInitial(u32),
     LocalInitial(u32),

@@ -41,7 +41,12 @@ enum Expect {
 
 /// The pseudo-header fields of a GET with `path`, and no others.
 fn get_path(path: &'static str) -> Vec<(&'static str, &'static str)> {
-    vec![(":method", "GET"), (":scheme", "https"), (":authority", "a"), (":path", path)]
+    vec![
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "a"),
+        (":path", path),
+    ]
 }
 
 /// A request with these pseudo-header values (`None` leaves the field out) and nothing else.
@@ -51,14 +56,22 @@ fn pseudo(
     authority: Option<&'static str>,
     path: Option<&'static str>,
 ) -> Vec<(&'static str, &'static str)> {
-    [(":method", method), (":scheme", scheme), (":authority", authority), (":path", path)]
-        .into_iter()
-        .filter_map(|(name, value)| value.map(|value| (name, value)))
-        .collect()
+    [
+        (":method", method),
+        (":scheme", scheme),
+        (":authority", authority),
+        (":path", path),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|value| (name, value)))
+    .collect()
 }
 
+/// A field list written as text.
+type List = Vec<(&'static str, &'static str)>;
+
 #[rustfmt::skip]
-fn rows() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Expect)> {
+fn rows() -> Vec<(&'static str, List, Expect)> {
     use Expect::*;
     let (get, https, a, root) = (Some("GET"), Some("https"), Some("a"), Some("/"));
     vec![
@@ -179,7 +192,10 @@ fn a_request_carries_what_its_fields_say() {
         request.headers.get_all("cookie").collect::<Vec<_>>(),
         [b"a=b; c=d"]
     );
-    assert!(request.headers.iter().all(|(name, _)| !name.starts_with(':')));
+    assert!(request
+        .headers
+        .iter()
+        .all(|(name, _)| !name.starts_with(':')));
     assert_eq!(request.headers.len(), 5);
     assert_eq!(head.body.declared(), Some(3));
 
@@ -248,7 +264,9 @@ fn errors_say_what_to_answer() {
     let error = malformed.unwrap_err();
     assert_eq!(error.stream(), 5);
     assert_eq!(error.status().as_u16(), 400);
-    assert!(error.to_string().starts_with("malformed request: stream 5 error PROTOCOL_ERROR"));
+    assert!(error
+        .to_string()
+        .starts_with("malformed request: stream 5 error PROTOCOL_ERROR"));
     let too_large = RequestError::TooLarge {
         stream: 7,
         limit: Limit::ReceivedBody,
@@ -301,10 +319,22 @@ fn trailers_end_the_stream_and_carry_no_pseudo_header() {
     let trailers = trailers(1, fields.clone(), true, &limits).unwrap();
     assert_eq!(trailers.get_str("x-checksum"), Some("abc"));
     for (list, end_stream, text) in [
-        (vec![("x-checksum", "abc")], false, "does not end the stream"),
-        (vec![(":path", "/")], true, "pseudo-header field in trailers"),
+        (
+            vec![("x-checksum", "abc")],
+            false,
+            "does not end the stream",
+        ),
+        (
+            vec![(":path", "/")],
+            true,
+            "pseudo-header field in trailers",
+        ),
         (vec![("X-Checksum", "abc")], true, "uppercase"),
-        (vec![("transfer-encoding", "chunked")], true, "connection-specific"),
+        (
+            vec![("transfer-encoding", "chunked")],
+            true,
+            "connection-specific",
+        ),
         (vec![("x", "a\nb")], true, "NUL, CR or LF"),
     ] {
         match super::trailers(1, to_fields(&list), end_stream, &limits) {
@@ -384,7 +414,11 @@ fn which_responses_carry_content() {
     let ok = Response::text(StatusCode::OK, "hi");
     let head = response_head(&ok, true, example_date());
     assert!(!head.has_body, "HEAD: no DATA");
-    assert_eq!(length_of(&head).as_deref(), Some("3"), "but the length it would have");
+    assert_eq!(
+        length_of(&head).as_deref(),
+        Some("3"),
+        "but the length it would have"
+    );
 
     for status in [StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED] {
         let response = Response::new(status);
@@ -404,7 +438,10 @@ fn which_responses_carry_content() {
     assert_eq!(length_of(&head), None);
 
     let odd = Response::new(StatusCode(1000));
-    assert_eq!(as_text(&response_head(&odd, false, example_date()))[0].1, "500");
+    assert_eq!(
+        as_text(&response_head(&odd, false, example_date()))[0].1,
+        "500"
+    );
 }
 
 fn any_name() -> impl Strategy<Value = Vec<u8>> {

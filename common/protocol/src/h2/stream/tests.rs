@@ -83,7 +83,11 @@ const RFC_TABLE: [(State, [Want; 14]); 10] = [
 fn every_transition_is_the_one_the_rfc_names() {
     let mut checked = 0;
     for (row, (state, wants)) in RFC_TABLE.iter().enumerate() {
-        assert_eq!(*state, State::ALL[row], "the test table's rows follow State::ALL");
+        assert_eq!(
+            *state,
+            State::ALL[row],
+            "the test table's rows follow State::ALL"
+        );
         for (event, want) in Event::ALL.iter().zip(wants) {
             let got = transition(*state, *event);
             let matches = match (want, got) {
@@ -146,13 +150,18 @@ fn refusals_become_the_right_class_of_error() {
     ));
     let refusal = transition(State::Closed(Closure::Finished), Event::SendData).unwrap_err();
     assert_eq!(refusal.on(5).reason(), Reason::INTERNAL_ERROR);
-    assert!(refusal.to_string().starts_with("this endpoint must not send"));
+    assert!(refusal
+        .to_string()
+        .starts_with("this endpoint must not send"));
 }
 
 #[test]
 fn which_states_count_toward_the_concurrency_limit() {
     let active: Vec<State> = State::ALL.into_iter().filter(|s| s.is_active()).collect();
-    assert_eq!(active, [State::Open, State::HalfClosedLocal, State::HalfClosedRemote]);
+    assert_eq!(
+        active,
+        [State::Open, State::HalfClosedLocal, State::HalfClosedRemote]
+    );
     let pushable: Vec<State> = State::ALL
         .into_iter()
         .filter(|s| s.may_carry_push_promise())
