@@ -10,12 +10,14 @@
 //!   the encoder.
 //! - [`stream`]: the stream states of section 5.1, as a table.
 //! - [`flow`]: flow-control windows (section 5.2).
+//! - [`semantics`]: HTTP requests and responses as field lists (section 8).
 //! - [`settings`]: the SETTINGS values each side announces (section 6.5.2).
 
 pub mod error;
 pub mod flow;
 pub mod frame;
 pub mod hpack;
+pub mod semantics;
 pub mod settings;
 pub mod stream;
 
