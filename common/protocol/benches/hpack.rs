@@ -35,7 +35,11 @@ fn corpus_directory(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/testdata/hpack-test-case")
         .join(name);
-    assert!(dir.is_dir(), "the benchmark's input is missing: {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the benchmark's input is missing: {}",
+        dir.display()
+    );
     dir
 }
 

@@ -150,7 +150,9 @@ impl Encoder {
     fn note_size_change(&mut self) {
         let target = self.target_size();
         if target != self.table.max_size() || self.smallest_pending.is_some() {
-            let smallest = self.smallest_pending.map_or(target, |known| known.min(target));
+            let smallest = self
+                .smallest_pending
+                .map_or(target, |known| known.min(target));
             self.smallest_pending = Some(smallest);
         }
     }

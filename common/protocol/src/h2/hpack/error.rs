@@ -77,7 +77,9 @@ impl DecodeError {
             HuffmanEos => "HPACK: a Huffman-coded string contains EOS",
             HuffmanPaddingTooLong => "HPACK: Huffman padding longer than 7 bits",
             HuffmanPaddingNotEos => "HPACK: Huffman padding is not a prefix of EOS",
-            SizeUpdateTooLarge { .. } => "HPACK: a table size update above SETTINGS_HEADER_TABLE_SIZE",
+            SizeUpdateTooLarge { .. } => {
+                "HPACK: a table size update above SETTINGS_HEADER_TABLE_SIZE"
+            }
             SizeUpdateNotAtStart => "HPACK: a table size update after the start of the block",
             SizeUpdateMissing { .. } => "HPACK: no table size update after our limit went down",
             ListTooLarge { .. } => "HPACK: the field section is larger than the limit",

@@ -28,7 +28,7 @@
 //! symbol MUST be treated as a decoding error. A Huffman-encoded string literal containing the
 //! EOS symbol MUST be treated as a decoding error." The EOS code is thirty 1 bits, so valid
 //! padding is 0 to 7 one bits: the state at the end must be on the all-ones path from the root
-//! and at most 7 deep ([`TRAILING_BITS`] records that per state).
+//! and at most 7 deep (`TRAILING_BITS` records that per state).
 
 pub mod code;
 

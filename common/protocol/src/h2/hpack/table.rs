@@ -198,7 +198,10 @@ impl Table {
         let mut name_index = None;
         if let Some(range) = static_name_range(name) {
             for index in range.clone() {
-                if STATIC_TABLE.get(index - 1).is_some_and(|entry| entry.1 == value) {
+                if STATIC_TABLE
+                    .get(index - 1)
+                    .is_some_and(|entry| entry.1 == value)
+                {
                     return Found::Field(index);
                 }
             }
@@ -210,7 +213,9 @@ impl Table {
                 if entry_value.as_ref() == value {
                     return Found::Field(index);
                 }
-                name_index.get_or_insert(index);
+                if name_index.is_none() {
+                    name_index = Some(index);
+                }
             }
         }
         match name_index {

@@ -23,7 +23,8 @@ const IMPLEMENTATIONS: [&str; 5] = [
 ];
 
 fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/hpack-test-case");
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/hpack-test-case");
     assert!(
         dir.is_dir(),
         "the hpack-test-case directory is missing: {} (it is shared test data, expected at \
@@ -36,7 +37,11 @@ fn corpus() -> PathBuf {
 /// The story files of one directory, in name order; fails if there are none.
 fn stories(directory: &str) -> Vec<PathBuf> {
     let dir = corpus().join(directory);
-    assert!(dir.is_dir(), "the story directory is missing: {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "the story directory is missing: {}",
+        dir.display()
+    );
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
         .map(|entry| entry.unwrap().path())
@@ -99,7 +104,10 @@ fn decode_story(path: &Path) -> usize {
     let cases = load(path);
     let mut decoder = Decoder::new(DEFAULT_TABLE_SIZE);
     for case in &cases {
-        let wire = case.wire.as_ref().expect("an implementation's story has wire");
+        let wire = case
+            .wire
+            .as_ref()
+            .expect("an implementation's story has wire");
         if let Some(size) = case.header_table_size {
             decoder.set_max_table_size(size);
         }

@@ -230,7 +230,11 @@ fn decode_examples(examples: &[Example], table_size: usize, name: &str) {
             Ok(pairs(example.fields)),
             "{name}.{block}: fields"
         );
-        assert_eq!(dynamic_table(&decoder), pairs(example.table), "{name}.{block}: table");
+        assert_eq!(
+            dynamic_table(&decoder),
+            pairs(example.table),
+            "{name}.{block}: table"
+        );
         assert_eq!(decoder.table().size(), example.size, "{name}.{block}: size");
     }
 }
@@ -244,13 +248,19 @@ fn appendix_c_2_one_representation_each() {
         decode(&mut decoder, &wire),
         Ok(pairs(&[("custom-key", "custom-header")]))
     );
-    assert_eq!(dynamic_table(&decoder), pairs(&[("custom-key", "custom-header")]));
+    assert_eq!(
+        dynamic_table(&decoder),
+        pairs(&[("custom-key", "custom-header")])
+    );
     assert_eq!(decoder.table().size(), 55);
 
     // C.2.2: literal without indexing, an indexed name.
     let mut decoder = Decoder::new(4096);
     let wire = hex("040c 2f73 616d 706c 652f 7061 7468");
-    assert_eq!(decode(&mut decoder, &wire), Ok(pairs(&[(":path", "/sample/path")])));
+    assert_eq!(
+        decode(&mut decoder, &wire),
+        Ok(pairs(&[(":path", "/sample/path")]))
+    );
     assert!(decoder.table().is_empty());
 
     // C.2.3: literal never indexed, a new name; the flag comes out with the field.
@@ -270,7 +280,10 @@ fn appendix_c_2_one_representation_each() {
 
     // C.2.4: indexed field.
     let mut decoder = Decoder::new(4096);
-    assert_eq!(decode(&mut decoder, &[0x82]), Ok(pairs(&[(":method", "GET")])));
+    assert_eq!(
+        decode(&mut decoder, &[0x82]),
+        Ok(pairs(&[(":method", "GET")]))
+    );
     assert!(decoder.table().is_empty());
 }
 
@@ -307,7 +320,10 @@ fn size_update(size: usize) -> Vec<u8> {
 
 #[test]
 fn index_zero_is_an_error() {
-    assert_eq!(decode_error(&mut Decoder::new(4096), &[0x80]), DecodeError::IndexZero);
+    assert_eq!(
+        decode_error(&mut Decoder::new(4096), &[0x80]),
+        DecodeError::IndexZero
+    );
 }
 
 #[test]
@@ -322,7 +338,10 @@ fn an_index_past_the_tables_is_an_error() {
         index: 63,
         table_len: 61,
     };
-    assert_eq!(decode_error(&mut Decoder::new(4096), &[0x7f, 0x00, 0x00]), error);
+    assert_eq!(
+        decode_error(&mut Decoder::new(4096), &[0x7f, 0x00, 0x00]),
+        error
+    );
 }
 
 #[test]
@@ -337,7 +356,10 @@ fn huffman_errors_in_a_string_are_decoding_errors() {
         DecodeError::HuffmanPaddingTooLong
     );
     assert_eq!(
-        decode_error(&mut Decoder::new(4096), &[0x40, 0x84, 0xff, 0xff, 0xff, 0xff, 0x00]),
+        decode_error(
+            &mut Decoder::new(4096),
+            &[0x40, 0x84, 0xff, 0xff, 0xff, 0xff, 0x00]
+        ),
         DecodeError::HuffmanEos
     );
 }
@@ -345,23 +367,39 @@ fn huffman_errors_in_a_string_are_decoding_errors() {
 #[test]
 fn integer_limits_are_decoding_errors() {
     assert_eq!(
-        decode_error(&mut Decoder::new(4096), &[0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+        decode_error(
+            &mut Decoder::new(4096),
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]
+        ),
         DecodeError::IntegerOverflow
     );
     assert_eq!(
-        decode_error(&mut Decoder::new(4096), &[0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]),
+        decode_error(
+            &mut Decoder::new(4096),
+            &[0xff, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]
+        ),
         DecodeError::IntegerTooLong
     );
     // A string length of 2^32 - 1 is refused before anything is allocated.
     assert_eq!(
-        decode_error(&mut Decoder::new(4096), &[0x40, 0x7f, 0x80, 0xff, 0xff, 0xff, 0x0f]),
+        decode_error(
+            &mut Decoder::new(4096),
+            &[0x40, 0x7f, 0x80, 0xff, 0xff, 0xff, 0x0f]
+        ),
         DecodeError::Truncated
     );
 }
 
 #[test]
 fn a_block_cut_inside_a_representation_is_truncated() {
-    for wire in [&[0x40][..], &[0x40, 0x05, b'a'], &[0x44], &[0x44, 0x01], &[0xff], &[0x3f]] {
+    for wire in [
+        &[0x40][..],
+        &[0x40, 0x05, b'a'],
+        &[0x44],
+        &[0x44, 0x01],
+        &[0xff],
+        &[0x3f],
+    ] {
         assert_eq!(
             decode_error(&mut Decoder::new(4096), wire),
             DecodeError::Truncated,
@@ -432,9 +470,15 @@ fn a_lowered_limit_requires_a_size_update_in_the_next_block() {
     decoder.set_max_table_size(1000);
     let mut wire = size_update(500);
     wire.push(0x82);
-    assert_eq!(decode(&mut decoder, &wire), Ok(pairs(&[(":method", "GET")])));
+    assert_eq!(
+        decode(&mut decoder, &wire),
+        Ok(pairs(&[(":method", "GET")]))
+    );
     assert_eq!(decoder.table().max_size(), 500);
-    assert_eq!(decode(&mut decoder, &[0x82]), Ok(pairs(&[(":method", "GET")])));
+    assert_eq!(
+        decode(&mut decoder, &[0x82]),
+        Ok(pairs(&[(":method", "GET")]))
+    );
 }
 
 #[test]
@@ -457,7 +501,10 @@ fn down_then_up_requires_the_minimum_then_allows_the_final_size() {
     let mut wire = size_update(0);
     wire.extend(size_update(4096));
     wire.push(0x82);
-    assert_eq!(decode(&mut decoder, &wire), Ok(pairs(&[(":method", "GET")])));
+    assert_eq!(
+        decode(&mut decoder, &wire),
+        Ok(pairs(&[(":method", "GET")]))
+    );
     assert_eq!(decoder.table().max_size(), 4096);
 }
 
@@ -466,7 +513,10 @@ fn a_lower_limit_still_above_the_tables_size_needs_no_update() {
     let mut decoder = Decoder::new(4096);
     assert_eq!(decode(&mut decoder, &size_update(1000)), Ok(Vec::new()));
     decoder.set_max_table_size(2000);
-    assert_eq!(decode(&mut decoder, &[0x82]), Ok(pairs(&[(":method", "GET")])));
+    assert_eq!(
+        decode(&mut decoder, &[0x82]),
+        Ok(pairs(&[(":method", "GET")]))
+    );
 }
 
 #[test]
@@ -489,7 +539,10 @@ fn the_field_list_limit_counts_name_value_and_32() {
     assert_eq!(dynamic_table(&decoder), pairs(TABLE_1));
     let mut fields = Vec::new();
     assert_eq!(decoder.decode(&hex(C3[1].wire), 4096, &mut fields), Ok(()));
-    assert_eq!(fields.iter().map(text).collect::<Vec<_>>(), pairs(REQUEST_2));
+    assert_eq!(
+        fields.iter().map(text).collect::<Vec<_>>(),
+        pairs(REQUEST_2)
+    );
 }
 
 #[test]
@@ -503,7 +556,11 @@ fn an_hpack_bomb_is_refused_without_copies() {
     let mut fields = Vec::new();
     assert_eq!(decoder.decode(&wire, 16 * 1024, &mut fields), Ok(()));
     let stored = decoder.table().entries().next().unwrap().1.as_ptr();
-    assert_eq!(fields[0].value.as_ptr(), stored, "an inserted field shares the table's bytes");
+    assert_eq!(
+        fields[0].value.as_ptr(),
+        stored,
+        "an inserted field shares the table's bytes"
+    );
 
     let bomb = vec![0xbe; 100_000];
     let mut fields = Vec::new();
@@ -515,7 +572,10 @@ fn an_hpack_bomb_is_refused_without_copies() {
     assert!(fields.capacity() * std::mem::size_of::<Field>() < 16 * 1024);
 
     let mut fields = Vec::new();
-    assert_eq!(decoder.decode(&[0xbe, 0xbe], 16 * 1024, &mut fields), Ok(()));
+    assert_eq!(
+        decoder.decode(&[0xbe, 0xbe], 16 * 1024, &mut fields),
+        Ok(())
+    );
     assert!(fields.iter().all(|field| field.value.as_ptr() == stored));
 }
 
@@ -523,7 +583,10 @@ fn an_hpack_bomb_is_refused_without_copies() {
 fn after_a_decoding_error_the_decoder_refuses_to_go_on() {
     let mut decoder = Decoder::new(4096);
     assert_eq!(decode_error(&mut decoder, &[0x80]), DecodeError::IndexZero);
-    assert_eq!(decode_error(&mut decoder, &[0x82]), DecodeError::EarlierFailure);
+    assert_eq!(
+        decode_error(&mut decoder, &[0x82]),
+        DecodeError::EarlierFailure
+    );
 }
 
 #[test]

@@ -78,8 +78,16 @@ fn appendix_c_strings() {
     for &(text, wire) in cases {
         let wire = hex(wire);
         assert_eq!(coded(text.as_bytes()), wire, "encoding {text:?}");
-        assert_eq!(encoded_len(text.as_bytes()), wire.len(), "length of {text:?}");
-        assert_eq!(decoded(&wire).as_deref(), Ok(text.as_bytes()), "decoding {text:?}");
+        assert_eq!(
+            encoded_len(text.as_bytes()),
+            wire.len(),
+            "length of {text:?}"
+        );
+        assert_eq!(
+            decoded(&wire).as_deref(),
+            Ok(text.as_bytes()),
+            "decoding {text:?}"
+        );
     }
 }
 
@@ -126,9 +134,15 @@ fn padding_longer_than_seven_bits_is_an_error() {
 fn padding_that_is_not_all_ones_is_an_error() {
     // "A padding not corresponding to the most significant bits of the code for the EOS
     // symbol MUST be treated as a decoding error." 'a' then 000.
-    assert_eq!(decoded(&[0b0001_1000]), Err(DecodeError::HuffmanPaddingNotEos));
+    assert_eq!(
+        decoded(&[0b0001_1000]),
+        Err(DecodeError::HuffmanPaddingNotEos)
+    );
     // 'a' then 101.
-    assert_eq!(decoded(&[0b0001_1101]), Err(DecodeError::HuffmanPaddingNotEos));
+    assert_eq!(
+        decoded(&[0b0001_1101]),
+        Err(DecodeError::HuffmanPaddingNotEos)
+    );
     // 29 ones and a 0 are symbol 22 (30 bits); the two 0 bits left are not EOS's.
     assert_eq!(
         decoded(&[0xff, 0xff, 0xff, 0xf8]),
@@ -140,8 +154,14 @@ fn padding_that_is_not_all_ones_is_an_error() {
 fn eos_inside_a_string_is_an_error() {
     // "A Huffman-encoded string literal containing the EOS symbol MUST be treated as a
     // decoding error." Thirty ones are EOS, whatever comes after.
-    assert_eq!(decoded(&[0xff, 0xff, 0xff, 0xff]), Err(DecodeError::HuffmanEos));
-    assert_eq!(decoded(&[0xff, 0xff, 0xff, 0xfc]), Err(DecodeError::HuffmanEos));
+    assert_eq!(
+        decoded(&[0xff, 0xff, 0xff, 0xff]),
+        Err(DecodeError::HuffmanEos)
+    );
+    assert_eq!(
+        decoded(&[0xff, 0xff, 0xff, 0xfc]),
+        Err(DecodeError::HuffmanEos)
+    );
     // 'a' then EOS then padding: 00011 + 30 ones + 5 ones.
     assert_eq!(
         decoded(&[0b0001_1111, 0xff, 0xff, 0xff, 0xff]),

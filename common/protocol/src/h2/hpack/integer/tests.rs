@@ -48,7 +48,10 @@ fn the_prefix_maximum_itself_needs_a_continuation_octet() {
 
 #[test]
 fn the_decoder_reads_no_further_than_the_integer() {
-    assert_eq!(decode_all(&[0x1f, 0x9a, 0x0a, 0xff, 0xff], 5), Ok((1337, 3)));
+    assert_eq!(
+        decode_all(&[0x1f, 0x9a, 0x0a, 0xff, 0xff], 5),
+        Ok((1337, 3))
+    );
 }
 
 #[test]
@@ -85,7 +88,10 @@ fn u32_max_is_the_largest_value() {
 #[test]
 fn more_continuation_octets_than_32_bits_need_are_refused() {
     // Five zero-valued groups are wasteful but within the limit...
-    assert_eq!(decode_all(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x00], 5), Ok((31, 6)));
+    assert_eq!(
+        decode_all(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x00], 5),
+        Ok((31, 6))
+    );
     // ...a sixth is not, whatever its value.
     assert_eq!(
         decode_all(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 5),

@@ -4,7 +4,10 @@
 use super::*;
 
 fn entry(name: &'static str, value: &'static str) -> (Bytes, Bytes) {
-    (Bytes::from_static(name.as_bytes()), Bytes::from_static(value.as_bytes()))
+    (
+        Bytes::from_static(name.as_bytes()),
+        Bytes::from_static(value.as_bytes()),
+    )
 }
 
 fn insert(table: &mut Table, name: &'static str, value: &'static str) {
@@ -26,7 +29,11 @@ fn static_name_ranges_match_the_table() {
         assert!(range.end > STATIC_LEN || STATIC_TABLE[range.end - 1].0 != name);
     }
     assert_eq!(static_name_range(b"x-custom"), None);
-    assert_eq!(static_name_range(b"Accept"), None, "names are matched as sent");
+    assert_eq!(
+        static_name_range(b"Accept"),
+        None,
+        "names are matched as sent"
+    );
 }
 
 #[test]
@@ -90,11 +97,19 @@ fn insertion_evicts_the_oldest_to_make_room() {
 fn an_entry_larger_than_the_table_empties_it() {
     let mut table = Table::new(100);
     insert(&mut table, "a", "1");
-    insert(&mut table, "a-rather-long-name", "and-a-rather-long-value-too-long");
+    insert(
+        &mut table,
+        "a-rather-long-name",
+        "and-a-value-long-enough-to-pass-the-maximum-of-a-hundred",
+    );
     assert!(table.is_empty());
     assert_eq!(table.size(), 0);
     // An entry exactly the maximum size fits.
-    insert(&mut table, "0123456789012345678901234567890", "0123456789012345678901234567890123456");
+    insert(
+        &mut table,
+        "0123456789012345678901234567890",
+        "0123456789012345678901234567890123456",
+    );
     assert_eq!(table.size(), 100);
     assert_eq!(table.len(), 1);
 }
