@@ -92,7 +92,6 @@ fn field_count(stories: &[Vec<Block>]) -> u64 {
         .sum()
 }
 
-// ANCHOR: decode_bench
 /// Decodes every story, each with a fresh decoder; returns the fields decoded.
 fn decode_all(stories: &[Vec<Block>]) -> usize {
     let mut decoded = 0;
@@ -112,7 +111,6 @@ fn decode_all(stories: &[Vec<Block>]) -> usize {
     }
     decoded
 }
-// ANCHOR_END: decode_bench
 
 /// Encodes every story, each with a fresh encoder; returns the octets written.
 fn encode_all(stories: &[Vec<Block>]) -> usize {

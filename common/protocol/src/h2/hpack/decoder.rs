@@ -79,9 +79,6 @@ pub struct Decoder {
     failed: bool,
 }
 
-/// The scratch buffer is given back after a block that made it larger than this.
-const SCRATCH_KEPT: usize = 4096;
-
 impl Decoder {
     /// A decoder whose table may grow to `max_table_size`, the SETTINGS_HEADER_TABLE_SIZE in
     /// force when the connection starts: 4096 ([`super::DEFAULT_TABLE_SIZE`]) in HTTP/2 until
@@ -266,7 +263,6 @@ impl Decoder {
         Ok((name, value))
     }
 
-    // ANCHOR: string_literal
     /// Reads a string literal (section 5.2): an H bit, a 7-bit-prefix length, the octets.
     fn string(&mut self, input: &mut &[u8]) -> Result<Bytes, DecodeError> {
         let huffman_coded = input.first().is_some_and(|&first| first & 0x80 != 0);
@@ -284,8 +280,35 @@ impl Decoder {
         huffman::decode(octets, &mut self.scratch)?;
         Ok(Bytes::copy_from_slice(&self.scratch))
     }
-    // ANCHOR_END: string_literal
 }
+
+/// Decodes arbitrary input as a run of blocks, for a fuzz target (common/fuzz) and the
+/// proptests: the first octet says where the first block ends. Checks that the decoder never
+/// panics, and that it keeps to its limits whatever the input.
+#[doc(hidden)]
+pub fn fuzz_decode(data: &[u8]) {
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
+    let (first, second) = rest.split_at(usize::from(split).min(rest.len()));
+    let mut decoder = Decoder::new(256);
+    let mut fields = Vec::new();
+    for block in [first, second] {
+        let before = fields.len();
+        match decoder.decode(block, 1024, &mut fields) {
+            Ok(()) => {
+                let size: usize = fields.iter().skip(before).map(Field::size).sum();
+                assert!(size <= 1024, "kept {size} bytes of fields past the limit");
+            }
+            Err(_) => assert_eq!(fields.len(), before, "fields kept after an error"),
+        }
+        assert!(decoder.table().size() <= decoder.table().max_size());
+        assert!(decoder.table().max_size() <= 256);
+    }
+}
+
+/// The scratch buffer is given back after a block that made it larger than this.
+const SCRATCH_KEPT: usize = 4096;
 
 /// The running size of a block's decoded fields, against the caller's limit.
 struct ListSize {
@@ -326,31 +349,6 @@ impl ListSize {
             return Err(DecodeError::ListTooLarge { limit: self.limit });
         }
         Ok(())
-    }
-}
-
-/// Decodes arbitrary input as a run of blocks, for a fuzz target (common/fuzz) and the
-/// proptests: the first octet says where the first block ends. Checks that the decoder never
-/// panics, and that it keeps to its limits whatever the input.
-#[doc(hidden)]
-pub fn fuzz_decode(data: &[u8]) {
-    let Some((&split, rest)) = data.split_first() else {
-        return;
-    };
-    let (first, second) = rest.split_at(usize::from(split).min(rest.len()));
-    let mut decoder = Decoder::new(256);
-    let mut fields = Vec::new();
-    for block in [first, second] {
-        let before = fields.len();
-        match decoder.decode(block, 1024, &mut fields) {
-            Ok(()) => {
-                let size: usize = fields.iter().skip(before).map(Field::size).sum();
-                assert!(size <= 1024, "kept {size} bytes of fields past the limit");
-            }
-            Err(_) => assert_eq!(fields.len(), before, "fields kept after an error"),
-        }
-        assert!(decoder.table().size() <= decoder.table().max_size());
-        assert!(decoder.table().max_size() <= 256);
     }
 }
 

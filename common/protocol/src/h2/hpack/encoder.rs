@@ -72,6 +72,10 @@ impl Encoder {
     }
 
     /// An encoder that never makes its table larger than `own_max`, whatever the peer allows.
+    ///
+    /// Every field not found whole is looked for in the dynamic table entry by entry, so a
+    /// larger cap buys compression at the price of time per field: at least 32 octets per
+    /// entry means at most `own_max / 32` entries to compare.
     pub fn with_max_table_size(own_max: usize) -> Encoder {
         // Both sides start from the initial SETTINGS_HEADER_TABLE_SIZE; a cap below it is
         // announced in the first block.
@@ -111,7 +115,6 @@ impl Encoder {
         &self.table
     }
 
-    // ANCHOR: encode
     /// Encodes one header block carrying `fields`, in order, appending it to `out`.
     ///
     /// The block must be sent whole, as one HEADERS (or PUSH_PROMISE) frame and its
@@ -126,7 +129,6 @@ impl Encoder {
             self.field(name, value, false, out);
         }
     }
-    // ANCHOR_END: encode
 
     /// [`Encoder::encode`] for decoded fields: a field that arrived "never indexed" is sent
     /// the same way (section 6.2.3), as a proxy must.

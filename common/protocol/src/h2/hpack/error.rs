@@ -12,7 +12,6 @@ use std::fmt;
 
 use crate::h2::error::{Error, Reason};
 
-// ANCHOR: decode_error
 /// A header block that breaks RFC 7541, or a decoded field list over the limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecodeError {
@@ -52,7 +51,6 @@ pub enum DecodeError {
     /// nothing this decoder produces can be trusted any more.
     EarlierFailure,
 }
-// ANCHOR_END: decode_error
 
 impl DecodeError {
     /// What HTTP/2 does about this error: a connection error of type COMPRESSION_ERROR, for

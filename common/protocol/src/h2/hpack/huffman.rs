@@ -44,7 +44,6 @@ pub fn encoded_len(bytes: &[u8]) -> usize {
     bits.div_ceil(8)
 }
 
-// ANCHOR: huffman_encode
 /// Appends the Huffman coding of `bytes` to `out`, padded to a whole octet with the most
 /// significant bits of EOS (all ones), as section 5.2 asks.
 pub fn encode(bytes: &[u8], out: &mut Vec<u8>) {
@@ -69,7 +68,6 @@ pub fn encode(bytes: &[u8], out: &mut Vec<u8>) {
         out.push(((pending << padding) | ((1 << padding) - 1)) as u8);
     }
 }
-// ANCHOR_END: huffman_encode
 
 // ANCHOR: huffman_decode
 /// Decodes the Huffman-coded `encoded` and appends the octets to `out`.

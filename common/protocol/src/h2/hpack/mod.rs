@@ -57,9 +57,14 @@
 //! HPACK keeps state across blocks, so the rules that tie it to HTTP/2 belong to the caller:
 //!
 //! - decode every header block of the connection, in order, with one [`Decoder`], even blocks
-//!   of streams it is going to refuse or reset (RFC 9113 section 4.3: the "compression
-//!   context" must stay in step), and join a HEADERS or PUSH_PROMISE frame with its
-//!   CONTINUATION frames, bounded in total, before decoding;
+//!   of streams it is going to refuse or reset. RFC 9113 section 4.3.1: "Field compression is
+//!   stateful. Each endpoint has an HPACK encoder context and an HPACK decoder context that
+//!   are used for encoding and decoding all field blocks on a connection." And section 4.3: "A
+//!   receiver MUST terminate the connection with a connection error (Section 5.4.1) of type
+//!   COMPRESSION_ERROR if it does not decompress a field block." Join a HEADERS or
+//!   PUSH_PROMISE frame with its CONTINUATION frames (bounded in total) before decoding: "A
+//!   receiving endpoint reassembles the field block by concatenating its fragments and then
+//!   decompresses the block to reconstruct the field section.";
 //! - map every [`DecodeError`] but [`DecodeError::ListTooLarge`] to a connection error of type
 //!   COMPRESSION_ERROR ([`DecodeError::connection_error`]); answer `ListTooLarge` itself (431,
 //!   or RST_STREAM; the decoder is still usable);

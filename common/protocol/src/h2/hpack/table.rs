@@ -137,7 +137,6 @@ impl Table {
         }
     }
 
-    // ANCHOR: table_get
     /// The entry at `index` of the joint address space (section 2.3.3): 1 to 61 in the static
     /// table, from 62 in the dynamic one, newest first.
     pub fn get(&self, index: usize) -> Result<(Bytes, Bytes), DecodeError> {
@@ -159,7 +158,6 @@ impl Table {
                 table_len: STATIC_LEN + self.entries.len(),
             })
     }
-    // ANCHOR_END: table_get
 
     // ANCHOR: table_insert
     /// Adds an entry at the front of the dynamic table, evicting from the back to make room
