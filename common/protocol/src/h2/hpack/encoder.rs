@@ -91,8 +91,10 @@ impl Encoder {
     }
 
     /// Takes the peer's SETTINGS_HEADER_TABLE_SIZE: call it when processing the peer's SETTINGS
-    /// frame, before the ACK is sent and before the next block is encoded. The change is
-    /// announced at the start of that block.
+    /// frame, at the point where the ACK is queued. The change is announced at the start of the
+    /// next block encoded, and the peer's decoder expects it in the first block after the ACK,
+    /// so the ACK must go out after every block encoded before this call and before every
+    /// block encoded after it (one output queue in encoding order does that).
     pub fn set_peer_max_table_size(&mut self, limit: usize) {
         self.peer_limit = limit;
         self.note_size_change();

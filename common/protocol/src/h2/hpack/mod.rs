@@ -70,7 +70,8 @@
 //!   or RST_STREAM; the decoder is still usable);
 //! - call [`Decoder::set_max_table_size`] when the peer acknowledges our
 //!   SETTINGS_HEADER_TABLE_SIZE, and [`Encoder::set_peer_max_table_size`] when it processes
-//!   the peer's, before it sends the ACK and encodes the next block;
+//!   the peer's and queues the ACK, keeping the ACK between the blocks encoded before and after
+//!   the call;
 //! - send each encoded block whole and in the order encoded (no other frame between a HEADERS
 //!   and its CONTINUATIONs);
 //! - check what HPACK does not: lowercase field names, pseudo-header rules, forbidden

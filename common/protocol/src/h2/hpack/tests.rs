@@ -23,12 +23,16 @@ const IMPLEMENTATIONS: [&str; 5] = [
 ];
 
 fn corpus() -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/hpack-test-case");
+    existing(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/hpack-test-case"))
+}
+
+/// `dir`, which must exist: missing test data is a failure that says where it looked, never a
+/// silent pass.
+fn existing(dir: PathBuf) -> PathBuf {
     assert!(
         dir.is_dir(),
-        "the hpack-test-case directory is missing: {} (it is shared test data, expected at \
-         /work/shared/testdata/hpack-test-case)",
+        "the test data directory is missing: {} (hpack-test-case is expected in \
+         /work/shared/testdata, beside the repository)",
         dir.display()
     );
     dir
@@ -226,4 +230,10 @@ fn our_encoder_compresses_about_as_well_as_the_others() {
         ours * 10 <= theirs * 11,
         "our encoding is {ours} octets, nghttp2's {theirs}"
     );
+}
+
+#[test]
+#[should_panic(expected = "the test data directory is missing: /nonexistent/hpack-test-case")]
+fn missing_test_data_fails_and_says_where() {
+    existing(PathBuf::from("/nonexistent/hpack-test-case"));
 }
