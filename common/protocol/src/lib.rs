@@ -33,6 +33,7 @@
 //!   examples.
 
 pub mod connection;
+mod grammar;
 pub mod h2;
 pub mod http1;
 pub mod limits;

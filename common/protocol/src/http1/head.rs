@@ -384,26 +384,8 @@ fn check_host(version: Version, count: usize, first: Option<&[u8]>) -> Result<()
 /// `uri-host [ ":" port ]` (RFC 3986 section 3.2.2): reg-name characters, or an IP literal in
 /// brackets, then an optional port. An empty value is allowed (RFC 9112 section 3.2).
 fn is_valid_host(host: &[u8]) -> bool {
-    host.iter().all(|&b| HOST_BYTES[usize::from(b)])
+    crate::grammar::is_authority(host)
 }
-
-/// Which bytes may appear in a `Host` value, as a table: one load per byte instead of a chain
-/// of comparisons, for a check that runs on every request.
-static HOST_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let byte = b as u8;
-        table[b] = byte.is_ascii_alphanumeric()
-            || matches!(
-                byte,
-                b'-' | b'.' | b'_' | b'~' | b'%' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')'
-            )
-            || matches!(byte, b'*' | b'+' | b',' | b';' | b'=' | b':' | b'[' | b']');
-        b += 1;
-    }
-    table
-};
 
 // ANCHOR: body_framing
 /// Decides how the request body is delimited, following RFC 9112 section 6.3 for requests:

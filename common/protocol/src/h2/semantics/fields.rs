@@ -8,6 +8,7 @@
 //! delimiters." (section 8.2.1) Each check returns the rule it found broken, in words.
 
 use super::CONNECTION_SPECIFIC;
+use crate::grammar;
 
 // ANCHOR: field_rules
 /// A regular field name as text, if section 8.2.1 allows it (and the token grammar of RFC
@@ -28,7 +29,7 @@ pub(super) fn check_name(name: &[u8]) -> Result<&str, &'static str> {
         if byte == b':' {
             return Err("a colon inside a field name");
         }
-        if !TOKEN[usize::from(byte)] {
+        if !grammar::is_tchar(byte) {
             return Err("a field name with a character outside the token set");
         }
     }
@@ -100,7 +101,7 @@ pub(super) fn content_length_value(value: &[u8]) -> Result<u64, &'static str> {
 
 /// A method token as text: RFC 9110 section 9.1, `method = token`.
 pub(super) fn token_str(bytes: &[u8]) -> Option<&str> {
-    if bytes.is_empty() || !bytes.iter().all(|&b| TOKEN[usize::from(b)]) {
+    if !grammar::is_token(bytes) {
         return None;
     }
     std::str::from_utf8(bytes).ok()
@@ -120,44 +121,10 @@ pub(super) fn is_valid_scheme(scheme: &[u8]) -> bool {
 }
 
 /// `host [ ":" port ]` as characters: reg-name, an IP literal in brackets, a port (RFC 3986
-/// section 3.2). No `@`, so no userinfo.
+/// section 3.2). No `@`, so no userinfo. The same class HTTP/1.1's `Host` check uses.
 pub(super) fn is_valid_authority(authority: &[u8]) -> bool {
-    authority.iter().all(|&b| AUTHORITY[usize::from(b)])
+    grammar::is_authority(authority)
 }
-
-/// `tchar` (RFC 9110 section 5.6.2), as a table: one load per byte.
-static TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let byte = b as u8;
-        table[b] = byte.is_ascii_alphanumeric()
-            || matches!(
-                byte,
-                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'
-            )
-            || matches!(byte, b'_' | b'`' | b'|' | b'~');
-        b += 1;
-    }
-    table
-};
-
-/// The characters of an authority without userinfo, as a table.
-static AUTHORITY: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let byte = b as u8;
-        table[b] = byte.is_ascii_alphanumeric()
-            || matches!(
-                byte,
-                b'-' | b'.' | b'_' | b'~' | b'%' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')'
-            )
-            || matches!(byte, b'*' | b'+' | b',' | b';' | b'=' | b':' | b'[' | b']');
-        b += 1;
-    }
-    table
-};
 
 /// Optional whitespace (SP and HTAB) trimmed from both ends.
 pub(super) fn trim_whitespace(bytes: &[u8]) -> &[u8] {
