@@ -265,11 +265,10 @@ fn flag_names(header: &frame::Header) -> String {
     }
 }
 
+/// The bytes in hex, a space between bytes so that a long run can wrap in a narrow column.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
+    let pairs: Vec<String> = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    pairs.join(" ")
 }
 
 #[cfg(test)]
