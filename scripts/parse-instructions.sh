@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Instruction counts of the request parser, measured with callgrind: stable to the instruction on
+# Instruction counts of the request parser (and of HTTP/2's HPACK coder), measured with callgrind: stable to the instruction on
 # a noisy machine, where criterion's times (cargo bench --bench parse) move by several percent.
 #
 # For each contender and input, examples/parse_instructions runs under
@@ -52,6 +52,14 @@ for input in curl plaintext16; do
     json="$json\"$contender/$input\":$per_request,"
   done
 done
+# HTTP/2's header compression, on curl's first request and a /plaintext response head.
+for contender in hpack_decode hpack_encode; do
+  one=$(instructions "$contender" curl 1)
+  many=$(instructions "$contender" curl 1001)
+  per_block=$(( (many - one) / 1000 ))
+  printf '%-12s %-12s %14d\n' "$contender" curl "$per_block"
+  json="$json\"$contender/curl\":$per_block,"
+done
 json="${json%,}}"
 
 case "$mode" in
@@ -72,6 +80,11 @@ case "$mode" in
       done
       echo
       echo "Instructions per request, counted under callgrind (\`scripts/parse-instructions.sh\`)."
+      echo
+      echo "| HTTP/2 field block | instructions |"
+      echo "|---|---:|"
+      echo "| curl's first request decoded by HPACK (6 fields, a fresh table) | $(value "hpack_decode/curl") |"
+      echo "| a \`/plaintext\` response head encoded by HPACK (4 fields, a fresh table) | $(value "hpack_encode/curl") |"
     } > "$table"
     echo "saved to $file and $table" ;;
   --check)
