@@ -1,0 +1,1 @@
+//! defences tests (to come).

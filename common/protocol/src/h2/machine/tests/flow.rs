@@ -1,0 +1,1 @@
+//! flow tests (to come).
