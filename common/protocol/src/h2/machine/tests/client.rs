@@ -35,6 +35,8 @@ pub struct Seen {
     pub window_updates: Vec<(u32, u32)>,
     /// Every frame, by kind, in order.
     pub kinds: Vec<frame::Kind>,
+    /// The stream of every DATA frame, in order.
+    pub data_order: Vec<u32>,
 }
 
 impl Seen {
@@ -118,6 +120,16 @@ impl Peer {
 
     pub fn new(start: Instant) -> Peer {
         Peer::with_settings(Limits::default(), start, &[])
+    }
+
+    /// The client's decoder now holds the server to `size` (after a SETTINGS_HEADER_TABLE_SIZE
+    /// the server has acknowledged).
+    pub fn decoder_table_size(&mut self, size: usize) {
+        self.decoder.set_max_table_size(size);
+    }
+
+    pub fn decoder_table_len(&self) -> usize {
+        self.decoder.table().len()
     }
 
     pub fn send_bytes(&mut self, bytes: &[u8]) {
@@ -291,6 +303,7 @@ impl Peer {
                         .entry(data.stream)
                         .or_default()
                         .extend_from_slice(&data.data);
+                    self.seen.data_order.push(data.stream);
                     self.seen
                         .data_frames
                         .entry(data.stream)
