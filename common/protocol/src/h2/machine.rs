@@ -69,7 +69,9 @@ pub const MAX_CONCURRENT_STREAMS: u32 = 100;
 /// The receive window each stream starts with once our SETTINGS are acknowledged (our
 /// SETTINGS_INITIAL_WINDOW_SIZE), unless `Limits::max_body` is smaller: 1 MiB lets a request
 /// body arrive without a round trip per 64 KiB, while the body limit still bounds what one
-/// stream may make us hold.
+/// stream may make us hold. With a smaller body limit the window is that limit plus one
+/// octet, so that a body past the limit can still arrive far enough to be answered 413 rather
+/// than stall against the window.
 pub const STREAM_WINDOW: u32 = 1 << 20;
 
 /// The connection's receive window, raised from 65,535 by a WINDOW_UPDATE in our preface:
@@ -740,7 +742,7 @@ impl Machine {
 
 /// The settings this server announces, from its limits (section 6.5.2).
 fn local_settings(limits: &Limits) -> Settings {
-    let window = u64::from(STREAM_WINDOW).min(limits.max_body.max(1));
+    let window = u64::from(STREAM_WINDOW).min(limits.max_body.saturating_add(1));
     Settings {
         max_concurrent_streams: Some(MAX_CONCURRENT_STREAMS),
         // At most STREAM_WINDOW, so the conversion cannot fail; the fallback is never used.
