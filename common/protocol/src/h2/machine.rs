@@ -226,6 +226,9 @@ pub struct Machine {
     last_read: Instant,
     /// Last time output made progress (or, when output starts waiting, the time it started).
     last_write: Instant,
+    /// Last time a DATA frame was framed (or a body started waiting): the slow-read clock for
+    /// bodies that wait on the client's windows, which PINGs and their answers do not reset.
+    last_body_progress: Instant,
 }
 // ANCHOR_END: machine
 
@@ -266,6 +269,7 @@ impl Machine {
             clock: now,
             last_read: now,
             last_write: now,
+            last_body_progress: now,
         };
         machine.local.to_frame().encode(machine.output.frames());
         machine.flow.grow_connection_window(CONNECTION_WINDOW);
@@ -538,10 +542,8 @@ impl Machine {
         if self.unacknowledged > 0 {
             deadlines.push(self.settings_sent + SETTINGS_TIMEOUT);
         }
-        if !self.output.is_empty() || self.has_unsent_data() {
-            // The slow-read defence: output waits and the client neither reads nor opens its
-            // window.
-            deadlines.push(self.last_write + limits.idle_timeout);
+        if let Some(deadline) = self.slow_read_deadline() {
+            deadlines.push(deadline);
         } else if self.streams.is_empty() && self.pending.is_empty() {
             deadlines.push(self.last_read.max(self.last_write) + limits.idle_timeout);
         }
@@ -616,8 +618,9 @@ impl Machine {
                 "the client did not acknowledge our SETTINGS",
             ));
         }
-        if (!self.output.is_empty() || self.has_unsent_data())
-            && now >= self.last_write + limits.idle_timeout
+        if self
+            .slow_read_deadline()
+            .is_some_and(|deadline| now >= deadline)
         {
             // The client neither reads nor opens its window: there is no graceful way left.
             self.lifecycle = Lifecycle::Closed;
@@ -688,6 +691,21 @@ impl Machine {
             self.lifecycle = Lifecycle::Closing;
         }
     }
+
+    // ANCHOR: slow_read
+    /// When a client that does not take what it asked for is cut off, if output waits: the
+    /// queue must make progress on the socket, and bodies waiting on the client's windows must
+    /// see a DATA frame, within `Limits::idle_timeout`. A client may keep the connection busy
+    /// with PINGs, but not hold a response hostage by never opening its window.
+    fn slow_read_deadline(&self) -> Option<Instant> {
+        let idle = self.limits.idle_timeout;
+        let queue = (!self.output.is_empty()).then(|| self.last_write + idle);
+        let bodies = self
+            .has_unsent_data()
+            .then(|| self.last_body_progress + idle);
+        queue.into_iter().chain(bodies).min()
+    }
+    // ANCHOR_END: slow_read
 
     /// Gives back the room lent by `read_buf` that was never reported as read.
     fn take_back_room(&mut self) {

@@ -384,8 +384,9 @@ impl Machine {
             self.output.frames(),
         );
         if was_quiet {
-            // The slow-read clock starts when output starts waiting.
+            // The slow-read clocks start when output starts waiting.
             self.last_write = self.clock;
+            self.last_body_progress = self.clock;
         }
         if has_body {
             stream.outbound = Outbound::Body(Source::new(response.body));
@@ -455,6 +456,7 @@ impl Machine {
             if let Ok(Outcome::Next(next)) = transition(stream.state, Event::SendData) {
                 stream.state = next;
             }
+            self.last_body_progress = self.clock;
             let header = Data::header_for(id, granted, end_stream);
             match piece {
                 Piece::Bytes(bytes) if bytes.len() < VIEW_FROM => {

@@ -229,7 +229,7 @@ fn a_stream_depending_on_itself_is_reset() {
     let all = flags::END_HEADERS | flags::END_STREAM | flags::PRIORITY;
     p.send_raw(Kind::HEADERS, all, 3, &payload);
     assert_reset_and_still_serving(&mut p, 3, Reason::PROTOCOL_ERROR);
-    assert!(p.requests.get(&3).is_none());
+    assert!(!p.requests.contains_key(&3));
 }
 
 #[test]
