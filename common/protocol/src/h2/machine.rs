@@ -22,6 +22,14 @@
 //! ([`crate::h2::semantics`]), errors (section 5.4) and the defences of section 10.5 against
 //! peers that make the server work or buffer for nothing (see [`guard`]).
 //!
+//! What one connection may make the server hold, at most: the input buffer (one frame of
+//! 16 KiB, the SETTINGS_MAX_FRAME_SIZE we keep); one field block being assembled
+//! (`guard::MAX_BLOCK_FACTOR` times `Limits::max_head_bytes`); [`MAX_CONCURRENT_STREAMS`]
+//! streams, each with a request body of at most `Limits::max_body` (the body is copied out
+//! of the DATA frames as they come and their credit given back, so the limit, not the window,
+//! is what bounds it); [`MAX_BUFFERED_OUTPUT`] of framed output before reading stops, and
+//! `guard::MAX_OWED_CONTROL_FRAMES` answers owed; `guard::CLOSED_REMEMBERED` closed stream ids.
+//!
 //! The HTTP/1.1 `Upgrade: h2c` handshake (RFC 7540 section 3.2) is not implemented: RFC 9113
 //! section 3.1 deprecates it ("The 'h2c' string was previously used as a token for use in the
 //! HTTP Upgrade mechanism [...] This usage was never widely deployed and is deprecated by this

@@ -425,6 +425,55 @@ fn cleartext_waits_under_the_header_timeout() {
 }
 
 #[test]
+fn cleartext_h2_serves_a_file_body_through_the_connection() {
+    let now = start();
+    let mut conn = Connection::new_cleartext(Limits::default(), now);
+    let mut client = Peer::raw(Limits::default(), now);
+    let mut bytes = PREFACE.to_vec();
+    let mut frames = bytes::BytesMut::new();
+    frame::Settings::default().encode(&mut frames);
+    let block = client.block(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "a"),
+        (":path", "/f"),
+    ]);
+    let mut headers = frame::Headers::new(1, block);
+    headers.end_stream = true;
+    headers.encode(&mut frames);
+    bytes.extend_from_slice(&frames);
+    // Through read_buf, as a socket would: the detection reads at most the preface first.
+    let mut fed = 0;
+    while fed < bytes.len() {
+        let room = conn.read_buf();
+        let n = room.len().min(bytes.len() - fed);
+        room[..n].copy_from_slice(&bytes[fed..fed + n]);
+        conn.handle_read(n, now);
+        fed += n;
+    }
+    assert_eq!(conn.version(), Some(Version::Http2));
+    let Some(Event::Request { id, request }) = conn.poll_event() else {
+        panic!("expected the request");
+    };
+    assert_eq!(request.target, "/f");
+    conn.send_response(id, file_response(0, 20_000), SystemTime::UNIX_EPOCH);
+    let mut regions = Vec::new();
+    while let Some(transmit) = conn.poll_transmit() {
+        let n = match transmit {
+            Transmit::Bytes(bytes) => bytes.len(),
+            Transmit::File { offset, len, .. } => {
+                regions.push((offset, len));
+                len as usize
+            }
+            Transmit::CloseWrite => panic!("the connection stays open"),
+        };
+        conn.advance(n, now);
+    }
+    assert_eq!(regions, [(0, 16_384), (16_384, 3_616)]);
+    assert!(!conn.wants_write());
+}
+
+#[test]
 fn connection_new_stays_http1() {
     let conn = Connection::new(Limits::default(), start());
     assert_eq!(conn.version(), Some(Version::Http11));
@@ -483,6 +532,58 @@ proptest! {
         piece in 1usize..64,
     ) {
         run_arbitrary(&bytes, piece);
+    }
+
+    #[test]
+    fn any_bytes_into_a_cleartext_connection_never_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..512),
+        prefix in 0usize..25,
+    ) {
+        let now = start();
+        let mut conn = Connection::new_cleartext(Limits::default(), now);
+        let mut input = PREFACE[..prefix].to_vec();
+        input.extend_from_slice(&bytes);
+        for chunk in input.chunks(7) {
+            if !conn.wants_read() {
+                break;
+            }
+            conn.handle_input(chunk, now);
+            while let Some(event) = conn.poll_event() {
+                let (id, response) = match event {
+                    Event::Request { id, request } => (id, crate::pump::echo(&request)),
+                    Event::Rejected { id, error } => (id, error.response()),
+                };
+                conn.send_response(id, response, SystemTime::UNIX_EPOCH);
+            }
+            while let Some(transmit) = conn.poll_transmit() {
+                let n = match transmit {
+                    Transmit::Bytes(bytes) => bytes.len(),
+                    Transmit::File { len, .. } => len as usize,
+                    Transmit::CloseWrite => {
+                        conn.handle_write_closed(now);
+                        break;
+                    }
+                };
+                conn.advance(n, now);
+            }
+        }
+        conn.handle_eof();
+        let later = now + Duration::from_secs(3600);
+        conn.handle_timeout(later);
+        while let Some(transmit) = conn.poll_transmit() {
+            let n = match transmit {
+                Transmit::Bytes(bytes) => bytes.len(),
+                Transmit::File { len, .. } => len as usize,
+                Transmit::CloseWrite => {
+                    conn.handle_write_closed(later);
+                    break;
+                }
+            };
+            conn.advance(n, later);
+        }
+        conn.handle_eof();
+        conn.handle_timeout(later + Duration::from_secs(3600));
+        prop_assert!(conn.is_closed());
     }
 
     #[test]
