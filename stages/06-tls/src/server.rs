@@ -51,7 +51,7 @@ pub async fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: &Sh
 /// most `driver::refusal::MAX_AT_ONCE` run at once and each has [`REFUSAL_WITHIN`]; past that
 /// the connection is closed at once (a client that cannot read plain text is better told by a
 /// close than by bytes it would call a protocol error).
-fn refuse(
+pub fn refuse(
     stream: TcpStream,
     tls: &Arc<ServerConfig>,
     max_connections: usize,
