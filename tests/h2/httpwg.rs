@@ -12,7 +12,7 @@ const HTTPWG_WITHIN: Duration = Duration::from_secs(300);
 
 /// Cases that must pass, at least. The connection machine decides most of them; the number is
 /// the count it reached when this was last checked, so that a change that breaks one is seen.
-const MUST_PASS: u32 = 0;
+const MUST_PASS: u32 = 1;
 
 /// The summary line: `... Passed N/M tests in ...` (after the colour codes are removed).
 fn passed_of(report: &str) -> Option<(u32, u32)> {
