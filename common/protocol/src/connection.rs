@@ -101,21 +101,6 @@ impl Connection {
         }
     }
 
-    /// TEMP shim (stage 07 worktree only): HTTP/2 after ALPN `h2`. Drop before merge.
-    pub fn new_http2(limits: impl Into<Arc<Limits>>, now: Instant) -> Connection {
-        Connection::new(limits, now)
-    }
-
-    /// TEMP shim (stage 07 worktree only): HTTP/1.1 or h2c by the preface. Drop before merge.
-    pub fn new_cleartext(limits: impl Into<Arc<Limits>>, now: Instant) -> Connection {
-        Connection::new(limits, now)
-    }
-
-    /// TEMP shim (stage 07 worktree only): the protocol spoken. Drop before merge.
-    pub fn version(&self) -> Option<crate::message::Version> {
-        Some(crate::message::Version::Http11)
-    }
-
     /// Room to read the peer's next bytes into; report the count with
     /// [`handle_read`](Self::handle_read). The room belongs to the connection, and parsed
     /// requests are views into it, so no byte is copied on the way to the application.
