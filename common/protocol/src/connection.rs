@@ -2,17 +2,27 @@
 //!
 //! A [`Connection`] has two sides, like a rustls connection: network bytes in and out on one
 //! side, whole requests and responses on the other. It never touches a socket or a clock; the
-//! driver (each stage) feeds it what happened and asks it what to do. Today it speaks HTTP/1.1
-//! ([`crate::http1::Machine`]); stage 07 adds HTTP/2 behind the same calls, chosen by ALPN or by
-//! the client's preface, so that a driver written against this type serves both.
+//! driver (each stage) feeds it what happened and asks it what to do. It speaks HTTP/1.1
+//! ([`crate::http1::Machine`]) or HTTP/2 ([`crate::h2::machine::Machine`]) behind the same
+//! calls, so that a driver written against this type serves both. Which one is the driver's
+//! choice at accept time:
+//!
+//! - [`Connection::new`]: HTTP/1.1 (a TLS connection whose ALPN chose `http/1.1` or nothing,
+//!   or a plain-TCP server that serves HTTP/1.1 only);
+//! - [`Connection::new_http2`]: HTTP/2, for a TLS connection whose ALPN chose `h2` (RFC 9113
+//!   section 3.2); the client must start with the connection preface;
+//! - [`Connection::new_cleartext`]: plain TCP serving both: HTTP/2 "with prior knowledge"
+//!   (section 3.3) if the first 24 octets are the preface, HTTP/1.1 otherwise. The HTTP/1.1
+//!   `Upgrade: h2c` mechanism is not implemented: RFC 9113 section 3.1 deprecates it.
 
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use crate::h2::machine::{self as h2_machine, PREFACE};
 use crate::http1::{self, RequestError};
 use crate::limits::Limits;
-use crate::message::{Request, Response};
+use crate::message::{Request, Response, Version};
 
 // ANCHOR: call_order
 /// The server side of one connection.
@@ -51,9 +61,16 @@ pub struct Connection {
 // ANCHOR_END: call_order
 
 /// The protocol machine behind a [`Connection`].
+// The HTTP/1.1 machine is the large variant and the common one: it stays inline, so that an
+// HTTP/1.1 connection costs no allocation more than it did before HTTP/2 existed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Protocol {
     Http1(http1::Machine),
+    /// Boxed: the HTTP/2 machine is several times the size of the HTTP/1.1 one.
+    Http2(Box<h2_machine::Machine>),
+    /// A cleartext connection whose first octets have not yet said which protocol it speaks.
+    Detecting(Detect),
 }
 
 // ANCHOR: event
@@ -63,12 +80,14 @@ enum Protocol {
 pub enum Event {
     /// A complete request.
     Request { id: StreamId, request: Request },
-    /// A request was refused. Answer it with `error.response()`; the connection closes after.
+    /// A request was refused. Answer it with `error.response()`. HTTP/1.1 closes the
+    /// connection after it; HTTP/2 ends only that stream (a request too large for the limits,
+    /// or whose body stalled, is answered this way; malformed ones are reset without an event).
     Rejected { id: StreamId, error: RequestError },
 }
 
 /// Which request a response answers. HTTP/1.1 numbers its requests 1, 2, 3... in arrival
-/// order; HTTP/2 will use the stream identifier the client chose (RFC 9113 section 5.1.1).
+/// order; HTTP/2 uses the stream identifier the client chose (RFC 9113 section 5.1.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StreamId(pub u32);
 // ANCHOR_END: event
@@ -101,12 +120,54 @@ impl Connection {
         }
     }
 
+    // ANCHOR: constructors
+    /// A new HTTP/2 connection, accepted at `now`: TLS whose ALPN chose `h2`. The client must
+    /// start with the 24-octet preface and a SETTINGS frame; anything else ends the connection
+    /// with GOAWAY PROTOCOL_ERROR. Our SETTINGS are queued at once, so the driver may write
+    /// before its first read.
+    pub fn new_http2(limits: impl Into<Arc<Limits>>, now: Instant) -> Connection {
+        Connection {
+            protocol: Protocol::Http2(Box::new(h2_machine::Machine::new(limits.into(), now))),
+        }
+    }
+
+    /// A new plain-TCP connection, accepted at `now`, that serves HTTP/1.1 or HTTP/2 with
+    /// prior knowledge, as its first octets decide: while they are a prefix of the HTTP/2
+    /// preface it waits (under the same timeouts as an HTTP/1.1 head); once they are the whole
+    /// preface it becomes HTTP/2; at the first octet that differs it becomes HTTP/1.1, which
+    /// is handed the octets already read. [`version`](Self::version) says which, once known.
+    pub fn new_cleartext(limits: impl Into<Arc<Limits>>, now: Instant) -> Connection {
+        Connection {
+            protocol: Protocol::Detecting(Detect {
+                limits: limits.into(),
+                accepted: now,
+                received: Vec::with_capacity(PREFACE.len()),
+                room: [0; PREFACE.len()],
+                first_byte: None,
+                closed: false,
+            }),
+        }
+    }
+    // ANCHOR_END: constructors
+
+    /// The protocol the connection speaks: `Http11` for HTTP/1.x, `Http2`, or `None` while a
+    /// cleartext connection has not yet said.
+    pub fn version(&self) -> Option<Version> {
+        match &self.protocol {
+            Protocol::Http1(_) => Some(Version::Http11),
+            Protocol::Http2(_) => Some(Version::Http2),
+            Protocol::Detecting(_) => None,
+        }
+    }
+
     /// Room to read the peer's next bytes into; report the count with
     /// [`handle_read`](Self::handle_read). The room belongs to the connection, and parsed
     /// requests are views into it, so no byte is copied on the way to the application.
     pub fn read_buf(&mut self) -> &mut [u8] {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.read_buf(),
+            Protocol::Http2(machine) => machine.read_buf(),
+            Protocol::Detecting(detect) => detect.read_buf(),
         }
     }
 
@@ -115,6 +176,12 @@ impl Connection {
     pub fn handle_read(&mut self, n: usize, now: Instant) {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.handle_read(n, now),
+            Protocol::Http2(machine) => machine.handle_read(n, now),
+            Protocol::Detecting(detect) => {
+                if let Some(decided) = detect.handle_read(n, now) {
+                    self.protocol = decided;
+                }
+            }
         }
     }
 
@@ -123,6 +190,12 @@ impl Connection {
     pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.handle_input(bytes, now),
+            Protocol::Http2(machine) => machine.handle_input(bytes, now),
+            Protocol::Detecting(detect) => {
+                if let Some(decided) = detect.take(bytes, now) {
+                    self.protocol = decided;
+                }
+            }
         }
     }
 
@@ -130,6 +203,8 @@ impl Connection {
     pub fn handle_eof(&mut self) {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.handle_eof(),
+            Protocol::Http2(machine) => machine.handle_eof(),
+            Protocol::Detecting(detect) => detect.handle_eof(),
         }
     }
 
@@ -138,6 +213,8 @@ impl Connection {
     pub fn handle_shutdown(&mut self) {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.handle_shutdown(),
+            Protocol::Http2(machine) => machine.handle_shutdown(),
+            Protocol::Detecting(detect) => detect.handle_shutdown(),
         }
     }
 
@@ -145,6 +222,8 @@ impl Connection {
     pub fn poll_event(&mut self) -> Option<Event> {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.poll_event(),
+            Protocol::Http2(machine) => machine.poll_event(),
+            Protocol::Detecting(detect) => detect.poll_event(),
         }
     }
 
@@ -152,6 +231,8 @@ impl Connection {
     pub fn send_response(&mut self, id: StreamId, response: Response, date: SystemTime) {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.send_response(id, response, date),
+            Protocol::Http2(machine) => machine.send_response(id, response, date),
+            Protocol::Detecting(detect) => detect.send_response(id, response, date),
         }
     }
 
@@ -159,6 +240,8 @@ impl Connection {
     pub fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.poll_transmit(),
+            Protocol::Http2(machine) => machine.poll_transmit(),
+            Protocol::Detecting(detect) => detect.poll_transmit(),
         }
     }
 
@@ -166,6 +249,8 @@ impl Connection {
     pub fn advance(&mut self, n: usize, now: Instant) {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.advance(n, now),
+            Protocol::Http2(machine) => machine.advance(n, now),
+            Protocol::Detecting(detect) => detect.advance(n, now),
         }
     }
 
@@ -173,6 +258,8 @@ impl Connection {
     pub fn handle_write_closed(&mut self, now: Instant) {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.handle_write_closed(now),
+            Protocol::Http2(machine) => machine.handle_write_closed(now),
+            Protocol::Detecting(detect) => detect.handle_write_closed(now),
         }
     }
 
@@ -180,6 +267,8 @@ impl Connection {
     pub fn wants_read(&self) -> bool {
         match &self.protocol {
             Protocol::Http1(machine) => machine.wants_read(),
+            Protocol::Http2(machine) => machine.wants_read(),
+            Protocol::Detecting(detect) => detect.wants_read(),
         }
     }
 
@@ -187,6 +276,8 @@ impl Connection {
     pub fn wants_write(&self) -> bool {
         match &self.protocol {
             Protocol::Http1(machine) => machine.wants_write(),
+            Protocol::Http2(machine) => machine.wants_write(),
+            Protocol::Detecting(detect) => detect.wants_write(),
         }
     }
 
@@ -196,6 +287,8 @@ impl Connection {
     pub fn holds_back_requests(&self) -> bool {
         match &self.protocol {
             Protocol::Http1(machine) => machine.holds_back_requests(),
+            Protocol::Http2(machine) => machine.holds_back_requests(),
+            Protocol::Detecting(detect) => detect.holds_back_requests(),
         }
     }
 
@@ -203,6 +296,8 @@ impl Connection {
     pub fn queued_output(&self) -> u64 {
         match &self.protocol {
             Protocol::Http1(machine) => machine.queued_output(),
+            Protocol::Http2(machine) => machine.queued_output(),
+            Protocol::Detecting(detect) => detect.queued_output(),
         }
     }
 
@@ -210,6 +305,8 @@ impl Connection {
     pub fn is_closed(&self) -> bool {
         match &self.protocol {
             Protocol::Http1(machine) => machine.is_closed(),
+            Protocol::Http2(machine) => machine.is_closed(),
+            Protocol::Detecting(detect) => detect.is_closed(),
         }
     }
 
@@ -218,6 +315,8 @@ impl Connection {
     pub fn is_idle(&self) -> bool {
         match &self.protocol {
             Protocol::Http1(machine) => machine.is_idle(),
+            Protocol::Http2(machine) => machine.is_idle(),
+            Protocol::Detecting(detect) => detect.is_idle(),
         }
     }
 
@@ -225,6 +324,8 @@ impl Connection {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.protocol {
             Protocol::Http1(machine) => machine.poll_timeout(),
+            Protocol::Http2(machine) => machine.poll_timeout(),
+            Protocol::Detecting(detect) => detect.poll_timeout(),
         }
     }
 
@@ -232,6 +333,134 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Instant) {
         match &mut self.protocol {
             Protocol::Http1(machine) => machine.handle_timeout(now),
+            Protocol::Http2(machine) => machine.handle_timeout(now),
+            Protocol::Detecting(detect) => detect.handle_timeout(now),
+        }
+    }
+}
+
+// ANCHOR: detect
+/// A cleartext connection before its first octets have shown which protocol it speaks.
+///
+/// It reads no more than the preface's 24 octets, so the decision falls exactly on them:
+/// "the connection preface starts with the string PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+/// (RFC 9113 section 3.4), which no valid HTTP/1.1 request starts with ("PRI" is not a
+/// method anyone serves, and "HTTP/2.0" not an HTTP/1.x version).
+#[derive(Debug)]
+struct Detect {
+    limits: Arc<Limits>,
+    accepted: Instant,
+    /// The octets read so far, all a prefix of the preface.
+    received: Vec<u8>,
+    /// Room for the driver's reads.
+    room: [u8; PREFACE.len()],
+    /// When the first octet arrived: the header timeout runs from then.
+    first_byte: Option<Instant>,
+    closed: bool,
+}
+// ANCHOR_END: detect
+
+impl Detect {
+    fn read_buf(&mut self) -> &mut [u8] {
+        let wanted = PREFACE.len().saturating_sub(self.received.len()).max(1);
+        &mut self.room[..wanted]
+    }
+
+    fn handle_read(&mut self, n: usize, now: Instant) -> Option<Protocol> {
+        let room = self.room;
+        let read = room.get(..n).unwrap_or(&room[..]);
+        self.take(read, now)
+    }
+
+    /// Takes octets; returns the protocol machine once they have decided it, already fed
+    /// with them.
+    fn take(&mut self, bytes: &[u8], now: Instant) -> Option<Protocol> {
+        if bytes.is_empty() || self.closed {
+            return None;
+        }
+        self.first_byte.get_or_insert(now);
+        self.received.extend_from_slice(bytes);
+        let compared = self.received.len().min(PREFACE.len());
+        let still_prefix = self.received.get(..compared) == PREFACE.get(..compared);
+        if still_prefix && compared < PREFACE.len() {
+            return None;
+        }
+        let limits = Arc::clone(&self.limits);
+        Some(if still_prefix {
+            let mut machine = h2_machine::Machine::new(limits, self.accepted);
+            machine.handle_input(&self.received, now);
+            Protocol::Http2(Box::new(machine))
+        } else {
+            let mut machine = http1::Machine::new(limits, self.accepted);
+            machine.handle_input(&self.received, now);
+            Protocol::Http1(machine)
+        })
+    }
+
+    /// EOF before the protocol was known: a partial preface (or nothing) is no request.
+    fn handle_eof(&mut self) {
+        self.closed = true;
+    }
+
+    fn handle_shutdown(&mut self) {
+        self.closed = true;
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        None
+    }
+
+    fn send_response(&mut self, id: StreamId, _response: Response, _date: SystemTime) {
+        debug_assert!(false, "response for {id:?} before any request");
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit<'_>> {
+        None
+    }
+
+    fn advance(&mut self, _n: usize, _now: Instant) {}
+
+    fn handle_write_closed(&mut self, _now: Instant) {}
+
+    fn wants_read(&self) -> bool {
+        !self.closed
+    }
+
+    fn wants_write(&self) -> bool {
+        false
+    }
+
+    fn holds_back_requests(&self) -> bool {
+        false
+    }
+
+    fn queued_output(&self) -> u64 {
+        0
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    fn is_idle(&self) -> bool {
+        self.received.is_empty()
+    }
+
+    /// The idle timeout before the first octet, the header timeout after it, as for an
+    /// HTTP/1.1 head.
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        Some(match self.first_byte {
+            None => self.accepted + self.limits.idle_timeout,
+            Some(first) => first + self.limits.header_timeout,
+        })
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
+            self.closed = true;
         }
     }
 }

@@ -12,11 +12,13 @@
 //! - [`flow`]: flow-control windows (section 5.2).
 //! - [`semantics`]: HTTP requests and responses as field lists (section 8).
 //! - [`settings`]: the SETTINGS values each side announces (section 6.5.2).
+//! - [`machine`]: the server side of a connection, built from all of the above.
 
 pub mod error;
 pub mod flow;
 pub mod frame;
 pub mod hpack;
+pub mod machine;
 pub mod semantics;
 pub mod settings;
 pub mod stream;
