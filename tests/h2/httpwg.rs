@@ -10,9 +10,13 @@ use crate::support::*;
 /// Bounds the whole run: about a hundred cases, each with its own second-long timeouts.
 const HTTPWG_WITHIN: Duration = Duration::from_secs(300);
 
-/// Cases that must pass, at least. The connection machine decides most of them; the number is
-/// the count it reached when this was last checked, so that a change that breaks one is seen.
-const MUST_PASS: u32 = 1;
+/// Cases that must pass, at least: 107 cases, of which 106 passed when this was last checked.
+/// One never can here: "sends headers frame with te trailers" expects `POST /` to be 200, and
+/// the application answers 405 (the TE field itself is accepted, as RFC 9113 section 8.2.2
+/// asks). Two more failed now and then on a loaded machine ("sends priority frame with invalid
+/// length", "sends goaway frame with unknown error code": both race the server's answer or
+/// close against the case's next frame), so the bar leaves room for them.
+const MUST_PASS: u32 = 104;
 
 /// The summary line: `... Passed N/M tests in ...` (after the colour codes are removed).
 fn passed_of(report: &str) -> Option<(u32, u32)> {
