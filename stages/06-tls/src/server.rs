@@ -22,7 +22,7 @@ pub use stage05_async::server::bind;
 
 /// How long a refusal over TLS may take, handshake included: stage 05's lingering time plus a
 /// second for the handshake.
-const REFUSAL_WITHIN: Duration = Duration::from_secs(2);
+pub const REFUSAL_WITHIN: Duration = Duration::from_secs(2);
 
 // ANCHOR: accept_loop
 /// Accepts connections and spawns a TLS connection task for each, until `shutdown` is
