@@ -160,7 +160,13 @@ impl<'a> Answers<'a> {
         let app = Arc::clone(self.app);
         let task = self.running.spawn_blocking(move || {
             let response = app.handle(&request);
-            debug!(method = %request.method, target = %request.target, status = response.status.as_u16(), stream = id.0);
+            debug!(
+                method = %request.method,
+                target = %request.target,
+                status = response.status.as_u16(),
+                stream = id.0,
+                "answered on the blocking pool"
+            );
             (id, response)
         });
         self.streams.push((task.id(), id));
