@@ -86,6 +86,8 @@ stages! {
         [concurrent, many_connections, max_connections, offloads_blocking, bounded_output];
     stage06_tls = "stage06-tls",
         [concurrent, many_connections, max_connections, offloads_blocking, bounded_output, tls];
+    stage07_http2 = "stage07-http2",
+        [concurrent, many_connections, max_connections, offloads_blocking, bounded_output, tls];
 }
 // ANCHOR_END: stages
 

@@ -87,6 +87,11 @@ pub fn api_info_is_json_about_this_process(stage: &Stage) {
             info["uptime_seconds"].as_f64().is_some_and(|up| up >= 0.0),
             "uptime_seconds must be a non-negative number: {info}"
         );
+        // The suite's connections speak HTTP/1.1 (over TLS too: its ALPN offers only that).
+        assert_eq!(
+            info["protocol"], "HTTP/1.1",
+            "protocol must name the version the request came by: {info}"
+        );
         served.push(
             info["requests_served"]
                 .as_u64()

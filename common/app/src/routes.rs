@@ -73,16 +73,20 @@ struct Info<'a> {
     pid: u32,
     uptime_seconds: u64,
     requests_served: u64,
+    /// The protocol this request came by (`HTTP/1.1`, `HTTP/2`): the same stage 07 server
+    /// speaks both, and a browser's request shows which one ALPN chose.
+    protocol: &'static str,
 }
 
 /// `GET /api/info`: which stage this is, as JSON.
-fn api_info(app: &App, _: &Request, _: &Params) -> Response {
+fn api_info(app: &App, request: &Request, _: &Params) -> Response {
     let info = Info {
         stage: app.info().stage,
         model: app.info().model,
         pid: std::process::id(),
         uptime_seconds: app.uptime().as_secs(),
         requests_served: app.requests_served(),
+        protocol: request.version.as_str(),
     };
     match serde_json::to_vec(&info) {
         Ok(json) => Response::with_body(StatusCode::OK, "application/json", json),

@@ -19,7 +19,8 @@ use rustls::ServerConfig;
 pub const SESSION_CACHE_ENTRIES: usize = 4096;
 
 /// The application protocol this stage speaks, by its ALPN names (RFC 7301): HTTP/1.1, and
-/// HTTP/1.0, which `curl --http1.0` offers alone and the same machine serves. Stage 07 adds `h2`.
+/// HTTP/1.0, which `curl --http1.0` offers alone and the same machine serves. Stage 07 passes
+/// its own list, with `h2` first, to [`server_config`].
 pub const ALPN_HTTP1: &[&[u8]] = &[b"http/1.1", b"http/1.0"];
 
 /// Which library does the cryptography under rustls.
@@ -87,21 +88,24 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 // ANCHOR: server_config
-/// The shared settings: TLS 1.2 and 1.3 only, ALPN `http/1.1` (or `http/1.0`), certificates from `resolver`,
-/// and both ways to resume a session.
+/// The shared settings: TLS 1.2 and 1.3 only, the application protocols `alpn` in the server's
+/// order of preference (this stage passes [`ALPN_HTTP1`]), certificates from `resolver`, and
+/// both ways to resume a session.
 pub fn server_config(
     provider: Arc<CryptoProvider>,
     crypto: Crypto,
     resolver: Arc<dyn ResolvesServerCert>,
+    alpn: &[&[u8]],
 ) -> Result<ServerConfig, ConfigError> {
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&TLS13, &TLS12])
         .map_err(ConfigError)?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
-    // A client that offers ALPN but neither of these gets the `no_application_protocol` alert
-    // (RFC 7301 section 3.2); a client that offers no ALPN at all is served HTTP/1.1.
-    config.alpn_protocols = ALPN_HTTP1.iter().map(|name| name.to_vec()).collect();
+    // A client that offers ALPN but none of these gets the `no_application_protocol` alert
+    // (RFC 7301 section 3.2); a client that offers no ALPN at all is served HTTP/1.1. rustls
+    // picks the first of ours that the client offers: the server's order decides.
+    config.alpn_protocols = alpn.iter().map(|name| name.to_vec()).collect();
     // The server's order of cipher suites decides, not the client's: AES-256-GCM first, as the
     // provider lists them. Every suite offered is an AEAD with forward secrecy, so this guards
     // against a client that lists a weaker one first rather than a weak suite; testssl rates a

@@ -204,7 +204,7 @@ pub async fn serve_connection(
 
 /// Peeks at what the socket holds without waiting: `None` if it holds nothing yet (and then
 /// tokio's readiness is cleared, so the next `readable()` waits for real).
-async fn peek_now(stream: &TcpStream, into: &mut [u8]) -> Option<io::Result<usize>> {
+pub async fn peek_now(stream: &TcpStream, into: &mut [u8]) -> Option<io::Result<usize>> {
     let mut buf = tokio::io::ReadBuf::new(into);
     std::future::poll_fn(|cx| {
         Poll::Ready(match stream.poll_peek(cx, &mut buf) {
@@ -217,7 +217,7 @@ async fn peek_now(stream: &TcpStream, into: &mut [u8]) -> Option<io::Result<usiz
 
 /// Adds `Strict-Transport-Security` (RFC 6797): "use https for this host for the next
 /// SECONDS". Sent only over TLS, where a browser believes it.
-fn with_hsts(response: Response, hsts: &Option<String>) -> Response {
+pub fn with_hsts(response: Response, hsts: &Option<String>) -> Response {
     match hsts {
         Some(value) => response.header("strict-transport-security", value),
         None => response,
@@ -285,7 +285,7 @@ async fn flush(tls: &mut Tls, stream: &TcpStream) -> io::Result<()> {
 // ANCHOR: plain_http
 /// A plain HTTP request on the TLS port: a `400` in plain text saying so, then stage 05's polite
 /// close (half-close, read until the client closes, at most `driver::refusal::LINGER`).
-async fn refuse_plain_http(stream: TcpStream) {
+pub async fn refuse_plain_http(stream: TcpStream) {
     let response = protocol::http1::refusal::closing_response(
         StatusCode::BAD_REQUEST,
         SystemTime::now(),
@@ -305,7 +305,7 @@ async fn refuse_plain_http(stream: TcpStream) {
 mod tests {
     use super::*;
     use crate::certs::{self_signed, Resolver};
-    use crate::config::{provider, server_config, Crypto};
+    use crate::config::{provider, server_config, Crypto, ALPN_HTTP1};
     use app::{default_site_root, App};
 
     /// What one TLS connection's future holds across its `.await`s (the task's own state; the
@@ -335,6 +335,7 @@ mod tests {
                 provider,
                 Crypto::AwsLcRs,
                 Arc::new(Resolver::new(certificates)),
+                ALPN_HTTP1,
             )
             .expect("the TLS settings build");
             let settings = Settings {

@@ -117,8 +117,13 @@ fn main() {
     let provider = Arc::new(config::provider(cli.tls.crypto, !cli.tls.no_pq_hybrid));
     let (certificates, files, self_signed) = load_certificates(&cli.tls, &provider);
     let resolver = Arc::new(Resolver::new(certificates));
-    let tls = config::server_config(Arc::clone(&provider), cli.tls.crypto, resolver.clone())
-        .unwrap_or_else(|error| exit_with_error(error, 1));
+    let tls = config::server_config(
+        Arc::clone(&provider),
+        cli.tls.crypto,
+        resolver.clone(),
+        config::ALPN_HTTP1,
+    )
+    .unwrap_or_else(|error| exit_with_error(error, 1));
     let settings = Arc::new(Settings {
         app: Arc::new(app),
         limits: Arc::clone(&limits),

@@ -22,7 +22,7 @@ pub use stage05_async::server::bind;
 
 /// How long a refusal over TLS may take, handshake included: stage 05's lingering time plus a
 /// second for the handshake.
-const REFUSAL_WITHIN: Duration = Duration::from_secs(2);
+pub const REFUSAL_WITHIN: Duration = Duration::from_secs(2);
 
 // ANCHOR: accept_loop
 /// Accepts connections and spawns a TLS connection task for each, until `shutdown` is
@@ -51,7 +51,7 @@ pub async fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: &Sh
 /// most `driver::refusal::MAX_AT_ONCE` run at once and each has [`REFUSAL_WITHIN`]; past that
 /// the connection is closed at once (a client that cannot read plain text is better told by a
 /// close than by bytes it would call a protocol error).
-fn refuse(
+pub fn refuse(
     stream: TcpStream,
     tls: &Arc<ServerConfig>,
     max_connections: usize,

@@ -130,6 +130,12 @@ impl Tls {
         self.session.wants_write()
     }
 
+    /// The application protocol ALPN agreed on (RFC 7301), once the handshake is done: `None`
+    /// when the client offered none.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.session.alpn_protocol()
+    }
+
     /// The server name the client asked for, once the ClientHello has arrived.
     pub fn server_name(&self) -> Option<&str> {
         self.session.server_name()

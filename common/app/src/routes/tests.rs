@@ -78,6 +78,7 @@ fn api_info_is_json_naming_the_stage() {
     assert_eq!(info["pid"], std::process::id());
     assert!(info["uptime_seconds"].is_u64());
     assert_eq!(info["requests_served"], 1);
+    assert_eq!(info["protocol"], "HTTP/1.1");
 }
 
 #[test]
