@@ -1,7 +1,7 @@
 //! httpwg (`httpwg-cli`, a Rust port of h2spec): its cases for RFC 9113 and RFC 7541 against
 //! the h2c port. Each case opens a connection, sends what the RFC section describes (often
 //! something a peer MUST NOT send) and checks the server's answer. The test prints how many
-//! pass, fails below [`MUST_PASS`], and checks the server still serves after all of them.
+//! pass, fails if more than [`MAY_FAIL`] fail, and checks the server still serves after all of them.
 
 use std::time::Duration;
 
@@ -10,13 +10,20 @@ use crate::support::*;
 /// Bounds the whole run: about a hundred cases, each with its own second-long timeouts.
 const HTTPWG_WITHIN: Duration = Duration::from_secs(300);
 
-/// Cases that must pass, at least: 107 cases, of which 106 passed when this was last checked.
-/// One never can here: "sends headers frame with te trailers" expects `POST /` to be 200, and
-/// the application answers 405 (the TE field itself is accepted, as RFC 9113 section 8.2.2
-/// asks). Two more failed now and then on a loaded machine ("sends priority frame with invalid
-/// length", "sends goaway frame with unknown error code": both race the server's answer or
-/// close against the case's next frame), so the bar leaves room for them.
-const MUST_PASS: u32 = 104;
+/// Cases allowed to fail: one. "sends headers frame with te trailers" sends `POST /` and
+/// expects 200, and the application answers 405, as RFC 9110 section 15.5.6 says for a method
+/// the resource does not support (httpwg has no option to ask for another path). The protocol
+/// half of that case, a `te: trailers` field accepted rather than reset (RFC 9113 section
+/// 8.2.2), passes: the machine's semantics tests check it, and the response is a 405, not a
+/// RST_STREAM. Two cases that raced before ("sends priority frame with invalid length": a
+/// stream error on a stream already answered went unanswered; "sends goaway frame with
+/// unknown error code": the client's GOAWAY closed the connection before its PING was
+/// answered) were machine bugs, fixed, with a unit test each in `h2::machine`.
+const MAY_FAIL: u32 = 1;
+
+/// How long httpwg waits for each frame it expects: its default of 250 ms is short for a
+/// loaded two-core machine running a debug build.
+const FRAME_TIMEOUT_MS: &str = "2000";
 
 /// The summary line: `... Passed N/M tests in ...` (after the colour codes are removed).
 fn passed_of(report: &str) -> Option<(u32, u32)> {
@@ -52,7 +59,12 @@ fn httpwg_cases_against_the_h2c_port() {
     };
     let server = H2Server::start(&[]);
     let addr = server.h2c.to_string();
-    let ran = run(&httpwg, &["-a", &addr], b"", HTTPWG_WITHIN);
+    let ran = run(
+        &httpwg,
+        &["-a", &addr, "--frame-timeout", FRAME_TIMEOUT_MS],
+        b"",
+        HTTPWG_WITHIN,
+    );
     let Some((passed, total)) = passed_of(&ran.stdout).or_else(|| passed_of(&ran.stderr)) else {
         panic!("no summary line from httpwg:\n{}", ran.report());
     };
@@ -63,8 +75,8 @@ fn httpwg_cases_against_the_h2c_port() {
             .as_bytes(),
     );
     assert!(
-        passed >= MUST_PASS,
-        "httpwg: {passed} of {total} passed, fewer than {MUST_PASS}:\n{}",
+        total >= 107 && passed + MAY_FAIL >= total,
+        "httpwg: {passed} of {total} passed; at most {MAY_FAIL} may fail:\n{}",
         strip_ansi(&ran.stdout)
     );
     // Whatever the cases sent, the server is still there and serves.

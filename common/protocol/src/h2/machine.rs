@@ -550,9 +550,14 @@ impl Machine {
     }
 
     /// Closes the connection if it is going away and nothing is left to serve.
+    ///
+    /// Only our own GOAWAY closes it. The client's says it will open no more streams, not
+    /// that it is done with the connection: it may still send PING or SETTINGS, and
+    /// "Unknown or unsupported error codes MUST NOT trigger any special behavior" (section 7),
+    /// so the connection stays until the client closes it or the idle timeout ends it.
     fn finish_if_done(&mut self) {
         if self.lifecycle == Lifecycle::Open
-            && (self.going_away || self.peer_going_away)
+            && self.going_away
             && self.streams.is_empty()
             && self.pending.is_empty()
         {

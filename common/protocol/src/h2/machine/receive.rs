@@ -197,6 +197,16 @@ impl Machine {
                 }
                 if self.streams.contains_key(&stream) {
                     self.reset(stream, reason, true);
+                } else {
+                    // A stream already closed (answered, or reset and forgotten): "An
+                    // endpoint MUST NOT send frames other than PRIORITY on a closed stream"
+                    // (section 5.1), so RST_STREAM is not allowed, and silence would let the
+                    // error pass unanswered. The stream error becomes a connection error,
+                    // which section 5.4.1 allows.
+                    self.fail(Error::connection(
+                        reason,
+                        "a stream error on a closed stream",
+                    ));
                 }
             }
         }

@@ -268,6 +268,20 @@ fn ping_is_answered_with_the_same_payload() {
     assert_eq!(p.seen.pongs, [*b"12345678"]);
 }
 
+/// httpwg's "sends goaway frame with unknown error code": the client's GOAWAY (with a code
+/// nobody knows) says it opens no more streams, not that the connection is over; a PING after
+/// it is still answered, and no GOAWAY comes back.
+#[test]
+fn the_connection_stays_usable_after_the_client_says_goaway() {
+    let mut p = peer();
+    p.send(Frame::GoAway(frame::GoAway::new(0, Reason(0xff))));
+    p.send(Frame::Ping(frame::Ping::new(*b"still?!!")));
+    p.flush();
+    assert_eq!(p.seen.pongs, [*b"still?!!"]);
+    assert_eq!(p.seen.goaway, None);
+    assert!(!p.machine.is_closed());
+}
+
 #[test]
 fn unknown_frames_and_priority_are_ignored() {
     let mut p = peer();

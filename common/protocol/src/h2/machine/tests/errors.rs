@@ -340,3 +340,16 @@ fn a_body_that_stalls_is_answered_408() {
     assert_eq!(p.seen.reset_of(1), Some(Reason::NO_ERROR));
     assert_eq!(p.seen.goaway, None);
 }
+
+/// httpwg's "sends priority frame with invalid length" raced here: once stream 1 was answered
+/// and forgotten, a PRIORITY of the wrong length on it went unanswered. A closed stream may
+/// not be reset (section 5.1), so the stream error is a connection error.
+#[test]
+fn a_stream_error_on_an_answered_stream_is_a_connection_error() {
+    let mut p = peer();
+    p.get(1, "/");
+    p.pump();
+    assert_eq!(p.seen.status(1), Some(200));
+    p.send_raw(Kind::PRIORITY, 0, 1, &[0x80, 0, 0, 1]);
+    assert_goaway(&mut p, Reason::FRAME_SIZE_ERROR);
+}
