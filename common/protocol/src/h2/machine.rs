@@ -53,7 +53,7 @@ use bytes::BytesMut;
 
 use super::error::{Error, Reason};
 use super::flow::{ConnectionFlow, StreamFlow};
-use super::frame::{self, GoAway};
+use super::frame::{self, GoAway, WindowUpdate};
 use super::hpack::{Decoder, Encoder, DEFAULT_TABLE_SIZE};
 use super::semantics::BodyCheck;
 use super::settings::Settings;
@@ -87,6 +87,16 @@ pub const STREAM_WINDOW: u32 = 1 << 20;
 /// The connection's receive window, raised from 65,535 by a WINDOW_UPDATE in our preface:
 /// room for several streams' bodies at once.
 pub const CONNECTION_WINDOW: u32 = 4 << 20;
+
+/// Request bodies one connection may hold at once, summed over its streams, as a multiple of
+/// `Limits::max_body`. Each stream's body is bounded by `max_body`, but a hundred streams at
+/// once would be a hundred bodies; past this budget the machine stops giving flow-control
+/// credit back, so the client's uploads wait (TCP-like back-pressure, no error) until bodies
+/// are handed to the application or dropped. What is held then stays under the budget plus
+/// one connection window. Uploads that together pass the budget and all stall waiting for it
+/// are ended one by one by the body timeout (`Limits::header_timeout`, answered 408), which
+/// frees the budget for the rest.
+pub const BODY_BUDGET_FACTOR: u64 = 2;
 
 /// How long the client has to acknowledge our SETTINGS: "If the sender of a SETTINGS frame
 /// does not receive an acknowledgment within a reasonable amount of time, it MAY issue a
@@ -606,9 +616,62 @@ impl Machine {
         self.ids.untracked(id)
     }
 
+    /// Request-body octets held for streams still receiving, summed over the connection.
+    fn buffered_bodies(&self) -> u64 {
+        self.streams
+            .values()
+            .map(|stream| match &stream.inbound {
+                Inbound::Receiving { body, .. } => body.len() as u64,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// The most [`buffered_bodies`](Self::buffered_bodies) may reach before credit is withheld
+    /// ([`BODY_BUDGET_FACTOR`]); never less than one connection window.
+    fn body_budget(&self) -> u64 {
+        self.limits
+            .max_body
+            .saturating_mul(BODY_BUDGET_FACTOR)
+            .max(u64::from(CONNECTION_WINDOW))
+    }
+
+    /// Gives the client back the flow-control credit of the DATA it sent, stream by stream,
+    /// unless the bodies held are over the budget: then the credit waits, and the client with
+    /// it, until a body leaves (handed out, refused or reset).
+    fn release_credit(&mut self) {
+        if self.buffered_bodies() > self.body_budget() {
+            return;
+        }
+        for (&id, stream) in self.streams.iter_mut() {
+            let unreleased = stream.flow.recv_window().unreleased();
+            if unreleased == 0 {
+                continue;
+            }
+            self.flow.release(&mut stream.flow, unreleased);
+            // A stream the client has finished sending on needs no more window.
+            if matches!(stream.inbound, Inbound::Receiving { .. }) {
+                if let Some(increment) = stream.flow.take_update() {
+                    WindowUpdate::new(id, increment).encode(self.output.frames());
+                }
+            }
+        }
+        if let Some(increment) = self.flow.take_connection_update() {
+            WindowUpdate::new(0, increment).encode(self.output.frames());
+        }
+    }
+
     /// Forgets stream `id`, remembering how it closed (by count, see `closed`).
     fn remove_stream(&mut self, id: u32, closure: Closure) {
-        self.streams.remove(&id);
+        let unreleased = self
+            .streams
+            .get(&id)
+            .map_or(0, |stream| stream.flow.recv_window().unreleased());
+        if let Some(mut stream) = self.streams.remove(&id) {
+            // Its held credit goes back to the connection: nothing of it is buffered any more.
+            self.flow.release(&mut stream.flow, unreleased);
+        }
+        self.release_credit();
         self.output.unschedule(id);
         if self.closed.len() >= guard::CLOSED_REMEMBERED {
             self.closed.pop_front();

@@ -452,21 +452,16 @@ impl Machine {
                 Err(error) => refusal = Some(error),
             }
         }
-        // The data is in the request body (or dropped): either way it is consumed, and the
-        // body limit, checked above, bounds what one stream may make us hold.
-        self.flow.release(&mut stream.flow, data_len);
-        if !data.end_stream {
-            if let Some(increment) = stream.flow.take_update() {
-                WindowUpdate::new(id, increment).encode(self.output.frames());
-            }
-        }
-        self.give_back_connection_credit();
+        // The data is in the request body (or dropped). The body limit, checked above,
+        // bounds what one stream may make us hold; the body budget what all of them may.
         if let Some(error) = refusal {
-            return self.request_error(error);
-        }
-        if data.end_stream {
+            self.request_error(error);
+        } else if data.end_stream {
             self.received_end_stream(id);
         }
+        // After the body has left for the application (or been dropped), so that it no longer
+        // counts against the budget and an ended stream gets no WINDOW_UPDATE of its own.
+        self.release_credit();
     }
     // ANCHOR_END: data
 
@@ -625,10 +620,11 @@ impl Machine {
         };
         stream.inbound = Inbound::Complete;
         // A request already queued for the application (or with it) is not refused twice.
-        if stream.with_app || self.pending.iter().any(|item| pending_id(item) == id) {
-            return;
+        if !(stream.with_app || self.pending.iter().any(|item| pending_id(item) == id)) {
+            self.pending.push_back(Pending::Reject(id, error));
         }
-        self.pending.push_back(Pending::Reject(id, error));
+        // Its body, if any, was dropped: that may bring the others under the budget.
+        self.release_credit();
     }
 
     /// A DATA frame for a stream that is gone: it still spends connection window.

@@ -190,3 +190,84 @@ fn a_streamed_body_waits_for_window_like_any_other() {
     assert_eq!(p.seen.body_of(1), b"0123456789");
     assert_eq!(p.seen.ended, [1]);
 }
+
+/// Connection-level credit the server has given back so far, in WINDOW_UPDATEs on stream 0
+/// (the preface's own raise of the window included).
+fn connection_credit(p: &Peer) -> u64 {
+    p.seen
+        .window_updates
+        .iter()
+        .filter(|(stream, _)| *stream == 0)
+        .map(|&(_, increment)| u64::from(increment))
+        .sum()
+}
+
+/// Sends up to `len` octets of body on `stream` in frames of the default maximum size, as
+/// far as the connection window the server has opened allows (each stream's own window is
+/// larger than `len`); returns how many it sent.
+fn upload(p: &mut Peer, stream: u32, len: usize, sent: &mut u64) -> usize {
+    let chunk = vec![b'u'; 16_384];
+    let mut done = 0;
+    while done < len {
+        let window = 65_535 + connection_credit(p) - *sent;
+        let n = (len - done).min(chunk.len()).min(window as usize);
+        if n == 0 {
+            break;
+        }
+        p.data(stream, &chunk[..n], false);
+        p.flush();
+        *sent += n as u64;
+        done += n;
+    }
+    done
+}
+
+/// Request bodies held across streams are bounded (BODY_BUDGET_FACTOR): past the budget the
+/// server gives no more connection credit, so a client with many streams cannot make it hold
+/// many bodies: it runs out of window at about the budget plus one connection window. Once
+/// the bodies leave for the application, credit flows again.
+#[test]
+fn bodies_held_across_streams_stay_within_the_budget() {
+    let limits = Limits {
+        max_body: 2 << 20,
+        ..Limits::default()
+    };
+    let mut p = Peer::with_settings(limits, start(), &[]);
+    let budget = 4u64 << 20; // 2 x max_body, and at least one connection window
+    let mut sent = 0;
+    let mut streams = Vec::new();
+    // Uploads of 1 MiB less one frame each (within a stream's window), none ended, on up to
+    // 40 streams: 40 MiB if nothing held the client back.
+    for stream in (1..80).step_by(2) {
+        p.request(stream, "POST", "/echo", false);
+        streams.push(stream);
+        if upload(&mut p, stream, (1 << 20) - 16_384, &mut sent) < (1 << 20) - 16_384 {
+            break;
+        }
+    }
+    assert!(sent > budget, "the budget was reached ({sent} octets)");
+    assert!(
+        sent <= budget + u64::from(CONNECTION_WINDOW),
+        "{sent} octets held, past the budget and one window"
+    );
+    assert_eq!(
+        65_535 + connection_credit(&p),
+        sent,
+        "the client is out of window"
+    );
+    assert!(
+        p.machine.connection_error().is_none(),
+        "back-pressure, not an error"
+    );
+    // Every upload ends and goes to the application: the credit comes back.
+    for &stream in &streams {
+        p.data(stream, b"", true);
+    }
+    p.answer_with(crate::pump::echo);
+    p.flush();
+    assert!(
+        65_535 + connection_credit(&p) > sent,
+        "credit flows again once the bodies have left"
+    );
+    assert_eq!(p.requests.len(), streams.len());
+}
