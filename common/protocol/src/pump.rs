@@ -60,6 +60,15 @@ impl Pump {
         }
     }
 
+    /// A pump whose connection is a plain-TCP one that serves HTTP/1.1 or HTTP/2 with prior
+    /// knowledge (`Connection::new_cleartext`), decided by the first bytes fed.
+    pub fn cleartext(limits: Limits, start: Instant) -> Pump {
+        Pump {
+            conn: Connection::new_cleartext(limits, start),
+            ..Pump::with_limits(Limits::default(), start)
+        }
+    }
+
     /// A pump that only counts: what the connection writes is reported written and dropped,
     /// requests are answered and dropped. For benchmarks.
     pub fn counting(limits: Limits, start: Instant) -> Pump {
@@ -186,6 +195,36 @@ pub fn echo(request: &Request) -> Response {
     let mut body = format!("{} {} ", request.method, request.target).into_bytes();
     body.extend_from_slice(&request.body);
     Response::with_body(StatusCode::OK, "text/plain", body)
+}
+
+/// Drives an HTTP/2 connection with arbitrary frames, for the fuzz target `h2_connection`
+/// (common/fuzz): a cleartext connection is given the client preface, then `data` as in
+/// [`fuzz_connection`] (the first byte sets the size of the pieces). The whole HTTP/2 machine
+/// is behind it: frames, HPACK, streams, flow control, the defences. The checks are that
+/// nothing panics and that the connection ends after EOF and every timeout.
+#[doc(hidden)]
+pub fn fuzz_http2_connection(data: &[u8], start: Instant) {
+    let Some((&piece, rest)) = data.split_first() else {
+        return;
+    };
+    let piece = usize::from(piece).max(1);
+    let mut pump = Pump::cleartext(Limits::default(), start);
+    let mut app = |request: &Request| Response::text(StatusCode::OK, request.target.as_str());
+    pump.feed_reads(crate::h2::machine::PREFACE, &mut app);
+    for bytes in rest.chunks(piece) {
+        pump.feed_reads(bytes, &mut app);
+    }
+    pump.conn.handle_eof();
+    pump.pump_with(&mut app);
+    for _ in 0..3 {
+        pump.now += Duration::from_secs(3600);
+        pump.conn.handle_timeout(pump.now);
+        pump.pump_with(&mut app);
+    }
+    assert!(
+        pump.conn.is_closed(),
+        "a connection must end after EOF and every timeout"
+    );
 }
 
 /// Drives a connection with arbitrary input, for the fuzz target `connection` (common/fuzz).

@@ -621,3 +621,15 @@ proptest! {
         run_arbitrary(&bytes, bytes.len().max(1));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The fuzz targets' own drivers (common/fuzz: `h2_connection`, `h2_frames`), run here on
+    /// arbitrary bytes so that a change that breaks them fails `cargo test` too.
+    #[test]
+    fn the_fuzz_drivers_take_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        crate::pump::fuzz_http2_connection(&bytes, start());
+        crate::h2::frame::fuzz_frames(&bytes);
+    }
+}
