@@ -160,6 +160,15 @@ impl Connection {
         }
     }
 
+    /// Why an HTTP/2 connection ended with a connection error (the GOAWAY it sent), for the
+    /// log; `None` for HTTP/1.1 and for an HTTP/2 connection that has not failed.
+    pub fn connection_error(&self) -> Option<crate::h2::Error> {
+        match &self.protocol {
+            Protocol::Http2(machine) => machine.connection_error(),
+            Protocol::Http1(_) | Protocol::Detecting(_) => None,
+        }
+    }
+
     /// Room to read the peer's next bytes into; report the count with
     /// [`handle_read`](Self::handle_read). The room belongs to the connection, and parsed
     /// requests are views into it, so no byte is copied on the way to the application.

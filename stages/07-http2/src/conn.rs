@@ -90,6 +90,7 @@ pub async fn serve_connection(
             }
         }
         if conn.is_closed() {
+            log_connection_error(&conn);
             // The machine closes an idle connection at once (shutdown, idle timeout), with no
             // half-close step: say `close_notify` all the same, so the client can tell a clean
             // end from a cut (a no-op when the half-close above has said it already).
@@ -199,6 +200,14 @@ fn choose_machine(tls: &Tls, conn: &mut Connection, limits: &Arc<Limits>, accept
     }
 }
 // ANCHOR_END: choose_machine
+
+/// Says in the log (at debug level, `-v`) why an HTTP/2 connection was ended with GOAWAY: the
+/// rule the client broke, or the defence it tripped (`rapid reset`, `CONTINUATION flood`, ...).
+pub fn log_connection_error(conn: &Connection) {
+    if let Some(error) = conn.connection_error() {
+        debug!(%error, "HTTP/2 connection ended with GOAWAY");
+    }
+}
 
 #[cfg(test)]
 mod tests {

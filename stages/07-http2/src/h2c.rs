@@ -93,6 +93,7 @@ pub async fn serve_cleartext(
         // 2. Write what the socket takes now, without waiting.
         write_output(&stream, &mut conn).await?;
         if conn.is_closed() {
+            crate::conn::log_connection_error(&conn);
             return Ok(());
         }
         if held_back && !conn.holds_back_requests() {
