@@ -5,7 +5,8 @@
 //!
 //! 1. `main` reads the certificates (`--cert`/`--key`, and one more per `--sni` name) and checks
 //!    each key against its certificate, or makes a self-signed one for `localhost` ([`certs`]);
-//!    a bad file is one line and exit status 1, before anything listens;
+//!    a bad file is one line and exit status 1, before anything listens. The flags and that
+//!    start-up are in [`launch`], which stage 07's `main` uses too;
 //! 2. it builds one TLS configuration for every connection ([`config`]): TLS 1.2 and 1.3 only,
 //!    the post-quantum hybrid key exchange first, ALPN `http/1.1`, session tickets and a
 //!    bounded session cache for resumption;
@@ -31,6 +32,7 @@
 pub mod certs;
 pub mod config;
 pub mod conn;
+pub mod launch;
 pub mod redirect;
 pub mod server;
 pub mod tls;
