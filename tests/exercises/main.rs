@@ -23,6 +23,7 @@
 //! - [`stage04`]: one listener, write interest set once, pinned loops, an open-file cache.
 //! - [`stage05`]: a runtime per core, a bounded blocking pool, read-ahead, a limit per address.
 //! - [`stage06`]: OCSP stapling, wildcard names, a 503 over TLS, a certificate seen at once.
+//! - [`stage07`]: a limit on small DATA frames, the two-step GOAWAY.
 //!
 //! [`support`] holds what they share: starting a stage with the flag an exercise adds, and the
 //! countable facts they read from `/proc` and `strace`.
@@ -33,4 +34,5 @@ mod stage03;
 mod stage04;
 mod stage05;
 mod stage06;
+mod stage07;
 mod support;
