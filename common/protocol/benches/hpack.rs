@@ -1,6 +1,6 @@
 //! What do HPACK decoding and encoding cost?
 //!
-//! The input is the hpack-test-case corpus (../shared/testdata/hpack-test-case): 5 encoders'
+//! The input is the hpack-test-case corpus (shared/testdata/hpack-test-case, found by `src/h2/testdata.rs`): 5 encoders'
 //! renderings of 31 or 32 stories of real requests and responses, about 3,400 header blocks
 //! per encoder. Each story is a connection, so each iteration gives each story a fresh
 //! decoder (or encoder) and runs its blocks through it in order, as a connection would:
@@ -14,6 +14,9 @@
 //!
 //! The decode and encode groups report throughput in fields, the Huffman group in coded octets.
 //! `cargo bench -p protocol --bench hpack -- --test` runs each once as a smoke test.
+
+#[path = "../src/h2/testdata.rs"]
+mod testdata;
 
 use std::fs;
 use std::hint::black_box;
@@ -32,15 +35,7 @@ struct Block {
 }
 
 fn corpus_directory(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/hpack-test-case")
-        .join(name);
-    assert!(
-        dir.is_dir(),
-        "the benchmark's input is missing: {}",
-        dir.display()
-    );
-    dir
+    testdata::dir("hpack-test-case").join(name)
 }
 
 /// Every story of one directory, in name order.

@@ -22,5 +22,7 @@ pub mod machine;
 pub mod semantics;
 pub mod settings;
 pub mod stream;
+#[cfg(test)]
+mod testdata;
 
 pub use error::{Error, Reason};

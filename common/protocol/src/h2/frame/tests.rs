@@ -5,7 +5,7 @@
 //! `tests/properties.rs`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::Value;
@@ -74,7 +74,7 @@ fn hex(text: &str) -> Vec<u8> {
 // The http2-frame-test-case corpus
 
 fn frame_cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/http2-frame-test-case")
+    crate::h2::testdata::dir("http2-frame-test-case")
 }
 
 /// The corpus's directories: one per frame type, and `error`.

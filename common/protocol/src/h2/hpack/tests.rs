@@ -23,19 +23,7 @@ const IMPLEMENTATIONS: [&str; 5] = [
 ];
 
 fn corpus() -> PathBuf {
-    existing(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/hpack-test-case"))
-}
-
-/// `dir`, which must exist: missing test data is a failure that says where it looked, never a
-/// silent pass.
-fn existing(dir: PathBuf) -> PathBuf {
-    assert!(
-        dir.is_dir(),
-        "the test data directory is missing: {} (hpack-test-case is expected in \
-         /work/shared/testdata, beside the repository)",
-        dir.display()
-    );
-    dir
+    crate::h2::testdata::dir("hpack-test-case")
 }
 
 /// The story files of one directory, in name order; fails if there are none.
@@ -233,7 +221,7 @@ fn our_encoder_compresses_about_as_well_as_the_others() {
 }
 
 #[test]
-#[should_panic(expected = "the test data directory is missing: /nonexistent/hpack-test-case")]
+#[should_panic(expected = "the test data directory no-such-corpus is missing: looked in")]
 fn missing_test_data_fails_and_says_where() {
-    existing(PathBuf::from("/nonexistent/hpack-test-case"));
+    crate::h2::testdata::dir("no-such-corpus");
 }
