@@ -232,7 +232,7 @@ pub fn scenario_markdown(report: &Report, scenario: &Scenario) -> String {
     let tables = match scenario.kind {
         Kind::Idle => idle_tables(&rows, &notes),
         Kind::Open { .. } => open_tables(&rows, &notes),
-        Kind::Closed(_) => closed_tables(report, scenario, &rows, &notes),
+        Kind::Closed(_) | Kind::H2load(_) => closed_tables(report, scenario, &rows, &notes),
         Kind::Syscalls(_) => syscall_tables(&rows, &notes),
         Kind::Handshakes(_) => handshake_tables(report, scenario, &rows, &notes),
         Kind::HandshakeInstructions => instruction_tables(report, scenario, &rows, &notes),
