@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-line setup for the stage comparison (`cargo bench --bench stages`): the load generator, the
-# reference server, the HTTP/2 load tool for the later stages, valgrind for the parser's
+# reference server, h2load (nghttp2-client) for the HTTP/2 scenarios, valgrind for the parser's
 # instruction counts, and strace, which counts each server's system calls per request (the
 # syscalls-* scenarios). Debian/Ubuntu; run as root or with sudo.
 set -euo pipefail

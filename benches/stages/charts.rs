@@ -152,7 +152,7 @@ fn bar(row: &Row, scenario: &Scenario) -> Bar {
         colour: colour(row),
     };
     match scenario.kind {
-        Kind::Closed(_) => {
+        Kind::Closed(_) | Kind::H2load(_) => {
             if let Some(rate) = summary.requests_per_second {
                 bar.value = Some((rate.median, rate.min, rate.max));
                 bar.text = format!(
@@ -244,7 +244,7 @@ fn errors(count: u64) -> String {
 fn draw_scenario(scenario: &Scenario, rows: &[&Row], path: &Path) -> Result<(), Box<dyn Error>> {
     let bars: Vec<Bar> = rows.iter().map(|row| bar(row, scenario)).collect();
     let (scale, description) = match scenario.kind {
-        Kind::Closed(_) => (
+        Kind::Closed(_) | Kind::H2load(_) => (
             Scale::Linear,
             "requests per second, median (line: slowest to fastest repetition)",
         ),

@@ -16,8 +16,9 @@
 //! output directory (`harness::merge`), and draws every table again from the merged results.
 //!
 //! Exit status: 0 when the outputs were written and verified; 1 when the harness could not run
-//! (or wrk is missing under `CI=true`); 2 for a bad command line. Without wrk and without
-//! `CI=true` it says what it skipped and exits 0, like the rest of the suite.
+//! (or wrk is missing under `CI=true`, or h2load when an HTTP/2 scenario is selected); 2 for a
+//! bad command line. Without wrk and without `CI=true` it says what it skipped and exits 0, like
+//! the rest of the suite; without h2load the HTTP/2 rows say so.
 
 mod charts;
 

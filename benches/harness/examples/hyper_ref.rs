@@ -12,10 +12,14 @@
 //!   request (a small file in the page cache costs microseconds, and this is what a handler
 //!   written without a file-serving crate does), or 404.
 //!
+//! With `--h2c` it speaks HTTP/2 with prior knowledge instead (`hyper::server::conn::http2`
+//! with `hyper_util::rt::TokioExecutor`, each stream a task), for the h2c scenarios. It has no
+//! TLS: the HTTP/2-over-TLS rows have no hyper row (the harness says why).
+//!
 //! hyper is a dev-dependency of the harness package only: no stage depends on it.
 //!
 //! ```text
-//! cargo run --release -p stagecraft-harness --example hyper_ref -- --addr 127.0.0.1:0 --root DIR [--threads N]
+//! cargo run --release -p stagecraft-harness --example hyper_ref -- --addr 127.0.0.1:0 --root DIR [--threads N] [--h2c]
 //! ```
 //!
 //! The first line on stdout is `listening on http://ADDR`; SIGTERM ends it.
@@ -30,16 +34,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 
 /// The cap on `/slow?ms=N`, as in the stages' own `/slow` route.
 const MAX_SLOW: Duration = Duration::from_secs(1);
 
 fn main() {
-    let (addr, root, threads) = match parse_args(std::env::args().skip(1)) {
+    let (addr, root, threads, h2c) = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("hyper_ref: {message}");
@@ -57,7 +61,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(error) = runtime.block_on(serve(addr, root)) {
+    if let Err(error) = runtime.block_on(serve(addr, root, h2c)) {
         eprintln!("hyper_ref: {error}");
         std::process::exit(1);
     }
@@ -65,10 +69,11 @@ fn main() {
 
 fn parse_args(
     mut args: impl Iterator<Item = String>,
-) -> Result<(SocketAddr, PathBuf, usize), String> {
+) -> Result<(SocketAddr, PathBuf, usize, bool), String> {
     let mut addr = SocketAddr::from(([127, 0, 0, 1], 8080));
     let mut root = None;
     let mut threads = 1;
+    let mut h2c = false;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
@@ -85,15 +90,16 @@ fn parse_args(
                     .filter(|threads| *threads > 0)
                     .ok_or("--threads takes a positive number")?
             }
+            "--h2c" => h2c = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     let root = root.ok_or("--root DIR is required")?;
-    Ok((addr, root, threads))
+    Ok((addr, root, threads, h2c))
 }
 
 // ANCHOR: hyper_serve
-async fn serve(addr: SocketAddr, root: PathBuf) -> std::io::Result<()> {
+async fn serve(addr: SocketAddr, root: PathBuf, h2c: bool) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on http://{}", listener.local_addr()?)?;
@@ -111,6 +117,14 @@ async fn serve(addr: SocketAddr, root: PathBuf) -> std::io::Result<()> {
         tokio::spawn(async move {
             let service = service_fn(move |request| handle(request, Arc::clone(&root)));
             // A connection error (the client went away) ends only this connection.
+            if h2c {
+                // hyper's defaults (200 concurrent streams, its own window sizes), as a user
+                // who turns HTTP/2 on gets them.
+                let _ = http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                return;
+            }
             let _ = http1::Builder::new()
                 // Answers to pipelined requests go out in one write, as the stages do.
                 .pipeline_flush(true)

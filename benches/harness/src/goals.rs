@@ -210,7 +210,61 @@ pub fn goals_markdown(report: &Report, instructions: Option<&InstructionCounts>)
         );
     }
     out.push_str(&tls_goals(report));
-    out.push_str("| stage 07 HTTP/2 requests/s with h2load -m 10 over TLS: at least nginx's | - | not measured yet (stage 07 is not built yet) |\n");
+    out.push_str(&h2_goals(report));
+    out
+}
+
+/// Stage 07's goals (issue 11): HTTP/2 with ten streams in flight per connection, over TLS
+/// against nginx, and in the clear against nginx and hyper.
+fn h2_goals(report: &Report) -> String {
+    const S07: &str = "stage07-http2";
+    const TLS: &str = "h2-tls-m10";
+    const H2C: &str = "h2c-m10";
+    let summary = |server: &str, scenario: &str| report.reference(server, scenario);
+    let rate = |server: &str, scenario: &str| {
+        summary(server, scenario).and_then(|s| s.requests_per_second.map(|r| r.median))
+    };
+    let cpu =
+        |server: &str, scenario: &str| summary(server, scenario).and_then(|s| s.cpu_us_per_request);
+    let divide = |own: Option<f64>, reference: Option<f64>| match (own, reference) {
+        (Some(own), Some(reference)) if reference > 0.0 => Some(own / reference),
+        _ => None,
+    };
+    let goals = [
+        (
+            "stage 07 HTTP/2 requests/s with h2load -m 10 over TLS: at least nginx's",
+            divide(rate(S07, TLS), rate(NGINX, TLS)),
+            1.0,
+            Bound::AtLeast,
+        ),
+        (
+            "stage 07 CPU per request, h2load -m 10 over TLS: at most nginx's",
+            divide(cpu(S07, TLS), cpu(NGINX, TLS)),
+            1.0,
+            Bound::AtMost,
+        ),
+        (
+            "stage 07 h2c requests/s -m 10: at least 1.0× nginx h2c",
+            divide(rate(S07, H2C), rate(NGINX, H2C)),
+            1.0,
+            Bound::AtLeast,
+        ),
+        (
+            "stage 07 h2c requests/s -m 10: at least 0.8× hyper h2c",
+            divide(rate(S07, H2C), rate(crate::servers::HYPER, H2C)),
+            0.8,
+            Bound::AtLeast,
+        ),
+    ];
+    let mut out = String::new();
+    for (goal, measured, limit, bound) in goals {
+        let _ = writeln!(
+            out,
+            "| {goal} | {} | {} |",
+            measured.map_or("-".into(), |m| format!("{m:.2}×")),
+            verdict(measured, limit, bound)
+        );
+    }
     out
 }
 

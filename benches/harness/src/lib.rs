@@ -20,6 +20,8 @@
 //! - [`wrk`]: the closed-loop generator's Lua script and the parsing of its results.
 //! - [`tls`]: the run's certificate (nginx and stage 06 get the same), and the harness's rustls
 //!   client.
+//! - [`h2load`]: the HTTP/2 load generator's arguments, and the parsing of its summary and of
+//!   its per-request log.
 //! - [`idle`]: the client that holds thousands of idle connections, and asks a few of them again.
 //! - [`handshakes`]: the TLS handshake load, full or resumed, with what each handshake was.
 //! - [`callgrind`]: instructions per TLS handshake, counted with the server under callgrind.
@@ -34,6 +36,7 @@
 
 pub mod callgrind;
 pub mod goals;
+pub mod h2load;
 pub mod handshakes;
 pub mod idle;
 pub mod machine;

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use crate::scenario::{self, Kind, Placement};
 
 /// The packages of the stages the harness compares, in book order. Adding a stage is one line.
-pub const STAGES: [&str; 6] = [
+pub const STAGES: [&str; 7] = [
     "stage01-blocking",
     "stage02-threadpool",
     "stage03-prefork",
     "stage04-evented",
     "stage05-async",
     "stage06-tls",
+    "stage07-http2",
 ];
 
 /// The usage text for `--help`.
@@ -22,13 +23,14 @@ cargo bench --bench stages -- [OPTIONS]
 Builds every stage in release mode, starts each (and nginx, hyper and the floor server) on the
 same document root, drives it with wrk, the open-loop generator, an idle-connection client,
 strace, and for the TLS scenarios (tls-*, on one certificate the run makes) its own rustls
-handshake client and callgrind, and writes JSON, markdown and SVG results (a full run takes
+handshake client and callgrind, for the HTTP/2 scenarios (h2-tls-*, h2c-*) h2load, and writes JSON, markdown and SVG results (a full run takes
 about an hour, the TLS scenarios about a quarter of an hour of it).
 
   --quick                 smoke run: 1 repetition of 1 s, no warm-up, fewer scenarios,
                           results in target/stagecraft-bench/quick/ (a few minutes)
   --stages A,B            only these stages (package names or numbers: 01,04); references always run
-  --scenarios A,B         only these scenarios (ids as in the report; the TLS ones start with tls-)
+  --scenarios A,B         only these scenarios (ids as in the report; the TLS ones start with tls-,
+                          the HTTP/2 ones with h2-tls- and h2c-)
                           With --stages or --scenarios, the rows measured replace their own in
                           DIR/results.json and every other row there is kept: all of DIR's
                           tables are drawn again from the merged results.
@@ -114,8 +116,9 @@ pub struct Options {
 /// Scenarios a quick run leaves out to stay near a minute: the unpinned repeats, two of the
 /// three open-loop rates, the second system-call load, and the TLS loads other than the
 /// everyday one, full and resumed TLS 1.3 handshakes and the idle connections (the callgrind
-/// counts start each server four times under valgrind).
-const NOT_IN_QUICK: [&str; 11] = [
+/// counts start each server four times under valgrind), and the HTTP/2 loads with one stream
+/// per connection (the `-m 10` ones, over TLS and h2c, stay).
+const NOT_IN_QUICK: [&str; 13] = [
     "syscalls-connection-per-request",
     "small-keepalive-50-2cores",
     "plaintext-pipelined-2cores",
@@ -127,6 +130,8 @@ const NOT_IN_QUICK: [&str; 11] = [
     "tls-handshakes-full-12",
     "tls-handshakes-resumed-12",
     "tls-handshake-instructions",
+    "h2-tls-m1",
+    "h2c-m1",
 ];
 
 impl Options {

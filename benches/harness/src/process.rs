@@ -215,7 +215,15 @@ impl Running {
         self
     }
 
-    /// `http://ADDR` or `https://ADDR`, for wrk.
+    /// Points the harness at the server's second, plain listener (stage 07's `--h2c ADDR`, which
+    /// it names on its second line), instead of the TLS one its first line named.
+    pub fn plain_at(mut self, addr: SocketAddr) -> Running {
+        self.addr = addr;
+        self.tls = false;
+        self
+    }
+
+    /// `http://ADDR` or `https://ADDR`, for wrk and h2load.
     pub fn base_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)

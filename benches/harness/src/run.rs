@@ -38,6 +38,8 @@ pub enum HarnessError {
     Io(io::Error),
     /// wrk is required; the message says how to install it.
     NoWrk,
+    /// h2load is missing under `CI=true`, where an HTTP/2 scenario may not go unmeasured.
+    NoH2load,
     /// A helper binary (floor, hyper, generator) could not be built.
     Build(String),
     /// The run's TLS certificate could not be made.
@@ -51,6 +53,7 @@ impl std::fmt::Display for HarnessError {
             HarnessError::NoWrk => f.write_str(
                 "wrk is not installed (run scripts/bench-setup.sh, or apt-get install wrk nginx)",
             ),
+            HarnessError::NoH2load => f.write_str(H2LOAD_MISSING),
             HarnessError::Build(message) => write!(f, "build failed: {message}"),
             HarnessError::Certificate(message) => {
                 write!(f, "cannot make the TLS certificate: {message}")
@@ -67,6 +70,10 @@ impl From<io::Error> for HarnessError {
     }
 }
 
+/// What an HTTP/2 row says, and a CI run fails with, when h2load is not installed.
+pub const H2LOAD_MISSING: &str =
+    "h2load is not installed (scripts/bench-setup.sh installs it: apt-get install nghttp2-client)";
+
 /// The binaries and places one run uses.
 pub struct Harness {
     options: Options,
@@ -78,6 +85,8 @@ pub struct Harness {
     nginx: Option<PathBuf>,
     /// strace, for the system-call scenarios; without it their rows say so.
     strace: Option<PathBuf>,
+    /// h2load, for the HTTP/2 scenarios; without it their rows say so.
+    h2load: Option<PathBuf>,
     /// valgrind, for the handshake instruction counts; without it their rows say so.
     valgrind: Option<PathBuf>,
     /// The certificate and key every TLS row is given, when a TLS scenario is selected.
@@ -120,6 +129,17 @@ impl Harness {
             .filter_map(|id| scenario::find(id))
             .collect();
         let wants_tls = selected.iter().any(|s| s.transport == Transport::Tls);
+        let h2load = stagekit::peers::find_on_path("h2load");
+        if selected.iter().any(Scenario::is_http2) {
+            match &h2load {
+                // `h2load --version` prints `h2load nghttp2/1.52.0`.
+                Some(h2load) => machine.tools.push(first_line_of(h2load, &["--version"])),
+                None if std::env::var("CI").as_deref() == Ok("true") => {
+                    return Err(HarnessError::NoH2load)
+                }
+                None => {}
+            }
+        }
         let valgrind = stagekit::peers::find_on_path("valgrind");
         if wants_tls {
             if let Some(nginx) = &nginx {
@@ -176,6 +196,7 @@ impl Harness {
             wrk,
             nginx,
             strace,
+            h2load,
             valgrind,
             certificate,
             floor,
@@ -282,6 +303,7 @@ impl Harness {
             Kind::Idle => self.idle(&mut running, server, scenario),
             Kind::Syscalls(load) => self.syscalls(&mut running, server, scenario, load),
             Kind::Handshakes(load) => self.handshakes(&mut running, server, scenario, load),
+            Kind::H2load(load) => self.h2load(&mut running, server, scenario, load),
             Kind::HandshakeInstructions => unreachable!("measured above, without `running`"),
         };
         running.stop();
@@ -374,9 +396,10 @@ impl Harness {
                 let (path, close) = match &scenario.kind {
                     Kind::Closed(load) | Kind::Syscalls(load) => (load.path.as_str(), load.close),
                     Kind::Open { .. } => (SMALL_FILE, false),
-                    Kind::Idle | Kind::Handshakes(_) | Kind::HandshakeInstructions => {
-                        (PLAINTEXT, false)
-                    }
+                    Kind::Idle
+                    | Kind::Handshakes(_)
+                    | Kind::HandshakeInstructions
+                    | Kind::H2load(_) => (PLAINTEXT, false),
                 };
                 if path == SMALL_FILE || path == LARGE_FILE {
                     args.push("--body".into());
@@ -393,7 +416,7 @@ impl Harness {
                 Running::listening(&launch(&self.floor, args), &log).map_err(start_error)
             }
             ServerKind::Hyper => {
-                let args = vec![
+                let mut args = vec![
                     "--addr".into(),
                     addr_any,
                     "--root".into(),
@@ -401,6 +424,9 @@ impl Harness {
                     "--threads".into(),
                     workers.to_string(),
                 ];
+                if scenario.is_http2() {
+                    args.push("--h2c".into());
+                }
                 Running::listening(&launch(&self.hyper, args), &log).map_err(start_error)
             }
             ServerKind::Stage {
@@ -424,17 +450,43 @@ impl Harness {
                         certificate.key_file.display().to_string(),
                     ]);
                 }
+                // h2c: stage 07 adds a plain listener for it beside its TLS one, on a port
+                // picked here (its second stdout line names it; the port is known already).
+                let h2c = if scenario.is_http2() && tls.is_none() {
+                    let addr = process::free_local_addr()
+                        .map_err(|error| Status::Unavailable(format!("no free port: {error}")))?;
+                    args.extend([
+                        "--h2c".to_owned(),
+                        addr.to_string(),
+                        // Its TLS listener, unused here, gets a certificate of its own, kept
+                        // in the run's directory rather than the system's temporary one.
+                        "--self-signed-cert".to_owned(),
+                        self.dir
+                            .join(format!("{}-{}-cert.pem", server.name, scenario.id))
+                            .display()
+                            .to_string(),
+                    ]);
+                    Some(addr)
+                } else {
+                    None
+                };
                 if idle {
                     // Held connections must outlive the measurement, and there are many of them.
                     args.extend(
                         ["--idle-timeout", "300s", "--max-connections", "30000"].map(String::from),
                     );
                 }
-                Running::listening(&launch(&binary, args), &log).map_err(|error| match error {
-                    process::StartError::Exited { .. } => Status::Unavailable(format!(
-                        "{error} (a stage that is still a placeholder exits at once)"
-                    )),
-                    other => start_error(other),
+                let running = Running::listening(&launch(&binary, args), &log).map_err(
+                    |error| match error {
+                        process::StartError::Exited { .. } => Status::Unavailable(format!(
+                            "{error} (a stage that is still a placeholder exits at once)"
+                        )),
+                        other => start_error(other),
+                    },
+                )?;
+                Ok(match h2c {
+                    Some(addr) => running.plain_at(addr),
+                    None => running,
                 })
             }
             ServerKind::Nginx(flavour) => {
@@ -450,6 +502,9 @@ impl Harness {
                 let mut text = nginx::config(*flavour, &conf_dir, &self.root, addr, workers, tls);
                 if callgrind.is_some() {
                     text = nginx::single_process(&text);
+                }
+                if scenario.is_http2() {
+                    text = nginx::http2(&text);
                 }
                 fs::create_dir_all(&conf_dir)
                     .and_then(|()| fs::write(&conf, text))
@@ -886,6 +941,7 @@ pub fn build_example(name: &str) -> Result<PathBuf, String> {
 
 pub use crate::output::{verify_outputs, write_markdown_and_json};
 
+mod h2_rows;
 mod held;
 mod tls_rows;
 

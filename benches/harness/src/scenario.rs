@@ -16,7 +16,14 @@
 //! handshake. Only the servers that speak TLS have rows in them (nginx and stage 06), and, where
 //! the comparison says something, stage 05 over plain HTTP as the baseline
 //! ([`crate::servers::runs_in`]).
+//!
+//! The `h2-tls-*` and `h2c-*` scenarios speak HTTP/2, driven by h2load ([`crate::h2load`]): over
+//! TLS with ALPN `h2` (the run's certificate again), and in the clear with prior knowledge
+//! (h2c). `-m` is how many requests each connection has in flight at once, HTTP/2's streams:
+//! `-m 1` is HTTP/1.1's keep-alive over another framing, `-m 10` is what multiplexing is for.
+//! Their rows are the servers that speak HTTP/2: nginx, stage 07, and hyper in h2c.
 
+use crate::h2load::H2Load;
 use crate::wrk::Load;
 
 /// The small file every small-file scenario asks for (in the bundled site, about 4 KiB).
@@ -45,6 +52,10 @@ pub enum Kind {
     /// The server under callgrind: instructions per full TLS 1.3 handshake, with X25519 and
     /// with the post-quantum hybrid ([`crate::callgrind`]).
     HandshakeInstructions,
+    /// h2load, closed loop over HTTP/2: every connection keeps `streams` requests in flight
+    /// ([`crate::h2load`]). Over TLS when the scenario's transport is [`Transport::Tls`], h2c
+    /// with prior knowledge otherwise.
+    H2load(H2Load),
 }
 
 /// What the server speaks in a scenario.
@@ -178,6 +189,18 @@ pub fn all() -> Vec<Scenario> {
         kind,
         placement: Pinned,
         transport: Transport::Tls,
+    };
+    let h2 = |id, title, shows, transport, streams| Scenario {
+        id,
+        title,
+        shows,
+        kind: Kind::H2load(H2Load {
+            path: SMALL_FILE,
+            connections: H2_CONNECTIONS,
+            streams,
+        }),
+        placement: Pinned,
+        transport,
     };
     let handshakes = |version, groups, resume| {
         Kind::Handshakes(Handshakes {
@@ -380,9 +403,47 @@ pub fn all() -> Vec<Scenario> {
             "The handshake's cost in instructions, the same on a busy machine as on a quiet one.",
             Kind::HandshakeInstructions,
         ),
+        h2(
+            "h2-tls-m1",
+            "HTTP/2 over TLS: small file, 50 connections, 1 stream each (h2load -m 1)",
+            "HTTP/2 without multiplexing: what its framing and HPACK cost beside HTTP/1.1's keep-alive.",
+            Transport::Tls,
+            1,
+        ),
+        h2(
+            "h2-tls-m10",
+            "HTTP/2 over TLS: small file, 50 connections, 10 streams each (h2load -m 10)",
+            "Multiplexing: ten requests in flight on every connection, answered as they are ready.",
+            Transport::Tls,
+            10,
+        ),
+        h2(
+            "h2c-m1",
+            "h2c (prior knowledge): small file, 50 connections, 1 stream each (h2load -m 1)",
+            "HTTP/2 in the clear, one stream at a time: the protocol's own cost without TLS's.",
+            Transport::Plain,
+            1,
+        ),
+        h2(
+            "h2c-m10",
+            "h2c (prior knowledge): small file, 50 connections, 10 streams each (h2load -m 10)",
+            "Multiplexing in the clear: where HTTP/2's machine, not encryption, is the cost.",
+            Transport::Plain,
+            10,
+        ),
     ]
 }
 // ANCHOR_END: scenarios
+
+/// Connections of the HTTP/2 loads: the everyday load's 50.
+pub const H2_CONNECTIONS: u32 = 50;
+
+impl Scenario {
+    /// Whether it speaks HTTP/2 (h2load), and so has rows only for the servers that do.
+    pub fn is_http2(&self) -> bool {
+        matches!(self.kind, Kind::H2load(_))
+    }
+}
 
 /// The scenario with this id.
 pub fn find(id: &str) -> Option<Scenario> {
@@ -455,6 +516,21 @@ mod tests {
             handshakes("tls-handshakes-full-13-hybrid").groups[0],
             Group::X25519MlKem768
         );
+        for (id, streams, transport) in [
+            ("h2-tls-m1", 1, Transport::Tls),
+            ("h2-tls-m10", 10, Transport::Tls),
+            ("h2c-m1", 1, Transport::Plain),
+            ("h2c-m10", 10, Transport::Plain),
+        ] {
+            let Some(scenario) = find(id) else {
+                panic!("{id} is missing")
+            };
+            assert_eq!(scenario.transport, transport, "{id}");
+            match scenario.kind {
+                Kind::H2load(load) => assert_eq!((load.streams, load.connections), (streams, 50)),
+                other => panic!("{id}: {other:?}"),
+            }
+        }
         match find("syscalls-connection-per-request").map(|scenario| scenario.kind) {
             Some(Kind::Syscalls(load)) => assert!(load.close && load.connections < 10),
             other => panic!("{other:?}"),

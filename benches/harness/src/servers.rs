@@ -6,6 +6,10 @@
 //! certificate, and stage 06), and for stage 05 over plain HTTP where the comparison says
 //! something ([`PLAIN_BASELINE_SCENARIOS`]); stage 06 speaks only TLS, so it has no row in the
 //! plain scenarios.
+//!
+//! The HTTP/2 scenarios have rows for nginx (`http2` on its listener), stage 07 and hyper (h2c
+//! only: the reference example has no TLS), and stage 07 runs in no other scenario: over
+//! HTTP/1.1 it is stage 06, whose rows those are.
 
 use crate::nginx::Flavour;
 use crate::report::{FLOOR, NGINX};
@@ -53,6 +57,9 @@ pub const SIZE_SCENARIOS: &[&str] = &[
 
 /// The stages that speak only TLS: they run in the TLS scenarios and in no other.
 pub const TLS_STAGES: [&str; 1] = ["stage06-tls"];
+
+/// The stages that speak HTTP/2: they run in the HTTP/2 scenarios and in no other.
+pub const HTTP2_STAGES: [&str; 1] = ["stage07-http2"];
 
 /// The stage that speaks plain HTTP beside the TLS rows: stage 06 is stage 05 with TLS added.
 pub const PLAIN_BASELINE: &str = "stage05-async";
@@ -145,9 +152,9 @@ pub const STAGE_VARIANTS: [StageVariant; 10] = [
 ];
 
 /// Whether the server called `name` has a row in `scenario`: a variant limited to some
-/// scenarios only in those ([`StageVariant::scenarios`]); in a TLS scenario, only nginx, the
-/// TLS stages and the plain baseline where it is one; in a plain scenario, every server but the
-/// TLS stages.
+/// scenarios only in those ([`StageVariant::scenarios`]); in an HTTP/2 scenario, only nginx,
+/// hyper and the HTTP/2 stages; in a TLS scenario, only nginx, the TLS stages and the plain
+/// baseline where it is one; in a plain scenario, every server but the TLS and HTTP/2 stages.
 pub fn runs_in(name: &str, scenario: &str) -> bool {
     let variant = STAGE_VARIANTS.iter().find(|variant| variant.name == name);
     let listed = variant
@@ -155,9 +162,16 @@ pub fn runs_in(name: &str, scenario: &str) -> bool {
         .is_none_or(|only| only.contains(&scenario));
     let package = variant.map_or(name, |variant| variant.package);
     let tls_only = TLS_STAGES.contains(&package);
-    let transport = scenario::find(scenario).map_or(Transport::Plain, |s| s.transport);
+    let http2_stage = HTTP2_STAGES.contains(&package);
+    let Some(found) = scenario::find(scenario) else {
+        return false;
+    };
+    if found.is_http2() {
+        return listed && (name == NGINX || name == HYPER || http2_stage);
+    }
     listed
-        && match transport {
+        && !http2_stage
+        && match found.transport {
             Transport::Plain => !tls_only,
             Transport::Tls => {
                 name == NGINX
@@ -236,6 +250,9 @@ pub fn not_applicable(kind: &ServerKind, scenario: &Scenario) -> Option<&'static
         ServerKind::Floor if slow => Some("a fixed answer has no /slow route"),
         ServerKind::Nginx(_) if slow => Some("stock nginx has no handler that blocks"),
         ServerKind::Nginx(_) if hybrid => Some(NGINX_HAS_NO_MLKEM),
+        ServerKind::Hyper if scenario.is_http2() && scenario.transport == Transport::Tls => {
+            Some(HYPER_HAS_NO_TLS)
+        }
         _ => None,
     }
 }
@@ -244,3 +261,7 @@ pub fn not_applicable(kind: &ServerKind, scenario: &Scenario) -> Option<&'static
 pub const NGINX_HAS_NO_MLKEM: &str = "nginx 1.22 on OpenSSL 3.0 has no ML-KEM, so no \
      X25519MLKEM768 (OpenSSL has it from 3.5): it would answer with X25519, which \
      tls-handshakes-full-13 measures";
+
+/// Why hyper has no row in the HTTP/2-over-TLS scenarios.
+pub const HYPER_HAS_NO_TLS: &str = "the hyper reference has no TLS (hyper leaves TLS to another \
+     crate, and the example adds none): its HTTP/2 row is in the h2c scenarios";

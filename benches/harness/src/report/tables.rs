@@ -65,7 +65,9 @@ fn description(server: &str) -> String {
             .to_owned(),
         NGINX => "nginx with Debian's settings".to_owned(),
         "nginx-tuned" => "nginx with `open_file_cache` on".to_owned(),
-        "hyper" => "a minimal hyper server (tokio, a task per connection)".to_owned(),
+        "hyper" => "a minimal hyper server (tokio, a task per connection; in the h2c scenarios \
+             hyper's HTTP/2 server, a task per stream)"
+            .to_owned(),
         _ => {
             let variant = crate::run::STAGE_VARIANTS
                 .iter()
@@ -147,6 +149,12 @@ pub fn legend_markdown(report: &Report) -> String {
          difference of the two callgrind runs was divided by.\n\
          - Open loop: **target** is the rate asked for, **achieved** the rate answered, \
          **lateness p99** how late the generator itself was in sending.\n\
+         - HTTP/2 loads (h2load, `-m` requests in flight on each connection, over TLS or h2c \
+         with prior knowledge): **req/s** the 2xx answers per second of the measured window; \
+         **p50**, **p99**, **p99.9**, **max** from h2load's per-request log over those answers \
+         (its own summary prints only the min, max, mean and spread of a request's time, no \
+         percentiles); **errors** the requests h2load counts as failed (errored, timed out, or \
+         answered with a status other than 2xx).\n\
          - Idle connections: **tried** counts the connections opened, **held** those answered \
          and then held open; **RSS before** and **RSS after** are the server's memory before and \
          after, **per connection** the difference divided by the connections held; **time to \
@@ -232,7 +240,7 @@ pub fn scenario_markdown(report: &Report, scenario: &Scenario) -> String {
     let tables = match scenario.kind {
         Kind::Idle => idle_tables(&rows, &notes),
         Kind::Open { .. } => open_tables(&rows, &notes),
-        Kind::Closed(_) => closed_tables(report, scenario, &rows, &notes),
+        Kind::Closed(_) | Kind::H2load(_) => closed_tables(report, scenario, &rows, &notes),
         Kind::Syscalls(_) => syscall_tables(&rows, &notes),
         Kind::Handshakes(_) => handshake_tables(report, scenario, &rows, &notes),
         Kind::HandshakeInstructions => instruction_tables(report, scenario, &rows, &notes),

@@ -593,6 +593,36 @@ fn goals_are_judged_against_the_references_of_the_same_run() {
 }
 
 #[test]
+fn http2_goals_compare_stage_07_with_nginx_and_hyper() {
+    let row = |server: &str, scenario: &str, requests, cpu| {
+        measured(server, scenario, vec![sample(requests, cpu)])
+    };
+    let rows = vec![
+        row(NGINX, "h2-tls-m10", 2000, 0.04),
+        row("stage07-http2", "h2-tls-m10", 2500, 0.04),
+        row(NGINX, "h2c-m10", 3000, 0.03),
+        row("stage07-http2", "h2c-m10", 2400, 0.03),
+    ];
+    let goals = goals_markdown(&report(rows), None);
+    assert!(goals.contains("| stage 07 HTTP/2 requests/s with h2load -m 10 over TLS: at least nginx's | 1.25× | met |"), "{goals}");
+    // 16 µs per request against nginx's 20.
+    assert!(
+        goals.contains(
+            "| stage 07 CPU per request, h2load -m 10 over TLS: at most nginx's | 0.80× | met |"
+        ),
+        "{goals}"
+    );
+    assert!(
+        goals.contains(
+            "| stage 07 h2c requests/s -m 10: at least 1.0× nginx h2c | 0.80× | **not met** |"
+        ),
+        "{goals}"
+    );
+    assert!(goals.contains("| stage 07 h2c requests/s -m 10: at least 0.8× hyper h2c | - | not measured in this run |"), "{goals}");
+    assert!(!goals.contains("not measured yet"), "{goals}");
+}
+
+#[test]
 fn json_reads_back_into_the_same_report() {
     let mut unavailable = Row::without_numbers(
         "stage01-blocking",

@@ -193,3 +193,37 @@ fn tls_scenarios_have_rows_for_the_servers_that_speak_tls_and_the_plain_baseline
         "stage06-tls-ring".to_owned(),
     ]));
 }
+
+#[test]
+fn http2_scenarios_have_rows_for_nginx_stage_07_and_hyper_in_h2c() {
+    use crate::scenario::Transport;
+    let over_tls = scenario::find("h2-tls-m10").expect("known");
+    let h2c = scenario::find("h2c-m10").expect("known");
+    for scenario in [&over_tls, &h2c] {
+        assert!(runs_in(NGINX, scenario.id) && runs_in(HYPER, scenario.id));
+        assert!(runs_in("stage07-http2", scenario.id));
+        for other in [
+            FLOOR,
+            NGINX_TUNED,
+            "stage05-async",
+            "stage06-tls",
+            "stage06-tls-ring",
+        ] {
+            assert!(!runs_in(other, scenario.id), "{other} in {}", scenario.id);
+        }
+    }
+    assert_eq!(transport("stage07-http2", &over_tls), Transport::Tls);
+    assert_eq!(transport("stage07-http2", &h2c), Transport::Plain);
+    // Stage 07 is in no HTTP/1.1 scenario: there it is stage 06.
+    for id in [
+        "small-keepalive-50",
+        "tls-small-keepalive-50",
+        "idle-connections",
+    ] {
+        assert!(!runs_in("stage07-http2", id), "{id}");
+    }
+    // hyper's example has no TLS: not applicable over TLS, with the reason; run in h2c.
+    assert!(not_applicable(&ServerKind::Hyper, &over_tls).is_some_and(|why| why.contains("TLS")));
+    assert!(not_applicable(&ServerKind::Hyper, &h2c).is_none());
+    assert!(not_applicable(&ServerKind::Nginx(Flavour::AsShipped), &over_tls).is_none());
+}
