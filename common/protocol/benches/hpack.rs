@@ -1,6 +1,6 @@
 //! What do HPACK decoding and encoding cost?
 //!
-//! The input is the hpack-test-case corpus (shared/testdata/hpack-test-case, found by `src/h2/testdata.rs`): 5 encoders'
+//! The input is the hpack-test-case corpus (shared/testdata/hpack-test-case, found by `tests/support/testdata.rs`): 5 encoders'
 //! renderings of 31 or 32 stories of real requests and responses, about 3,400 header blocks
 //! per encoder. Each story is a connection, so each iteration gives each story a fresh
 //! decoder (or encoder) and runs its blocks through it in order, as a connection would:
@@ -15,80 +15,36 @@
 //! The decode and encode groups report throughput in fields, the Huffman group in coded octets.
 //! `cargo bench -p protocol --bench hpack -- --test` runs each once as a smoke test.
 
-#[path = "../src/h2/testdata.rs"]
+// The unit tests' reader of the shared test data; the bench does not read every field.
+#[path = "../tests/support/testdata.rs"]
+#[allow(dead_code)]
 mod testdata;
 
-use std::fs;
+use testdata::{dir, load_story, story_files, StoryCase};
+
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use protocol::h2::hpack::{huffman, Decoder, Encoder, DEFAULT_TABLE_SIZE};
-use serde_json::Value;
-
-/// One header block of a story: the table size acknowledged before it, its wire (when the
-/// story has one) and its fields.
-struct Block {
-    header_table_size: Option<usize>,
-    wire: Vec<u8>,
-    fields: Vec<(Vec<u8>, Vec<u8>)>,
-}
-
-fn corpus_directory(name: &str) -> PathBuf {
-    testdata::dir("hpack-test-case").join(name)
-}
 
 /// Every story of one directory, in name order.
-fn stories(name: &str) -> Vec<Vec<Block>> {
-    let mut paths: Vec<PathBuf> = fs::read_dir(corpus_directory(name))
-        .expect("a readable directory")
-        .map(|entry| entry.expect("a readable entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|path| load(path)).collect()
-}
-
-fn load(path: &Path) -> Vec<Block> {
-    let story: Value = serde_json::from_str(&fs::read_to_string(path).expect("readable story"))
-        .expect("a story is JSON");
-    story["cases"]
-        .as_array()
-        .expect("a story has cases")
+fn stories(name: &str) -> Vec<Vec<StoryCase>> {
+    story_files(&dir("hpack-test-case").join(name))
         .iter()
-        .map(|case| Block {
-            header_table_size: case["header_table_size"].as_u64().map(|n| n as usize),
-            wire: case["wire"].as_str().map(hex).unwrap_or_default(),
-            fields: case["headers"]
-                .as_array()
-                .expect("a case has headers")
-                .iter()
-                .flat_map(|header| header.as_object().expect("a header is an object"))
-                .map(|(name, value)| {
-                    let value = value.as_str().expect("a string value");
-                    (name.as_bytes().to_vec(), value.as_bytes().to_vec())
-                })
-                .collect(),
-        })
+        .map(|path| load_story(path))
         .collect()
 }
 
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len() / 2)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
-
-fn field_count(stories: &[Vec<Block>]) -> u64 {
+fn field_count(stories: &[Vec<StoryCase>]) -> u64 {
     stories
         .iter()
         .flatten()
-        .map(|block| block.fields.len() as u64)
+        .map(|block| block.headers.len() as u64)
         .sum()
 }
 
 /// Decodes every story, each with a fresh decoder; returns the fields decoded.
-fn decode_all(stories: &[Vec<Block>]) -> usize {
+fn decode_all(stories: &[Vec<StoryCase>]) -> usize {
     let mut decoded = 0;
     let mut fields = Vec::new();
     for story in stories {
@@ -99,7 +55,11 @@ fn decode_all(stories: &[Vec<Block>]) -> usize {
             }
             fields.clear();
             decoder
-                .decode(&block.wire, usize::MAX, &mut fields)
+                .decode(
+                    block.wire.as_deref().unwrap_or_default(),
+                    usize::MAX,
+                    &mut fields,
+                )
                 .expect("the corpus decodes");
             decoded += fields.len();
         }
@@ -108,7 +68,7 @@ fn decode_all(stories: &[Vec<Block>]) -> usize {
 }
 
 /// Encodes every story, each with a fresh encoder; returns the octets written.
-fn encode_all(stories: &[Vec<Block>]) -> usize {
+fn encode_all(stories: &[Vec<StoryCase>]) -> usize {
     let mut written = 0;
     let mut out = Vec::new();
     for story in stories {
@@ -120,7 +80,7 @@ fn encode_all(stories: &[Vec<Block>]) -> usize {
             out.clear();
             encoder.encode(
                 block
-                    .fields
+                    .headers
                     .iter()
                     .map(|(name, value)| (name.as_slice(), value.as_slice())),
                 &mut out,
@@ -161,7 +121,7 @@ fn bench_huffman(c: &mut Criterion) {
     let coded: Vec<Vec<u8>> = stories("raw-data")
         .iter()
         .flatten()
-        .flat_map(|block| &block.fields)
+        .flat_map(|block| &block.headers)
         .map(|(_, value)| {
             let mut out = Vec::new();
             huffman::encode(value, &mut out);

@@ -22,7 +22,9 @@ pub mod machine;
 pub mod semantics;
 pub mod settings;
 pub mod stream;
+// Test data from other projects, outside the crate's source because it reads files.
 #[cfg(test)]
+#[path = "../../tests/support/testdata.rs"]
 mod testdata;
 
 pub use error::{Error, Reason};

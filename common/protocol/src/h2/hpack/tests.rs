@@ -6,10 +6,9 @@
 //! decoder (and one encoder) and its cases go through them in order. `header_table_size`, when
 //! a case has it, is the SETTINGS_HEADER_TABLE_SIZE acknowledged just before that case.
 
+use crate::h2::testdata::load_story as load;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-use serde_json::Value;
 
 use super::*;
 
@@ -34,54 +33,7 @@ fn stories(directory: &str) -> Vec<PathBuf> {
         "the story directory is missing: {}",
         dir.display()
     );
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no story in {}", dir.display());
-    files
-}
-
-/// One case of a story.
-struct Case {
-    seqno: usize,
-    header_table_size: Option<usize>,
-    wire: Option<Vec<u8>>,
-    headers: Vec<(Vec<u8>, Vec<u8>)>,
-}
-
-fn load(path: &Path) -> Vec<Case> {
-    let text = fs::read_to_string(path).unwrap();
-    let story: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|error| panic!("{} is not JSON: {error}", path.display()));
-    let cases = story["cases"].as_array().expect("a story has cases");
-    cases
-        .iter()
-        .enumerate()
-        .map(|(position, case)| Case {
-            seqno: case["seqno"].as_u64().map_or(position, |n| n as usize),
-            header_table_size: case["header_table_size"].as_u64().map(|n| n as usize),
-            wire: case["wire"].as_str().map(hex),
-            headers: case["headers"]
-                .as_array()
-                .expect("a case has headers")
-                .iter()
-                .flat_map(|header| header.as_object().expect("a header is an object"))
-                .map(|(name, value)| {
-                    let value = value.as_str().expect("a header value is a string");
-                    (name.as_bytes().to_vec(), value.as_bytes().to_vec())
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len() / 2)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
+    crate::h2::testdata::story_files(&dir)
 }
 
 fn plain(fields: &[Field]) -> Vec<(Vec<u8>, Vec<u8>)> {
