@@ -4,6 +4,7 @@
 //! networking, and the server's self-signed certificate accepted
 //! (`--ignore-certificate-errors`), as a developer trying the stage would click through.
 
+use stagekit::peers::CHROMIUM;
 use std::time::Duration;
 
 use stagekit::scratch::TempDir;
@@ -22,22 +23,13 @@ fn chromium_gets_api_info_over_http2() {
     let profile = TempDir::new("h2-chromium-profile");
     let profile_arg = format!("--user-data-dir={}", profile.path().display());
     let url = server.https("/api/info");
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--ignore-certificate-errors",
-        &profile_arg,
+    let mut args = stagekit::peers::CHROMIUM_HEADLESS_FLAGS.to_vec();
+    args.extend([
+        profile_arg.as_str(),
         "--virtual-time-budget=3000",
         "--dump-dom",
         &url,
-    ];
+    ]);
     let ran = run(&program, &args, b"", CHROMIUM_WITHIN);
     assert!(ran.succeeded(), "{}", ran.report());
     assert!(

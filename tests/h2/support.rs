@@ -35,12 +35,6 @@ pub const H2LOAD: Peer = Peer {
     install: "apt-get install nghttp2-client",
 };
 
-/// Debian's Chromium, run headless.
-pub const CHROMIUM: Peer = Peer {
-    program: "chromium",
-    install: "apt-get install chromium",
-};
-
 /// The HTTP/2 conformance suite, a Rust port of h2spec.
 pub const HTTPWG: Peer = Peer {
     program: "httpwg",

@@ -12,6 +12,7 @@
 //!
 //! The screenshot is kept in `target/tmp/tls/chromium-site.png` for people to look at.
 
+use stagekit::peers::CHROMIUM;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,19 +42,8 @@ fn screenshot_path() -> PathBuf {
 fn chromium(program: &Path, extra: &[&str], url: &str) -> Ran {
     let profile = TempDir::new("tls-chromium-profile");
     let profile_arg = format!("--user-data-dir={}", profile.path().display());
-    let mut args = vec![
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--ignore-certificate-errors",
-        &profile_arg,
-    ];
+    let mut args = stagekit::peers::CHROMIUM_HEADLESS_FLAGS.to_vec();
+    args.push(&profile_arg);
     args.extend_from_slice(extra);
     args.push(url);
     run(program, &args, b"", CHROMIUM_WITHIN)

@@ -53,12 +53,6 @@ pub const TESTSSL: Peer = Peer {
     install: "apt-get install testssl.sh",
 };
 
-/// Debian's Chromium, run headless.
-pub const CHROMIUM: Peer = Peer {
-    program: "chromium",
-    install: "apt-get install chromium",
-};
-
 /// The path of `peer`, or `None` after saying that `tls::CHECK` is skipped (a failure under
 /// `CI=true`): the kit's rule for every real peer.
 pub fn require(peer: Peer, check: &str) -> Option<PathBuf> {

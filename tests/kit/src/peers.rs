@@ -23,6 +23,30 @@ pub const CURL: Peer = Peer {
     install: "apt-get install curl",
 };
 
+/// Debian's Chromium, run headless (tests/tls renders the site over https, tests/h2 loads it
+/// over HTTP/2).
+pub const CHROMIUM: Peer = Peer {
+    program: "chromium",
+    install: "apt-get install chromium",
+};
+
+/// The flags headless Chromium needs on these machines, before a test's own: no sandbox (the
+/// tests run as root), no GPU, no QUIC, and none of the background connections that a closed
+/// network refuses. `--ignore-certificate-errors`: the tests' certificates are made for the
+/// run. A test adds its own `--user-data-dir` (a fresh profile), then what it asks for.
+pub const CHROMIUM_HEADLESS_FLAGS: [&str; 10] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--ignore-certificate-errors",
+];
+
 /// The path of `peer` if it is installed; otherwise reports that `check` is skipped (or panics
 /// under `CI=true`) and returns `None`.
 ///
