@@ -94,6 +94,41 @@ pub fn wrong_method_is_405_with_allow(stage: &Stage) {
     }
 }
 
+/// The home page's form posts to `/`: the fields come back escaped, an empty body is an empty
+/// form, and a body that is not a form is 415 (RFC 9110 section 15.5.16).
+pub fn the_home_page_form_is_answered(stage: &Stage) {
+    let server = Server::start(stage, &[]);
+    let mut conn = connect(&server);
+    let form = request(
+        "POST",
+        "/",
+        &[
+            "Content-Type: application/x-www-form-urlencoded",
+            "Content-Length: 19",
+        ],
+        b"message=%3Cb%3Ehi+x",
+    );
+    conn.send(&form).or_fail("sending the form");
+    let response = expect_status(&mut conn, &form, 200);
+    assert!(
+        response.text().contains("<dd>&lt;b&gt;hi x</dd>"),
+        "the field, decoded and escaped: {response}"
+    );
+    let empty = request("POST", "/", &["Content-Length: 0"], b"");
+    conn.send(&empty).or_fail("sending an empty form");
+    expect_status(&mut conn, &empty, 200);
+    let json = request(
+        "POST",
+        "/",
+        &["Content-Type: application/json", "Content-Length: 2"],
+        b"{}",
+    );
+    conn.send(&json).or_fail("sending JSON to the form");
+    expect_status(&mut conn, &json, 415);
+    conn.send(get("/")).or_fail("sending after the 415");
+    expect_status(&mut conn, &get("/"), 200);
+}
+
 /// A `Date` on every response, errors included, in IMF-fixdate.
 pub fn every_response_has_a_valid_date(stage: &Stage) {
     let server = Server::start(stage, &["--max-body", "1000"]);

@@ -1,8 +1,9 @@
 //! Scripts of Python's `h2` package (`tests/h2/scripts/`), for what stock clients never do: a
 //! request with trailers, a 16-byte flow-control window, GOAWAY while a handler runs, two
 //! streams answered out of order, and the attacks of the last years (rapid reset, CONTINUATION
-//! flood, PING flood) and a malformed request, written as raw frames where `h2` refuses to
-//! build them. Each script is one check: it prints `PASS: ...` or `FAIL: ...` and exits 0 or 1.
+//! flood, PING flood, small DATA frames) and a malformed request, written as raw frames where
+//! `h2` refuses to build them. Each script is one check: it prints `PASS: ...` or `FAIL: ...`
+//! and exits 0 or 1.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -157,6 +158,16 @@ fn ping_flood_without_reading_is_cut() {
         after < before + FLOOD_GROWTH,
         "the server grew from {before} to {after} bytes during the flood"
     );
+}
+
+#[test]
+fn a_small_data_flood_ends_with_enhance_your_calm_while_others_are_served() {
+    let Some(python) = python_with_h2("python::small_data_flood") else {
+        return;
+    };
+    let server = H2Server::start(&[]);
+    script(&python, &server, "small_data_flood.py", false, &[]);
+    script(&python, &server, "small_data_flood.py", true, &[]);
 }
 
 #[test]

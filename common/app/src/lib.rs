@@ -27,6 +27,7 @@
 //! - [`range`]: byte ranges (RFC 9110 section 14).
 
 pub mod conditional;
+pub mod form;
 pub mod path;
 pub mod range;
 pub mod root;

@@ -2,6 +2,8 @@
 //!
 //! | route | shows |
 //! |---|---|
+//! | `GET /` | the home page, the bundled site's `index.html` |
+//! | `POST /` | the home page's form, received: the fields back, and the protocol they came by |
 //! | `GET /hello/{name}` | a route parameter, percent-decoded |
 //! | `POST /echo` | that request bodies arrive whole, however they were framed |
 //! | `GET /api/info` | which stage is answering, as JSON |
@@ -20,8 +22,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::path::check_path;
 use super::router::{Params, Route};
-use super::App;
+use super::{form, static_files, App};
 use protocol::{Body, Request, Response, StatusCode};
 
 /// The longest `/slow` will sleep, so that one request cannot hold a worker for minutes.
@@ -35,6 +38,8 @@ static PLAINTEXT_BODY: &[u8] = b"Hello, World!";
 /// The route table. Any GET or HEAD that no route takes is looked up as a static file.
 pub fn routes() -> Vec<Route> {
     vec![
+        Route::get("/", home),
+        Route::post("/", form_received),
         Route::get("/hello/{name}", hello),
         Route::post("/echo", echo),
         Route::get("/api/info", api_info),
@@ -45,6 +50,73 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 // ANCHOR_END: route_table
+
+/// `GET /`: the home page, from the document root like any static file. A route of its own
+/// because `POST /` is one: a path some route takes is answered by its routes only.
+fn home(app: &App, request: &Request, _: &Params) -> Response {
+    // "/" is absolute and holds nothing to decode, so the check cannot refuse it.
+    let path = check_path("/").expect("/ is a valid path");
+    static_files::serve(&app.root, request, path)
+}
+
+/// `POST /`: what the home page's form sent, as a page that lists the fields (escaped) and the
+/// protocol the request came by. An empty body is an empty form; a body of another type than
+/// a form's is refused with 415 (RFC 9110 section 15.5.16).
+fn form_received(_: &App, request: &Request, _: &Params) -> Response {
+    let content_type = request.headers.get("content-type");
+    if !request.body.is_empty() && !content_type.is_some_and(form::is_urlencoded) {
+        return Response::text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "POST / takes the home page's form ({}); send other bodies to /echo",
+                form::URLENCODED
+            ),
+        )
+        .header("accept-post", form::URLENCODED);
+    }
+    let fields = form::parse_urlencoded(&request.body);
+    let mut page = String::from(
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Form received</title>\
+         <link rel=\"stylesheet\" href=\"/style.css\"></head>\n<body><main>\n<h1>Form received</h1>\n",
+    );
+    // As in `metrics`, writing into a String cannot fail.
+    let _ = writeln!(
+        page,
+        "<p>{} field(s), {} octets, by {}.</p>\n<dl>",
+        fields.len(),
+        request.body.len(),
+        request.version.as_str()
+    );
+    for (name, value) in &fields {
+        let _ = writeln!(
+            page,
+            "<dt>{}</dt><dd>{}</dd>",
+            escape_html(name),
+            escape_html(value)
+        );
+    }
+    page.push_str(
+        "</dl>\n<p><a href=\"/\">Back to the home page</a></p>\n</main></body>\n</html>\n",
+    );
+    Response::with_body(StatusCode::OK, "text/html; charset=utf-8", page)
+}
+
+/// Text made safe inside HTML elements and attribute values: the five characters that could
+/// end or start markup, as character references.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
 
 /// `GET /hello/{name}`: plain text, so the name needs no HTML escaping.
 fn hello(_: &App, _: &Request, params: &Params) -> Response {

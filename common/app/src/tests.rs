@@ -1,6 +1,7 @@
 //! Tests of the parent module.
 
 use super::*;
+use bytes::Bytes;
 use protocol::Body;
 
 const INFO: AppInfo = AppInfo {
@@ -136,4 +137,74 @@ fn every_request_is_counted() {
     assert_eq!(app.requests_served(), 5);
     let by_class: Vec<(u8, u64)> = app.responses_by_class().collect();
     assert_eq!(by_class, [(1, 0), (2, 2), (3, 0), (4, 2), (5, 1)]);
+}
+
+fn post_root(content_type: Option<&str>, body: &'static [u8]) -> Response {
+    let mut request = Request::new(Method::Post, "/");
+    if let Some(content_type) = content_type {
+        request.headers.append("content-type", content_type);
+    }
+    request.body = Bytes::from_static(body);
+    app().handle(&request)
+}
+
+fn body_text(response: &Response) -> String {
+    match &response.body {
+        Body::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        other => panic!("expected an in-memory body, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_home_page_form_is_received_and_its_fields_escaped() {
+    let response = post_root(
+        Some("application/x-www-form-urlencoded"),
+        b"name=Ada+%3Cb%3E&note=a%26b",
+    );
+    assert_eq!(response.status, StatusCode::OK);
+    let page = body_text(&response);
+    assert!(
+        page.contains("<dt>name</dt><dd>Ada &lt;b&gt;</dd>"),
+        "{page}"
+    );
+    assert!(page.contains("<dd>a&amp;b</dd>"), "{page}");
+    assert!(page.contains("2 field(s)"), "{page}");
+}
+
+#[test]
+fn an_empty_post_to_the_home_page_is_an_empty_form() {
+    let response = post_root(None, b"");
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(body_text(&response).contains("0 field(s)"));
+}
+
+#[test]
+fn a_post_to_the_home_page_that_is_not_a_form_is_415() {
+    let response = post_root(Some("application/json"), b"{}");
+    assert_eq!(response.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        response.headers.get_str("accept-post"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        post_root(None, b"x=1").status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+}
+
+#[test]
+fn the_home_page_is_still_the_index_file_and_lists_its_methods() {
+    let app = app();
+    let response = handle(&app, Method::Get, "/");
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(
+        response.headers.get_str("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let response = handle(&app, Method::Delete, "/");
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        response.headers.get_str("allow"),
+        Some("GET, HEAD, POST, OPTIONS")
+    );
 }

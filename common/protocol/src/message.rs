@@ -125,6 +125,7 @@ impl StatusCode {
     pub const PRECONDITION_FAILED: StatusCode = StatusCode(412);
     pub const CONTENT_TOO_LARGE: StatusCode = StatusCode(413);
     pub const URI_TOO_LONG: StatusCode = StatusCode(414);
+    pub const UNSUPPORTED_MEDIA_TYPE: StatusCode = StatusCode(415);
     pub const RANGE_NOT_SATISFIABLE: StatusCode = StatusCode(416);
     pub const EXPECTATION_FAILED: StatusCode = StatusCode(417);
     pub const REQUEST_HEADER_FIELDS_TOO_LARGE: StatusCode = StatusCode(431);
@@ -160,6 +161,7 @@ impl StatusCode {
             412 => "Precondition Failed",
             413 => "Content Too Large",
             414 => "URI Too Long",
+            415 => "Unsupported Media Type",
             416 => "Range Not Satisfiable",
             417 => "Expectation Failed",
             431 => "Request Header Fields Too Large",

@@ -50,6 +50,20 @@ pub const MAX_OWED_CONTROL_FRAMES: usize = 10_000;
 /// At most this many on one connection.
 pub const MAX_EMPTY_FRAMES: u32 = 100;
 
+/// Small DATA frames flood (the same family as CVE-2019-9518, with one octet where the empty
+/// frame has none): a body sent one octet per frame costs the server a frame header parsed, a
+/// window updated and a copy for every octet. The limit is on the *average*: after the first
+/// [`DATA_FRAMES_SLACK`] DATA frames that do not end their stream, such frames must carry at
+/// least this many octets each on average (padding counts, as it does against the window). A
+/// stream of small messages (a chat, a log tail) of this size or more is never cut; an upload
+/// in frames of any usual size (16 KiB, the default frame size) never comes near it.
+pub const MIN_AVERAGE_DATA_BYTES: u64 = 64;
+
+/// The DATA frames a connection may send before [`MIN_AVERAGE_DATA_BYTES`] is enforced, so
+/// that a few small frames (a short form, a body cut where the client's buffer was) never
+/// count against anyone.
+pub const DATA_FRAMES_SLACK: u64 = 1000;
+
 /// Closed streams remembered (by id and how they closed) so that late frames on them are
 /// judged right; older ones are forgotten. "Endpoints SHOULD NOT use timers for this
 /// purpose" (section 5.1): by count, then.
@@ -65,6 +79,9 @@ pub struct Guard {
     provoked_resets: u32,
     owed_control: usize,
     empty_frames: u32,
+    /// DATA frames that did not end their stream, and the octets they carried.
+    data_frames: u64,
+    data_bytes: u64,
 }
 
 impl Guard {
@@ -120,6 +137,21 @@ impl Guard {
         }
         Ok(())
     }
+}
+
+impl Guard {
+    // ANCHOR: small_data
+    /// A DATA frame that does not end its stream arrived, `flow_len` octets with its padding.
+    pub fn data_frame(&mut self, flow_len: u32) -> Result<(), Error> {
+        self.data_frames += 1;
+        self.data_bytes += u64::from(flow_len);
+        let allowed = DATA_FRAMES_SLACK + self.data_bytes / MIN_AVERAGE_DATA_BYTES;
+        if self.data_frames > allowed {
+            return Err(calm("too many small DATA frames"));
+        }
+        Ok(())
+    }
+    // ANCHOR_END: small_data
 }
 
 fn calm(why: &'static str) -> Error {

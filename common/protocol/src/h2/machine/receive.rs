@@ -407,8 +407,13 @@ impl Machine {
     fn on_data(&mut self, data: Data, now: Instant) {
         let id = data.stream;
         let flow_len = data.flow_controlled_len();
-        if data.data.is_empty() && !data.end_stream {
-            if let Err(error) = self.guard.empty_frame() {
+        if !data.end_stream {
+            if data.data.is_empty() {
+                if let Err(error) = self.guard.empty_frame() {
+                    return self.fail(error);
+                }
+            }
+            if let Err(error) = self.guard.data_frame(flow_len) {
                 return self.fail(error);
             }
         }

@@ -192,6 +192,39 @@ fn empty_data_frames_trip_past_their_limit() {
 }
 
 #[test]
+fn one_octet_data_frames_trip_the_small_data_limit() {
+    let mut p = peer();
+    p.request(1, "POST", "/echo", false);
+    // Every frame one octet: the average limit binds just past the slack.
+    let trips_after = DATA_FRAMES_SLACK * MIN_AVERAGE_DATA_BYTES / (MIN_AVERAGE_DATA_BYTES - 1);
+    for _ in 0..trips_after {
+        p.data(1, b"x", false);
+    }
+    assert!(!calmed(&mut p), "at the limit, still served");
+    for _ in 0..2 {
+        p.data(1, b"x", false);
+    }
+    assert!(calmed(&mut p));
+}
+
+#[test]
+fn data_frames_of_the_average_size_are_never_cut() {
+    let mut p = peer();
+    let chunk = vec![b'm'; MIN_AVERAGE_DATA_BYTES as usize];
+    // Eight times the slack, each frame exactly the least average: a stream of small messages.
+    for i in 0..8 * DATA_FRAMES_SLACK {
+        if i % 64 == 0 {
+            p.request(1 + 2 * (i / 64) as u32, "POST", "/echo", false);
+        }
+        p.data(1 + 2 * (i / 64) as u32, &chunk, i % 64 == 63);
+        if i % 64 == 63 {
+            p.pump();
+        }
+    }
+    assert!(!calmed(&mut p));
+}
+
+#[test]
 fn a_client_that_never_opens_its_window_is_cut_at_the_idle_timeout() {
     let mut p = Peer::with_settings(
         Limits::default(),
