@@ -12,7 +12,8 @@
 //! - Every truncation and every one-byte change of a real capture is an error or a parse,
 //!   never a panic.
 //!
-//! The reader's own unit tests, on small hand-made inputs, are in its file and run here too.
+//! The reader's own unit tests, on small hand-made inputs, are in
+//! `examples/client_hello/hello/tests.rs` and run here too.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -20,8 +21,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-#[path = "../examples/client_hello/hello.rs"]
-mod hello;
+// The reader's directory, as the example's `main.rs` sees it, so that `hello.rs` finds its
+// modules in `hello/` here too (a file included by `#[path]` alone would look for them beside
+// itself).
+#[path = "../examples/client_hello"]
+mod client_hello {
+    pub mod hello;
+}
+use client_hello::hello;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

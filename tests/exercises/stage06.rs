@@ -1,22 +1,22 @@
 //! Stage 06's exercises (book/src/stage06.md, "Exercises").
 //!
 //! Each test makes its own certificates (rcgen, ECDSA P-256, in a temporary directory) and
-//! talks to the server with a small rustls client that trusts exactly the certificate it
-//! expects, byte for byte, and records what the server sent besides: the certificate it chose,
-//! the OCSP response it stapled.
+//! talks to the server with a small rustls client that takes whatever certificate the server
+//! sends and records it with the OCSP response it stapled (the kit's
+//! [`PinnedCertificate::any`]); each test then compares the certificate, byte for byte, with
+//! the one it expects.
 
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{aws_lc_rs, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, StreamOwned};
+use stagekit::tls::PinnedCertificate;
 
 use crate::support::{start, TempDir, PROMPTLY};
 
@@ -168,18 +168,8 @@ struct Answer {
 /// `GET path` over TLS 1.3 or 1.2 with SNI `name`, trusting whatever certificate the server
 /// sends but recording it (each test compares it with the one it expects).
 fn tls_get(addr: SocketAddr, name: &str, path: &str) -> Result<Answer, String> {
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let provider = Arc::new(aws_lc_rs::default_provider());
-    let mut config = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(|error| error.to_string())?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Recording {
-            seen: Arc::clone(&seen),
-            provider,
-        }))
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let verifier = Arc::new(PinnedCertificate::any());
+    let config = Arc::clone(&verifier).client_config();
     let server_name = ServerName::try_from(name.to_owned()).map_err(|error| error.to_string())?;
     let session =
         ClientConnection::new(Arc::new(config), server_name).map_err(|error| error.to_string())?;
@@ -200,75 +190,11 @@ fn tls_get(addr: SocketAddr, name: &str, path: &str) -> Result<Answer, String> {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| format!("no HTTP response ({read:?}): {text:?}"))?;
-    let seen = seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let seen = verifier.seen();
     Ok(Answer {
-        certificate: seen.certificate.clone(),
-        ocsp: seen.ocsp.clone(),
+        certificate: seen.certificate,
+        ocsp: seen.ocsp,
         status,
         head,
     })
-}
-
-#[derive(Default)]
-struct Seen {
-    certificate: Vec<u8>,
-    ocsp: Vec<u8>,
-}
-
-/// A verifier that accepts any certificate and keeps it, and still checks that the handshake
-/// was signed by that certificate's key.
-struct Recording {
-    seen: Arc<Mutex<Seen>>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl std::fmt::Debug for Recording {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Recording")
-    }
-}
-
-impl ServerCertVerifier for Recording {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        seen.certificate = end_entity.to_vec();
-        seen.ocsp = ocsp_response.to_vec();
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }

@@ -3,9 +3,10 @@
 //! whether the server ended with `close_notify`, and a real ClientHello to send slowly or cut
 //! short.
 //!
-//! It takes any certificate: which one the server sent is exactly what these tests look at, so
-//! each test compares it with the one it expects ([`TlsClient::leaf`]). The handshake signature
-//! is still checked against that certificate, so a server without the matching key fails here.
+//! It takes any certificate (the kit's [`PinnedCertificate::any`]): which one the server sent is
+//! exactly what these tests look at, so each test compares it with the one it expects
+//! ([`TlsClient::leaf`]). The handshake signature is still checked against that certificate, so
+//! a server without the matching key fails here.
 //!
 //! (A local helper until the kit's TLS `Conn` lands on main; the tests switch to it then.)
 
@@ -14,10 +15,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use stagekit::tls::PinnedCertificate;
 
 /// How long a connect, a write or a read waits.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -168,64 +168,5 @@ fn server_name_of(name: &str) -> io::Result<ServerName<'static>> {
 
 /// TLS 1.2 and 1.3, ALPN `http/1.1`, any certificate (see the module's comment).
 fn config() -> Arc<ClientConfig> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        // Cannot fail: the provider above is rustls's own, which supports both versions.
-        .expect("aws-lc-rs supports TLS 1.2 and 1.3")
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-        .with_no_client_auth();
-    let mut config = config;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
-
-/// Takes any certificate, but checks the handshake's signature with it.
-#[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            signature,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            signature,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    Arc::new(Arc::new(PinnedCertificate::any()).client_config())
 }

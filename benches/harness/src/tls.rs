@@ -9,7 +9,8 @@
 //!
 //! The client is rustls with the aws-lc-rs provider, named explicitly. It pins the run's
 //! certificate: the server's certificate must be that certificate, byte for byte, and the
-//! handshake's signature must verify with its key (`PinnedCertificate`). That is as strict as
+//! handshake's signature must verify with its key ([`stagekit::tls::PinnedCertificate`], which
+//! stage 06's exercises and the TLS suite verify with too). That is as strict as
 //! trusting it as a root, and it spares the client a second signature check per handshake (the
 //! certificate's own, which a chain check would verify): the client shares a two-core machine
 //! with the server, and what it does not spend, the server can have.
@@ -20,11 +21,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::Resumption;
 use rustls::crypto::{aws_lc_rs, CryptoProvider, SupportedKxGroup};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use stagekit::tls::PinnedCertificate;
 
 use crate::scenario::{Group, TlsVersion};
 
@@ -116,10 +117,9 @@ pub fn client_config(
         Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
         None => &[&rustls::version::TLS13, &rustls::version::TLS12],
     };
-    let verifier = Arc::new(PinnedCertificate {
-        der: certificate.der.clone(),
-        provider: provider.clone(),
-    });
+    // The verifier checks signatures with aws-lc-rs's algorithms, which `provider` keeps as
+    // they are (only its key-exchange groups are chosen here).
+    let verifier = Arc::new(PinnedCertificate::exactly(certificate.der.clone()));
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)
         .map_err(|error| format!("bad TLS client settings: {error}"))?
@@ -141,66 +141,6 @@ fn kx_group(group: Group) -> &'static dyn SupportedKxGroup {
         Group::X25519 => aws_lc_rs::kx_group::X25519,
         Group::Secp256r1 => aws_lc_rs::kx_group::SECP256R1,
         Group::X25519MlKem768 => aws_lc_rs::kx_group::X25519MLKEM768,
-    }
-}
-
-/// Accepts exactly one certificate, and checks the handshake's signatures with its key.
-#[derive(Debug)]
-struct PinnedCertificate {
-    der: Vec<u8>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for PinnedCertificate {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.der.as_slice() {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 
@@ -296,7 +236,7 @@ pub(crate) mod tests {
     use std::thread;
 
     use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use rustls::{ServerConfig, ServerConnection};
 
     /// A server on 127.0.0.1:0 with `certificate`, until dropped.
