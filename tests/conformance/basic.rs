@@ -94,9 +94,9 @@ pub fn wrong_method_is_405_with_allow(stage: &Stage) {
     }
 }
 
-/// The home page's form posts to `/`: the fields come back escaped, an empty body is an empty
+/// The site's form (`form.html`) posts to `/`: the fields come back escaped, an empty body is an empty
 /// form, and a body that is not a form is 415 (RFC 9110 section 15.5.16).
-pub fn the_home_page_form_is_answered(stage: &Stage) {
+pub fn the_site_form_posts_to_root(stage: &Stage) {
     let server = Server::start(stage, &[]);
     let mut conn = connect(&server);
     let form = request(

@@ -162,7 +162,7 @@ macro_rules! all_cases {
                 head_has_the_headers_of_get_and_no_body,
                 unknown_path_is_404_and_keeps_the_connection,
                 wrong_method_is_405_with_allow,
-                the_home_page_form_is_answered,
+                the_site_form_posts_to_root,
                 every_response_has_a_valid_date,
                 http11_keeps_the_connection_alive,
                 http10_closes_by_default,

@@ -11,7 +11,7 @@ use crate::support::*;
 const HTTPWG_WITHIN: Duration = Duration::from_secs(300);
 
 /// Cases allowed to fail: none. One case, "sends headers frame with te trailers", sends
-/// `POST /` and expects 200: the application answers `POST /` as the home page's form (an
+/// `POST /` and expects 200: the application answers `POST /` as the site's form (`form.html`) (an
 /// empty body is an empty form), so it passes. Two cases that raced before ("sends priority
 /// frame with invalid length": a stream error on a stream already answered went unanswered;
 /// "sends goaway frame with unknown error code": the client's GOAWAY closed the connection

@@ -3,7 +3,7 @@
 //! | route | shows |
 //! |---|---|
 //! | `GET /` | the home page, the bundled site's `index.html` |
-//! | `POST /` | the home page's form, received: the fields back, and the protocol they came by |
+//! | `POST /` | the site's form (`form.html`), received: the fields back, and the protocol they came by |
 //! | `GET /hello/{name}` | a route parameter, percent-decoded |
 //! | `POST /echo` | that request bodies arrive whole, however they were framed |
 //! | `GET /api/info` | which stage is answering, as JSON |
@@ -59,7 +59,7 @@ fn home(app: &App, request: &Request, _: &Params) -> Response {
     static_files::serve(&app.root, request, path)
 }
 
-/// `POST /`: what the home page's form sent, as a page that lists the fields (escaped) and the
+/// `POST /`: what the site's form (`form.html`) sent, as a page that lists the fields (escaped) and the
 /// protocol the request came by. An empty body is an empty form; a body of another type than
 /// a form's is refused with 415 (RFC 9110 section 15.5.16).
 fn form_received(_: &App, request: &Request, _: &Params) -> Response {
@@ -68,7 +68,7 @@ fn form_received(_: &App, request: &Request, _: &Params) -> Response {
         return Response::text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
-                "POST / takes the home page's form ({}); send other bodies to /echo",
+                "POST / takes the form of /form.html ({}); send other bodies to /echo",
                 form::URLENCODED
             ),
         )

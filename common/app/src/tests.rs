@@ -156,7 +156,7 @@ fn body_text(response: &Response) -> String {
 }
 
 #[test]
-fn the_home_page_form_is_received_and_its_fields_escaped() {
+fn the_site_form_is_received_and_its_fields_escaped() {
     let response = post_root(
         Some("application/x-www-form-urlencoded"),
         b"name=Ada+%3Cb%3E&note=a%26b",
@@ -172,14 +172,14 @@ fn the_home_page_form_is_received_and_its_fields_escaped() {
 }
 
 #[test]
-fn an_empty_post_to_the_home_page_is_an_empty_form() {
+fn an_empty_post_to_root_is_an_empty_form() {
     let response = post_root(None, b"");
     assert_eq!(response.status, StatusCode::OK);
     assert!(body_text(&response).contains("0 field(s)"));
 }
 
 #[test]
-fn a_post_to_the_home_page_that_is_not_a_form_is_415() {
+fn a_post_to_root_that_is_not_a_form_is_415() {
     let response = post_root(Some("application/json"), b"{}");
     assert_eq!(response.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(
