@@ -241,7 +241,12 @@ fn load_h1(path: Path, config: &Arc<ClientConfig>) -> Result<(usize, u64), PageE
     // Each connection's own loop: the next file, until the queue is empty.
     let fetch_all = |conn: &mut Tls, leftover: &mut Vec<u8>| -> Result<(usize, u64), PageError> {
         let (mut responses, mut bytes) = (0, 0);
-        while let Some(next) = lock(&queue).pop_front() {
+        loop {
+            // The guard is dropped at the end of this statement: held through the request
+            // (as `while let Some(..) = lock(..)` would hold it) it would make the six
+            // connections take turns.
+            let next = lock(&queue).pop_front();
+            let Some(next) = next else { break };
             bytes += get_h1(conn, leftover, &next)?.len() as u64;
             responses += 1;
         }
