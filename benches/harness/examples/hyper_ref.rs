@@ -142,7 +142,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     })
 }
 
-// ANCHOR: hyper_tls
 /// A TLS acceptor for the PEM certificate chain and key in `cert` and `key`, offering `h2` and
 /// then `http/1.1` by ALPN, with the aws-lc-rs provider named explicitly.
 fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
@@ -161,7 +160,6 @@ fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
-// ANCHOR_END: hyper_tls
 
 // ANCHOR: hyper_serve
 async fn serve(

@@ -15,7 +15,6 @@ use crate::relay::Relay;
 use crate::scenario::{PageLoad, PAGES, PAGE_LOAD_SECONDS, QUICK_PAGES};
 
 impl Harness {
-    // ANCHOR: page_rows
     /// Page loads against `running` through a relay with the scenario's delay.
     pub(super) fn page_load(
         &self,
@@ -106,5 +105,4 @@ impl Harness {
         settle_status(&mut row);
         row
     }
-    // ANCHOR_END: page_rows
 }

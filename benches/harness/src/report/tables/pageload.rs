@@ -13,7 +13,6 @@ use crate::pageload::Protocol;
 use crate::report::{Report, Row, Summary, NGINX};
 use crate::scenario::{Kind, Scenario};
 
-// ANCHOR: page_tables
 /// One page-load scenario: pages loaded and the page time (first connect to last byte of the
 /// thirty files), then the server's CPU time per page.
 pub(super) fn page_tables(
@@ -69,7 +68,6 @@ pub(super) fn page_tables(
     }
     time.finish() + &cost.finish()
 }
-// ANCHOR_END: page_tables
 
 /// The page-load comparison: for each delay the run measured, one table of every server's page
 /// time over HTTP/1.1 and over HTTP/2 (p50 and p99), and `h2 ÷ h1`, HTTP/2's p50 over
