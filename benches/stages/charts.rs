@@ -216,6 +216,18 @@ fn bar(row: &Row, scenario: &Scenario) -> Bar {
                 );
             }
         }
+        Kind::PageLoad(_) => {
+            if let (Some(p50), Some(p99)) = (summary.p50_us, summary.p99_us) {
+                // Milliseconds: a page takes a few on loopback and hundreds over the delay.
+                bar.value = Some((p50 / 1e3, p50 / 1e3, p99 / 1e3));
+                bar.text = format!(
+                    "p50 {}, p99 {}{}",
+                    report::micros(Some(p50)),
+                    report::micros(Some(p99)),
+                    errors(summary.errors)
+                );
+            }
+        }
         Kind::HandshakeInstructions => {
             if let Some(x25519) = row.instructions.and_then(|counts| counts.x25519) {
                 bar.value = Some((x25519, x25519, x25519));
@@ -267,6 +279,10 @@ fn draw_scenario(scenario: &Scenario, rows: &[&Row], path: &Path) -> Result<(), 
         Kind::HandshakeInstructions => (
             Scale::Linear,
             "server instructions per full TLS 1.3 handshake with X25519 (callgrind)",
+        ),
+        Kind::PageLoad(_) => (
+            Scale::Linear,
+            "page time, ms, median over the repetitions of each one's p50 (line: p50 to p99)",
         ),
     };
     let root = SVGBackend::new(path, (WIDTH, height(bars.len()))).into_drawing_area();

@@ -13,16 +13,23 @@
 //!   written without a file-serving crate does), or 404.
 //!
 //! With `--h2c` it speaks HTTP/2 with prior knowledge instead (`hyper::server::conn::http2`
-//! with `hyper_util::rt::TokioExecutor`, each stream a task), for the h2c scenarios. It has no
-//! TLS: the HTTP/2-over-TLS rows have no hyper row (the harness says why).
+//! with `hyper_util::rt::TokioExecutor`, each stream a task), for the h2c scenarios.
 //!
-//! hyper is a dev-dependency of the harness package only: no stage depends on it.
+//! With `--cert FILE --key FILE` (PEM, the certificate and key the harness gives nginx and stage
+//! 07) it speaks TLS instead, the way a hyper user adds it: hyper leaves TLS to another crate, and
+//! the usual one is tokio-rustls, here on rustls with the aws-lc-rs provider (stage 06's). ALPN
+//! offers `h2` first, then `http/1.1` (RFC 7301; RFC 9113 section 3.2 names `h2`), and each
+//! connection is served by the protocol the handshake agreed on, for the HTTP/2-over-TLS and
+//! page-load scenarios.
+//!
+//! hyper and tokio-rustls are dev-dependencies of the harness package only: no stage depends on
+//! them.
 //!
 //! ```text
-//! cargo run --release -p stagecraft-harness --example hyper_ref -- --addr 127.0.0.1:0 --root DIR [--threads N] [--h2c]
+//! cargo run --release -p stagecraft-harness --example hyper_ref -- --addr 127.0.0.1:0 --root DIR [--threads N] [--h2c | --cert FILE --key FILE]
 //! ```
 //!
-//! The first line on stdout is `listening on http://ADDR`; SIGTERM ends it.
+//! The first line on stdout is `listening on http://ADDR` (`https://` with TLS); SIGTERM ends it.
 
 use std::convert::Infallible;
 use std::io::Write;
@@ -38,20 +45,44 @@ use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::{self, ServerConfig};
+use tokio_rustls::TlsAcceptor;
 
 /// The cap on `/slow?ms=N`, as in the stages' own `/slow` route.
 const MAX_SLOW: Duration = Duration::from_secs(1);
 
+/// What the command line asked for.
+struct Args {
+    addr: SocketAddr,
+    root: PathBuf,
+    threads: usize,
+    h2c: bool,
+    /// `--cert` and `--key`: serve TLS with them.
+    tls: Option<(PathBuf, PathBuf)>,
+}
+
 fn main() {
-    let (addr, root, threads, h2c) = match parse_args(std::env::args().skip(1)) {
+    let args = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("hyper_ref: {message}");
             std::process::exit(2);
         }
     };
+    let tls = match &args.tls {
+        None => None,
+        Some((cert, key)) => match tls_acceptor(cert, key) {
+            Ok(acceptor) => Some(acceptor),
+            Err(message) => {
+                eprintln!("hyper_ref: {message}");
+                std::process::exit(1);
+            }
+        },
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+        .worker_threads(args.threads)
         .enable_all()
         .build()
     {
@@ -61,19 +92,18 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(error) = runtime.block_on(serve(addr, root, h2c)) {
+    if let Err(error) = runtime.block_on(serve(args.addr, args.root, args.h2c, tls)) {
         eprintln!("hyper_ref: {error}");
         std::process::exit(1);
     }
 }
 
-fn parse_args(
-    mut args: impl Iterator<Item = String>,
-) -> Result<(SocketAddr, PathBuf, usize, bool), String> {
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut addr = SocketAddr::from(([127, 0, 0, 1], 8080));
     let mut root = None;
     let mut threads = 1;
     let mut h2c = false;
+    let (mut cert, mut key) = (None, None);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
@@ -91,18 +121,57 @@ fn parse_args(
                     .ok_or("--threads takes a positive number")?
             }
             "--h2c" => h2c = true,
+            "--cert" => cert = Some(PathBuf::from(value("--cert")?)),
+            "--key" => key = Some(PathBuf::from(value("--key")?)),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     let root = root.ok_or("--root DIR is required")?;
-    Ok((addr, root, threads, h2c))
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) if !h2c => Some((cert, key)),
+        (Some(_), Some(_)) => return Err("--h2c is plain TCP: it takes no --cert".into()),
+        (None, None) => None,
+        _ => return Err("--cert and --key go together".into()),
+    };
+    Ok(Args {
+        addr,
+        root,
+        threads,
+        h2c,
+        tls,
+    })
+}
+
+/// A TLS acceptor for the PEM certificate chain and key in `cert` and `key`, offering `h2` and
+/// then `http/1.1` by ALPN, with the aws-lc-rs provider named explicitly.
+fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|error| format!("{}: {error}", cert.display()))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|error| format!("{}: {error}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| format!("TLS versions: {error}"))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|error| format!("the certificate and key: {error}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 // ANCHOR: hyper_serve
-async fn serve(addr: SocketAddr, root: PathBuf, h2c: bool) -> std::io::Result<()> {
+async fn serve(
+    addr: SocketAddr,
+    root: PathBuf,
+    h2c: bool,
+    tls: Option<TlsAcceptor>,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "listening on http://{}", listener.local_addr()?)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    writeln!(stdout, "listening on {scheme}://{}", listener.local_addr()?)?;
     stdout.flush()?;
     let root = Arc::new(root);
     loop {
@@ -114,8 +183,28 @@ async fn serve(addr: SocketAddr, root: PathBuf, h2c: bool) -> std::io::Result<()
         // Ignoring the error: without Nagle off only latency suffers, not correctness.
         let _ = stream.set_nodelay(true);
         let root = Arc::clone(&root);
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| handle(request, Arc::clone(&root)));
+            if let Some(acceptor) = tls {
+                // A failed handshake ends only this connection, as a failed request does.
+                let Ok(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                let io = TokioIo::new(stream);
+                if h2 {
+                    let _ = http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(io, service)
+                        .await;
+                } else {
+                    let _ = http1::Builder::new()
+                        .pipeline_flush(true)
+                        .serve_connection(io, service)
+                        .await;
+                }
+                return;
+            }
             // A connection error (the client went away) ends only this connection.
             if h2c {
                 // hyper's defaults (200 concurrent streams, its own window sizes), as a user
@@ -193,6 +282,7 @@ fn content_type(file: &Path) -> &'static str {
         Some("css") => "text/css",
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
+        Some("js") => "text/javascript",
         _ => "application/octet-stream",
     }
 }

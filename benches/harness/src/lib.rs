@@ -28,6 +28,9 @@
 //! - [`procfs`]: CPU time, peak resident memory and context switches of a server's whole
 //!   process tree.
 //! - [`syscalls`]: system calls per request, counted by strace over the measured window only.
+//! - [`relay`]: a TCP relay that delays each direction, the long network path of the page loads.
+//! - [`pageload`]: the page-load client, a page and its thirty files over HTTP/1.1 (six
+//!   connections) or HTTP/2 (one), timed to the last byte.
 //! - [`run`]: the loop over scenarios and servers.
 //! - [`report`]: medians and spreads, JSON and markdown tables with the ratio columns.
 //! - [`goals`]: the goals table, each target against this run, with a verdict.
@@ -44,8 +47,10 @@ pub mod merge;
 pub mod nginx;
 pub mod options;
 pub mod output;
+pub mod pageload;
 pub mod process;
 pub mod procfs;
+pub mod relay;
 pub mod report;
 pub mod run;
 pub mod scenario;

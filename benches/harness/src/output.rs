@@ -14,6 +14,9 @@ use crate::scenario::Kind;
 /// Both system-call tables, one after the other, for a chapter to include.
 pub const SYSCALLS_FILE: &str = "syscalls.md";
 
+/// The page loads' comparison, HTTP/1.1 beside HTTP/2 for each delay, for stage 07's chapter.
+pub const PAGE_LOAD_FILE: &str = "page-load.md";
+
 /// Checks that a results directory has what the book and CI expect: the JSON with one row per
 /// server and scenario (a variant limited to some scenarios only in those, [`crate::run::runs_in`]),
 /// a markdown file and a chart per scenario, the legend, and the overview chart the
@@ -45,6 +48,12 @@ pub fn verify_outputs(dir: &Path, servers: &[String], scenarios: &[&str]) -> Res
     });
     if traced && fs::metadata(dir.join(SYSCALLS_FILE)).map_or(true, |meta| meta.len() == 0) {
         missing.push(SYSCALLS_FILE.into());
+    }
+    let pages = scenarios
+        .iter()
+        .any(|id| crate::scenario::find(id).is_some_and(|scenario| scenario.is_page_load()));
+    if pages && fs::metadata(dir.join(PAGE_LOAD_FILE)).map_or(true, |meta| meta.len() == 0) {
+        missing.push(PAGE_LOAD_FILE.into());
     }
     for file in [
         "summary.md",
@@ -124,6 +133,13 @@ pub fn write_markdown_and_json(report: &Report, dir: &Path) -> io::Result<()> {
             );
         }
         fs::write(dir.join(SYSCALLS_FILE), text)?;
+    }
+    if report
+        .scenarios
+        .iter()
+        .any(|scenario| scenario.is_page_load())
+    {
+        fs::write(dir.join(PAGE_LOAD_FILE), report::page_load_markdown(report))?;
     }
     for server in &report.servers {
         if server.starts_with("stage") {

@@ -648,5 +648,7 @@ pub use tables::{
 
 mod tables;
 
+pub use tables::pageload::comparison_markdown as page_load_markdown;
+
 #[cfg(test)]
 mod tests;

@@ -130,7 +130,7 @@ impl Harness {
             .collect();
         let wants_tls = selected.iter().any(|s| s.transport == Transport::Tls);
         let h2load = stagekit::peers::find_on_path("h2load");
-        if selected.iter().any(Scenario::is_http2) {
+        if selected.iter().any(|s| matches!(s.kind, Kind::H2load(_))) {
             match &h2load {
                 // `h2load --version` prints `h2load nghttp2/1.52.0`.
                 Some(h2load) => machine.tools.push(first_line_of(h2load, &["--version"])),
@@ -304,6 +304,7 @@ impl Harness {
             Kind::Syscalls(load) => self.syscalls(&mut running, server, scenario, load),
             Kind::Handshakes(load) => self.handshakes(&mut running, server, scenario, load),
             Kind::H2load(load) => self.h2load(&mut running, server, scenario, load),
+            Kind::PageLoad(load) => self.page_load(&mut running, server, scenario, load),
             Kind::HandshakeInstructions => unreachable!("measured above, without `running`"),
         };
         running.stop();
@@ -399,7 +400,8 @@ impl Harness {
                     Kind::Idle
                     | Kind::Handshakes(_)
                     | Kind::HandshakeInstructions
-                    | Kind::H2load(_) => (PLAINTEXT, false),
+                    | Kind::H2load(_)
+                    | Kind::PageLoad(_) => (PLAINTEXT, false),
                 };
                 if path == SMALL_FILE || path == LARGE_FILE {
                     args.push("--body".into());
@@ -424,7 +426,16 @@ impl Harness {
                     "--threads".into(),
                     workers.to_string(),
                 ];
-                if scenario.is_http2() {
+                // TLS with the run's certificate (ALPN h2 and http/1.1), else h2c when the
+                // scenario speaks HTTP/2, else plain HTTP/1.1.
+                if let Some(certificate) = tls {
+                    args.extend([
+                        "--cert".to_owned(),
+                        certificate.cert_file.display().to_string(),
+                        "--key".to_owned(),
+                        certificate.key_file.display().to_string(),
+                    ]);
+                } else if scenario.is_http2() {
                     args.push("--h2c".into());
                 }
                 Running::listening(&launch(&self.hyper, args), &log).map_err(start_error)
@@ -943,6 +954,7 @@ pub use crate::output::{verify_outputs, write_markdown_and_json};
 
 mod h2_rows;
 mod held;
+mod page_rows;
 mod tls_rows;
 
 #[cfg(test)]

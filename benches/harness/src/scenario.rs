@@ -21,9 +21,18 @@
 //! TLS with ALPN `h2` (the run's certificate again), and in the clear with prior knowledge
 //! (h2c). `-m` is how many requests each connection has in flight at once, HTTP/2's streams:
 //! `-m 1` is HTTP/1.1's keep-alive over another framing, `-m 10` is what multiplexing is for.
-//! Their rows are the servers that speak HTTP/2: nginx, stage 07, and hyper in h2c.
+//! Their rows are the servers that speak HTTP/2: nginx, stage 07, and hyper.
+//!
+//! The `page-load-*` scenarios load one page and the thirty small files it links, as a browser
+//! does, over TLS: over HTTP/1.1 with six connections and over HTTP/2 with one
+//! ([`crate::pageload`]), each page load on new connections, timed to the last byte. They run
+//! through a relay that delays each direction ([`crate::relay`]), with no delay and with a
+//! round trip of [`PAGE_LOAD_RTT_MS`], where the rounds HTTP/1.1 waits through and HTTP/2 does
+//! not begin to cost. Their rows are the HTTP/2 servers again, each asked for HTTP/1.1 or `h2`
+//! by ALPN.
 
 use crate::h2load::H2Load;
+use crate::pageload::Protocol;
 use crate::wrk::Load;
 
 /// The small file every small-file scenario asks for (in the bundled site, about 4 KiB).
@@ -56,7 +65,27 @@ pub enum Kind {
     /// ([`crate::h2load`]). Over TLS when the scenario's transport is [`Transport::Tls`], h2c
     /// with prior knowledge otherwise.
     H2load(H2Load),
+    /// Page loads, one after another, through the delaying relay ([`crate::pageload`]).
+    PageLoad(PageLoad),
 }
+
+/// A page-load scenario's load: the protocol, and the relay's delay each way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageLoad {
+    pub protocol: Protocol,
+    /// The relay's one-way delay, milliseconds (the round trip is twice it).
+    pub one_way_ms: u32,
+}
+
+/// The round trip the delayed page-load scenarios model: a visitor a continent away, or on a
+/// mobile network (the relay adds half of it in each direction).
+pub const PAGE_LOAD_RTT_MS: u32 = 50;
+
+/// Page loads per repetition, at most; each repetition also stops at [`PAGE_LOAD_SECONDS`], so
+/// the slow ones (HTTP/1.1 over the delay) measure fewer. A quick run loads [`QUICK_PAGES`].
+pub const PAGES: usize = 100;
+pub const PAGE_LOAD_SECONDS: u64 = 15;
+pub const QUICK_PAGES: usize = 3;
 
 /// What the server speaks in a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,6 +230,17 @@ pub fn all() -> Vec<Scenario> {
         }),
         placement: Pinned,
         transport,
+    };
+    let page_load = |id, title, shows, protocol, one_way_ms| Scenario {
+        id,
+        title,
+        shows,
+        kind: Kind::PageLoad(PageLoad {
+            protocol,
+            one_way_ms,
+        }),
+        placement: Pinned,
+        transport: Transport::Tls,
     };
     let handshakes = |version, groups, resume| {
         Kind::Handshakes(Handshakes {
@@ -431,6 +471,34 @@ pub fn all() -> Vec<Scenario> {
             Transport::Plain,
             10,
         ),
+        page_load(
+            "page-load-h1",
+            "Page load over TLS, HTTP/1.1: a page and its 30 files over 6 connections, no delay",
+            "A page as a browser fetches it over HTTP/1.1 on loopback, where a round trip costs nothing.",
+            Protocol::Http1,
+            0,
+        ),
+        page_load(
+            "page-load-h2",
+            "Page load over TLS, HTTP/2: a page and its 30 files on 1 connection, no delay",
+            "The same page over HTTP/2, every file a stream of one connection, on loopback.",
+            Protocol::Http2,
+            0,
+        ),
+        page_load(
+            "page-load-h1-rtt50",
+            "Page load over TLS, HTTP/1.1, 6 connections, through a relay adding a 50 ms round trip",
+            "HTTP/1.1 over a long path: every connection's handshakes and every round of requests wait a round trip.",
+            Protocol::Http1,
+            PAGE_LOAD_RTT_MS / 2,
+        ),
+        page_load(
+            "page-load-h2-rtt50",
+            "Page load over TLS, HTTP/2, 1 connection, through a relay adding a 50 ms round trip",
+            "What multiplexing buys: one connection's handshakes, then every file in one round.",
+            Protocol::Http2,
+            PAGE_LOAD_RTT_MS / 2,
+        ),
     ]
 }
 // ANCHOR_END: scenarios
@@ -439,9 +507,16 @@ pub fn all() -> Vec<Scenario> {
 pub const H2_CONNECTIONS: u32 = 50;
 
 impl Scenario {
-    /// Whether it speaks HTTP/2 (h2load), and so has rows only for the servers that do.
+    /// Whether it is one of the HTTP/2 scenarios (h2load, and the page loads, which compare
+    /// HTTP/2 with HTTP/1.1 on the same servers), and so has rows only for the servers that
+    /// speak HTTP/2.
     pub fn is_http2(&self) -> bool {
-        matches!(self.kind, Kind::H2load(_))
+        matches!(self.kind, Kind::H2load(_) | Kind::PageLoad(_))
+    }
+
+    /// Whether it is a page-load scenario.
+    pub fn is_page_load(&self) -> bool {
+        matches!(self.kind, Kind::PageLoad(_))
     }
 }
 
@@ -530,6 +605,25 @@ mod tests {
                 Kind::H2load(load) => assert_eq!((load.streams, load.connections), (streams, 50)),
                 other => panic!("{id}: {other:?}"),
             }
+        }
+        for (id, protocol, one_way_ms) in [
+            ("page-load-h1", Protocol::Http1, 0),
+            ("page-load-h2", Protocol::Http2, 0),
+            ("page-load-h1-rtt50", Protocol::Http1, 25),
+            ("page-load-h2-rtt50", Protocol::Http2, 25),
+        ] {
+            let Some(scenario) = find(id) else {
+                panic!("{id} is missing")
+            };
+            assert_eq!(scenario.transport, Transport::Tls, "{id}");
+            assert_eq!(
+                scenario.kind,
+                Kind::PageLoad(PageLoad {
+                    protocol,
+                    one_way_ms
+                }),
+                "{id}"
+            );
         }
         match find("syscalls-connection-per-request").map(|scenario| scenario.kind) {
             Some(Kind::Syscalls(load)) => assert!(load.close && load.connections < 10),

@@ -7,9 +7,10 @@
 //! something ([`PLAIN_BASELINE_SCENARIOS`]); stage 06 speaks only TLS, so it has no row in the
 //! plain scenarios.
 //!
-//! The HTTP/2 scenarios have rows for nginx (`http2` on its listener), stage 07 and hyper (h2c
-//! only: the reference example has no TLS), and stage 07 runs in no other scenario: over
-//! HTTP/1.1 it is stage 06, whose rows those are.
+//! The HTTP/2 scenarios have rows for nginx (`http2` on its listener), stage 07 and hyper (over
+//! TLS with tokio-rustls, and h2c), and stage 07 runs in no other scenario: over HTTP/1.1 it is
+//! stage 06, whose rows those are. The page-load scenarios count as HTTP/2 scenarios here: they
+//! compare HTTP/2 with HTTP/1.1 on the servers that speak both, chosen by ALPN.
 
 use crate::nginx::Flavour;
 use crate::report::{FLOOR, NGINX};
@@ -250,9 +251,6 @@ pub fn not_applicable(kind: &ServerKind, scenario: &Scenario) -> Option<&'static
         ServerKind::Floor if slow => Some("a fixed answer has no /slow route"),
         ServerKind::Nginx(_) if slow => Some("stock nginx has no handler that blocks"),
         ServerKind::Nginx(_) if hybrid => Some(NGINX_HAS_NO_MLKEM),
-        ServerKind::Hyper if scenario.is_http2() && scenario.transport == Transport::Tls => {
-            Some(HYPER_HAS_NO_TLS)
-        }
         _ => None,
     }
 }
@@ -261,7 +259,3 @@ pub fn not_applicable(kind: &ServerKind, scenario: &Scenario) -> Option<&'static
 pub const NGINX_HAS_NO_MLKEM: &str = "nginx 1.22 on OpenSSL 3.0 has no ML-KEM, so no \
      X25519MLKEM768 (OpenSSL has it from 3.5): it would answer with X25519, which \
      tls-handshakes-full-13 measures";
-
-/// Why hyper has no row in the HTTP/2-over-TLS scenarios.
-pub const HYPER_HAS_NO_TLS: &str = "the hyper reference has no TLS (hyper leaves TLS to another \
-     crate, and the example adds none): its HTTP/2 row is in the h2c scenarios";

@@ -14,6 +14,8 @@ use super::{Report, Row, Status, Summary, FLOOR, NGINX};
 use crate::scenario::{Kind, Scenario, Transport};
 use crate::servers::PLAIN_BASELINE;
 
+pub mod pageload;
+
 /// The most columns any generated table has. Chosen from the book's layout: mdBook pads every
 /// cell by 20 px on each side, so in a 750 px column seven columns leave about 65 px for each
 /// cell's text, which holds `nginx tuned`, `154.9k` or `±13 %` at the default font without
@@ -155,6 +157,10 @@ pub fn legend_markdown(report: &Report) -> String {
          (its own summary prints only the min, max, mean and spread of a request's time, no \
          percentiles); **errors** the requests h2load counts as failed (errored, timed out, or \
          answered with a status other than 2xx).\n\
+         - Page loads (the page and its 30 files on new TLS connections, through the relay): \
+         **pages** loaded, **p50** and **p99** the page time from first connect to last byte, \
+         **p50 ×nginx** that p50 over nginx's, **CPU µs/page** and **switches/page** the \
+         server's per page; **errors** the page loads that failed.\n\
          - Idle connections: **tried** counts the connections opened, **held** those answered \
          and then held open; **RSS before** and **RSS after** are the server's memory before and \
          after, **per connection** the difference divided by the connections held; **time to \
@@ -244,6 +250,7 @@ pub fn scenario_markdown(report: &Report, scenario: &Scenario) -> String {
         Kind::Syscalls(_) => syscall_tables(&rows, &notes),
         Kind::Handshakes(_) => handshake_tables(report, scenario, &rows, &notes),
         Kind::HandshakeInstructions => instruction_tables(report, scenario, &rows, &notes),
+        Kind::PageLoad(_) => pageload::page_tables(report, scenario, &rows, &notes),
     };
     tables + &notes.markdown()
 }

@@ -222,8 +222,17 @@ fn http2_scenarios_have_rows_for_nginx_stage_07_and_hyper_in_h2c() {
     ] {
         assert!(!runs_in("stage07-http2", id), "{id}");
     }
-    // hyper's example has no TLS: not applicable over TLS, with the reason; run in h2c.
-    assert!(not_applicable(&ServerKind::Hyper, &over_tls).is_some_and(|why| why.contains("TLS")));
+    // hyper's example speaks TLS (tokio-rustls) and h2c: it runs in both.
+    assert!(not_applicable(&ServerKind::Hyper, &over_tls).is_none());
     assert!(not_applicable(&ServerKind::Hyper, &h2c).is_none());
+    // The page loads: the HTTP/2 servers, over TLS, and no one else.
+    for id in ["page-load-h1", "page-load-h2-rtt50"] {
+        for name in ["nginx", "hyper", "stage07-http2"] {
+            assert!(runs_in(name, id), "{name} in {id}");
+        }
+        for name in ["floor", "nginx-tuned", "stage06-tls", "stage05-async"] {
+            assert!(!runs_in(name, id), "{name} in {id}");
+        }
+    }
     assert!(not_applicable(&ServerKind::Nginx(Flavour::AsShipped), &over_tls).is_none());
 }

@@ -1,0 +1,55 @@
+// Gallery script 5 of 5: marks that it ran, so a reader can see every file arrived.
+(function () {
+  const name = "script-5";
+  const done = (document.body.dataset.scripts || "").split(" ").filter(Boolean);
+  done.push(name);
+  document.body.dataset.scripts = done.join(" ");
+  const out = document.getElementById("scripts");
+  if (out) {
+    out.textContent = done.length + " of 5 scripts ran: " + done.join(", ");
+  }
+  // 00: the page-load scenario asks for every file of this page at once.
+  // 01: the page-load scenario asks for every file of this page at once.
+  // 02: the page-load scenario asks for every file of this page at once.
+  // 03: the page-load scenario asks for every file of this page at once.
+  // 04: the page-load scenario asks for every file of this page at once.
+  // 05: the page-load scenario asks for every file of this page at once.
+  // 06: the page-load scenario asks for every file of this page at once.
+  // 07: the page-load scenario asks for every file of this page at once.
+  // 08: the page-load scenario asks for every file of this page at once.
+  // 09: the page-load scenario asks for every file of this page at once.
+  // 10: the page-load scenario asks for every file of this page at once.
+  // 11: the page-load scenario asks for every file of this page at once.
+  // 12: the page-load scenario asks for every file of this page at once.
+  // 13: the page-load scenario asks for every file of this page at once.
+  // 14: the page-load scenario asks for every file of this page at once.
+  // 15: the page-load scenario asks for every file of this page at once.
+  // 16: the page-load scenario asks for every file of this page at once.
+  // 17: the page-load scenario asks for every file of this page at once.
+  // 18: the page-load scenario asks for every file of this page at once.
+  // 19: the page-load scenario asks for every file of this page at once.
+  // 20: the page-load scenario asks for every file of this page at once.
+  // 21: the page-load scenario asks for every file of this page at once.
+  // 22: the page-load scenario asks for every file of this page at once.
+  // 23: the page-load scenario asks for every file of this page at once.
+  // 24: the page-load scenario asks for every file of this page at once.
+  // 25: the page-load scenario asks for every file of this page at once.
+  // 26: the page-load scenario asks for every file of this page at once.
+  // 27: the page-load scenario asks for every file of this page at once.
+  // 28: the page-load scenario asks for every file of this page at once.
+  // 29: the page-load scenario asks for every file of this page at once.
+  // 30: the page-load scenario asks for every file of this page at once.
+  // 31: the page-load scenario asks for every file of this page at once.
+  // 32: the page-load scenario asks for every file of this page at once.
+  // 33: the page-load scenario asks for every file of this page at once.
+  // 34: the page-load scenario asks for every file of this page at once.
+  // 35: the page-load scenario asks for every file of this page at once.
+  // 36: the page-load scenario asks for every file of this page at once.
+  // 37: the page-load scenario asks for every file of this page at once.
+  // 38: the page-load scenario asks for every file of this page at once.
+  // 39: the page-load scenario asks for every file of this page at once.
+  // 40: the page-load scenario asks for every file of this page at once.
+  // 41: the page-load scenario asks for every file of this page at once.
+  // 42: the page-load scenario asks for every file of this page at once.
+  // 43: the page-load scenario asks for every file of this page at once.
+})();
