@@ -18,7 +18,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, StreamOwned};
 use stagekit::tls::PinnedCertificate;
 
-use crate::support::{start, TempDir, PROMPTLY};
+use crate::support::{start_tls, TempDir, PROMPTLY};
 
 const STAGE: &str = "stage06-tls";
 
@@ -34,7 +34,7 @@ fn ocsp_stapling() {
     // The server does not read the response, only sends it; any bytes show that it did.
     let response = b"stagecraft: a stand-in for a DER OCSP response".to_vec();
     fs::write(&ocsp, &response).expect("writing the OCSP file");
-    let server = start(STAGE, &cert.args_with(&["--ocsp", path(&ocsp)]), exercise);
+    let server = start_tls(STAGE, &cert.args_with(&["--ocsp", path(&ocsp)]), exercise);
     let answer = tls_get(server.addr(), "localhost", "/healthz")
         .unwrap_or_else(|error| panic!("{exercise}: {error}"));
     assert_eq!(
@@ -62,7 +62,7 @@ fn wildcard_sni() {
     let default = Cert::make(dir.path(), "default", &["localhost", "test", "a.b.test"]);
     let wildcard = Cert::make(dir.path(), "wildcard", &["*.test"]);
     let sni = format!("*.test={},{}", path(&wildcard.cert), path(&wildcard.key));
-    let server = start(STAGE, &default.args_with(&["--sni", &sni]), exercise);
+    let server = start_tls(STAGE, &default.args_with(&["--sni", &sni]), exercise);
     for (name, expected, which) in [
         ("a.test", &wildcard, "the wildcard certificate"),
         (
@@ -98,7 +98,7 @@ fn certificate_change_seen_at_once() {
     let exercise = "stage 06 exercise 3 (see a new certificate at once)";
     let dir = TempDir::new("exercise-inotify");
     let cert = Cert::make(dir.path(), "live", &["localhost"]);
-    let server = start(STAGE, &cert.args_with(&[]), exercise);
+    let server = start_tls(STAGE, &cert.args_with(&[]), exercise);
     let first = tls_get(server.addr(), "localhost", "/healthz").expect("a first handshake");
     assert_eq!(first.certificate, cert.der);
     for round in 1..=4 {

@@ -23,7 +23,21 @@ pub const PROMPTLY: Duration = Duration::from_secs(3);
 /// most likely does not have the flag the exercise adds yet, and the panic says so, with the
 /// server's own words.
 pub fn start(package: &'static str, args: &[&str], exercise: &str) -> Server {
-    let stage = Stage::new(package, Capabilities::NONE);
+    start_with(Stage::new(package, Capabilities::NONE), args, exercise)
+}
+
+/// [`start`] for a stage that speaks TLS on its port (stage 06 on): its listening line says
+/// `https://`, and connections trust the certificate `args` name.
+pub fn start_tls(package: &'static str, args: &[&str], exercise: &str) -> Server {
+    let tls = Capabilities {
+        tls: true,
+        ..Capabilities::NONE
+    };
+    start_with(Stage::new(package, tls), args, exercise)
+}
+
+fn start_with(stage: Stage, args: &[&str], exercise: &str) -> Server {
+    let package = stage.package;
     match Server::try_start(&stage, args) {
         Ok(server) => server,
         Err(error) => panic!(
