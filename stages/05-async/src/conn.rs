@@ -25,8 +25,8 @@ use driver::send::coalesce;
 use driver::sendfile;
 use protocol::{Connection, Event, StreamId, Transmit};
 use protocol::{Limits, Response, StatusCode};
-use tokio::io::{AsyncRead, AsyncWriteExt, Interest, ReadBuf};
-use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, Interest, ReadBuf};
+use tokio::net::tcp::ReadHalf;
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
@@ -65,7 +65,7 @@ pub async fn serve_connection(
     let mut conn = Connection::new(Arc::clone(limits), Instant::now());
     // Borrowed halves (no allocation, no lock): the reader implements `AsyncRead`, whose reads
     // tell tokio when the socket is drained (see `read_into`).
-    let (mut reader, mut writer) = stream.split();
+    let (mut reader, writer) = stream.split();
     // Created once and kept pinned in this future: polling them again costs no allocation.
     let mut stopped = pin!(stop.cancelled());
     let sleep = pin!(tokio::time::sleep_until(Instant::now().into()));
@@ -95,7 +95,7 @@ pub async fn serve_connection(
         let held_back = conn.holds_back_requests();
 
         // 2. Write what the socket takes now, without waiting.
-        write_output(&mut writer, &mut conn).await?;
+        write_output(writer.as_ref(), &mut conn).await?;
         if conn.is_closed() {
             return Ok(());
         }
@@ -214,7 +214,10 @@ fn read_into<'a, 'socket>(
 // ANCHOR: write_output
 /// Writes queued output until it is all written, the socket's send buffer is full, or this round
 /// has written [`WRITE_BUDGET`] bytes. Never waits for the socket: the caller's `select!` does.
-async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::Result<()> {
+///
+/// Public because stage 07's h2c port writes its output the same way (HTTP/2 frames are bytes
+/// and file regions like HTTP/1.1's heads and bodies).
+pub async fn write_output(socket: &TcpStream, conn: &mut Connection) -> io::Result<()> {
     let mut budget = WRITE_BUDGET;
     loop {
         // Everything queued, files included: more than this write means more follows it.
@@ -224,8 +227,8 @@ async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::
         };
         let written = match transmit {
             Transmit::CloseWrite => {
-                // shutdown(SHUT_WR) returns at once; `.await` only because tokio exposes it so.
-                writer.shutdown().await?;
+                // shutdown(SHUT_WR): the FIN goes after what is queued; it returns at once.
+                socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write)?;
                 conn.handle_write_closed(Instant::now());
                 continue;
             }
@@ -234,9 +237,9 @@ async fn write_output(writer: &mut WriteHalf<'_>, conn: &mut Connection) -> io::
                 // that ends the round's budget is the last before the task waits, so never.
                 let behind = queued.saturating_sub(bytes.len() as u64);
                 let more_follows = coalesce(behind) && budget > bytes.len();
-                send_bytes(writer.as_ref(), bytes, more_follows)
+                send_bytes(socket, bytes, more_follows)
             }
-            Transmit::File { file, offset, len } => send_file(writer.as_ref(), file, offset, len),
+            Transmit::File { file, offset, len } => send_file(socket, file, offset, len),
         };
         match written {
             Ok(written) => {

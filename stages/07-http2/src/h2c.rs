@@ -15,29 +15,21 @@
 //! a trusted network, and for tools that measure HTTP/2 without the cost of TLS.
 
 use std::io;
-use std::os::fd::AsFd;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
 use app::App;
-use protocol::{Connection, Limits, Transmit};
-use stage05_async::conn::Alarm;
+use protocol::{Connection, Limits};
+use stage05_async::conn::{write_output, Alarm};
 use stage05_async::server::{accept_loop, refuse};
 use stage05_async::shutdown::Shutdown;
-use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use crate::answer::Answers;
-
-/// Bytes a task writes before it lets the other tasks on its worker run (stage 05's rule).
-const WRITE_BUDGET: usize = 1024 * 1024;
-
-/// Most bytes one `sendfile` call is asked for (stage 05's bound).
-const SENDFILE_MAX_CHUNK: u64 = 1024 * 1024;
 
 /// No `Strict-Transport-Security` here: RFC 6797 section 8.1 has browsers ignore it over
 /// plain HTTP, and this port has no https to point at.
@@ -137,47 +129,4 @@ fn read_once(stream: &TcpStream, conn: &mut Connection) -> io::Result<()> {
         Err(error) => return Err(error),
     }
     Ok(())
-}
-
-// ANCHOR: write_output
-/// Writes queued output (frame headers and small frames as bytes, DATA payloads of files with
-/// `sendfile`) until it is all written, the socket is full, or the round's budget is spent.
-async fn write_output(stream: &TcpStream, conn: &mut Connection) -> io::Result<()> {
-    let mut budget = WRITE_BUDGET;
-    while let Some(transmit) = conn.poll_transmit() {
-        let written = match transmit {
-            Transmit::CloseWrite => {
-                socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write)?;
-                conn.handle_write_closed(Instant::now());
-                continue;
-            }
-            Transmit::Bytes(bytes) => stream.try_write(bytes),
-            Transmit::File { file, offset, len } => send_file(stream, file, offset, len),
-        };
-        match written {
-            Ok(written) => {
-                conn.advance(written, Instant::now());
-                budget = budget.saturating_sub(written);
-                if budget == 0 {
-                    tokio::task::yield_now().await;
-                    return Ok(());
-                }
-            }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(())
-}
-// ANCHOR_END: write_output
-
-/// `sendfile(2)` through the driver kit, inside `try_io` so that `EAGAIN` clears tokio's
-/// readiness (stage 05's `send_file`).
-fn send_file(socket: &TcpStream, file: impl AsFd, offset: u64, len: u64) -> io::Result<usize> {
-    let len = len.min(SENDFILE_MAX_CHUNK);
-    socket.try_io(Interest::WRITABLE, || {
-        let mut scratch = Vec::new();
-        driver::sendfile::send_file(socket, &file, offset, len, &mut scratch)
-    })
 }
