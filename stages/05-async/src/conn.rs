@@ -213,7 +213,7 @@ fn read_into<'a, 'socket>(
 
 // ANCHOR: write_output
 /// Writes queued output until it is all written, the socket's send buffer is full, or this round
-/// has written [`WRITE_BUDGET`] bytes. Never waits for the socket: the caller's `select!` does.
+/// has written `WRITE_BUDGET` bytes. Never waits for the socket: the caller's `select!` does.
 ///
 /// Public because stage 07's h2c port writes its output the same way (HTTP/2 frames are bytes
 /// and file regions like HTTP/1.1's heads and bodies).

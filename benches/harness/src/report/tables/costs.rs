@@ -3,15 +3,18 @@
 //! callgrind, and system calls per request. A child module of `tables.rs`, so that it uses the
 //! same [`Table`] and [`Notes`].
 
-use std::fmt::Write as _;
-
 use super::*;
 
 /// The handshake loads: the rate, with a footnote on the client's share of the machine, and the
 /// server's cost per handshake. Where stage 05 over plain HTTP is a row too (a new connection
 /// per request), each connection is counted as the request it carries, and `×plain` divides by
 /// stage 05's.
-pub(super) fn handshake_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &Notes) -> String {
+pub(super) fn handshake_tables(
+    report: &Report,
+    scenario: &Scenario,
+    rows: &[&Row],
+    notes: &Notes,
+) -> String {
     let nginx = report.reference(NGINX, scenario.id);
     let plain = crate::servers::PLAIN_BASELINE_SCENARIOS
         .contains(&scenario.id)
