@@ -310,6 +310,16 @@ impl Connection {
         }
     }
 
+    /// Request-body octets an HTTP/2 connection holds for streams whose request has not all
+    /// arrived, summed over them; `None` for HTTP/1.1 (one body at a time, bounded by
+    /// `Limits::max_body`) and before a cleartext connection has chosen. For measurements.
+    pub fn held_request_bodies(&self) -> Option<u64> {
+        match &self.protocol {
+            Protocol::Http2(machine) => Some(machine.held_request_bodies()),
+            Protocol::Http1(_) | Protocol::Detecting(_) => None,
+        }
+    }
+
     /// Whether the connection is finished: the driver drops the socket.
     pub fn is_closed(&self) -> bool {
         match &self.protocol {

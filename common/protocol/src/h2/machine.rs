@@ -513,6 +513,13 @@ impl Machine {
         self.output.queued_bytes() + bodies
     }
 
+    /// Request-body octets held for streams whose request has not all arrived, summed over
+    /// the connection: the memory [`BODY_BUDGET_FACTOR`] bounds. For measurements (the book's
+    /// table of attacks, `examples/h2_attacks`); no driver needs it.
+    pub fn held_request_bodies(&self) -> u64 {
+        self.buffered_bodies()
+    }
+
     /// Whether the connection is finished: the driver drops the socket.
     pub fn is_closed(&self) -> bool {
         self.lifecycle == Lifecycle::Closed

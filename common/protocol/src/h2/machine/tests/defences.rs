@@ -264,3 +264,20 @@ fn memory_for_refused_streams_is_bounded_by_count() {
     }
     assert!(p.machine.closed.len() <= CLOSED_REMEMBERED);
 }
+
+#[test]
+fn the_body_held_is_counted_until_the_request_is_handed_out() {
+    let mut p = peer();
+    p.request(1, "POST", "/echo", false);
+    p.data(1, b"four", false);
+    p.data(1, b"more", false);
+    assert_eq!(p.machine.held_request_bodies(), 8);
+    p.data(1, b"", true);
+    assert_eq!(
+        p.machine.held_request_bodies(),
+        0,
+        "complete: the body left with the request"
+    );
+    p.pump();
+    assert_eq!(p.seen.status(1), Some(200));
+}
