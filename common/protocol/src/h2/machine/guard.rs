@@ -4,7 +4,9 @@
 //! "An endpoint that doesn't monitor use of these features exposes itself to a risk of
 //! denial of service. Implementations SHOULD track the use of these features and set limits
 //! on their use." (section 10.5) Every limit here was learnt from an attack on real servers;
-//! its doc names the CVE. Past any of them the connection ends with GOAWAY ENHANCE_YOUR_CALM:
+//! its doc names the CVE. Past any of them the connection ends with GOAWAY ENHANCE_YOUR_CALM
+//! (a driver that honours `wants_read` stops reading a client that does not read before
+//! [`MAX_OWED_CONTROL_FRAMES`] is reached; that limit is the net under one that does not):
 //! "An endpoint MAY treat activity that is suspicious as a connection error (Section 5.4.1) of
 //! type ENHANCE_YOUR_CALM." (section 10.5)
 
