@@ -15,9 +15,11 @@
 //!   `h2load -n 2000 -c 4 -m 10` has every request answered, over both.
 //! - [`python`]: scripts of the `h2` package (in `tests/h2/scripts/`) for what a stock client
 //!   does not do: trailers, a 16-byte window, GOAWAY at shutdown, streams answered out of
-//!   order, and the floods (rapid reset, CONTINUATION, PING) and a malformed request.
+//!   order, and the floods (rapid reset, CONTINUATION, PING, one-octet DATA) and a malformed
+//!   request.
 //! - [`httpwg`]: the httpwg suite against the h2c port; the count of cases passed is printed.
 //! - [`chromium`]: headless Chromium loads `/api/info` over https and it says `HTTP/2`.
+//! - [`limits`]: one `--max-connections` for both ports.
 //!
 //! [`support`] starts the server with both ports, and runs peers with a bound on their time
 //! (stage 06's `tests/tls/support.rs`, reused for that).
@@ -28,6 +30,8 @@ mod chromium;
 mod curl;
 #[path = "h2/httpwg.rs"]
 mod httpwg;
+#[path = "h2/limits.rs"]
+mod limits;
 #[path = "h2/nghttp.rs"]
 mod nghttp;
 #[path = "h2/python.rs"]

@@ -57,16 +57,19 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Arc<Limits>, sh
     let over_limit = move |stream, refusals: &Arc<Semaphore>, shutdown: &Shutdown| {
         refuse(stream, max_connections, refusals, shutdown)
     };
-    accept_loop(listener, max_connections, shutdown, connection, over_limit).await;
+    let slots = Arc::new(Semaphore::new(max_connections));
+    accept_loop(listener, slots, shutdown, connection, over_limit).await;
 }
 
 /// The accept loop itself, whatever a connection's task does (stage 06 runs the same loop with
-/// TLS connections): at most `max_connections` tasks at once, `over_limit` (the `503`) past
-/// that, with at most [`refusal::MAX_AT_ONCE`] refusals lingering (the semaphore it is given), a
+/// TLS connections): a task only with a permit of `slots`, one per connection, so at most as
+/// many tasks at once as it holds permits (`--max-connections`), and `over_limit` (the `503`) past
+/// that. Several listeners may share one `slots` (stage 07's TLS and h2c ports do), so that the
+/// limit is the process's, not each port's; with at most [`refusal::MAX_AT_ONCE`] refusals lingering (the semaphore it is given), a
 /// pause when the process is out of descriptors, and the end at `shutdown`.
 pub async fn accept_loop<Task, Connection, OverLimit>(
     listener: TcpListener,
-    max_connections: usize,
+    slots: Arc<Semaphore>,
     shutdown: &Shutdown,
     mut connection: Connection,
     mut over_limit: OverLimit,
@@ -76,7 +79,6 @@ pub async fn accept_loop<Task, Connection, OverLimit>(
     OverLimit: FnMut(TcpStream, &Arc<Semaphore>, &Shutdown),
 {
     // One permit per connection; a task gives its permit back when it ends.
-    let slots = Arc::new(Semaphore::new(max_connections));
     let refusals = Arc::new(Semaphore::new(refusal::MAX_AT_ONCE));
     loop {
         let accepted = tokio::select! {

@@ -41,7 +41,8 @@ pub async fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: &Sh
     let over_limit = move |stream, refusals: &Arc<Semaphore>, shutdown: &Shutdown| {
         refuse(stream, &tls, max_connections, refusals, shutdown)
     };
-    accept_loop(listener, max_connections, shutdown, connection, over_limit).await;
+    let slots = Arc::new(Semaphore::new(max_connections));
+    accept_loop(listener, slots, shutdown, connection, over_limit).await;
 }
 // ANCHOR_END: accept_loop
 

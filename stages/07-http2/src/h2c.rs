@@ -37,12 +37,13 @@ const NO_HSTS: Option<String> = None;
 
 // ANCHOR: serve_h2c
 /// Accepts plain TCP connections on the `--h2c` listener until shutdown: stage 05's accept
-/// loop (the same `--max-connections`, counted apart from the TLS port's, and its plain `503`),
-/// each connection served by [`serve_cleartext`].
+/// loop, with the same `slots` as the TLS port (one `--max-connections` for the process) and
+/// stage 05's plain `503` past it, each connection served by [`serve_cleartext`].
 pub async fn serve_h2c(
     listener: TcpListener,
     app: Arc<App>,
     limits: Arc<Limits>,
+    slots: Arc<Semaphore>,
     shutdown: Shutdown,
 ) {
     let max_connections = limits.max_connections;
@@ -58,7 +59,7 @@ pub async fn serve_h2c(
     let over_limit = move |stream, refusals: &Arc<Semaphore>, shutdown: &Shutdown| {
         refuse(stream, max_connections, refusals, shutdown)
     };
-    accept_loop(listener, max_connections, &shutdown, connection, over_limit).await;
+    accept_loop(listener, slots, &shutdown, connection, over_limit).await;
 }
 // ANCHOR_END: serve_h2c
 

@@ -18,6 +18,7 @@ use stage06_tls::launch::{load_certificates, watch_certificates, TlsArgs};
 use stage07_http2::conn::Settings;
 use stage07_http2::server::bind;
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 /// Stage 07 of Stagecraft: stage 06 with HTTP/2 (ALPN h2 over TLS, h2c with prior knowledge).
@@ -119,6 +120,8 @@ fn main() {
 
         // The first line on stdout is how people, tests and the benchmark harness find the port.
         driver::announce(Scheme::Https, local);
+        // One count of connections for both ports: `--max-connections` is the process's.
+        let slots = Arc::new(Semaphore::new(limits.max_connections));
         // ANCHOR: h2c_listener
         if let Some((listener, addr)) = h2c {
             // The second line: where h2c is, for tests and tools that measure HTTP/2 without TLS.
@@ -127,6 +130,7 @@ fn main() {
                 listener,
                 Arc::clone(&settings.app),
                 Arc::clone(&limits),
+                Arc::clone(&slots),
                 shutdown.clone(),
             ));
         }
@@ -159,7 +163,7 @@ fn main() {
             "serving https (h2 and HTTP/1.1), a task per connection"
         );
 
-        stage07_http2::serve(listener, settings, &shutdown).await;
+        stage07_http2::serve(listener, settings, slots, &shutdown).await;
         info!("stopped accepting; finishing the connections");
         match shutdown.drained(SHUTDOWN_GRACE).await {
             0 => info!("stopped"),

@@ -17,8 +17,14 @@ pub use stage05_async::server::bind;
 
 // ANCHOR: accept_loop
 /// Accepts connections and spawns a TLS connection task for each, until `shutdown` is
-/// requested: stage 06's loop, with this stage's connection task.
-pub async fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: &Shutdown) {
+/// requested: stage 06's loop, with this stage's connection task. `slots` are the process's
+/// connection permits, shared with the h2c port.
+pub async fn serve(
+    listener: TcpListener,
+    settings: Arc<Settings>,
+    slots: Arc<Semaphore>,
+    shutdown: &Shutdown,
+) {
     let max_connections = settings.limits.max_connections;
     let tls = Arc::clone(&settings.tls);
     let connection = move |stream, peer, stop| {
@@ -32,6 +38,6 @@ pub async fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: &Sh
     let over_limit = move |stream, refusals: &Arc<Semaphore>, shutdown: &Shutdown| {
         refuse(stream, &tls, max_connections, refusals, shutdown)
     };
-    accept_loop(listener, max_connections, shutdown, connection, over_limit).await;
+    accept_loop(listener, slots, shutdown, connection, over_limit).await;
 }
 // ANCHOR_END: accept_loop
