@@ -64,28 +64,12 @@ fn main() -> ExitCode {
 
 /// curl, as installed, asked for `https://localhost:PORT/` (resolved to 127.0.0.1).
 fn capture_curl() -> Result<(), String> {
-    let version = Command::new("curl")
-        .arg("--version")
-        .output()
-        .map_err(|error| format!("cannot run curl: {error}"))?;
-    let first = String::from_utf8_lossy(&version.stdout)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let mut words = first.split_whitespace();
-    let curl = [words.next(), words.next()]
-        .map(Option::unwrap_or_default)
-        .join(" ");
-    let tls = first
-        .split_whitespace()
-        .find(|word| {
-            ["OpenSSL/", "GnuTLS/", "wolfSSL/", "BoringSSL"]
-                .iter()
-                .any(|p| word.starts_with(p))
-        })
-        .unwrap_or("its TLS library");
-    let client = format!("{curl} ({tls})");
+    let tls_library = |word: &str| {
+        ["OpenSSL/", "GnuTLS/", "wolfSSL/", "BoringSSL"]
+            .iter()
+            .any(|prefix| word.starts_with(prefix))
+    };
+    let client = stagekit::peers::curl_version(tls_library, "its TLS library")?;
     capture("curl", "curl", &client, |addr| {
         let port = addr.port();
         let child = Command::new("curl")

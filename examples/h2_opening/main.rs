@@ -51,24 +51,7 @@ fn main() -> ExitCode {
 
 /// curl, as installed, asked for `http://127.0.0.1:PORT/hello/reader` over h2c.
 fn capture_curl() -> Result<(), String> {
-    let version = Command::new("curl")
-        .arg("--version")
-        .output()
-        .map_err(|error| format!("cannot run curl: {error}"))?;
-    let first = String::from_utf8_lossy(&version.stdout)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let mut words = first.split_whitespace();
-    let curl = [words.next(), words.next()]
-        .map(Option::unwrap_or_default)
-        .join(" ");
-    let nghttp2 = first
-        .split_whitespace()
-        .find(|word| word.starts_with("nghttp2/"))
-        .unwrap_or("nghttp2");
-    let client = format!("{curl} ({nghttp2})");
+    let client = stagekit::peers::curl_version(|word| word.starts_with("nghttp2/"), "nghttp2")?;
 
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|error| error.to_string())?;
     let addr = listener.local_addr().map_err(|error| error.to_string())?;

@@ -68,6 +68,35 @@ pub fn require(peer: Peer, check: &str) -> Option<PathBuf> {
     None
 }
 
+/// What `curl --version` says of the installed curl, for pages that name the client they
+/// captured: `curl 8.x.y`, and the first word of its version line that `library` picks (its TLS
+/// library, its HTTP/2 library), or `fallback` when none does.
+pub fn curl_version(library: impl Fn(&str) -> bool, fallback: &str) -> Result<String, String> {
+    let version = std::process::Command::new(CURL.program)
+        .arg("--version")
+        .output()
+        .map_err(|error| format!("cannot run curl: {error}"))?;
+    let stdout = String::from_utf8_lossy(&version.stdout);
+    Ok(describe_curl(
+        stdout.lines().next().unwrap_or_default(),
+        library,
+        fallback,
+    ))
+}
+
+/// `curl 8.x.y (LIBRARY)` from the first line of `curl --version`.
+fn describe_curl(first: &str, library: impl Fn(&str) -> bool, fallback: &str) -> String {
+    let mut words = first.split_whitespace();
+    let curl = [words.next(), words.next()]
+        .map(Option::unwrap_or_default)
+        .join(" ");
+    let library = first
+        .split_whitespace()
+        .find(|word| library(word))
+        .unwrap_or(fallback);
+    format!("{curl} ({library})")
+}
+
 /// The first executable file named `program` in the directories of `PATH`.
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -85,6 +114,23 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn curl_is_described_by_its_version_and_the_library_asked_for() {
+        let first =
+            "curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 OpenSSL/3.0.17 nghttp2/1.52.0";
+        let http2 = |word: &str| word.starts_with("nghttp2/");
+        assert_eq!(
+            describe_curl(first, http2, "nghttp2"),
+            "curl 7.88.1 (nghttp2/1.52.0)"
+        );
+        let tls = |word: &str| word.starts_with("OpenSSL/");
+        assert_eq!(
+            describe_curl(first, tls, "?"),
+            "curl 7.88.1 (OpenSSL/3.0.17)"
+        );
+        assert_eq!(describe_curl("curl", http2, "nghttp2"), "curl  (nghttp2)");
+    }
 
     #[test]
     fn finds_sh_and_not_a_made_up_program() {
