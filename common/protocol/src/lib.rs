@@ -32,6 +32,7 @@
 //! - [`pump`]: an in-memory driver with a virtual clock, for tests, fuzzing, benchmarks and
 //!   examples.
 
+mod closing;
 pub mod connection;
 mod grammar;
 pub mod h2;

@@ -58,6 +58,7 @@ use super::hpack::{Decoder, Encoder, DEFAULT_TABLE_SIZE};
 use super::semantics::BodyCheck;
 use super::settings::Settings;
 use super::stream::{Closure, State, StreamIds};
+use crate::closing::Lifecycle;
 use crate::connection::{Event, StreamId, Transmit};
 use crate::http1::RequestError;
 use crate::limits::Limits;
@@ -103,10 +104,10 @@ pub const BODY_BUDGET_FACTOR: u64 = 2;
 /// connection error (Section 5.4.1) of type SETTINGS_TIMEOUT." (section 6.5.3)
 pub const SETTINGS_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a closed connection keeps reading and discarding after its last frame, as
-/// [`crate::http1::LINGER_TIMEOUT`] does for HTTP/1.1: a reset by the kernel could destroy a
-/// GOAWAY the client has not read yet.
-pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a closed connection keeps reading and discarding after its last frame, as HTTP/1.1
+/// does (`crate::closing`): a reset by the kernel could destroy a GOAWAY the client has not
+/// read yet.
+pub use crate::closing::LINGER_TIMEOUT;
 
 /// Unwritten output (in memory) past which the connection stops reading: a client that does
 /// not read what it asked for is pushed back on through TCP instead of making us buffer.
@@ -130,19 +131,6 @@ enum Reading {
     Frames,
     /// Nothing more is read (an error, EOF, or the end of the connection).
     Stopped,
-}
-
-/// The lifecycle of the connection as a whole.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lifecycle {
-    /// Serving streams.
-    Open,
-    /// The last frame (a GOAWAY) is queued; once written, half-close.
-    Closing,
-    /// Written side closed; reading and discarding until EOF or the deadline.
-    Lingering { until: Instant },
-    /// Done: the driver drops the socket.
-    Closed,
 }
 
 /// A field block being assembled from HEADERS and CONTINUATION frames (section 4.3).
@@ -330,22 +318,18 @@ impl Machine {
     /// are dropped.
     pub fn handle_eof(&mut self) {
         self.saw_eof = true;
-        match self.lifecycle {
-            Lifecycle::Lingering { .. } => self.lifecycle = Lifecycle::Closed,
-            Lifecycle::Closing | Lifecycle::Closed => {}
-            Lifecycle::Open => {
-                self.reading = Reading::Stopped;
-                self.input.clear();
-                self.block = None;
-                self.streams
-                    .retain(|_, stream| matches!(stream.inbound, Inbound::Complete));
-                if self.streams.is_empty() && self.output.is_empty() {
-                    // Nothing owed and nobody to tell: no GOAWAY, no lingering.
-                    self.lifecycle = Lifecycle::Closed;
-                } else {
-                    self.going_away = true;
-                    self.close_when_done();
-                }
+        if self.lifecycle.peer_closed() {
+            self.reading = Reading::Stopped;
+            self.input.clear();
+            self.block = None;
+            self.streams
+                .retain(|_, stream| matches!(stream.inbound, Inbound::Complete));
+            if self.streams.is_empty() && self.output.is_empty() {
+                // Nothing owed and nobody to tell: no GOAWAY, no lingering.
+                self.lifecycle = Lifecycle::Closed;
+            } else {
+                self.going_away = true;
+                self.close_when_done();
             }
         }
     }
@@ -430,14 +414,7 @@ impl Machine {
             self.finish_if_done();
         }
         if self.output.is_empty() {
-            if self.lifecycle == Lifecycle::Closing {
-                if self.saw_eof {
-                    self.lifecycle = Lifecycle::Closed;
-                    return None;
-                }
-                return Some(Transmit::CloseWrite);
-            }
-            return None;
+            return self.lifecycle.after_output(self.saw_eof);
         }
         self.output.front()
     }
@@ -457,15 +434,7 @@ impl Machine {
 
     /// Reports that the driver closed the writing side after `Transmit::CloseWrite`.
     pub fn handle_write_closed(&mut self, now: Instant) {
-        if self.lifecycle == Lifecycle::Closing {
-            self.lifecycle = if self.saw_eof {
-                Lifecycle::Closed
-            } else {
-                Lifecycle::Lingering {
-                    until: now + LINGER_TIMEOUT,
-                }
-            };
-        }
+        self.lifecycle.write_closed(self.saw_eof, now);
     }
 
     /// Whether the driver should read from the client now.

@@ -26,12 +26,13 @@ mod response;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 
 pub use error::RequestError;
 
+use crate::closing::Lifecycle;
 use crate::connection::{Event, StreamId, Transmit};
 use crate::limits::Limits;
 use crate::message::{Method, Request, Response, Version};
@@ -41,10 +42,9 @@ use input::InputBuffer;
 use response::ResponseWriter;
 
 // ANCHOR: output_limits
-/// How long a closing connection keeps reading (and throwing away) what the client still sends
-/// after the server's last response, so that the kernel does not answer that data with a reset
-/// that could destroy the response before the client reads it (Apache's "lingering close").
-pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a closing connection keeps reading what the client still sends after the server's
+/// last response (`crate::closing`, shared with HTTP/2).
+pub use crate::closing::LINGER_TIMEOUT;
 
 /// Output that may wait unsent (in bytes) before the connection stops reading more requests:
 /// a client that does not read its responses must not make the server buffer without bound.
@@ -91,19 +91,6 @@ struct InFlight {
     is_head: bool,
     version: Version,
     keep_alive: bool,
-}
-
-/// The lifecycle of the connection as a whole.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lifecycle {
-    /// Serving requests.
-    Open,
-    /// The last response is queued; once it is written, half-close (`Transmit::CloseWrite`).
-    Closing,
-    /// Written side closed; reading and discarding until EOF or the linger deadline.
-    Lingering { until: Instant },
-    /// Done: the driver drops the socket.
-    Closed,
 }
 
 // ANCHOR: connection
@@ -204,16 +191,12 @@ impl Machine {
     /// Tells the machine that the peer will send nothing more.
     pub fn handle_eof(&mut self) {
         self.saw_eof = true;
-        match self.lifecycle {
-            Lifecycle::Lingering { .. } => self.lifecycle = Lifecycle::Closed,
-            Lifecycle::Closing | Lifecycle::Closed => {}
-            Lifecycle::Open => {
-                // A half-received request can never complete: drop it without an answer (the
-                // client is not malformed, it went away). Requests already received are still
-                // answered: a client may half-close after sending them.
-                self.reading = Reading::Stopped;
-                self.close_when_done();
-            }
+        if self.lifecycle.peer_closed() {
+            // A half-received request can never complete: drop it without an answer (the
+            // client is not malformed, it went away). Requests already received are still
+            // answered: a client may half-close after sending them.
+            self.reading = Reading::Stopped;
+            self.close_when_done();
         }
     }
 
@@ -320,12 +303,8 @@ impl Machine {
         if self.lifecycle == Lifecycle::Closed {
             return None;
         }
-        if self.output.is_empty() && self.lifecycle == Lifecycle::Closing {
-            if self.saw_eof {
-                self.lifecycle = Lifecycle::Closed;
-                return None;
-            }
-            return Some(Transmit::CloseWrite);
+        if self.output.is_empty() {
+            return self.lifecycle.after_output(self.saw_eof);
         }
         match self.output.front() {
             Ok(transmit) => transmit,
@@ -350,15 +329,7 @@ impl Machine {
 
     /// Reports that the driver closed the writing side after `Transmit::CloseWrite`.
     pub fn handle_write_closed(&mut self, now: Instant) {
-        if self.lifecycle == Lifecycle::Closing {
-            self.lifecycle = if self.saw_eof {
-                Lifecycle::Closed
-            } else {
-                Lifecycle::Lingering {
-                    until: now + LINGER_TIMEOUT,
-                }
-            };
-        }
+        self.lifecycle.write_closed(self.saw_eof, now);
     }
 
     // ANCHOR: wants_read
