@@ -18,6 +18,8 @@
 //!
 //! The modules, and the RFC sections they follow:
 //!
+//! - [`builder`], [`handler`], [`middleware`], [`extract`]: how an application is written
+//!   (the demo site too): routes, groups, middleware, error handlers, typed input;
 //! - [`path`]: segments and percent-decoding (RFC 3986 sections 2.1, 3.3, 5.2.4);
 //! - [`router`]: method + pattern routing, 404/405/`Allow` (RFC 9110 sections 9, 15.5);
 //! - [`routes`]: the demo routes and the route table;
@@ -26,24 +28,38 @@
 //! - [`conditional`]: validators and conditional requests (RFC 9110 sections 8.8 and 13);
 //! - [`range`]: byte ranges (RFC 9110 section 14).
 
+pub mod builder;
 pub mod conditional;
+pub mod extract;
 pub mod form;
+pub mod handler;
+pub mod middleware;
 pub mod path;
 pub mod range;
 pub mod root;
 pub mod router;
 pub mod routes;
 pub mod static_files;
+pub mod stats;
 
+use std::any::Any;
 use std::fmt;
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use protocol::{Method, Request, Response, StatusCode};
 use root::DocumentRoot;
 use router::{Lookup, Router};
+
+pub use builder::{AppBuilder, Group};
+pub use extract::{Json, Rejection};
+pub use handler::{Handler, Html, IntoResponse};
+pub use middleware::{Middleware, Next};
+pub use router::{Params, Route};
+pub use stats::Stats;
 
 /// What a stage says about itself in `/api/info` and `/metrics`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,56 +106,78 @@ pub fn default_site_root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../site"))
 }
 
+/// What answers an error the framework made: gets the request and the plain response.
+pub type ErrorHandler = Arc<dyn Fn(&Request, Response) -> Response + Send + Sync>;
+
+/// What answers a request that no route takes.
+enum Fallback {
+    /// 404.
+    NotFound,
+    /// A static file lookup under the document root (opened once: every file is opened
+    /// relative to it, and never outside it).
+    StaticFiles(Arc<DocumentRoot>),
+    /// A handler of the application's own.
+    Handler(Handler),
+}
+
 /// The application. One value serves a whole stage: every thread, process or task holds it
-/// through an `Arc`, so all its state is immutable or atomic.
+/// through an `Arc`, so all its state is immutable or atomic (or behind the locks of the state
+/// its handlers captured). Built with [`App::builder`]; [`App::new`] builds the demo site.
 pub struct App {
-    /// Opened once: every file is opened relative to it, and never outside it.
-    root: DocumentRoot,
     info: AppInfo,
-    started: Instant,
+    stats: Arc<Stats>,
     router: Router,
-    requests_served: AtomicU64,
-    /// Responses by status class: index 0 counts 1xx, ..., index 4 counts 5xx.
-    responses_by_class: [AtomicU64; 5],
+    /// App-wide middleware, outermost first.
+    middleware: Vec<Arc<dyn Middleware>>,
+    error_handlers: Vec<(StatusCode, ErrorHandler)>,
+    fallback: Fallback,
 }
 
 impl App {
-    /// An application serving `root`, which must be an existing directory.
+    /// A builder for an application of your own (see [`builder`]).
+    pub fn builder(info: AppInfo) -> AppBuilder {
+        AppBuilder::new(info)
+    }
+
+    /// The demo site every stage serves, with its static files from `root` (an existing
+    /// directory): [`routes::demo_site`].
     pub fn new(root: &Path, info: AppInfo, started: Instant) -> Result<App, AppError> {
-        Ok(App {
-            root: DocumentRoot::open(root)?,
-            info,
-            started,
-            router: Router::new(routes::routes()),
-            requests_served: AtomicU64::new(0),
-            responses_by_class: Default::default(),
-        })
+        Ok(routes::demo_site(AppBuilder::started_at(info, started), root)?.build())
     }
 
     // ANCHOR: handle
-    /// Answers one request. Never panics, never fails: every problem is a status code.
+    /// Answers one request. Never panics, never fails: every problem is a status code, a
+    /// panicking handler or middleware included (500, and the connection goes on).
     pub fn handle(&self, request: &Request) -> Response {
-        // Relaxed: the counters order nothing else in memory. Each increment is still atomic,
-        // so none is lost; a reader just sees a value that may be a moment old.
-        self.requests_served.fetch_add(1, Ordering::Relaxed);
-        let response = self.respond(request);
-        if let Some(counter) = (response.status.as_u16() / 100)
-            .checked_sub(1)
-            .and_then(|class| self.responses_by_class.get(usize::from(class)))
-        {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
+        self.stats.request_started();
+        let response = match catch_unwind(AssertUnwindSafe(|| self.run_middleware(request))) {
+            Ok(response) => response,
+            Err(panic) => self.handler_panicked(request, "a middleware", panic),
+        };
+        self.stats.response_sent(response.status);
         response
     }
     // ANCHOR_END: handle
+
+    /// The app-wide middleware, around [`App::respond`].
+    fn run_middleware(&self, request: &Request) -> Response {
+        if self.middleware.is_empty() {
+            return self.respond(request);
+        }
+        let endpoint = |request: &Request| self.respond(request);
+        Next::new(&self.middleware, &endpoint).run(request)
+    }
 
     // ANCHOR: respond
     fn respond(&self, request: &Request) -> Response {
         match &request.method {
             Method::Other(_) | Method::Connect => {
-                return Response::text(
-                    StatusCode::NOT_IMPLEMENTED,
-                    format!("this server does not implement {}", request.method),
+                return self.framework_error(
+                    request,
+                    Response::text(
+                        StatusCode::NOT_IMPLEMENTED,
+                        format!("this server does not implement {}", request.method),
+                    ),
                 )
             }
             Method::Options if request.target == "*" => {
@@ -151,22 +189,84 @@ impl App {
         }
         let path = match path::check_path(request.path()) {
             Ok(path) => path,
-            Err(error) => return Response::text(StatusCode::BAD_REQUEST, error.to_string()),
+            Err(error) => {
+                let refusal = Response::text(StatusCode::BAD_REQUEST, error.to_string());
+                return self.framework_error(request, refusal);
+            }
         };
         match self.router.lookup(&request.method, path) {
-            Lookup::Found(route, params) => (route.handler())(self, request, &params),
+            Lookup::Found(route, params) => {
+                match catch_unwind(AssertUnwindSafe(|| route.call(request, &params))) {
+                    Ok(response) => response,
+                    Err(panic) => self.handler_panicked(request, route.pattern(), panic),
+                }
+            }
             Lookup::MethodNotAllowed(allow) if request.method == Method::Options => {
                 Response::new(StatusCode::NO_CONTENT).header("allow", allow)
             }
-            Lookup::MethodNotAllowed(allow) => Response::text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("{} is not allowed here; try {allow}", request.method),
-            )
-            .header("allow", allow),
-            Lookup::NotFound => static_files::serve(&self.root, request, path),
+            Lookup::MethodNotAllowed(allow) => {
+                let refusal = Response::text(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("{} is not allowed here; try {allow}", request.method),
+                )
+                .header("allow", allow);
+                self.framework_error(request, refusal)
+            }
+            Lookup::NotFound => match &self.fallback {
+                Fallback::StaticFiles(root) => {
+                    let response = static_files::serve(root, request, path);
+                    if response.status.as_u16() >= 400 {
+                        self.framework_error(request, response)
+                    } else {
+                        response
+                    }
+                }
+                Fallback::Handler(handler) => handler(request, &Params::default()),
+                Fallback::NotFound => self.framework_error(
+                    request,
+                    Response::text(StatusCode::NOT_FOUND, "nothing here"),
+                ),
+            },
         }
     }
     // ANCHOR_END: respond
+
+    // ANCHOR: framework_error
+    /// An error the framework made (not a handler): the app's error handler for its status
+    /// answers, if it has one.
+    fn framework_error(&self, request: &Request, response: Response) -> Response {
+        match self
+            .error_handlers
+            .iter()
+            .find(|(status, _)| *status == response.status)
+        {
+            Some((_, handle)) => handle(request, response),
+            None => response,
+        }
+    }
+
+    /// A handler (or middleware) panicked: 500, through the error handler for 500. The panic
+    /// unwound only the handler's own stack, so the connection, its thread and every other
+    /// request go on.
+    fn handler_panicked(
+        &self,
+        request: &Request,
+        what: &str,
+        panic: Box<dyn Any + Send>,
+    ) -> Response {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        tracing::error!(handler = what, path = request.path(), %message, "handler panicked");
+        let response = Response::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server failed to answer this request; the failure is logged",
+        );
+        self.framework_error(request, response)
+    }
+    // ANCHOR_END: framework_error
 
     /// Whether the handler for `request` may block for long (today: `/slow`), so that an
     /// event-loop stage can run it on a worker pool instead of on the loop.
@@ -179,7 +279,7 @@ impl App {
 
     /// Requests handled since the start, including any in progress.
     pub fn requests_served(&self) -> u64 {
-        self.requests_served.load(Ordering::Relaxed)
+        self.stats.requests_served()
     }
 
     /// What the stage says about itself.
@@ -187,32 +287,36 @@ impl App {
         self.info
     }
 
-    /// The canonical document root.
-    pub fn root(&self) -> &Path {
-        self.root.path()
+    /// The document root static files come from, if the app serves any.
+    pub fn root(&self) -> Option<&Path> {
+        match &self.fallback {
+            Fallback::StaticFiles(root) => Some(root.path()),
+            _ => None,
+        }
     }
 
     /// Time since the stage started.
     pub fn uptime(&self) -> Duration {
-        self.started.elapsed()
+        self.stats.uptime()
+    }
+
+    /// The application's counters.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
     }
 
     /// Responses sent so far by status class, as (1, count) ... (5, count).
     pub fn responses_by_class(&self) -> impl Iterator<Item = (u8, u64)> + '_ {
-        (1u8..).zip(
-            self.responses_by_class
-                .iter()
-                .map(|counter| counter.load(Ordering::Relaxed)),
-        )
+        self.stats.responses_by_class()
     }
 }
 
 impl fmt::Debug for App {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("App")
-            .field("root", &self.root.path())
-            .field("resolver", &self.root.resolver())
+            .field("root", &self.root())
             .field("info", &self.info)
+            .field("middleware", &self.middleware.len())
             .field("requests_served", &self.requests_served())
             .finish_non_exhaustive()
     }

@@ -1,6 +1,6 @@
 //! A router over method and path pattern, with `{param}` captures.
 //!
-//! A route is a method, a pattern such as `/hello/{name}`, and a plain function. Looking a
+//! A route is a method, a pattern such as `/hello/{name}`, and a [`Handler`]. Looking a
 //! request up gives one of three answers, and each maps onto a status code of RFC 9110:
 //!
 //! - a route matches path and method: call its handler;
@@ -24,45 +24,66 @@
 //! question costs a glance at those routes, not a second lookup.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
+use super::handler::{handler, Handler, IntoResponse};
+use super::middleware::{Middleware, Next};
 use super::path::{check_path, decode_lossy, raw_segments, CheckedPath};
-use super::App;
 use protocol::{Method, Request, Response};
 
-/// What a route runs: a plain synchronous function, so that every stage's model can call it
-/// (a thread, a process, an event loop's worker pool, a task's `spawn_blocking`).
-pub type Handler = fn(&App, &Request, &Params) -> Response;
-
 /// One piece of a pattern.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum PatternSegment {
     /// Must equal the request's (decoded) segment.
-    Literal(&'static str),
+    Literal(String),
     /// Matches any non-empty segment and captures it, decoded, under this name.
-    Param(&'static str),
+    Param(Arc<str>),
 }
 
 /// One line of the route table.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Route {
     method: Method,
-    pattern: &'static str,
+    pattern: String,
     segments: Vec<PatternSegment>,
     handler: Handler,
+    /// The middleware of the groups this route was declared in, outermost first.
+    middleware: Vec<Arc<dyn Middleware>>,
     may_block: bool,
+}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route")
+            .field("method", &self.method)
+            .field("pattern", &self.pattern)
+            .field("middleware", &self.middleware.len())
+            .field("may_block", &self.may_block)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Route {
     /// A route for `method` on `pattern` (which begins with `/`; `{name}` captures a segment).
-    pub fn new(method: Method, pattern: &'static str, handler: Handler) -> Route {
-        let segments = raw_segments(pattern)
+    pub fn new<F, R>(method: Method, pattern: impl Into<String>, f: F) -> Route
+    where
+        F: Fn(&Request, &Params) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        Route::with_handler(method, pattern.into(), handler(f))
+    }
+
+    /// A route for an already boxed handler.
+    pub fn with_handler(method: Method, pattern: String, handler: Handler) -> Route {
+        let segments = raw_segments(&pattern)
             .map(|segment| {
                 match segment
                     .strip_prefix('{')
                     .and_then(|rest| rest.strip_suffix('}'))
                 {
-                    Some(name) => PatternSegment::Param(name),
-                    None => PatternSegment::Literal(segment),
+                    Some(name) => PatternSegment::Param(name.into()),
+                    None => PatternSegment::Literal(segment.to_owned()),
                 }
             })
             .collect();
@@ -71,18 +92,49 @@ impl Route {
             pattern,
             segments,
             handler,
+            middleware: Vec::new(),
             may_block: false,
         }
     }
 
     /// A GET route (which also answers HEAD).
-    pub fn get(pattern: &'static str, handler: Handler) -> Route {
-        Route::new(Method::Get, pattern, handler)
+    pub fn get<F, R>(pattern: impl Into<String>, f: F) -> Route
+    where
+        F: Fn(&Request, &Params) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        Route::new(Method::Get, pattern, f)
     }
 
     /// A POST route.
-    pub fn post(pattern: &'static str, handler: Handler) -> Route {
-        Route::new(Method::Post, pattern, handler)
+    pub fn post<F, R>(pattern: impl Into<String>, f: F) -> Route
+    where
+        F: Fn(&Request, &Params) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        Route::new(Method::Post, pattern, f)
+    }
+
+    /// The same route under `prefix` (a group's), wrapped in `middleware` (the group's, which
+    /// runs outside any the route already has).
+    pub(crate) fn nest(self, prefix: &str, middleware: &[Arc<dyn Middleware>]) -> Route {
+        let pattern = match (prefix.trim_end_matches('/'), self.pattern.as_str()) {
+            (prefix, "/") if !prefix.is_empty() => prefix.to_owned(),
+            (prefix, pattern) => format!("{prefix}{pattern}"),
+        };
+        let mut nested = Route::with_handler(self.method, pattern, self.handler);
+        nested.middleware = middleware.iter().cloned().chain(self.middleware).collect();
+        nested.may_block = self.may_block;
+        nested
+    }
+
+    /// Runs the route's middleware (if any) and its handler.
+    pub fn call(&self, request: &Request, params: &Params) -> Response {
+        if self.middleware.is_empty() {
+            return (self.handler)(request, params);
+        }
+        let endpoint = |request: &Request| (self.handler)(request, params);
+        Next::new(&self.middleware, &endpoint).run(request)
     }
 
     /// Marks the handler as one that may block for long, so that an event-loop stage runs it on a
@@ -92,9 +144,14 @@ impl Route {
         self
     }
 
-    /// The function this route runs.
-    pub fn handler(&self) -> Handler {
-        self.handler
+    /// The handler this route runs (without its group's middleware: see [`Route::call`]).
+    pub fn handler(&self) -> &Handler {
+        &self.handler
+    }
+
+    /// The method this route answers.
+    pub fn method(&self) -> &Method {
+        &self.method
     }
 
     /// Whether the handler may block for long.
@@ -103,8 +160,8 @@ impl Route {
     }
 
     /// The pattern as written, for logs.
-    pub fn pattern(&self) -> &'static str {
-        self.pattern
+    pub fn pattern(&self) -> &str {
+        &self.pattern
     }
 
     /// Whether this route answers `method` (HEAD rides along with GET).
@@ -116,7 +173,7 @@ impl Route {
     fn match_path(&self, path: CheckedPath<'_>) -> Option<Params> {
         let mut params = Params::default();
         self.walk(path.segments(), |name, value| {
-            params.captures.push((name, value.into_owned()));
+            params.captures.push((Arc::clone(name), value.into_owned()));
         })
         .then_some(params)
     }
@@ -127,14 +184,14 @@ impl Route {
     fn walk<'p>(
         &self,
         mut request_segments: impl Iterator<Item = Cow<'p, str>>,
-        mut capture: impl FnMut(&'static str, Cow<'p, str>),
+        mut capture: impl FnMut(&Arc<str>, Cow<'p, str>),
     ) -> bool {
         for pattern_segment in &self.segments {
             let Some(segment) = request_segments.next() else {
                 return false;
             };
-            match *pattern_segment {
-                PatternSegment::Literal(literal) if segment == literal => {}
+            match pattern_segment {
+                PatternSegment::Literal(literal) if segment == literal.as_str() => {}
                 PatternSegment::Param(name) if !segment.is_empty() => capture(name, segment),
                 _ => return false,
             }
@@ -147,7 +204,7 @@ impl Route {
 /// The segments a pattern captured, by name, percent-decoded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
-    captures: Vec<(&'static str, String)>,
+    captures: Vec<(Arc<str>, String)>,
 }
 
 impl Params {
@@ -155,7 +212,7 @@ impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.captures
             .iter()
-            .find(|(key, _)| *key == name)
+            .find(|(key, _)| &**key == name)
             .map(|(_, value)| value.as_str())
     }
 }

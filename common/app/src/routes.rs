@@ -16,15 +16,20 @@
 //! (section 15.5.1), 500 only for the server's own failures.
 
 use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::builder::AppBuilder;
 use super::path::check_path;
-use super::router::{Params, Route};
-use super::{form, static_files, App};
+use super::root::DocumentRoot;
+use super::router::Params;
+use super::stats::Stats;
+use super::{form, static_files, AppError, AppInfo};
 use protocol::{Body, Request, Response, StatusCode};
 
 /// The longest `/slow` will sleep, so that one request cannot hold a worker for minutes.
@@ -35,34 +40,48 @@ pub const MAX_SLOW_MS: u64 = 10_000;
 static PLAINTEXT_BODY: &[u8] = b"Hello, World!";
 
 // ANCHOR: route_table
-/// The route table. Any GET or HEAD that no route takes is looked up as a static file.
-pub fn routes() -> Vec<Route> {
-    vec![
-        Route::get("/", home),
-        Route::post("/", form_received),
-        Route::get("/hello/{name}", hello),
-        Route::post("/echo", echo),
-        Route::get("/api/info", api_info),
-        Route::get("/slow", slow).may_block(),
-        Route::get("/plaintext", plaintext),
-        Route::get("/healthz", healthz),
-        Route::get("/metrics", metrics),
-    ]
+/// The demo site, written with the same builder a reader's app uses: its routes, then static
+/// files from `root` for any GET or HEAD that no route takes.
+pub fn demo_site(app: AppBuilder, root: &Path) -> Result<AppBuilder, AppError> {
+    let info = app.info();
+    let stats = app.stats();
+    let metrics_stats = Arc::clone(&stats);
+    let root = Arc::new(DocumentRoot::open(root)?);
+    let home_root = Arc::clone(&root);
+    let app = app
+        .get("/", move |request: &Request, _: &Params| {
+            home(&home_root, request)
+        })
+        .post("/", form_received)
+        .get("/hello/{name}", hello)
+        .post("/echo", echo)
+        .get("/api/info", move |request: &Request, _: &Params| {
+            api_info(info, &stats, request)
+        })
+        .get("/slow", slow)
+        .may_block()
+        .get("/plaintext", plaintext)
+        .get("/healthz", healthz)
+        .get("/metrics", move |_: &Request, _: &Params| {
+            metrics(info, &metrics_stats)
+        })
+        .static_root(root);
+    Ok(app)
 }
 // ANCHOR_END: route_table
 
 /// `GET /`: the home page, from the document root like any static file. A route of its own
 /// because `POST /` is one: a path some route takes is answered by its routes only.
-fn home(app: &App, request: &Request, _: &Params) -> Response {
+fn home(root: &DocumentRoot, request: &Request) -> Response {
     // "/" is absolute and holds nothing to decode, so the check cannot refuse it.
     let path = check_path("/").expect("/ is a valid path");
-    static_files::serve(&app.root, request, path)
+    static_files::serve(root, request, path)
 }
 
 /// `POST /`: what the site's form (`form.html`) sent, as a page that lists the fields (escaped) and the
 /// protocol the request came by. An empty body is an empty form; a body of another type than
 /// a form's is refused with 415 (RFC 9110 section 15.5.16).
-fn form_received(_: &App, request: &Request, _: &Params) -> Response {
+fn form_received(request: &Request, _: &Params) -> Response {
     let content_type = request.headers.get("content-type");
     if !request.body.is_empty() && !content_type.is_some_and(form::is_urlencoded) {
         return Response::text(
@@ -119,13 +138,13 @@ fn escape_html(text: &str) -> String {
 }
 
 /// `GET /hello/{name}`: plain text, so the name needs no HTML escaping.
-fn hello(_: &App, _: &Request, params: &Params) -> Response {
+fn hello(_: &Request, params: &Params) -> Response {
     let name = params.get("name").unwrap_or("stranger");
     Response::text(StatusCode::OK, format!("Hello, {name}!"))
 }
 
 /// `POST /echo`: the body back, with the type it came with.
-fn echo(_: &App, request: &Request, _: &Params) -> Response {
+fn echo(request: &Request, _: &Params) -> Response {
     let content_type = request
         .headers
         .get("content-type")
@@ -151,13 +170,13 @@ struct Info<'a> {
 }
 
 /// `GET /api/info`: which stage this is, as JSON.
-fn api_info(app: &App, request: &Request, _: &Params) -> Response {
+fn api_info(info: AppInfo, stats: &Stats, request: &Request) -> Response {
     let info = Info {
-        stage: app.info().stage,
-        model: app.info().model,
+        stage: info.stage,
+        model: info.model,
         pid: std::process::id(),
-        uptime_seconds: app.uptime().as_secs(),
-        requests_served: app.requests_served(),
+        uptime_seconds: stats.uptime().as_secs(),
+        requests_served: stats.requests_served(),
         protocol: request.version.as_str(),
     };
     match serde_json::to_vec(&info) {
@@ -170,7 +189,7 @@ fn api_info(app: &App, request: &Request, _: &Params) -> Response {
 
 // ANCHOR: slow
 /// `GET /slow?ms=N`: sleeps N milliseconds (at most [`MAX_SLOW_MS`]) on the calling thread.
-fn slow(_: &App, request: &Request, _: &Params) -> Response {
+fn slow(request: &Request, _: &Params) -> Response {
     let Some(raw) = request.query_param("ms") else {
         return Response::text(
             StatusCode::BAD_REQUEST,
@@ -202,7 +221,7 @@ fn slow(_: &App, request: &Request, _: &Params) -> Response {
 // ANCHOR: plaintext
 /// `GET /plaintext`: TechEmpower's plaintext test. The body is a `&'static` slice wrapped without
 /// a copy, so the handler allocates nothing for it.
-fn plaintext(_: &App, _: &Request, _: &Params) -> Response {
+fn plaintext(_: &Request, _: &Params) -> Response {
     Response::with_body(
         StatusCode::OK,
         "text/plain",
@@ -212,12 +231,12 @@ fn plaintext(_: &App, _: &Request, _: &Params) -> Response {
 // ANCHOR_END: plaintext
 
 /// `GET /healthz`: the process is up and its application answers.
-fn healthz(_: &App, _: &Request, _: &Params) -> Response {
+fn healthz(_: &Request, _: &Params) -> Response {
     Response::with_body(StatusCode::OK, "text/plain; charset=utf-8", "ok")
 }
 
 /// `GET /metrics`: counters in the Prometheus text exposition format, version 0.0.4.
-fn metrics(app: &App, _: &Request, _: &Params) -> Response {
+fn metrics(info: AppInfo, stats: &Stats) -> Response {
     let mut text = String::new();
     // `write!` into a String cannot fail (String's fmt::Write never returns an error), so its
     // Result is ignored throughout.
@@ -226,7 +245,7 @@ fn metrics(app: &App, _: &Request, _: &Params) -> Response {
         "# HELP stagecraft_requests_total Requests answered, by status class.\n\
          # TYPE stagecraft_requests_total counter"
     );
-    for (class, count) in app.responses_by_class() {
+    for (class, count) in stats.responses_by_class() {
         let _ = writeln!(
             text,
             "stagecraft_requests_total{{class=\"{class}xx\"}} {count}"
@@ -237,15 +256,15 @@ fn metrics(app: &App, _: &Request, _: &Params) -> Response {
         "# HELP stagecraft_uptime_seconds Seconds since the server started.\n\
          # TYPE stagecraft_uptime_seconds gauge\n\
          stagecraft_uptime_seconds {:.3}",
-        app.uptime().as_secs_f64()
+        stats.uptime().as_secs_f64()
     );
     let _ = writeln!(
         text,
         "# HELP stagecraft_info The stage serving, as labels; the value is always 1.\n\
          # TYPE stagecraft_info gauge\n\
          stagecraft_info{{stage=\"{}\",model=\"{}\"}} 1",
-        label_value(app.info().stage),
-        label_value(app.info().model)
+        label_value(info.stage),
+        label_value(info.model)
     );
     Response::with_body(StatusCode::OK, "text/plain; version=0.0.4", text)
 }

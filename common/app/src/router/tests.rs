@@ -3,11 +3,11 @@
 use super::*;
 use protocol::StatusCode;
 
-fn ok(_: &App, _: &Request, _: &Params) -> Response {
+fn ok(_: &Request, _: &Params) -> Response {
     Response::new(StatusCode::OK)
 }
 
-fn created(_: &App, _: &Request, _: &Params) -> Response {
+fn created(_: &Request, _: &Params) -> Response {
     Response::new(StatusCode::CREATED)
 }
 
@@ -96,7 +96,7 @@ fn wrong_method_lists_the_allowed_ones() {
     }
 }
 
-fn sleeps(_: &App, _: &Request, _: &Params) -> Response {
+fn sleeps(_: &Request, _: &Params) -> Response {
     Response::new(StatusCode::OK)
 }
 

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::*;
-use crate::{default_site_root, AppInfo};
+use crate::{default_site_root, App, AppInfo};
 use protocol::Method;
 
 fn app() -> App {
