@@ -268,7 +268,7 @@ impl Router {
 
     /// Whether the route for `method` on the raw, unchecked `path` is one marked `may_block`.
     ///
-    /// Event-loop stages ask this of every request before [`App::handle`] runs, so it is kept
+    /// Event-loop stages ask this of every request before [`App::handle`](crate::App::handle) runs, so it is kept
     /// cheap: it compares the path with the blocking routes only (today one), and only when one
     /// of them matches does it check the path and run the real lookup. Most requests are
     /// answered by a mismatch in the first segment.
