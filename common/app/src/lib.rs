@@ -14,7 +14,9 @@
 //! 3. the [`router`] looks for a route: its handler answers, or 405 with `Allow` when only the
 //!    method is wrong (section 15.5.6), or 204 with `Allow` for OPTIONS (section 9.3.7);
 //! 4. anything else is a [`static_files`] lookup under the document root: 200, 206, 301, 304,
-//!    404, 405, 412 or 416.
+//!    404, 405, 412 or 416 (or a directory's [`listing`], with `--dir-listing`);
+//! 5. an error of the application's own (plain text, 4xx or 5xx) is dressed by [`error_pages`]:
+//!    the site's `NNN.html`, or a generated page for a browser, or the same plain text.
 //!
 //! The modules, and the RFC sections they follow:
 //!
@@ -24,16 +26,22 @@
 //! - [`static_files`]: path resolution and file responses;
 //! - [`root`]: opening files beneath the document root (`openat2` with `RESOLVE_BENEATH`);
 //! - [`conditional`]: validators and conditional requests (RFC 9110 sections 8.8 and 13);
-//! - [`range`]: byte ranges (RFC 9110 section 14).
+//! - [`range`]: byte ranges (RFC 9110 section 14);
+//! - [`templates`]: every generated HTML page, through minijinja, escaped by default;
+//! - [`error_pages`]: `NNN.html` from the root or a generated page (RFC 9110 sections 12.5.1, 15);
+//! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2).
 
 pub mod conditional;
+pub mod error_pages;
 pub mod form;
+pub mod listing;
 pub mod path;
 pub mod range;
 pub mod root;
 pub mod router;
 pub mod routes;
 pub mod static_files;
+pub mod templates;
 
 use std::fmt;
 use std::io;
@@ -41,6 +49,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use error_pages::ErrorPages;
 use protocol::{Method, Request, Response, StatusCode};
 use root::DocumentRoot;
 use router::{Lookup, Router};
@@ -101,6 +110,8 @@ pub struct App {
     requests_served: AtomicU64,
     /// Responses by status class: index 0 counts 1xx, ..., index 4 counts 5xx.
     responses_by_class: [AtomicU64; 5],
+    /// What an error looks like: the root's `NNN.html`, or a generated page.
+    error_pages: ErrorPages,
 }
 
 impl App {
@@ -108,6 +119,7 @@ impl App {
     pub fn new(root: &Path, info: AppInfo, started: Instant) -> Result<App, AppError> {
         Ok(App {
             root: DocumentRoot::open(root)?,
+            error_pages: ErrorPages::open(root)?,
             info,
             started,
             router: Router::new(routes::routes()),
@@ -122,7 +134,7 @@ impl App {
         // Relaxed: the counters order nothing else in memory. Each increment is still atomic,
         // so none is lost; a reader just sees a value that may be a moment old.
         self.requests_served.fetch_add(1, Ordering::Relaxed);
-        let response = self.respond(request);
+        let response = self.error_pages.dress(request, self.respond(request));
         if let Some(counter) = (response.status.as_u16() / 100)
             .checked_sub(1)
             .and_then(|class| self.responses_by_class.get(usize::from(class)))
@@ -167,6 +179,13 @@ impl App {
         }
     }
     // ANCHOR_END: respond
+
+    /// The same application, with directory listings on or off (`--dir-listing`): a directory
+    /// without `index.html` then shows its [`listing`] instead of 404.
+    pub fn with_dir_listing(mut self, on: bool) -> App {
+        self.root.set_lists_directories(on);
+        self
+    }
 
     /// Whether the handler for `request` may block for long (today: `/slow`), so that an
     /// event-loop stage can run it on a worker pool instead of on the loop.

@@ -52,6 +52,11 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive_usize)]
     pub max_connections: usize,
 
+    /// List the contents of a directory that has no index.html (names escaped, hidden files
+    /// left out), instead of answering 404.
+    #[arg(long)]
+    pub dir_listing: bool,
+
     /// More log output: -v for each request, -vv for protocol details.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,

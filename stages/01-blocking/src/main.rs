@@ -25,6 +25,7 @@ fn main() {
     init_logging(&cli.server);
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
     let app = App::new(&cli.server.root(), stage01_blocking::INFO, Instant::now())
+        .map(|app| app.with_dir_listing(cli.server.dir_listing))
         .unwrap_or_else(|error| exit_with_error(error, 1));
     // What std's `TcpListener::bind` does: a blocking socket with an accept queue of 128.
     let listener = listener::bind(cli.server.addr, ListenOptions::STD)

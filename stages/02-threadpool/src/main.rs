@@ -50,6 +50,7 @@ fn main() {
         queue: cli.queue,
     };
     let app = App::new(&cli.server.root(), cli.pool.info(), Instant::now())
+        .map(|app| app.with_dir_listing(cli.server.dir_listing))
         .unwrap_or_else(|error| exit_with_error(error, 1));
     // The threads first: a failure to start them is reported before we say we are listening.
     let workers = Workers::start(&config).unwrap_or_else(|error| exit_with_error(error, 1));

@@ -52,6 +52,7 @@ fn main() {
     let workers = cli.workers.unwrap_or_else(stage03_prefork::default_workers);
     // Built once, before the fork: every worker starts with this memory, shared copy-on-write.
     let app = App::new(&cli.server.root(), stage03_prefork::INFO, Instant::now())
+        .map(|app| app.with_dir_listing(cli.server.dir_listing))
         .unwrap_or_else(|error| exit_with_error(error, 1));
     let listening = Listening::bind(cli.server.addr, cli.reuseport)
         .unwrap_or_else(|error| exit_with_error(error, 1));

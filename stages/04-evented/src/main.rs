@@ -40,6 +40,7 @@ fn main() {
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED);
     let threads = cli.threads.unwrap_or_default().get();
     let app = App::new(&cli.server.root(), stage04_evented::INFO, Instant::now())
+        .map(|app| app.with_dir_listing(cli.server.dir_listing))
         .unwrap_or_else(|error| exit_with_error(error, 1));
 
     let listeners =

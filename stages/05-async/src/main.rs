@@ -34,6 +34,7 @@ fn main() {
     init_logging(&cli.server);
     let limits = Arc::new(cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED));
     let app = App::new(&cli.server.root(), stage05_async::INFO, Instant::now())
+        .map(|app| app.with_dir_listing(cli.server.dir_listing))
         .unwrap_or_else(|error| exit_with_error(error, 1));
     let threads = cli.threads.unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -39,6 +39,7 @@ fn main() {
     init_logging(&cli.server);
     let limits = Arc::new(cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED));
     let app = App::new(&cli.server.root(), stage06_tls::INFO, Instant::now())
+        .map(|app| app.with_dir_listing(cli.server.dir_listing))
         .unwrap_or_else(|error| exit_with_error(error, 1));
 
     // The certificates, checked before anything listens: a bad file is one line and exit 1.
