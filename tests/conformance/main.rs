@@ -32,6 +32,8 @@
 //! - [`shutdown`]: SIGTERM / SIGINT finish the request in flight and exit 0.
 //! - [`command_line`]: bad flags give a non-zero exit and one clear line on stderr, no panic.
 //! - [`curl`]: the same server driven by curl, a real client.
+//! - [`pages`]: the generated pages: the root's `404.html`, the generated error page for a
+//!   browser, `--dir-listing` with hostile names (and, for stage 01, Chromium's screenshot of it).
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
 //!   line below has the capability (stages 04 to 06): two thousand idle connections and fifty
@@ -60,6 +62,7 @@ mod limits;
 mod many_connections;
 mod max_connections;
 mod offloads_blocking;
+mod pages;
 mod pipelining;
 mod prefork;
 mod routes;
@@ -289,6 +292,12 @@ macro_rules! all_cases {
                 curl_http10,
                 curl_reuses_the_connection,
                 curl_expect_100_continue_upload,
+            ],
+            pages: [
+                the_roots_404_html_is_sent_for_a_missing_file,
+                a_browser_gets_a_generated_error_page_and_curl_plain_text,
+                a_directory_without_index_is_404_without_dir_listing,
+                dir_listing_escapes_names_and_every_link_leads_to_its_file,
             ],
         }
     };

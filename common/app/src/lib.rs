@@ -14,7 +14,10 @@
 //! 3. the [`router`] looks for a route: its handler answers, or 405 with `Allow` when only the
 //!    method is wrong (section 15.5.6), or 204 with `Allow` for OPTIONS (section 9.3.7);
 //! 4. anything else is a [`static_files`] lookup under the document root: 200, 206, 301, 304,
-//!    404, 405, 412 or 416.
+//!    404, 405, 412 or 416 (or a directory's [`listing`], with `--dir-listing`);
+//! 5. the demo site's middleware then dresses an error of its own (plain text, 4xx or 5xx) with
+//!    [`error_pages`]: the site's `NNN.html`, or a generated page for a browser, or the same
+//!    plain text.
 //!
 //! The modules, and the RFC sections they follow:
 //!
@@ -26,21 +29,29 @@
 //! - [`static_files`]: path resolution and file responses;
 //! - [`root`]: opening files beneath the document root (`openat2` with `RESOLVE_BENEATH`);
 //! - [`conditional`]: validators and conditional requests (RFC 9110 sections 8.8 and 13);
-//! - [`range`]: byte ranges (RFC 9110 section 14).
+//! - [`range`]: byte ranges (RFC 9110 section 14);
+//! - [`templates`]: every generated HTML page, through minijinja, escaped by default;
+//! - [`error_pages`]: `NNN.html` from the root or a generated page (RFC 9110 sections 12.5.1, 15);
+//! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2);
+//! - [`site`]: the options of the demo site, which the command line sets.
 
 pub mod builder;
 pub mod conditional;
+pub mod error_pages;
 pub mod extract;
 pub mod form;
 pub mod handler;
+pub mod listing;
 pub mod middleware;
 pub mod path;
 pub mod range;
 pub mod root;
 pub mod router;
 pub mod routes;
+pub mod site;
 pub mod static_files;
 pub mod stats;
+pub mod templates;
 
 use std::any::Any;
 use std::fmt;
@@ -59,6 +70,7 @@ pub use extract::{Json, Rejection};
 pub use handler::{Handler, Html, IntoResponse};
 pub use middleware::{Middleware, Next};
 pub use router::{Params, Route};
+pub use site::SiteOptions;
 pub use stats::Stats;
 
 /// What a stage says about itself in `/api/info` and `/metrics`.
@@ -140,9 +152,14 @@ impl App {
     }
 
     /// The demo site every stage serves, with its static files from `root` (an existing
-    /// directory): [`routes::demo_site`].
+    /// directory) and every other option at its default: [`routes::demo_site`].
     pub fn new(root: &Path, info: AppInfo, started: Instant) -> Result<App, AppError> {
-        Ok(routes::demo_site(AppBuilder::started_at(info, started), root)?.build())
+        App::site(&SiteOptions::new(root), info, started)
+    }
+
+    /// The demo site with the options the command line asked for.
+    pub fn site(options: &SiteOptions, info: AppInfo, started: Instant) -> Result<App, AppError> {
+        Ok(routes::demo_site(AppBuilder::started_at(info, started), options)?.build())
     }
 
     // ANCHOR: handle

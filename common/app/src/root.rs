@@ -18,6 +18,11 @@
 //! That costs one system call per file, where canonicalizing first cost seven (a `readlink`
 //! per path component, a `statx`, the `open`).
 //!
+//! A directory listing ([`DocumentRoot::read_dir`]) keeps the same guarantee: the directory is
+//! opened beneath the root like a file, and each entry is looked at through its own `O_PATH`
+//! open beneath the root, so an entry that is a symlink leading outside is left out of the
+//! listing instead of telling its size and date.
+//!
 //! `RESOLVE_BENEATH` also refuses *absolute* symlinks, even ones that point back inside the root
 //! (`ln -s /srv/site/a.html b.html`). People make those, so an `EXDEV` gets a second chance:
 //! the path is canonicalized, and if it lies under the root the symlink-free canonical path is
@@ -33,8 +38,31 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use super::AppError;
+
+/// One entry of a directory beneath the root, as [`DocumentRoot::read_dir`] found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The entry's name (UTF-8: a name that is not could not be asked for, see `path`).
+    pub name: String,
+    /// Whether it is a directory (after following a symlink that stays beneath the root).
+    pub is_dir: bool,
+    /// Its size in bytes.
+    pub len: u64,
+    /// Its modification time.
+    pub modified: SystemTime,
+}
+
+/// What [`DocumentRoot::read_dir`] read of a directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirEntries {
+    /// The entries kept, in the order the file system gave them.
+    pub entries: Vec<DirEntry>,
+    /// Entries kept by the filter but left out because `max` were read already.
+    pub more: usize,
+}
 
 /// How files are found under the root.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +84,10 @@ pub struct DocumentRoot {
     #[cfg(target_os = "linux")]
     dir: std::os::fd::OwnedFd,
     resolver: Resolver,
+    /// Whether a directory without `index.html` is answered with its listing (`--dir-listing`;
+    /// see `listing`) rather than 404. A property of the root, so that each root of a server
+    /// with several may choose.
+    lists_directories: bool,
 }
 
 impl DocumentRoot {
@@ -85,6 +117,7 @@ impl DocumentRoot {
                 path,
                 dir,
                 resolver,
+                lists_directories: false,
             })
         }
         #[cfg(not(target_os = "linux"))]
@@ -95,6 +128,7 @@ impl DocumentRoot {
             Ok(DocumentRoot {
                 path,
                 resolver: Resolver::Canonicalize,
+                lists_directories: false,
             })
         }
     }
@@ -118,6 +152,16 @@ impl DocumentRoot {
         self.resolver
     }
 
+    /// Whether a directory without `index.html` gets its listing (off unless set).
+    pub fn lists_directories(&self) -> bool {
+        self.lists_directories
+    }
+
+    /// Turns directory listings on or off for this root.
+    pub fn set_lists_directories(&mut self, on: bool) {
+        self.lists_directories = on;
+    }
+
     /// Opens `relative` (a `/`-separated path under the root, already checked against the path
     /// rules; empty for the root itself) for reading.
     ///
@@ -131,14 +175,108 @@ impl DocumentRoot {
         }
     }
 
+    // ANCHOR: read_dir
+    /// Reads the directory `relative` (checked like [`DocumentRoot::open_file`]'s argument;
+    /// empty for the root), keeping the entries whose names `keep` accepts, at most `max` of
+    /// them. An entry that cannot be looked at beneath the root (a symlink that leads outside
+    /// or nowhere, a name that is not UTF-8) is left out.
+    ///
+    /// Fails like `open(2)` of the directory does: `NotFound`, `NotADirectory`,
+    /// `PermissionDenied`, or `CrossesDevices` for a path that leads outside the root.
+    pub fn read_dir(
+        &self,
+        relative: &str,
+        keep: impl Fn(&str) -> bool,
+        max: usize,
+    ) -> io::Result<DirEntries> {
+        let names = self.entry_names(relative)?;
+        let mut read = DirEntries::default();
+        for name in names.into_iter().filter(|name| keep(name)) {
+            if read.entries.len() == max {
+                read.more += 1;
+                continue;
+            }
+            let path = match relative {
+                "" => name.clone(),
+                directory => format!("{directory}/{name}"),
+            };
+            // Left out, not an error: one broken entry must not hide the rest of the directory.
+            let Ok(metadata) = self.metadata(&path) else {
+                continue;
+            };
+            read.entries.push(DirEntry {
+                name,
+                is_dir: metadata.is_dir(),
+                len: metadata.len(),
+                modified: metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            });
+        }
+        Ok(read)
+    }
+    // ANCHOR_END: read_dir
+
+    /// The names in the directory `relative`, without `.` and `..`, and without names that
+    /// are not UTF-8.
+    fn entry_names(&self, relative: &str) -> io::Result<Vec<String>> {
+        let utf8 = |name: std::ffi::OsString| name.into_string().ok();
+        let proper = |name: &String| name != "." && name != "..";
+        match self.resolver {
+            #[cfg(target_os = "linux")]
+            Resolver::Beneath => {
+                use std::os::unix::ffi::OsStrExt;
+                let dir = self.open_beneath_with(relative, beneath::DIRECTORY)?;
+                let dir = nix::dir::Dir::from_fd(dir)?;
+                let mut names = Vec::new();
+                for entry in dir {
+                    let entry = entry?;
+                    let name = std::ffi::OsStr::from_bytes(entry.file_name().to_bytes());
+                    names.extend(utf8(name.to_owned()).filter(proper));
+                }
+                Ok(names)
+            }
+            _ => {
+                let inside = self.canonical_inside(relative)?;
+                let mut names = Vec::new();
+                for entry in std::fs::read_dir(self.path.join(inside))? {
+                    names.extend(utf8(entry?.file_name()).filter(proper));
+                }
+                Ok(names)
+            }
+        }
+    }
+
+    /// What `relative` is (following symlinks that stay beneath the root), without opening it
+    /// for reading: an `O_PATH` handle needs no read permission and has no side effect on a
+    /// FIFO or a device.
+    fn metadata(&self, relative: &str) -> io::Result<std::fs::Metadata> {
+        match self.resolver {
+            #[cfg(target_os = "linux")]
+            Resolver::Beneath => {
+                File::from(self.open_beneath_with(relative, beneath::LOOK_ONLY)?).metadata()
+            }
+            _ => std::fs::metadata(self.path.join(self.canonical_inside(relative)?)),
+        }
+    }
+
     #[cfg(target_os = "linux")]
     fn open_beneath(&self, relative: &str) -> io::Result<File> {
+        self.open_beneath_with(relative, beneath::READ)
+            .map(File::from)
+    }
+
+    /// Opens `relative` beneath the root with `oflags`, the symlink slow path included.
+    #[cfg(target_os = "linux")]
+    fn open_beneath_with(
+        &self,
+        relative: &str,
+        oflags: nix::fcntl::OFlag,
+    ) -> io::Result<std::os::fd::OwnedFd> {
         use nix::errno::Errno;
         use nix::fcntl::ResolveFlag;
 
         let relative = if relative.is_empty() { "." } else { relative };
         let flags = ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS;
-        match beneath::open_file(&self.dir, relative, flags) {
+        match beneath::open_with(&self.dir, relative, oflags, flags) {
             Ok(file) => Ok(file),
             // An absolute symlink, or one that leaves the root: the slow path tells them apart.
             Err(Errno::EXDEV) => {
@@ -150,7 +288,7 @@ impl DocumentRoot {
                 };
                 // The canonical path has no symlinks; one that appears now is a race, refused.
                 let strict = ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS;
-                beneath::open_file(&self.dir, inside, strict).map_err(io::Error::from)
+                beneath::open_with(&self.dir, inside, oflags, strict).map_err(io::Error::from)
             }
             Err(other) => Err(other.into()),
         }
@@ -217,7 +355,6 @@ fn choose_resolver(
 /// The `openat2` calls, through nix's safe wrapper.
 #[cfg(target_os = "linux")]
 mod beneath {
-    use std::fs::File;
     use std::os::fd::OwnedFd;
     use std::path::Path;
 
@@ -244,20 +381,30 @@ mod beneath {
         openat2(dir, ".", how).map(drop)
     }
 
-    /// Opens `relative` beneath `dir` for reading, with the given resolution rules.
-    pub(super) fn open_file<P: ?Sized + NixPath>(
+    /// A file to serve: the same flags as `super::open_options`, for the same reasons.
+    pub(super) const READ: OFlag = OFlag::O_RDONLY
+        .union(OFlag::O_CLOEXEC)
+        .union(OFlag::O_NONBLOCK)
+        .union(OFlag::O_NOCTTY);
+    /// A directory to list.
+    pub(super) const DIRECTORY: OFlag = OFlag::O_RDONLY
+        .union(OFlag::O_DIRECTORY)
+        .union(OFlag::O_CLOEXEC);
+    /// An entry to `fstat` and nothing else.
+    pub(super) const LOOK_ONLY: OFlag = OFlag::O_PATH.union(OFlag::O_CLOEXEC);
+
+    /// Opens `relative` beneath `dir` with `oflags`, with the given resolution rules.
+    pub(super) fn open_with<P: ?Sized + NixPath>(
         dir: &OwnedFd,
         relative: &P,
+        oflags: OFlag,
         resolve: ResolveFlag,
-    ) -> Result<File, Errno> {
-        // The same flags as `super::open_options`, for the same reasons.
-        let how = OpenHow::new()
-            .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
-            .resolve(resolve);
+    ) -> Result<OwnedFd, Errno> {
+        let how = OpenHow::new().flags(oflags).resolve(resolve);
         let mut retries = 0;
         loop {
             match openat2(dir, relative, how) {
-                Ok(fd) => return Ok(File::from(fd)),
+                Ok(fd) => return Ok(fd),
                 // EAGAIN: a rename somewhere in the file system raced the walk, so the kernel
                 // could not prove it stayed beneath the root. openat2(2) says to try again.
                 Err(Errno::EAGAIN) if retries < 3 => retries += 1,

@@ -16,7 +16,6 @@
 //! (section 15.5.1), 500 only for the server's own failures.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -25,11 +24,12 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::builder::AppBuilder;
+use super::error_pages::ErrorPages;
 use super::path::check_path;
 use super::root::DocumentRoot;
 use super::router::Params;
 use super::stats::Stats;
-use super::{form, static_files, AppError, AppInfo};
+use super::{form, static_files, templates, AppError, AppInfo, SiteOptions};
 use protocol::{Body, Request, Response, StatusCode};
 
 /// The longest `/slow` will sleep, so that one request cannot hold a worker for minutes.
@@ -42,11 +42,14 @@ static PLAINTEXT_BODY: &[u8] = b"Hello, World!";
 // ANCHOR: route_table
 /// The demo site, written with the same builder a reader's app uses: its routes, then static
 /// files from `root` for any GET or HEAD that no route takes.
-pub fn demo_site(app: AppBuilder, root: &Path) -> Result<AppBuilder, AppError> {
+pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, AppError> {
     let info = app.info();
     let stats = app.stats();
     let metrics_stats = Arc::clone(&stats);
-    let root = Arc::new(DocumentRoot::open(root)?);
+    let mut root = DocumentRoot::open(&options.root)?;
+    root.set_lists_directories(options.dir_listing);
+    let root = Arc::new(root);
+    let error_pages = ErrorPages::open(&options.root)?;
     let home_root = Arc::clone(&root);
     let app = app
         .get("/", move |request: &Request, _: &Params| {
@@ -65,7 +68,8 @@ pub fn demo_site(app: AppBuilder, root: &Path) -> Result<AppBuilder, AppError> {
         .get("/metrics", move |_: &Request, _: &Params| {
             metrics(info, &metrics_stats)
         })
-        .static_root(root);
+        .static_root(root)
+        .middleware(error_pages);
     Ok(app)
 }
 // ANCHOR_END: route_table
@@ -94,47 +98,7 @@ fn form_received(request: &Request, _: &Params) -> Response {
         .header("accept-post", form::URLENCODED);
     }
     let fields = form::parse_urlencoded(&request.body);
-    let mut page = String::from(
-        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Form received</title>\
-         <link rel=\"stylesheet\" href=\"/style.css\"></head>\n<body><main>\n<h1>Form received</h1>\n",
-    );
-    // As in `metrics`, writing into a String cannot fail.
-    let _ = writeln!(
-        page,
-        "<p>{} field(s), {} octets, by {}.</p>\n<dl>",
-        fields.len(),
-        request.body.len(),
-        request.version.as_str()
-    );
-    for (name, value) in &fields {
-        let _ = writeln!(
-            page,
-            "<dt>{}</dt><dd>{}</dd>",
-            escape_html(name),
-            escape_html(value)
-        );
-    }
-    page.push_str(
-        "</dl>\n<p><a href=\"/\">Back to the home page</a></p>\n</main></body>\n</html>\n",
-    );
-    Response::with_body(StatusCode::OK, "text/html; charset=utf-8", page)
-}
-
-/// Text made safe inside HTML elements and attribute values: the five characters that could
-/// end or start markup, as character references.
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
+    templates::form_received_page(&fields, request.body.len(), request.version.as_str())
 }
 
 /// `GET /hello/{name}`: plain text, so the name needs no HTML escaping.

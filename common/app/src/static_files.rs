@@ -10,7 +10,8 @@
 //!    prober what exists. One `statx` of the open file gives its size, time and type. A
 //!    directory is served through its `index.html`; a directory asked for without the trailing
 //!    slash is redirected (301) to the slash form, so that relative links inside its page
-//!    resolve against the directory. There are no directory listings.
+//!    resolve against the directory. A directory without `index.html` is 404, or its listing
+//!    (`listing`) when the root lists directories (`--dir-listing`).
 //! 2. **Preconditions** (RFC 9110 section 13, in `conditional`): `If-None-Match` and
 //!    `If-Modified-Since` can turn the answer into 304 Not Modified; `If-Match` and
 //!    `If-Unmodified-Since` into 412.
@@ -44,6 +45,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::conditional::{evaluate, if_range_allows, Precondition, Validators};
+use super::listing::Listing;
 use super::path::{check_segment, CheckedPath, PathError};
 use super::range::{parse_range, RangeRequest};
 use super::root::DocumentRoot;
@@ -102,6 +104,9 @@ pub enum Resolved {
     File(OpenFile),
     /// A directory asked for without its trailing slash.
     DirectoryWithoutSlash,
+    /// A directory without `index.html`, read for its listing (only when the root lists
+    /// directories).
+    Listing(Listing),
 }
 
 /// A file opened for serving, with what the response needs to know about it.
@@ -134,6 +139,7 @@ pub fn serve(root: &DocumentRoot, request: &Request, path: CheckedPath<'_>) -> R
     }
     match resolved {
         Resolved::File(file) => respond_with_file(request, file),
+        Resolved::Listing(listing) => listing.response(),
         Resolved::DirectoryWithoutSlash => {
             let path = path.as_str();
             let location = match request.query() {
@@ -160,7 +166,16 @@ pub fn resolve(root: &DocumentRoot, path: CheckedPath<'_>) -> Result<Resolved, R
             "" => Cow::Borrowed("index.html"),
             directory => Cow::Owned(format!("{directory}/index.html")),
         };
-        let (file, metadata) = open_and_stat(root, &index)?;
+        // ANCHOR: no_index
+        let (file, metadata) = match open_and_stat(root, &index) {
+            // No index.html: the directory's listing, if the root has them on. Reading it fails
+            // as opening the index did when `dir` is a file or missing, and gives the same 404.
+            Err(Refusal::NotFound) if root.lists_directories() => {
+                return Ok(Resolved::Listing(Listing::read(root, &wanted.relative)?));
+            }
+            opened => opened?,
+        };
+        // ANCHOR_END: no_index
         return regular_file(file, metadata, Path::new("index.html"));
     }
     let (file, metadata) = open_and_stat(root, &wanted.relative)?;

@@ -52,6 +52,11 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive_usize)]
     pub max_connections: usize,
 
+    /// List the contents of a directory that has no index.html (names escaped, hidden files
+    /// left out), instead of answering 404.
+    #[arg(long)]
+    pub dir_listing: bool,
+
     /// More log output: -v for each request, -vv for protocol details.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -80,6 +85,14 @@ impl ServerArgs {
             max_body: self.max_body,
             max_connections: self.max_connections,
             ..Limits::default()
+        }
+    }
+
+    /// The demo site's options these flags ask for.
+    pub fn site_options(&self) -> app::SiteOptions {
+        app::SiteOptions {
+            dir_listing: self.dir_listing,
+            ..app::SiteOptions::new(&self.root())
         }
     }
 

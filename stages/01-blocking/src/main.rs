@@ -24,8 +24,12 @@ fn main() {
     let cli: Cli = parse_or_exit();
     init_logging(&cli.server);
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
-    let app = App::new(&cli.server.root(), stage01_blocking::INFO, Instant::now())
-        .unwrap_or_else(|error| exit_with_error(error, 1));
+    let app = App::site(
+        &cli.server.site_options(),
+        stage01_blocking::INFO,
+        Instant::now(),
+    )
+    .unwrap_or_else(|error| exit_with_error(error, 1));
     // What std's `TcpListener::bind` does: a blocking socket with an accept queue of 128.
     let listener = listener::bind(cli.server.addr, ListenOptions::STD)
         .unwrap_or_else(|error| exit_with_error(error, 1));

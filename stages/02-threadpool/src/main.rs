@@ -49,7 +49,7 @@ fn main() {
         threads: cli.threads.unwrap_or_default().into(),
         queue: cli.queue,
     };
-    let app = App::new(&cli.server.root(), cli.pool.info(), Instant::now())
+    let app = App::site(&cli.server.site_options(), cli.pool.info(), Instant::now())
         .unwrap_or_else(|error| exit_with_error(error, 1));
     // The threads first: a failure to start them is reported before we say we are listening.
     let workers = Workers::start(&config).unwrap_or_else(|error| exit_with_error(error, 1));

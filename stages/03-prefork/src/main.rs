@@ -51,8 +51,12 @@ fn main() {
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
     let workers = cli.workers.unwrap_or_else(stage03_prefork::default_workers);
     // Built once, before the fork: every worker starts with this memory, shared copy-on-write.
-    let app = App::new(&cli.server.root(), stage03_prefork::INFO, Instant::now())
-        .unwrap_or_else(|error| exit_with_error(error, 1));
+    let app = App::site(
+        &cli.server.site_options(),
+        stage03_prefork::INFO,
+        Instant::now(),
+    )
+    .unwrap_or_else(|error| exit_with_error(error, 1));
     let listening = Listening::bind(cli.server.addr, cli.reuseport)
         .unwrap_or_else(|error| exit_with_error(error, 1));
     info!(root = %cli.server.root().display(), %workers, "forking the workers");

@@ -39,8 +39,12 @@ fn main() {
     init_logging(&cli.server);
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED);
     let threads = cli.threads.unwrap_or_default().get();
-    let app = App::new(&cli.server.root(), stage04_evented::INFO, Instant::now())
-        .unwrap_or_else(|error| exit_with_error(error, 1));
+    let app = App::site(
+        &cli.server.site_options(),
+        stage04_evented::INFO,
+        Instant::now(),
+    )
+    .unwrap_or_else(|error| exit_with_error(error, 1));
 
     let listeners =
         bind(cli.server.addr, threads).unwrap_or_else(|error| exit_with_error(error, 1));

@@ -33,8 +33,12 @@ fn main() {
     let cli: Cli = parse_or_exit();
     init_logging(&cli.server);
     let limits = Arc::new(cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED));
-    let app = App::new(&cli.server.root(), stage05_async::INFO, Instant::now())
-        .unwrap_or_else(|error| exit_with_error(error, 1));
+    let app = App::site(
+        &cli.server.site_options(),
+        stage05_async::INFO,
+        Instant::now(),
+    )
+    .unwrap_or_else(|error| exit_with_error(error, 1));
     let threads = cli.threads.unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.get())

@@ -38,8 +38,12 @@ fn main() {
     let cli: Cli = parse_or_exit();
     init_logging(&cli.server);
     let limits = Arc::new(cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED));
-    let app = App::new(&cli.server.root(), stage06_tls::INFO, Instant::now())
-        .unwrap_or_else(|error| exit_with_error(error, 1));
+    let app = App::site(
+        &cli.server.site_options(),
+        stage06_tls::INFO,
+        Instant::now(),
+    )
+    .unwrap_or_else(|error| exit_with_error(error, 1));
 
     // The certificates, checked before anything listens: a bad file is one line and exit 1.
     let provider = Arc::new(config::provider(cli.tls.crypto, !cli.tls.no_pq_hybrid));

@@ -1,0 +1,27 @@
+//! The options of the demo site: what a stage's command line (or config file) may change about
+//! the application it serves, gathered in one value so that a new option reaches every stage
+//! without a change to any stage's code (`cli::ServerArgs::site_options` fills it).
+
+use std::path::{Path, PathBuf};
+
+// ANCHOR: site_options
+/// How the demo site is set up. `SiteOptions::new(root)` is every default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteOptions {
+    /// The document root static files come from.
+    pub root: PathBuf,
+    /// Whether a directory without `index.html` shows its listing (`--dir-listing`) instead of
+    /// 404.
+    pub dir_listing: bool,
+}
+// ANCHOR_END: site_options
+
+impl SiteOptions {
+    /// The defaults, serving `root`.
+    pub fn new(root: &Path) -> SiteOptions {
+        SiteOptions {
+            root: root.to_owned(),
+            dir_listing: false,
+        }
+    }
+}
