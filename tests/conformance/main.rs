@@ -211,6 +211,7 @@ macro_rules! all_cases {
                 api_info_is_json_about_this_process,
                 slow_waits_the_requested_time,
                 metrics_are_prometheus_text,
+                a_panicking_handler_is_a_500_and_the_connection_goes_on,
             ],
             smuggling: [
                 content_length_with_chunked_is_400,

@@ -151,3 +151,27 @@ fn parent_of(pid: u64) -> Option<u64> {
     let after_name = &stat[stat.rfind(')')? + 1..];
     after_name.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// A handler that panics is one 500, and the same connection is answered again after it.
+pub fn a_panicking_handler_is_a_500_and_the_connection_goes_on(stage: &Stage) {
+    let server = Server::start(stage, &[]);
+    let mut conn = connect(&server);
+    conn.send(get("/panic")).or_fail("sending GET /panic");
+    let failed = expect_status(&mut conn, &get("/panic"), 500);
+    assert!(
+        !failed.text().contains("on purpose"),
+        "the panic message is for the log, not the client: {failed}"
+    );
+    conn.send(get("/plaintext"))
+        .or_fail("sending GET /plaintext");
+    expect_status(&mut conn, &get("/plaintext"), 200);
+    // On the same connection, so that stage 03's answer comes from the worker that counted it.
+    conn.send(get("/metrics")).or_fail("sending GET /metrics");
+    let metrics = expect_status(&mut conn, &get("/metrics"), 200);
+    assert!(
+        metrics
+            .text()
+            .contains("stagecraft_requests_total{class=\"5xx\"} 1"),
+        "{metrics}"
+    );
+}

@@ -10,6 +10,7 @@
 //! | `GET /slow?ms=N` | a handler that blocks: who else waits while it sleeps? |
 //! | `GET /plaintext` | the cost of the server itself, with a handler that costs nothing |
 //! | `GET /healthz` | liveness, for load balancers |
+//! | `GET /panic` | a handler with a bug: one failed request is one 500, not a dead connection |
 //! | `GET /metrics` | counters in the Prometheus text format |
 //!
 //! Status codes follow RFC 9110 section 15: 400 for a request the handler cannot make sense of
@@ -65,6 +66,7 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
         .may_block()
         .get("/plaintext", plaintext)
         .get("/healthz", healthz)
+        .get("/panic", panics)
         .get("/metrics", move |_: &Request, _: &Params| {
             metrics(info, &metrics_stats)
         })
@@ -193,6 +195,14 @@ fn plaintext(_: &Request, _: &Params) -> Response {
     )
 }
 // ANCHOR_END: plaintext
+
+// ANCHOR: panics
+/// `GET /panic`: a handler with a bug. The application catches the panic and answers 500; the
+/// connection, the thread (or process, or task) and every other request go on.
+fn panics(_: &Request, _: &Params) -> Response {
+    panic!("GET /panic panics on purpose, to show that a bug in one handler costs one 500")
+}
+// ANCHOR_END: panics
 
 /// `GET /healthz`: the process is up and its application answers.
 fn healthz(_: &Request, _: &Params) -> Response {
