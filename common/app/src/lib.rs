@@ -26,6 +26,7 @@
 //! - [`conditional`]: validators and conditional requests (RFC 9110 sections 8.8 and 13);
 //! - [`range`]: byte ranges (RFC 9110 section 14).
 
+pub mod access_log;
 pub mod conditional;
 pub mod form;
 pub mod path;

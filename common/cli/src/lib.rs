@@ -114,6 +114,15 @@ impl ServerArgs {
         }
     }
 
+    /// The access log's line format that `--log-format` asks for: combined for text, JSON for
+    /// JSON. The application's access-log middleware passes it to `app::access_log::access_line`.
+    pub fn access_format(&self) -> app::access_log::Format {
+        match self.log_format {
+            LogFormat::Text => app::access_log::Format::Combined,
+            LogFormat::Json => app::access_log::Format::Json,
+        }
+    }
+
     /// The document root: `--root`, or the bundled site.
     pub fn root(&self) -> PathBuf {
         self.root.clone().unwrap_or_else(app::default_site_root)
