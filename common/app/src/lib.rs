@@ -35,6 +35,7 @@
 //! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2);
 //! - [`site`]: the options of the demo site, which the command line sets.
 
+pub mod access_log;
 pub mod builder;
 pub mod conditional;
 pub mod error_pages;

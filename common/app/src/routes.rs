@@ -24,6 +24,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::access_log::AccessLog;
 use super::builder::AppBuilder;
 use super::error_pages::ErrorPages;
 use super::path::check_path;
@@ -52,7 +53,11 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
     let root = Arc::new(root);
     let error_pages = ErrorPages::open(&options.root)?;
     let home_root = Arc::clone(&root);
+    // The access log first, so that it wraps everything else and logs what the client got.
     let app = app
+        .middleware(AccessLog {
+            format: options.access_log,
+        })
         .get("/", move |request: &Request, _: &Params| {
             home(&home_root, request)
         })

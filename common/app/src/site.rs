@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::access_log::Format;
+
 // ANCHOR: site_options
 /// How the demo site is set up. `SiteOptions::new(root)` is every default.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +15,9 @@ pub struct SiteOptions {
     /// Whether a directory without `index.html` shows its listing (`--dir-listing`) instead of
     /// 404.
     pub dir_listing: bool,
+    /// The access log's line format (combined or JSON; whether lines are written at all is the
+    /// logging set-up's choice).
+    pub access_log: Format,
 }
 // ANCHOR_END: site_options
 
@@ -22,6 +27,7 @@ impl SiteOptions {
         SiteOptions {
             root: root.to_owned(),
             dir_listing: false,
+            access_log: Format::Combined,
         }
     }
 }

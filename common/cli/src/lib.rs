@@ -7,9 +7,15 @@
 //!
 //! A bad command line gets one line on stderr and a non-zero exit, never a panic: clap's
 //! multi-line usage errors are cut to their first line by [`parse_or_exit`].
+//!
+//! - [`config`]: every flag also from a TOML file (`--config`) and from `STAGECRAFT_*`
+//!   variables, the command line winning; [`Reload`] reads them again on SIGHUP.
+//! - [`logging`]: levels, colour on a terminal only, `--log-file` with rotation, the access
+//!   log's target.
+//! - [`workers`]: `--threads N` and `--workers N`.
 
+use std::ffi::OsString;
 use std::fmt::Display;
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,8 +24,12 @@ use clap::{Args, Parser, ValueEnum};
 
 use protocol::Limits;
 
+pub mod config;
+pub mod logging;
 pub mod workers;
 
+pub use config::{ConfigError, Reload};
+pub use logging::{init_logging, set_level, ACCESS_TARGET};
 pub use workers::{WorkerCount, WorkerCountError};
 
 // ANCHOR: server_args
@@ -61,9 +71,30 @@ pub struct ServerArgs {
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Log line format on stderr.
+    /// Log line format, of the server's log and of the access log (combined log format, or
+    /// JSON).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Log level filter, beating RUST_LOG and -v: error, warn, info, debug, trace, or
+    /// directives (info,protocol=debug). SIGHUP re-reads it.
+    #[arg(long, value_name = "LEVEL", value_parser = logging::parse_level)]
+    pub log_level: Option<String>,
+
+    /// Write the log, and one access line per request, to FILE instead of stderr, rotated by
+    /// size (FILE.1 ... FILE.5).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Size at which --log-file is rotated, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024, value_parser = parse_positive_u64)]
+    pub log_file_size: u64,
+
+    /// Read settings from this TOML file (keys are the flags' long names: addr = "[::1]:8080",
+    /// max_body = 1000), or STAGECRAFT_CONFIG; STAGECRAFT_* variables beat the file, the command
+    /// line beats both.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 // ANCHOR_END: server_args
 
@@ -92,7 +123,17 @@ impl ServerArgs {
     pub fn site_options(&self) -> app::SiteOptions {
         app::SiteOptions {
             dir_listing: self.dir_listing,
+            access_log: self.access_format(),
             ..app::SiteOptions::new(&self.root())
+        }
+    }
+
+    /// The access log's line format that `--log-format` asks for: combined for text, JSON for
+    /// JSON. The application's access-log middleware passes it to `app::access_log::access_line`.
+    pub fn access_format(&self) -> app::access_log::Format {
+        match self.log_format {
+            LogFormat::Text => app::access_log::Format::Combined,
+            LogFormat::Json => app::access_log::Format::Json,
         }
     }
 
@@ -102,23 +143,29 @@ impl ServerArgs {
     }
 }
 
-/// Parses the command line into `T`. On `--help` and `--version` prints them and exits 0; on a
-/// usage error prints one line (`PROGRAM: error: ...`) and exits 2, the convention of clap and
-/// of most Unix tools for a bad command line.
+/// Parses the command line, the environment (`STAGECRAFT_*`) and the config file (`--config`)
+/// into `T`, the command line winning (see [`config`]). On `--help` and `--version` prints them
+/// and exits 0; on a usage error or a bad setting prints one line (`PROGRAM: error: ...`, naming
+/// the file or the variable) and exits 2, the convention of clap and of most Unix tools for a
+/// bad command line.
 pub fn parse_or_exit<T: Parser>() -> T {
-    match T::try_parse() {
-        Ok(args) => args,
-        Err(error) => match error.kind() {
-            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                error.exit()
-            }
-            _ => {
-                let message = one_line(&error.render().to_string());
-                exit_with_error(format_args!("{message} (see --help)"), 2)
-            }
-        },
+    parse_with_reload().0
+}
+
+// ANCHOR: parse_with_reload
+/// [`parse_or_exit`], and the handle that reads the same sources again on SIGHUP.
+pub fn parse_with_reload<T: Parser>() -> (T, Reload<T>) {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    match config::resolve::<T>(&args, std::env::vars_os()) {
+        config::Outcome::Parsed(parsed) => (parsed, Reload::new(args)),
+        config::Outcome::Info(info) => info.exit(),
+        config::Outcome::Refused(ConfigError::CommandLine(message)) => {
+            exit_with_error(format_args!("{message} (see --help)"), 2)
+        }
+        config::Outcome::Refused(error) => exit_with_error(error, 2),
     }
 }
+// ANCHOR_END: parse_with_reload
 
 /// Clap's usage error as one line: its first line, and when that line ends in a colon (`the
 /// following required arguments were not provided:`), the indented lines it introduces, which
@@ -146,28 +193,6 @@ pub fn exit_with_error(message: impl Display, code: i32) -> ! {
         .unwrap_or_else(|| "stagecraft".to_owned());
     eprintln!("{program}: error: {message}");
     std::process::exit(code)
-}
-
-/// Sets up `tracing` to write to stderr (stdout is kept for the `listening on` line).
-/// `RUST_LOG` overrides the level chosen by `-v`.
-pub fn init_logging(args: &ServerArgs) {
-    let level = match args.verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    // Colours only for a person at a terminal, not for log files and test captures.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    // try_init fails only if a subscriber is already set (tests may set one): keep that one.
-    let _ = match args.log_format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
 }
 
 /// Accepts humantime durations (`500ms`, `10s`, `2m`) or plain seconds (`10`), but not zero:

@@ -15,6 +15,9 @@
 //!   (section 3.3) if the first 24 octets are the preface, HTTP/1.1 otherwise. The HTTP/1.1
 //!   `Upgrade: h2c` mechanism is not implemented: RFC 9113 section 3.1 deprecates it.
 
+// The client's address is a value the driver hands in, not a socket: `core::net` has the type
+// without any of std's networking.
+use core::net::SocketAddr;
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -57,6 +60,8 @@ use crate::message::{Request, Response, Version};
 #[derive(Debug)]
 pub struct Connection {
     protocol: Protocol,
+    /// The client's address, copied into every request (see [`Connection::with_peer`]).
+    peer: Option<SocketAddr>,
 }
 // ANCHOR_END: call_order
 
@@ -77,6 +82,9 @@ enum Protocol {
 /// What the machine reports to the application side. Every event is answered with exactly one
 /// [`Connection::send_response`] for its id.
 #[derive(Debug)]
+// A request is the common event and a refusal the rare one: boxing the request to shrink the
+// enum would cost an allocation per request to save bytes on the few refusals.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// A complete request.
     Request { id: StreamId, request: Request },
@@ -117,6 +125,7 @@ impl Connection {
     pub fn new(limits: impl Into<Arc<Limits>>, now: Instant) -> Connection {
         Connection {
             protocol: Protocol::Http1(http1::Machine::new(limits.into(), now)),
+            peer: None,
         }
     }
 
@@ -128,6 +137,7 @@ impl Connection {
     pub fn new_http2(limits: impl Into<Arc<Limits>>, now: Instant) -> Connection {
         Connection {
             protocol: Protocol::Http2(Box::new(h2_machine::Machine::new(limits.into(), now))),
+            peer: None,
         }
     }
 
@@ -146,9 +156,26 @@ impl Connection {
                 first_byte: None,
                 closed: false,
             }),
+            peer: None,
         }
     }
     // ANCHOR_END: constructors
+
+    // ANCHOR: with_peer
+    /// The same connection, whose requests carry `peer` as [`Request::peer`]: the driver says
+    /// who it accepted, once, where it makes the connection (`None` when the socket could not
+    /// tell, which a connection reset before it was served can do).
+    pub fn with_peer(mut self, peer: Option<SocketAddr>) -> Connection {
+        self.peer = peer;
+        self
+    }
+
+    /// The client's address given to [`with_peer`](Self::with_peer), for a driver that replaces
+    /// the machine (ALPN choosing `h2`) and keeps the peer.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+    // ANCHOR_END: with_peer
 
     /// The protocol the connection speaks: `Http11` for HTTP/1.x, `Http2`, or `None` while a
     /// cleartext connection has not yet said.
@@ -229,11 +256,15 @@ impl Connection {
 
     /// The next request (or refusal) the application must answer, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        match &mut self.protocol {
+        let mut event = match &mut self.protocol {
             Protocol::Http1(machine) => machine.poll_event(),
             Protocol::Http2(machine) => machine.poll_event(),
             Protocol::Detecting(detect) => detect.poll_event(),
+        };
+        if let Some(Event::Request { request, .. }) = &mut event {
+            request.peer = self.peer;
         }
+        event
     }
 
     /// Answers the request `id`. `date` is the wall-clock time for the `Date` field.

@@ -11,6 +11,7 @@
 //! it arrived, shared by reference count, so parsing a head copies no field and costs one
 //! allocation (the list of spans) however many fields it has.
 
+use core::net::SocketAddr;
 use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -542,6 +543,10 @@ pub struct Request {
     pub body: Bytes,
     /// Trailer fields that followed a chunked body, if any.
     pub trailers: Headers,
+    /// The client's address, as the driver accepted the connection: for the access log and for
+    /// handlers that care who asks. `None` when the driver did not say (tests, a request built
+    /// by hand). A plain value (`core::net`), so the crate still does no network I/O.
+    pub peer: Option<SocketAddr>,
 }
 // ANCHOR_END: request
 
@@ -555,6 +560,7 @@ impl Request {
             headers: Headers::new(),
             body: Bytes::new(),
             trailers: Headers::new(),
+            peer: None,
         }
     }
 

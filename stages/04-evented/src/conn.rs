@@ -89,11 +89,12 @@ pub enum Progress {
 impl Conn {
     /// A connection accepted at `now`. The caller registers `socket` for READABLE.
     pub fn new(id: u64, socket: TcpStream, limits: &Arc<Limits>, now: Instant) -> Conn {
+        let peer = socket.peer_addr().ok();
         Conn {
             id,
             socket,
             // One copy of the limits for the whole loop, shared.
-            machine: Connection::new(Arc::clone(limits), now),
+            machine: Connection::new(Arc::clone(limits), now).with_peer(peer),
             // Nothing is known until epoll reports the socket: registering an already readable
             // socket reports it at once.
             readable: false,

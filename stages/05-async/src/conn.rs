@@ -62,7 +62,8 @@ pub async fn serve_connection(
     // Responses leave in one or a few writes; Nagle's algorithm would hold back the last one.
     stream.set_nodelay(true)?;
     // The limits are shared by every task: one copy per server, not one per connection.
-    let mut conn = Connection::new(Arc::clone(limits), Instant::now());
+    let mut conn =
+        Connection::new(Arc::clone(limits), Instant::now()).with_peer(stream.peer_addr().ok());
     // Borrowed halves (no allocation, no lock): the reader implements `AsyncRead`, whose reads
     // tell tokio when the socket is drained (see `read_into`).
     let (mut reader, writer) = stream.split();

@@ -186,6 +186,9 @@ struct Stream {
 
 /// An item for `poll_event`, in completion order.
 #[derive(Debug)]
+// A request is the common event and a refusal the rare one: boxing the request to shrink the
+// enum would cost an allocation per request to save bytes on the few refusals.
+#[allow(clippy::large_enum_variant)]
 enum Pending {
     Request(u32, Request),
     Reject(u32, RequestError),

@@ -256,6 +256,7 @@ pub fn request(
         headers,
         body: Bytes::new(),
         trailers: Headers::new(),
+        peer: None,
     };
     Ok(RequestHead { request, body })
 }

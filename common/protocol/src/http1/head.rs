@@ -208,6 +208,7 @@ impl ParsedHead {
             headers: Headers::from_wire(head, self.fields),
             body: Bytes::new(),
             trailers: Headers::new(),
+            peer: None,
         }
     }
 }

@@ -79,6 +79,9 @@ enum Reading {
 
 /// One parsed item waiting to be handed to the application, in arrival order.
 #[derive(Debug)]
+// A request is the common event and a refusal the rare one: boxing the request to shrink the
+// enum would cost an allocation per request to save bytes on the few refusals.
+#[allow(clippy::large_enum_variant)]
 enum Pending {
     Request { request: Request, keep_alive: bool },
     Reject(RequestError),

@@ -788,3 +788,36 @@ fn a_large_written_buffer_is_given_back_and_a_small_one_kept_for_the_next_respon
         "10 kB are not kept by an idle connection"
     );
 }
+
+#[test]
+fn requests_carry_the_peer_the_driver_named_on_every_kind_of_connection() {
+    let peer: core::net::SocketAddr = "[::1]:4242".parse().expect("an address");
+    let start = Instant::now();
+    for conn in [
+        crate::connection::Connection::new(Limits::default(), start),
+        crate::connection::Connection::new_cleartext(Limits::default(), start),
+    ] {
+        let mut h = harness();
+        h.conn = conn.with_peer(Some(peer));
+        let mut peers = Vec::new();
+        h.feed_reads(
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+            &mut |request: &Request| {
+                peers.push(request.peer);
+                crate::pump::echo(request)
+            },
+        );
+        assert_eq!(peers, [Some(peer), Some(peer)]);
+    }
+    // A connection the driver said nothing about has no peer.
+    let mut h = harness();
+    let mut peers = Vec::new();
+    h.feed_reads(
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        &mut |request: &Request| {
+            peers.push(request.peer);
+            crate::pump::echo(request)
+        },
+    );
+    assert_eq!(peers, [None]);
+}
