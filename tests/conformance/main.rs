@@ -31,6 +31,9 @@
 //!   limitation the book describes.
 //! - [`shutdown`]: SIGTERM / SIGINT finish the request in flight and exit 0.
 //! - [`command_line`]: bad flags give a non-zero exit and one clear line on stderr, no panic.
+//! - [`configuration`]: the config file and the environment beside the command line (the
+//!   command line wins; a bad key or value exits 2 naming its source), SIGHUP re-reading the log
+//!   level, `--log-file`, the banner of URLs, `--addr [::1]:0` and dual-stack `[::]:0`.
 //! - [`curl`]: the same server driven by curl, a real client.
 //! - [`pages`]: the generated pages: the root's `404.html`, the generated error page for a
 //!   browser, `--dir-listing` with hostile names (and, for stage 01, Chromium's screenshot of it).
@@ -56,6 +59,7 @@ mod bodies;
 mod bounded_output;
 mod command_line;
 mod concurrency;
+mod configuration;
 mod curl;
 mod evented;
 mod limits;
@@ -160,6 +164,16 @@ use capability_cases;
 macro_rules! all_cases {
     ($stage:ident) => {
         cases! { $stage;
+            configuration: [
+                the_config_file_is_read_and_the_command_line_wins,
+                an_unknown_config_key_exits_2_naming_the_file,
+                a_bad_environment_value_exits_2_naming_the_variable,
+                the_banner_lists_the_urls,
+                ipv6_loopback_serves,
+                dual_stack_answers_both_families,
+                the_log_file_gets_the_log,
+                sighup_rereads_the_log_level,
+            ],
             basic: [
                 get_root_serves_index_html,
                 head_has_the_headers_of_get_and_no_body,

@@ -16,7 +16,7 @@
 //! - [`open_files`]: the soft `RLIMIT_NOFILE` raised to the hard limit (or `fs.nr_open`).
 //! - [`listener`]: listening sockets with a named backlog, `SO_REUSEPORT`, blocking or not.
 //! - [`refusal`]: the `503` past `--max-connections`, and the write, half-close, drain rule.
-//! - [`announce`](mod@announce): the `listening on http://ADDR` line.
+//! - [`announce`](mod@announce): the `listening on http://ADDR` line, and the banner of URLs.
 //!
 //! What stays in the stages is the model: the accept loops, the answer / write / read loops
 //! around the protocol machine, and how each waits.

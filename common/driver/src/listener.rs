@@ -167,6 +167,16 @@ fn bound_socket(addr: SocketAddr, reuse_port: bool) -> Result<Socket, BindError>
     socket
         .set_reuse_address(true)
         .map_err(|error| BindError::new(addr, "set SO_REUSEADDR", error))?;
+    // ANCHOR: dual_stack
+    // `[::]` takes IPv4 clients too (as `::ffff:a.b.c.d`), whatever the system's default
+    // (`net.ipv6.bindv6only`): one listener for both families, the way `--addr [::]:8080` is
+    // read. A specific IPv6 address (`[::1]`) can only be reached over IPv6 anyway.
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        socket
+            .set_only_v6(false)
+            .map_err(|error| BindError::new(addr, "accept IPv4 on the IPv6 socket", error))?;
+    }
+    // ANCHOR_END: dual_stack
     if reuse_port {
         socket
             .set_reuse_port(true)
@@ -238,6 +248,46 @@ mod tests {
             bind(addr, ListenOptions::STD),
             Err(BindError::InUse { .. })
         ));
+    }
+
+    /// Whether this machine has IPv6 loopback; without it the IPv6 tests say so and pass.
+    fn has_ipv6_loopback() -> bool {
+        let has = TcpListener::bind("[::1]:0").is_ok();
+        if !has {
+            eprintln!("skipped: no ::1 on this machine");
+        }
+        has
+    }
+
+    #[test]
+    fn ipv6_loopback_listens_and_accepts() {
+        if !has_ipv6_loopback() {
+            return;
+        }
+        let listener = bind("[::1]:0".parse().unwrap(), ListenOptions::STD).expect("binding ::1");
+        let addr = listener.local_addr().expect("a bound address");
+        assert!(addr.is_ipv6());
+        let _client = TcpStream::connect(addr).expect("connecting over ::1");
+        let (_, peer) = listener.accept().expect("accepting");
+        assert_eq!(peer.ip(), "::1".parse::<std::net::IpAddr>().unwrap());
+    }
+
+    /// The one test that binds an unspecified address (`[::]`, port 0, so every interface of
+    /// the machine): a dual-stack listener has to be, to be tested. It lives for one accept on
+    /// each family over loopback and is closed at once.
+    #[test]
+    fn the_unspecified_ipv6_address_takes_both_families() {
+        if !has_ipv6_loopback() {
+            return;
+        }
+        let listener = bind("[::]:0".parse().unwrap(), ListenOptions::STD).expect("binding [::]");
+        let port = listener.local_addr().expect("a bound address").port();
+        let _v4 = TcpStream::connect(("127.0.0.1", port)).expect("IPv4 reaches [::]");
+        let (_, peer) = listener.accept().expect("accepting the IPv4 client");
+        assert_eq!(peer.ip().to_canonical().to_string(), "127.0.0.1");
+        let _v6 = TcpStream::connect(("::1", port)).expect("IPv6 reaches [::]");
+        let (_, peer) = listener.accept().expect("accepting the IPv6 client");
+        assert_eq!(peer.ip().to_string(), "::1");
     }
 
     #[test]

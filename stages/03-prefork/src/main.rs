@@ -2,7 +2,7 @@
 //! supervise.
 
 use clap::Parser;
-use cli::{exit_with_error, parse_or_exit, ServerArgs, WorkerCount, WorkerCountError};
+use cli::{exit_with_error, ServerArgs, WorkerCount, WorkerCountError};
 
 /// Stage 03 of Stagecraft: a master process and forked worker processes that share one
 /// listening socket, each serving one connection at a time.
@@ -46,8 +46,11 @@ fn main() {
     use stage03_prefork::master::Stopped;
     use tracing::info;
 
-    let cli: Cli = parse_or_exit();
+    let (cli, reload) = cli::parse_with_reload::<Cli>();
     init_logging(&cli.server);
+    // The master's SIGHUP reads the config file again (the log level) before its rolling
+    // restart, so the new workers start with it. No thread: the master forks.
+    reload.install(|cli: &Cli| &cli.server);
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
     let workers = cli.workers.unwrap_or_else(stage03_prefork::default_workers);
     // Built once, before the fork: every worker starts with this memory, shared copy-on-write.
@@ -78,7 +81,7 @@ fn main() {
 #[cfg(not(target_os = "linux"))]
 fn main() {
     // Parse anyway, so `--help` works everywhere and the flags are checked.
-    let _cli: Cli = parse_or_exit();
+    let _cli: Cli = cli::parse_or_exit();
     exit_with_error(
         "stage 03 needs Linux (fork, signalfd, epoll with EPOLLEXCLUSIVE, PR_SET_PDEATHSIG); \
          try stage 02 or stage 04 on this system",

@@ -316,6 +316,8 @@ impl Master {
             Signal::SIGCHLD => self.reap()?,
             Signal::SIGHUP => match self.phase {
                 Phase::Running => {
+                    // The config file first (the log level): the workers forked next inherit it.
+                    cli::config::reload_now();
                     self.generation += 1;
                     self.rolling = true;
                     info!(

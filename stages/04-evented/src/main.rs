@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use app::App;
 use clap::Parser;
-use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs, WorkerCount};
+use cli::{exit_with_error, init_logging, ServerArgs, WorkerCount};
 use driver::Scheme;
 use protocol::Limits;
 use stage04_evented::server::bind;
@@ -35,8 +35,12 @@ struct Cli {
 
 // ANCHOR: main
 fn main() {
-    let cli: Cli = parse_or_exit();
+    let (cli, reload) = cli::parse_with_reload::<Cli>();
     init_logging(&cli.server);
+    // SIGHUP reads the config file again and applies the log level (cli::config).
+    reload
+        .on_sighup(|cli: &Cli| &cli.server)
+        .unwrap_or_else(|error| exit_with_error(format_args!("cannot watch SIGHUP: {error}"), 1));
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED);
     let threads = cli.threads.unwrap_or_default().get();
     let app = App::site(

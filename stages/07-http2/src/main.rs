@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use app::App;
 use clap::Parser;
-use cli::{exit_with_error, init_logging, parse_or_exit, ServerArgs, WorkerCount};
+use cli::{exit_with_error, init_logging, ServerArgs, WorkerCount};
 use driver::Scheme;
 use protocol::Limits;
 use stage05_async::shutdown::{Shutdown, BLOCKING_GRACE, SHUTDOWN_GRACE};
@@ -42,8 +42,12 @@ struct Cli {
 
 // ANCHOR: main
 fn main() {
-    let cli: Cli = parse_or_exit();
+    let (cli, reload) = cli::parse_with_reload::<Cli>();
     init_logging(&cli.server);
+    // SIGHUP reads the config file again and applies the log level (cli::config).
+    reload
+        .on_sighup(|cli: &Cli| &cli.server)
+        .unwrap_or_else(|error| exit_with_error(format_args!("cannot watch SIGHUP: {error}"), 1));
     let limits = Arc::new(cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED));
     let app = App::site(
         &cli.server.site_options(),

@@ -256,7 +256,11 @@ impl Server {
     /// [`Server::start`] without the panic.
     pub fn try_start(stage: &Stage, args: &[&str]) -> Result<Server, ServerError> {
         let binary = build::stage_binary(stage.package).map_err(ServerError::Build)?;
-        let mut all_args: Vec<String> = ["--addr", "127.0.0.1:0"].map(String::from).to_vec();
+        // 127.0.0.1:0 unless the test names its own address (an IPv6 case: `[::1]:0`).
+        let mut all_args: Vec<String> = Vec::new();
+        if flag_value(args, "--addr").is_none() {
+            all_args.extend(["--addr", "127.0.0.1:0"].map(String::from));
+        }
         all_args.extend(args.iter().map(|arg| (*arg).to_owned()));
         if !stage.capabilities.tls {
             let args: Vec<&str> = all_args.iter().map(String::as_str).collect();
