@@ -5,7 +5,7 @@
 //! There is one list of settings: the flags of the stage's clap parser. Every flag with a long
 //! name is also a key of the file (`--max-body` is `max_body`, or `max-body`) and an environment
 //! variable (`STAGECRAFT_MAX_BODY`), found by walking clap's [`clap::Command`] at start. So a
-//! flag added to [`ServerArgs`](crate::ServerArgs), or to one stage's parser (`--threads`,
+//! flag added to [`crate::ServerArgs`], or to one stage's parser (`--threads`,
 //! `--workers`, `--cert`...), is settable from all three with no code here.
 //!
 //! How the sources meet: each value of the file and of the environment is first checked by the

@@ -90,7 +90,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024, value_parser = parse_positive_u64)]
     pub log_file_size: u64,
 
-    /// Read settings from this TOML file (keys are the flags' long names: addr = "[::1]:8080",
+    /// Read settings from this TOML file (keys are the flags' long names: addr = "127.0.0.1:80",
     /// max_body = 1000), or STAGECRAFT_CONFIG; STAGECRAFT_* variables beat the file, the command
     /// line beats both.
     #[arg(long, value_name = "FILE")]
