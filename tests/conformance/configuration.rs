@@ -141,10 +141,12 @@ pub fn the_log_file_gets_the_log(stage: &Stage) {
     let log = dir.join("server.log");
     let server = Server::start(stage, &["--log-file", path_str(&log)]);
     assert_eq!(exchange(&server, &get("/healthz")).status, 200);
+    // The access line of that request, in the combined log format.
+    let access_line = "\"GET /healthz HTTP/1.1\" 200 2 \"-\" \"-\"";
     let deadline = Instant::now() + LOG_WITHIN;
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("INFO") {
+        if text.contains("INFO") && text.contains(access_line) {
             break;
         }
         assert!(
