@@ -28,6 +28,9 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use std::fmt;
 
 use bytes::Bytes;
 
@@ -47,6 +50,9 @@ const PLAIN: &str = "text/plain; charset=utf-8";
 #[derive(Debug)]
 pub struct ErrorPages {
     root: DocumentRoot,
+    /// Whether a broken `NNN.html` was reported at warning level already: a broken 404 page is
+    /// met on every 404, and one warning says it; the rest go to the debug level.
+    warned: AtomicBool,
 }
 
 impl ErrorPages {
@@ -57,7 +63,10 @@ impl ErrorPages {
 
     /// Error pages from an opened root.
     pub fn new(root: DocumentRoot) -> ErrorPages {
-        ErrorPages { root }
+        ErrorPages {
+            root,
+            warned: AtomicBool::new(false),
+        }
     }
 
     // ANCHOR: render
@@ -112,15 +121,15 @@ impl ErrorPages {
             // The usual case: the site has no page for this code.
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
             Err(error) => {
-                tracing::warn!("{name} in the document root cannot be opened ({error}): sending the generated page");
+                self.broken(format_args!("{name} cannot be opened ({error})"));
                 return None;
             }
         };
         let metadata = file.metadata().ok()?;
         if !metadata.is_file() || metadata.len() > MAX_CUSTOM_PAGE {
-            tracing::warn!(
-                "{name} in the document root is not a regular file of at most {MAX_CUSTOM_PAGE} bytes: sending the generated page"
-            );
+            self.broken(format_args!(
+                "{name} is not a regular file of at most {MAX_CUSTOM_PAGE} bytes"
+            ));
             return None;
         }
         let mut page = Vec::with_capacity(metadata.len() as usize);
@@ -128,9 +137,20 @@ impl ErrorPages {
         match file.by_ref().take(MAX_CUSTOM_PAGE).read_to_end(&mut page) {
             Ok(_) => Some(Bytes::from(page)),
             Err(error) => {
-                tracing::warn!("{name} in the document root cannot be read ({error}): sending the generated page");
+                self.broken(format_args!("{name} cannot be read ({error})"));
                 None
             }
+        }
+    }
+
+    /// Logs a broken custom page: a warning the first time, debug after.
+    fn broken(&self, what: fmt::Arguments<'_>) {
+        let root = self.root.path().display();
+        // Relaxed: only this flag is read or written, and a second warning in a race is harmless.
+        if self.warned.swap(true, Ordering::Relaxed) {
+            tracing::debug!("{what} in {root}: sending the generated page");
+        } else {
+            tracing::warn!("{what} in {root}: sending the generated page (said once; later ones at debug level)");
         }
     }
 }
