@@ -24,8 +24,15 @@
 //! - [`static_files`]: path resolution and file responses;
 //! - [`root`]: opening files beneath the document root (`openat2` with `RESOLVE_BENEATH`);
 //! - [`conditional`]: validators and conditional requests (RFC 9110 sections 8.8 and 13);
-//! - [`range`]: byte ranges (RFC 9110 section 14).
+//! - [`range`]: byte ranges (RFC 9110 section 14);
+//! - [`compress`]: content codings, gzip and brotli (RFC 9110 section 12.5.3, RFC 1952, RFC 7932);
+//! - [`cache_control`]: `Cache-Control` for static files (RFC 9111 section 5.2.2);
+//! - [`cache`]: the in-memory cache of small hot files;
+//! - [`vhost`]: virtual hosts, the document root chosen by `Host` (RFC 9110 section 7.2).
 
+pub mod cache;
+pub mod cache_control;
+pub mod compress;
 pub mod conditional;
 pub mod form;
 pub mod path;
@@ -34,6 +41,7 @@ pub mod root;
 pub mod router;
 pub mod routes;
 pub mod static_files;
+pub mod vhost;
 
 use std::fmt;
 use std::io;
@@ -44,6 +52,8 @@ use std::time::{Duration, Instant};
 use protocol::{Method, Request, Response, StatusCode};
 use root::DocumentRoot;
 use router::{Lookup, Router};
+use static_files::{StaticFiles, StaticOptions};
+use vhost::VirtualHost;
 
 /// What a stage says about itself in `/api/info` and `/metrics`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,8 +103,9 @@ pub fn default_site_root() -> PathBuf {
 /// The application. One value serves a whole stage: every thread, process or task holds it
 /// through an `Arc`, so all its state is immutable or atomic.
 pub struct App {
-    /// Opened once: every file is opened relative to it, and never outside it.
-    root: DocumentRoot,
+    /// The document roots (opened once: every file is opened relative to one, and never
+    /// outside it), how files are sent, and the file cache.
+    static_files: StaticFiles,
     info: AppInfo,
     started: Instant,
     router: Router,
@@ -106,8 +117,24 @@ pub struct App {
 impl App {
     /// An application serving `root`, which must be an existing directory.
     pub fn new(root: &Path, info: AppInfo, started: Instant) -> Result<App, AppError> {
+        App::with_static_files(root, &[], StaticOptions::default(), info, started)
+    }
+
+    /// An application serving `root`, and each virtual host's root to requests for its name,
+    /// with `options` for compression, `Cache-Control` and the file cache.
+    pub fn with_static_files(
+        root: &Path,
+        hosts: &[VirtualHost],
+        options: StaticOptions,
+        info: AppInfo,
+        started: Instant,
+    ) -> Result<App, AppError> {
         Ok(App {
-            root: DocumentRoot::open(root)?,
+            static_files: StaticFiles::with_virtual_hosts(
+                DocumentRoot::open(root)?,
+                hosts,
+                options,
+            )?,
             info,
             started,
             router: Router::new(routes::routes()),
@@ -163,7 +190,7 @@ impl App {
                 format!("{} is not allowed here; try {allow}", request.method),
             )
             .header("allow", allow),
-            Lookup::NotFound => static_files::serve(&self.root, request, path),
+            Lookup::NotFound => self.static_files.serve(request, path),
         }
     }
     // ANCHOR_END: respond
@@ -189,7 +216,12 @@ impl App {
 
     /// The canonical document root.
     pub fn root(&self) -> &Path {
-        self.root.path()
+        self.static_files.root().path()
+    }
+
+    /// The static files: roots, options and cache.
+    pub fn static_files(&self) -> &StaticFiles {
+        &self.static_files
     }
 
     /// Time since the stage started.
@@ -210,8 +242,8 @@ impl App {
 impl fmt::Debug for App {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("App")
-            .field("root", &self.root.path())
-            .field("resolver", &self.root.resolver())
+            .field("root", &self.static_files.root().path())
+            .field("resolver", &self.static_files.root().resolver())
             .field("info", &self.info)
             .field("requests_served", &self.requests_served())
             .finish_non_exhaustive()

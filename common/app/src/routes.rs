@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::path::check_path;
 use super::router::{Params, Route};
-use super::{form, static_files, App};
+use super::{form, App};
 use protocol::{Body, Request, Response, StatusCode};
 
 /// The longest `/slow` will sleep, so that one request cannot hold a worker for minutes.
@@ -56,7 +56,7 @@ pub fn routes() -> Vec<Route> {
 fn home(app: &App, request: &Request, _: &Params) -> Response {
     // "/" is absolute and holds nothing to decode, so the check cannot refuse it.
     let path = check_path("/").expect("/ is a valid path");
-    static_files::serve(&app.root, request, path)
+    app.static_files().serve(request, path)
 }
 
 /// `POST /`: what the site's form (`form.html`) sent, as a page that lists the fields (escaped) and the

@@ -120,6 +120,7 @@ impl StatusCode {
     pub const FORBIDDEN: StatusCode = StatusCode(403);
     pub const NOT_FOUND: StatusCode = StatusCode(404);
     pub const METHOD_NOT_ALLOWED: StatusCode = StatusCode(405);
+    pub const NOT_ACCEPTABLE: StatusCode = StatusCode(406);
     pub const REQUEST_TIMEOUT: StatusCode = StatusCode(408);
     pub const LENGTH_REQUIRED: StatusCode = StatusCode(411);
     pub const PRECONDITION_FAILED: StatusCode = StatusCode(412);
@@ -156,6 +157,7 @@ impl StatusCode {
             403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            406 => "Not Acceptable",
             408 => "Request Timeout",
             411 => "Length Required",
             412 => "Precondition Failed",
