@@ -37,6 +37,7 @@ use crate::handler::{handler, IntoResponse};
 use crate::middleware::Middleware;
 use crate::root::DocumentRoot;
 use crate::router::{Params, Route, Router};
+use crate::static_files::{StaticFiles, StaticOptions};
 use crate::stats::Stats;
 use crate::{App, AppError, AppInfo, ErrorHandler, Fallback};
 use protocol::{Method, Request, Response, StatusCode};
@@ -172,15 +173,17 @@ impl AppBuilder {
         self
     }
 
-    /// Serves files from `root` for any GET or HEAD that no route takes.
+    /// Serves files from `root` for any GET or HEAD that no route takes, with the default
+    /// [`StaticOptions`] (compression on, `Cache-Control` by type, no file cache).
     pub fn static_files(self, root: &Path) -> Result<AppBuilder, AppError> {
-        Ok(self.static_root(Arc::new(DocumentRoot::open(root)?)))
+        let files = StaticFiles::new(DocumentRoot::open(root)?, StaticOptions::default());
+        Ok(self.static_root(Arc::new(files)))
     }
 
-    /// Serves files from a document root already opened (shared with a route that serves
-    /// one of its files, as the demo site's `GET /` does).
-    pub fn static_root(mut self, root: Arc<DocumentRoot>) -> AppBuilder {
-        self.fallback = Fallback::StaticFiles(root);
+    /// Serves static files already set up (their roots, virtual hosts, options and cache),
+    /// shared with a route that serves one of their files, as the demo site's `GET /` does.
+    pub fn static_root(mut self, files: Arc<StaticFiles>) -> AppBuilder {
+        self.fallback = Fallback::StaticFiles(files);
         self
     }
 

@@ -33,10 +33,17 @@
 //! - [`templates`]: every generated HTML page, through minijinja, escaped by default;
 //! - [`error_pages`]: `NNN.html` from the root or a generated page (RFC 9110 sections 12.5.1, 15);
 //! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2);
-//! - [`site`]: the options of the demo site, which the command line sets.
+//! - [`site`]: the options of the demo site, which the command line sets;
+//! - [`compress`]: content codings, gzip and brotli (RFC 9110 section 12.5.3, RFC 1952, RFC 7932);
+//! - [`cache_control`]: `Cache-Control` for static files (RFC 9111 section 5.2.2);
+//! - [`cache`]: the in-memory cache of small hot files;
+//! - [`vhost`]: virtual hosts, the document root chosen by `Host` (RFC 9110 section 7.2).
 
 pub mod access_log;
 pub mod builder;
+pub mod cache;
+pub mod cache_control;
+pub mod compress;
 pub mod conditional;
 pub mod error_pages;
 pub mod extract;
@@ -53,6 +60,7 @@ pub mod site;
 pub mod static_files;
 pub mod stats;
 pub mod templates;
+pub mod vhost;
 
 use std::any::Any;
 use std::fmt;
@@ -63,8 +71,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use protocol::{Method, Request, Response, StatusCode};
-use root::DocumentRoot;
 use router::{Lookup, Router};
+use static_files::StaticFiles;
 
 pub use builder::{AppBuilder, Group};
 pub use extract::{Json, Rejection};
@@ -126,9 +134,9 @@ pub type ErrorHandler = Arc<dyn Fn(&Request, Response) -> Response + Send + Sync
 enum Fallback {
     /// 404.
     NotFound,
-    /// A static file lookup under the document root (opened once: every file is opened
-    /// relative to it, and never outside it).
-    StaticFiles(Arc<DocumentRoot>),
+    /// A static file lookup under the document root the request's host selects (each root
+    /// opened once: every file is opened relative to it, and never outside it).
+    StaticFiles(Arc<StaticFiles>),
     /// A handler of the application's own.
     Handler(Handler),
 }
@@ -231,8 +239,8 @@ impl App {
                 self.framework_error(request, refusal)
             }
             Lookup::NotFound => match &self.fallback {
-                Fallback::StaticFiles(root) => {
-                    let response = static_files::serve(root, request, path);
+                Fallback::StaticFiles(files) => {
+                    let response = files.serve(request, path);
                     if response.status.as_u16() >= 400 {
                         self.framework_error(request, response)
                     } else {
@@ -308,7 +316,7 @@ impl App {
     /// The document root static files come from, if the app serves any.
     pub fn root(&self) -> Option<&Path> {
         match &self.fallback {
-            Fallback::StaticFiles(root) => Some(root.path()),
+            Fallback::StaticFiles(files) => Some(files.root().path()),
             _ => None,
         }
     }

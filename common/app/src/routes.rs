@@ -30,8 +30,9 @@ use super::error_pages::ErrorPages;
 use super::path::check_path;
 use super::root::DocumentRoot;
 use super::router::Params;
+use super::static_files::StaticFiles;
 use super::stats::Stats;
-use super::{form, static_files, templates, AppError, AppInfo, SiteOptions};
+use super::{form, templates, AppError, AppInfo, SiteOptions};
 use protocol::{Body, Request, Response, StatusCode};
 
 /// The longest `/slow` will sleep, so that one request cannot hold a worker for minutes.
@@ -50,7 +51,11 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
     let metrics_stats = Arc::clone(&stats);
     let mut root = DocumentRoot::open(&options.root)?;
     root.set_lists_directories(options.dir_listing);
-    let root = Arc::new(root);
+    let root = Arc::new(StaticFiles::with_virtual_hosts(
+        root,
+        &options.vhosts,
+        options.static_files.clone(),
+    )?);
     let error_pages = ErrorPages::open(&options.root)?;
     let home_root = Arc::clone(&root);
     // The access log first, so that it wraps everything else and logs what the client got.
@@ -83,10 +88,10 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
 
 /// `GET /`: the home page, from the document root like any static file. A route of its own
 /// because `POST /` is one: a path some route takes is answered by its routes only.
-fn home(root: &DocumentRoot, request: &Request) -> Response {
+fn home(files: &StaticFiles, request: &Request) -> Response {
     // "/" is absolute and holds nothing to decode, so the check cannot refuse it.
     let path = check_path("/").expect("/ is a valid path");
-    static_files::serve(root, request, path)
+    files.serve(request, path)
 }
 
 /// `POST /`: what the site's form (`form.html`) sent, as a page that lists the fields (escaped) and the

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::access_log::Format;
+use crate::static_files::StaticOptions;
+use crate::vhost::VirtualHost;
 
 // ANCHOR: site_options
 /// How the demo site is set up. `SiteOptions::new(root)` is every default.
@@ -18,6 +20,10 @@ pub struct SiteOptions {
     /// The access log's line format (combined or JSON; whether lines are written at all is the
     /// logging set-up's choice).
     pub access_log: Format,
+    /// Other document roots, each for the requests to one host name (`--vhost NAME=DIR`).
+    pub vhosts: Vec<VirtualHost>,
+    /// How static files are sent: compression, `Cache-Control`, the file cache.
+    pub static_files: StaticOptions,
 }
 // ANCHOR_END: site_options
 
@@ -28,6 +34,8 @@ impl SiteOptions {
             root: root.to_owned(),
             dir_listing: false,
             access_log: Format::Combined,
+            vhosts: Vec::new(),
+            static_files: StaticOptions::default(),
         }
     }
 }

@@ -42,13 +42,23 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
+use bytes::Bytes;
+
+use super::cache::{Cached, FileCache, FileFacts, Key, Lookup};
+use super::cache_control::CacheControl;
+use super::compress::{
+    self, add_vary, encoded_etag, negotiate, CompressOptions, CompressedStream, Encoding,
+    Encodings, Negotiated,
+};
 use super::conditional::{evaluate, if_range_allows, Precondition, Validators};
 use super::listing::Listing;
 use super::path::{check_segment, CheckedPath, PathError};
 use super::range::{parse_range, RangeRequest};
 use super::root::DocumentRoot;
+use super::vhost::{self, VirtualHost};
+use super::AppError;
 use protocol::{Body, FileRegion, Headers, Method, Request, Response, StatusCode};
 
 /// Files (or ranges) up to this size are read into memory and sent with their head; larger ones
@@ -57,6 +67,125 @@ pub const SMALL_FILE_IN_MEMORY: u64 = 16 * 1024;
 
 /// The methods a static file answers.
 const ALLOW: &str = "GET, HEAD, OPTIONS";
+
+// ANCHOR: static_options
+/// How static files are served, beyond where they are. `Default` is what a stage does
+/// without flags: compression on, `Cache-Control` by type, the file cache off.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StaticOptions {
+    /// gzip and brotli (see `compress`).
+    pub compress: CompressOptions,
+    /// `Cache-Control` by media type (see `cache_control`).
+    pub cache_control: CacheControl,
+    /// The in-memory cache of small files (see `cache`).
+    pub cache: super::cache::CacheOptions,
+}
+// ANCHOR_END: static_options
+
+// ANCHOR: static_files
+/// The static files of an application: the document roots (the default one, and one per
+/// virtual host), how files are sent, and the cache they share.
+#[derive(Debug)]
+pub struct StaticFiles {
+    /// Index 0 is the default root; index `i + 1` is `hosts[i]`'s.
+    roots: Vec<DocumentRoot>,
+    hosts: Vec<VirtualHost>,
+    options: StaticOptions,
+    cache: FileCache,
+}
+// ANCHOR_END: static_files
+
+impl StaticFiles {
+    /// Static files from `root` alone.
+    pub fn new(root: DocumentRoot, options: StaticOptions) -> StaticFiles {
+        StaticFiles {
+            roots: vec![root],
+            hosts: Vec::new(),
+            cache: FileCache::new(options.cache.clone()),
+            options,
+        }
+    }
+
+    /// Static files from `root`, and from each virtual host's root for requests to its name.
+    /// Every root must be an existing directory; a name given twice is served by the first.
+    pub fn with_virtual_hosts(
+        root: DocumentRoot,
+        hosts: &[VirtualHost],
+        options: StaticOptions,
+    ) -> Result<StaticFiles, AppError> {
+        let lists_directories = root.lists_directories();
+        let mut files = StaticFiles::new(root, options);
+        for host in hosts {
+            // A virtual host lists its directories when the default root does.
+            let mut host_root = DocumentRoot::open(&host.root)?;
+            host_root.set_lists_directories(lists_directories);
+            files.roots.push(host_root);
+            files.hosts.push(host.clone());
+        }
+        Ok(files)
+    }
+
+    /// The default document root.
+    pub fn root(&self) -> &DocumentRoot {
+        &self.roots[0]
+    }
+
+    /// The virtual hosts, in the order given.
+    pub fn virtual_hosts(&self) -> &[VirtualHost] {
+        &self.hosts
+    }
+
+    /// The options.
+    pub fn options(&self) -> &StaticOptions {
+        &self.options
+    }
+
+    /// The file cache (for its counters).
+    pub fn cache(&self) -> &FileCache {
+        &self.cache
+    }
+
+    /// Serves `path` from the root the request's host selects.
+    pub fn serve(&self, request: &Request, path: CheckedPath<'_>) -> Response {
+        let index = vhost::select(&self.hosts, request).map_or(0, |i| i + 1);
+        // `select` returns a position in `hosts`, and `roots` holds one more: in bounds.
+        let root = &self.roots[index];
+        serve_with(
+            &Context {
+                root,
+                root_index: index,
+                options: &self.options,
+                cache: &self.cache,
+            },
+            request,
+            path,
+        )
+    }
+}
+
+/// Serves `path` from `root` with the default options and no cache.
+pub fn serve(root: &DocumentRoot, request: &Request, path: CheckedPath<'_>) -> Response {
+    let options = StaticOptions::default();
+    let cache = FileCache::new(options.cache.clone());
+    serve_with(
+        &Context {
+            root,
+            root_index: 0,
+            options: &options,
+            cache: &cache,
+        },
+        request,
+        path,
+    )
+}
+
+/// Everything a request for a static file is answered with.
+struct Context<'a> {
+    root: &'a DocumentRoot,
+    root_index: usize,
+    options: &'a StaticOptions,
+    cache: &'a FileCache,
+}
 
 /// Why a path does not lead to a file to serve.
 #[derive(Debug)]
@@ -118,56 +247,435 @@ pub struct OpenFile {
     /// The media type, from the name the client asked for (for a directory, its `index.html`),
     /// not from where a symlink may have led.
     pub content_type: Cow<'static, str>,
+    /// Size, time, inode and device: what the cache checks to see the file changed.
+    pub facts: FileFacts,
 }
 
-/// Serves `path` from `root`.
-pub fn serve(root: &DocumentRoot, request: &Request, path: CheckedPath<'_>) -> Response {
-    let resolved = match resolve(root, path) {
-        Ok(resolved) => resolved,
-        Err(refusal) => return refusal.response(),
-    };
+/// Serves a request for a static file.
+fn serve_with(context: &Context<'_>, request: &Request, path: CheckedPath<'_>) -> Response {
     match request.method {
         Method::Get | Method::Head => {}
-        Method::Options => return Response::new(StatusCode::NO_CONTENT).header("allow", ALLOW),
+        // The file must exist for its methods to be listed, or a write refused.
         _ => {
+            if let Err(refusal) = resolve(context.root, path) {
+                return refusal.response();
+            }
+            if request.method == Method::Options {
+                return Response::new(StatusCode::NO_CONTENT).header("allow", ALLOW);
+            }
             return Response::text(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "a static file can only be read: use GET or HEAD",
             )
-            .header("allow", ALLOW)
+            .header("allow", ALLOW);
         }
     }
-    match resolved {
-        Resolved::File(file) => respond_with_file(request, file),
-        Resolved::Listing(listing) => listing.response(),
-        Resolved::DirectoryWithoutSlash => {
+    let wanted = match wanted(path) {
+        Ok(wanted) => wanted,
+        Err(refusal) => return refusal.response(),
+    };
+    let now = Instant::now();
+    let original = match original(context, request, &wanted, now) {
+        Ok(Found::File(original)) => original,
+        Ok(Found::Listing(listing)) => return listing.response(),
+        Ok(Found::DirectoryWithoutSlash) => {
             let path = path.as_str();
             let location = match request.query() {
                 Some(query) => format!("{path}/?{query}"),
                 None => format!("{path}/"),
             };
-            Response::text(
+            return Response::text(
                 StatusCode::MOVED_PERMANENTLY,
                 format!("moved to {location}"),
             )
-            .header("location", location)
+            .header("location", location);
         }
+        Err(refusal) => return refusal.response(),
+    };
+    let representation = match representation(context, request, original, now) {
+        Ok(representation) => representation,
+        Err(not_acceptable) => return not_acceptable,
+    };
+    respond(request, representation, context.options)
+}
+
+/// The file a request names, before any coding: from the cache when it holds it fresh, else
+/// opened (and then cached when it fits); or a directory without its slash, or a listing.
+struct Original {
+    /// The path opened beneath the root (for a directory, its `index.html`).
+    path: String,
+    facts: FileFacts,
+    content_type: Cow<'static, str>,
+    source: Source,
+    /// The precompressed siblings, when the cache remembered them.
+    siblings: Option<Encodings>,
+    /// Whether this came from (or went into) the cache, so that what is derived from it can
+    /// be cached too.
+    cached: bool,
+}
+
+/// Where the bytes of a representation are.
+enum Source {
+    Memory(Bytes),
+    Disk(File),
+}
+
+// ANCHOR: original
+fn original(
+    context: &Context<'_>,
+    request: &Request,
+    wanted: &Wanted<'_>,
+    now: Instant,
+) -> Result<Found, Refusal> {
+    let opened_path = opened_path(wanted);
+    let cache = context.cache;
+    let key = |path: &str| Key {
+        root: context.root_index,
+        path: path.to_owned(),
+        encoding: Encoding::Identity,
+    };
+    let from_cache = |cached: &Cached, path: Cow<'_, str>| Original {
+        path: path.into_owned(),
+        facts: cached.facts,
+        content_type: cached.content_type.clone(),
+        source: Source::Memory(cached.content.clone()),
+        siblings: cached.siblings,
+        cached: true,
+    };
+    let stale = match cache.lookup(&key(&opened_path), now) {
+        // A hit: no open, no stat, no read.
+        Lookup::Fresh(cached) => return Ok(Found::File(from_cache(&cached, opened_path))),
+        Lookup::Stale(cached) => Some(cached),
+        Lookup::Missing => None,
+    };
+    let open = match open_wanted(context.root, wanted) {
+        Ok(Resolved::File(open)) => open,
+        Ok(Resolved::DirectoryWithoutSlash) => return Ok(Found::DirectoryWithoutSlash),
+        Ok(Resolved::Listing(listing)) => return Ok(Found::Listing(listing)),
+        Err(refusal) => {
+            if stale.is_some() {
+                cache.remove(&key(&opened_path));
+            }
+            return Err(refusal);
+        }
+    };
+    if let Some(cached) = stale {
+        if cached.facts == open.facts {
+            // Unchanged since it was cached: trust it for another `max_age`.
+            cache.refresh(&key(&opened_path), now);
+            return Ok(Found::File(from_cache(&cached, opened_path)));
+        }
+    }
+    let mut original = Original {
+        path: opened_path.into_owned(),
+        facts: open.facts,
+        content_type: open.content_type,
+        source: Source::Disk(open.file),
+        siblings: None,
+        cached: false,
+    };
+    // A GET for a file the cache takes reads it whole now, once; a HEAD needs no content.
+    if request.method == Method::Get && cache.admits(original.facts.len) {
+        if let Source::Disk(file) = &original.source {
+            let mut content = vec![0; original.facts.len as usize];
+            if file.read_exact_at(&mut content, 0).is_ok() {
+                let content = Bytes::from(content);
+                cache.insert(
+                    key(&original.path),
+                    Arc::new(Cached {
+                        content: content.clone(),
+                        facts: original.facts,
+                        content_type: original.content_type.clone(),
+                        siblings: None,
+                    }),
+                    now,
+                );
+                original.source = Source::Memory(content);
+                original.cached = true;
+            }
+        }
+    }
+    Ok(Found::File(original))
+}
+// ANCHOR_END: original
+
+/// What a request for a static path finds.
+enum Found {
+    File(Original),
+    /// A directory asked for without its trailing slash.
+    DirectoryWithoutSlash,
+    /// A directory without `index.html`, when the root lists directories.
+    Listing(Listing),
+}
+
+/// One way of sending the file: its coding, its bytes and its validators.
+struct Representation {
+    encoding: Encoding,
+    content_type: Cow<'static, str>,
+    validators: Validators,
+    len: u64,
+    body: RepresentationBody,
+    /// Whether `Range` applies: to the file as it is on disk (the original or a precompressed
+    /// sibling), yes; to bytes compressed on the fly, whose offsets are not known before
+    /// they are made, no (RFC 9110 section 14.2 lets a server ignore `Range`).
+    ranges: bool,
+    /// Whether another client could get another coding: then `Vary: Accept-Encoding`.
+    varies: bool,
+}
+
+enum RepresentationBody {
+    Memory(Bytes),
+    Disk(File),
+    /// Compressed as it is sent: the original file, compressed into `encoding`.
+    Stream(File),
+}
+
+// ANCHOR: representation
+/// Picks the coding (RFC 9110 section 12.5.3) and makes the representation in it: the
+/// original; a precompressed sibling from disk; or the original compressed now, in memory
+/// when it is small (and cached when the cache takes it), streamed when it is large.
+fn representation(
+    context: &Context<'_>,
+    request: &Request,
+    original: Original,
+    now: Instant,
+) -> Result<Representation, Response> {
+    let options = &context.options.compress;
+    let compressible = (options.on_the_fly || options.precompressed)
+        && compress::compressible(&original.content_type);
+    let mut available = Encodings::IDENTITY;
+    if compressible && options.on_the_fly && original.facts.len >= options.min_len {
+        available = Encodings::ALL;
+    }
+    let accept = || request.headers.get_all("accept-encoding");
+    // Siblings are looked for only when the client would take a coding, so a request without
+    // `Accept-Encoding` costs no extra open.
+    let mut siblings: Vec<(Encoding, OpenFile)> = Vec::new();
+    let wants_coding = compressible
+        && options.precompressed
+        && matches!(negotiate(accept(), Encodings::ALL), Negotiated::Use(e) if e != Encoding::Identity);
+    if wants_coding {
+        for encoding in [Encoding::Brotli, Encoding::Gzip] {
+            if original
+                .siblings
+                .is_some_and(|known| !known.contains(encoding))
+            {
+                continue;
+            }
+            if let Some(sibling) = open_sibling(context.root, &original, encoding) {
+                available = available.with(encoding);
+                siblings.push((encoding, sibling));
+            }
+        }
+        if original.cached && original.siblings.is_none() {
+            remember_siblings(context, &original, &siblings, now);
+        }
+    }
+    let varies = compressible;
+    let encoding = match negotiate(accept(), available) {
+        Negotiated::Use(encoding) => encoding,
+        Negotiated::NotAcceptable => {
+            let mut refusal = Response::text(
+                StatusCode::NOT_ACCEPTABLE,
+                "none of the content codings this file is available in (identity, or gzip and \
+                 br for text) is acceptable to the client (Accept-Encoding)",
+            );
+            if varies {
+                add_vary(&mut refusal);
+            }
+            return Err(refusal);
+        }
+    };
+    let base = Validators::new(original.facts.len, original.facts.modified);
+    if encoding == Encoding::Identity {
+        return Ok(Representation {
+            encoding,
+            content_type: original.content_type,
+            validators: base,
+            len: original.facts.len,
+            body: match original.source {
+                Source::Memory(bytes) => RepresentationBody::Memory(bytes),
+                Source::Disk(file) => RepresentationBody::Disk(file),
+            },
+            ranges: true,
+            varies,
+        });
+    }
+    if let Some((_, sibling)) = siblings.into_iter().find(|(e, _)| *e == encoding) {
+        // The sibling's own validators (it is its own file), tagged with the coding, strong:
+        // its bytes are fixed on disk, so ranges of them are well defined.
+        let mut validators = Validators::new(sibling.len, sibling.modified);
+        validators.etag = encoded_etag(&validators.etag, encoding, false);
+        return Ok(Representation {
+            encoding,
+            content_type: original.content_type,
+            validators,
+            len: sibling.len,
+            body: RepresentationBody::Disk(sibling.file),
+            ranges: true,
+            varies,
+        });
+    }
+    // Compressed now. Weak: the bytes depend on the encoder's version and level.
+    let mut validators = base;
+    validators.etag = encoded_etag(&validators.etag, encoding, true);
+    let content_type = original.content_type.clone();
+    let source_len = original.facts.len;
+    let body = on_the_fly(context, original, encoding, now);
+    let len = match &body {
+        RepresentationBody::Memory(bytes) => bytes.len() as u64,
+        // What is read from the file; the length sent is not known until the end.
+        _ => source_len,
+    };
+    Ok(Representation {
+        encoding,
+        content_type,
+        validators,
+        len,
+        body,
+        ranges: false,
+        varies,
+    })
+}
+// ANCHOR_END: representation
+
+/// The original compressed into `encoding`: from the cache, compressed in memory, or streamed.
+fn on_the_fly(
+    context: &Context<'_>,
+    original: Original,
+    encoding: Encoding,
+    now: Instant,
+) -> RepresentationBody {
+    let options = &context.options.compress;
+    let key = Key {
+        root: context.root_index,
+        path: original.path,
+        encoding,
+    };
+    if original.cached {
+        match context.cache.lookup(&key, now) {
+            Lookup::Fresh(cached) if cached.facts == original.facts => {
+                return RepresentationBody::Memory(cached.content.clone())
+            }
+            Lookup::Stale(cached) if cached.facts == original.facts => {
+                // Made from the same file as the identity entry, which was just checked.
+                context.cache.refresh(&key, now);
+                return RepresentationBody::Memory(cached.content.clone());
+            }
+            _ => {}
+        }
+    }
+    let content = match original.source {
+        Source::Memory(bytes) => bytes,
+        Source::Disk(file) if original.facts.len <= SMALL_FILE_IN_MEMORY => {
+            let mut content = vec![0; original.facts.len as usize];
+            if file.read_exact_at(&mut content, 0).is_err() {
+                // A file that shrank under us: the stream will end the body abruptly.
+                return RepresentationBody::Stream(file);
+            }
+            Bytes::from(content)
+        }
+        // ANCHOR: large_stream
+        // Large: compressed piece by piece as the driver sends it, in bounded memory.
+        Source::Disk(file) => return RepresentationBody::Stream(file),
+        // ANCHOR_END: large_stream
+    };
+    let compressed = compress::compress(&content, encoding, options);
+    if original.cached {
+        context.cache.insert(
+            key,
+            Arc::new(Cached {
+                content: compressed.clone(),
+                facts: original.facts,
+                content_type: original.content_type,
+                siblings: None,
+            }),
+            now,
+        );
+    }
+    RepresentationBody::Memory(compressed)
+}
+
+/// Opens `FILE.gz` / `FILE.br` beside the original, if it is a regular file no older than the
+/// original (an older one was made from an earlier version of the file, and is ignored).
+fn open_sibling(root: &DocumentRoot, original: &Original, encoding: Encoding) -> Option<OpenFile> {
+    let extension = encoding.sibling_extension()?;
+    let path = format!("{}.{extension}", original.path);
+    let file = root.open_file(&path).ok()?;
+    let metadata = file.metadata().ok()?;
+    if !metadata.is_file() {
+        return None;
+    }
+    let modified = metadata.modified().ok()?;
+    if modified < original.facts.modified {
+        return None;
+    }
+    Some(OpenFile {
+        file,
+        len: metadata.len(),
+        modified,
+        content_type: original.content_type.clone(),
+        facts: FileFacts::of(&metadata).ok()?,
+    })
+}
+
+/// Records in the cached identity entry which siblings exist, so that later hits open only
+/// the one they send.
+fn remember_siblings(
+    context: &Context<'_>,
+    original: &Original,
+    found: &[(Encoding, OpenFile)],
+    now: Instant,
+) {
+    let Source::Memory(content) = &original.source else {
+        return;
+    };
+    let siblings = found
+        .iter()
+        .fold(Encodings::IDENTITY, |set, (encoding, _)| {
+            set.with(*encoding)
+        });
+    context.cache.insert(
+        Key {
+            root: context.root_index,
+            path: original.path.clone(),
+            encoding: Encoding::Identity,
+        },
+        Arc::new(Cached {
+            content: content.clone(),
+            facts: original.facts,
+            content_type: original.content_type.clone(),
+            siblings: Some(siblings),
+        }),
+        now,
+    );
+}
+
+/// The path opened beneath the root for what a request wants.
+fn opened_path<'a>(wanted: &'a Wanted<'a>) -> Cow<'a, str> {
+    if wanted.trailing_slash {
+        match wanted.relative.as_ref() {
+            "" => Cow::Borrowed("index.html"),
+            directory => Cow::Owned(format!("{directory}/index.html")),
+        }
+    } else {
+        Cow::Borrowed(wanted.relative.as_ref())
     }
 }
 
 // ANCHOR: resolve
 /// Maps a checked request path onto a file under `root`, or says why not.
 pub fn resolve(root: &DocumentRoot, path: CheckedPath<'_>) -> Result<Resolved, Refusal> {
-    let wanted = wanted(path)?;
+    open_wanted(root, &wanted(path)?)
+}
+
+/// Opens what `wanted` names beneath `root`.
+fn open_wanted(root: &DocumentRoot, wanted: &Wanted<'_>) -> Result<Resolved, Refusal> {
     if wanted.trailing_slash {
         // A directory's page. One open of `dir/index.html`: if `dir` is a file, or has no
         // index.html, this fails, and either way there is nothing to serve.
-        let index = match wanted.relative.as_ref() {
-            "" => Cow::Borrowed("index.html"),
-            directory => Cow::Owned(format!("{directory}/index.html")),
-        };
         // ANCHOR: no_index
-        let (file, metadata) = match open_and_stat(root, &index) {
+        let (file, metadata) = match open_and_stat(root, &opened_path(wanted)) {
             // No index.html: the directory's listing, if the root has them on. Reading it fails
             // as opening the index did when `dir` is a file or missing, and gives the same 404.
             Err(Refusal::NotFound) if root.lists_directories() => {
@@ -202,11 +710,13 @@ fn regular_file(file: File, metadata: std::fs::Metadata, name: &Path) -> Result<
     if !metadata.is_file() {
         return Err(Refusal::NotFound);
     }
+    let facts = FileFacts::of(&metadata)?;
     Ok(Resolved::File(OpenFile {
         file,
-        len: metadata.len(),
-        modified: metadata.modified()?,
+        len: facts.len,
+        modified: facts.modified,
         content_type: content_type(name),
+        facts,
     }))
 }
 
@@ -269,23 +779,33 @@ fn wanted(path: CheckedPath<'_>) -> Result<Wanted<'_>, Refusal> {
 }
 // ANCHOR_END: resolve
 
-/// Builds the 200, 206, 304, 412 or 416 for an opened file.
-fn respond_with_file(request: &Request, open: OpenFile) -> Response {
-    let validators = Validators::new(open.len, open.modified);
+/// Builds the 200, 206, 304, 412 or 416 for a representation. A 304 carries what RFC 9110
+/// section 15.4.5 asks (the validators, `Cache-Control`, `Vary`); a HEAD gets every field the
+/// GET would, since it is answered by the same code and only its body is dropped.
+fn respond(request: &Request, rep: Representation, options: &StaticOptions) -> Response {
+    let validators = &rep.validators;
     let last_modified = validators.last_modified_http();
+    let cache_control = options.cache_control.for_type(&rep.content_type);
     let validated = |status| {
         // Room for the fields a 206 carries (a 200 has one fewer), so that adding them never
         // reallocates.
-        Response {
+        let mut response = Response {
             status,
-            headers: Headers::with_capacity(6, 192),
+            headers: Headers::with_capacity(9, 288),
             body: Body::Empty,
         }
         .header("etag", &validators.etag)
-        .header("last-modified", &last_modified)
+        .header("last-modified", &last_modified);
+        if let Some(value) = cache_control {
+            response.headers.append("cache-control", value);
+        }
+        if rep.varies {
+            response.headers.append("vary", "accept-encoding");
+        }
+        response
     };
 
-    match evaluate(&request.method, &request.headers, &validators) {
+    match evaluate(&request.method, &request.headers, validators) {
         Precondition::Proceed => {}
         // A 304 carries the validators so the client can refresh what it stored (section 15.4.5).
         Precondition::NotModified => return validated(StatusCode::NOT_MODIFIED),
@@ -295,41 +815,59 @@ fn respond_with_file(request: &Request, open: OpenFile) -> Response {
     }
 
     // ANCHOR: range_decision
-    // Range applies to GET only (section 14.2), and only while If-Range, if sent, still matches.
+    // Range applies to GET only (section 14.2), only while If-Range, if sent, still matches,
+    // and only to bytes that exist before they are sent (not to a body compressed on the fly).
     let range = match request.headers.get_str("range") {
         Some(value)
             if request.method == Method::Get
+                && rep.ranges
                 && request
                     .headers
                     .get_str("if-range")
-                    .is_none_or(|if_range| if_range_allows(if_range, &validators)) =>
+                    .is_none_or(|if_range| if_range_allows(if_range, validators)) =>
         {
-            parse_range(value, open.len)
+            parse_range(value, rep.len)
         }
         _ => RangeRequest::Full,
     };
     // ANCHOR_END: range_decision
 
-    let total = open.len;
+    let total = rep.len;
     let is_get = request.method == Method::Get;
-    let region = |offset, len| {
-        // ANCHOR: small_files
-        // A small file is read into memory: one `pread` here, and the head and the content then
-        // leave in one write and one packet. `sendfile` saves a copy, but for a few KiB the
-        // copy is cheaper than a second system call and a second packet the client must wait for.
-        if is_get && len <= SMALL_FILE_IN_MEMORY {
-            let mut content = vec![0; len as usize];
-            if open.file.read_exact_at(&mut content, offset).is_ok() {
-                return Body::Bytes(content.into());
-            }
-            // A file that shrank under us: let the driver find out while sending the region.
+    let encoding = rep.encoding;
+    let body = rep.body;
+    let region = |offset: u64, len: u64| match body {
+        RepresentationBody::Memory(bytes) => {
+            // In bounds: `parse_range` keeps a range within `total`, the length of `bytes`.
+            Body::Bytes(bytes.slice(offset as usize..(offset + len) as usize))
         }
-        // ANCHOR_END: small_files
-        Body::File(FileRegion {
-            file: Arc::new(std::os::fd::OwnedFd::from(open.file)),
+        RepresentationBody::Disk(file) => {
+            // ANCHOR: small_files
+            // A small file is read into memory: one `pread` here, and the head and the content
+            // then leave in one write and one packet. `sendfile` saves a copy, but for a few
+            // KiB the copy is cheaper than a second system call and a second packet the client
+            // must wait for.
+            if is_get && len <= SMALL_FILE_IN_MEMORY {
+                let mut content = vec![0; len as usize];
+                if file.read_exact_at(&mut content, offset).is_ok() {
+                    return Body::Bytes(content.into());
+                }
+                // A file that shrank under us: let the driver find out while sending the region.
+            }
+            // ANCHOR_END: small_files
+            Body::File(FileRegion {
+                file: Arc::new(std::os::fd::OwnedFd::from(file)),
+                offset,
+                len,
+            })
+        }
+        RepresentationBody::Stream(file) => Body::Stream(Box::new(CompressedStream::new(
+            Arc::new(file),
             offset,
             len,
-        })
+            encoding,
+            &options.compress,
+        ))),
     };
     let (status, body) = match range {
         RangeRequest::Full => (StatusCode::OK, region(0, total)),
@@ -340,9 +878,15 @@ fn respond_with_file(request: &Request, open: OpenFile) -> Response {
                 .header("accept-ranges", "bytes");
         }
     };
-    let mut response = validated(status)
-        .header("content-type", &*open.content_type)
-        .header("accept-ranges", "bytes");
+    let mut response = validated(status).header("content-type", &*rep.content_type);
+    if encoding != Encoding::Identity {
+        response
+            .headers
+            .append("content-encoding", encoding.token());
+    }
+    if rep.ranges {
+        response.headers.append("accept-ranges", "bytes");
+    }
     if let RangeRequest::Partial { start, len } = range {
         response = response.header(
             "content-range",

@@ -95,6 +95,27 @@ pub struct ServerArgs {
     /// line beats both.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Serve DIR to requests for host NAME (by Host, or HTTP/2's :authority; without case,
+    /// port ignored); other hosts get --root. Repeatable.
+    #[arg(long, value_name = "NAME=DIR")]
+    pub vhost: Vec<app::vhost::VirtualHost>,
+
+    /// Bytes of small static files (and their gzip/brotli forms) kept in memory, e.g. 8MiB;
+    /// 0 is off. A changed file may be served in its old form for up to 1 s.
+    #[arg(long, value_name = "BYTES", default_value = "0", value_parser = parse_bytes)]
+    pub cache_size: u64,
+
+    /// Cache-Control for static files of media type TYPE (type/subtype, type/* or *), tried
+    /// before the built-in rules (html no-cache, CSS and JS an hour, images and fonts a day,
+    /// the rest five minutes), e.g. 'image/*=public, max-age=604800'. Repeatable.
+    #[arg(long, value_name = "TYPE=VALUE")]
+    pub cache_control: Vec<app::cache_control::CacheRule>,
+
+    /// Do not compress static files while answering (precompressed .gz/.br siblings are still
+    /// sent to clients that accept them).
+    #[arg(long)]
+    pub no_compress: bool,
 }
 // ANCHOR_END: server_args
 
@@ -124,6 +145,8 @@ impl ServerArgs {
         app::SiteOptions {
             dir_listing: self.dir_listing,
             access_log: self.access_format(),
+            vhosts: self.vhost.clone(),
+            static_files: self.static_options(),
             ..app::SiteOptions::new(&self.root())
         }
     }
@@ -135,6 +158,18 @@ impl ServerArgs {
             LogFormat::Text => app::access_log::Format::Combined,
             LogFormat::Json => app::access_log::Format::Json,
         }
+    }
+
+    /// How static files are sent: the defaults of `app`, with the cache of `--cache-size`,
+    /// the `--cache-control` rules first, and `--no-compress`.
+    pub fn static_options(&self) -> app::static_files::StaticOptions {
+        let mut options = app::static_files::StaticOptions::default();
+        options.cache.max_bytes = self.cache_size;
+        let mut rules = self.cache_control.clone();
+        rules.append(&mut options.cache_control.rules);
+        options.cache_control.rules = rules;
+        options.compress.on_the_fly = !self.no_compress;
+        options
     }
 
     /// The document root: `--root`, or the bundled site.
@@ -217,6 +252,29 @@ fn parse_positive_u64(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A byte count: digits, optionally followed by KiB, MiB or GiB (or K, M, G: the same powers
+/// of 1024).
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(digits_end);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a byte count (e.g. 8388608 or 8MiB)"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        _ => return Err(format!("unknown unit {unit:?} (use KiB, MiB or GiB)")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text} is too large"))
+}
+
 fn parse_positive_usize(text: &str) -> Result<usize, String> {
     parse_positive_u64(text)
         .and_then(|value| usize::try_from(value).map_err(|error| error.to_string()))
@@ -238,6 +296,35 @@ mod tests {
         assert_eq!(cli.server.addr, "127.0.0.1:8080".parse().unwrap());
         let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
         assert_eq!(limits, Limits::default());
+    }
+
+    #[test]
+    fn byte_counts_take_binary_units() {
+        assert_eq!(parse_bytes("0"), Ok(0));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_bytes("64k"), Ok(64 << 10));
+        assert!(parse_bytes("8MB").is_err());
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("99999999999G").is_err());
+    }
+
+    #[test]
+    fn vhosts_and_the_cache_size_parse() {
+        let cli = TestCli::try_parse_from([
+            "stage",
+            "--vhost",
+            "A.example=/srv/a",
+            "--vhost",
+            "b.example=/srv/b",
+            "--cache-size",
+            "1MiB",
+        ])
+        .unwrap();
+        assert_eq!(cli.server.vhost.len(), 2);
+        assert_eq!(cli.server.vhost[0].name, "a.example");
+        assert_eq!(cli.server.static_options().cache.max_bytes, 1 << 20);
+        assert!(TestCli::try_parse_from(["stage", "--vhost", "nodir"]).is_err());
     }
 
     #[test]
