@@ -15,7 +15,7 @@ use crate::support::*;
 const CURL_WITHIN: Duration = Duration::from_secs(30);
 
 /// curl's path, or `None` after reporting the skip.
-fn find_curl(stage: &Stage, case: &str) -> Option<PathBuf> {
+pub(crate) fn find_curl(stage: &Stage, case: &str) -> Option<PathBuf> {
     peers::require(CURL, &format!("{}::curl::{case}", stage.package))
 }
 
@@ -23,7 +23,7 @@ fn find_curl(stage: &Stage, case: &str) -> Option<PathBuf> {
 /// stderr, and fails the test when curl fails. For a TLS stage curl trusts the server's
 /// self-signed certificate with `--cacert FILE`, as the stage's log tells a user to do, and
 /// checks it against the IP address of the URL.
-fn run(curl: &Path, server: &Server, args: &[&str]) -> (String, String) {
+pub(crate) fn run(curl: &Path, server: &Server, args: &[&str]) -> (String, String) {
     let ca_file = server
         .ca_file()
         .map(|path| path.to_string_lossy().into_owned());

@@ -37,6 +37,9 @@
 //! - [`curl`]: the same server driven by curl, a real client.
 //! - [`pages`]: the generated pages: the root's `404.html`, the generated error page for a
 //!   browser, `--dir-listing` with hostile names (and, for stage 01, Chromium's screenshot of it).
+//! - [`compression`], [`caching`], [`vhosts`]: gzip and brotli by `Accept-Encoding` (curl
+//!   `--compressed` too), precompressed siblings, ranges of coded bodies; `Cache-Control` by type
+//!   and the file cache's age bound; a document root per `Host`.
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
 //!   line below has the capability (stages 04 to 06): two thousand idle connections and fifty
@@ -57,7 +60,9 @@
 mod basic;
 mod bodies;
 mod bounded_output;
+mod caching;
 mod command_line;
+mod compression;
 mod concurrency;
 mod configuration;
 mod curl;
@@ -76,6 +81,7 @@ mod static_files;
 mod support;
 mod threadpool;
 mod timeouts;
+mod vhosts;
 
 use stagekit::{Capabilities, Stage};
 
@@ -314,6 +320,22 @@ macro_rules! all_cases {
                 a_directory_without_index_is_404_without_dir_listing,
                 dir_listing_escapes_names_and_every_link_leads_to_its_file,
             ],
+            compression: [
+                curl_compressed_gets_gzip_and_decodes_it,
+                brotli_wins_by_q_value_and_identity_can_be_refused,
+                compressed_types_and_tiny_bodies_go_as_they_are,
+                no_compress_turns_compression_off,
+                a_precompressed_sibling_is_sent_from_disk,
+                a_range_on_the_fly_is_the_whole_coded_body_or_the_plain_range,
+            ],
+            caching: [
+                cache_control_follows_the_media_type,
+                cache_control_rules_from_the_command_line_come_first,
+                a_bad_cache_control_rule_is_refused_at_start,
+                the_file_cache_serves_from_memory_within_its_age_bound,
+                the_file_cache_sees_a_change_after_its_age_bound,
+            ],
+            vhosts: [each_host_gets_its_own_root, a_bad_vhost_is_refused_at_start],
         }
     };
 }
