@@ -30,7 +30,7 @@ pub fn cache_control_follows_the_media_type(stage: &Stage) {
     let image = get_on(&mut conn, "/stagecraft.png", &[], 200);
     assert_eq!(image.header("cache-control"), Some("public, max-age=86400"));
     // A 304 carries the Cache-Control the 200 would have (RFC 9110 section 15.4.5).
-    let etag = style.header("etag").or_fail_none("an ETag on style.css");
+    let etag = style.header("etag").or_fail("an ETag on style.css");
     let not_modified = get_on(
         &mut conn,
         "/style.css",
@@ -110,22 +110,11 @@ pub fn the_file_cache_sees_a_change_after_its_age_bound(stage: &Stage) {
     let response = get_on(&mut conn, "/page.txt", &[], 200);
     assert_eq!(response.body, b"two, changed", "stale past the bound");
     // And the new version's validators are the new file's: its old ETag no longer matches.
-    let etag = response.header("etag").or_fail_none("an ETag").to_owned();
+    let etag = response.header("etag").or_fail("an ETag").to_owned();
     get_on(
         &mut conn,
         "/page.txt",
         &[&format!("If-None-Match: {etag}")],
         304,
     );
-}
-
-/// `Option::unwrap` with what was expected.
-trait OrFailNone<T> {
-    fn or_fail_none(self, what: &str) -> T;
-}
-
-impl<T> OrFailNone<T> for Option<T> {
-    fn or_fail_none(self, what: &str) -> T {
-        self.unwrap_or_else(|| panic!("expected {what}"))
-    }
 }

@@ -101,7 +101,7 @@ pub fn curl_compressed_gets_gzip_and_decodes_it(stage: &Stage) {
         .split_whitespace()
         .nth(1)
         .and_then(|n| n.parse().ok())
-        .or_fail_msg(&format!("curl's -w output: {stdout}"));
+        .or_fail(&format!("curl's -w output: {stdout}"));
     assert!(
         downloaded < 100 * 1024 / 4,
         "gzip of 100 KiB of text sent {downloaded} bytes"
@@ -260,16 +260,5 @@ pub fn a_range_on_the_fly_is_the_whole_coded_body_or_the_plain_range(stage: &Sta
             assert!(response.body == file[100..200]);
         }
         other => panic!("a Range with Accept-Encoding got {other}: {response}"),
-    }
-}
-
-/// `Option::unwrap` with a message, for parsing a peer's output.
-trait OrFailMsg<T> {
-    fn or_fail_msg(self, what: &str) -> T;
-}
-
-impl<T> OrFailMsg<T> for Option<T> {
-    fn or_fail_msg(self, what: &str) -> T {
-        self.unwrap_or_else(|| panic!("cannot parse {what}"))
     }
 }

@@ -40,6 +40,8 @@
 //! - [`compression`], [`caching`], [`vhosts`]: gzip and brotli by `Accept-Encoding` (curl
 //!   `--compressed` too), precompressed siblings, ranges of coded bodies; `Cache-Control` by type
 //!   and the file cache's age bound; a document root per `Host`.
+//! - [`notes`]: `examples/notes.rs`, a reader's own application, run on the stage with
+//!   `--stage N` and driven end to end.
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
 //!   line below has the capability (stages 04 to 06): two thousand idle connections and fifty
@@ -70,6 +72,7 @@ mod evented;
 mod limits;
 mod many_connections;
 mod max_connections;
+mod notes;
 mod offloads_blocking;
 mod pages;
 mod pipelining;
@@ -336,6 +339,7 @@ macro_rules! all_cases {
                 the_file_cache_sees_a_change_after_its_age_bound,
             ],
             vhosts: [each_host_gets_its_own_root, a_bad_vhost_is_refused_at_start],
+            notes: [the_notes_api_runs_end_to_end, a_bad_stage_number_exits_2_with_one_line],
         }
     };
 }

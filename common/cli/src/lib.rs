@@ -1,6 +1,6 @@
 //! The command line every stage shares, and logging set-up.
 //!
-//! Each stage's `main.rs` declares its own clap parser, flattens [`ServerArgs`] into it and adds
+//! Each stage's `run.rs` declares its own clap parser, flattens [`ServerArgs`] into it and adds
 //! only the flags its model has (`--threads`, `--workers`, both a [`WorkerCount`]). So `--help`
 //! reads the same in every stage, and the benchmark harness and the tests start every stage the
 //! same way.
@@ -178,6 +178,15 @@ impl ServerArgs {
     }
 }
 
+// ANCHOR: demo_site
+/// What every stage's `main` serves: the demo site, with the options these flags ask for. A
+/// program with an application of its own hands a stage's `run::main_with` its own function of
+/// this shape instead (`examples/notes.rs`), and the stage serves that.
+pub fn demo_site(args: &ServerArgs, info: app::AppInfo) -> Result<app::App, app::AppError> {
+    app::App::site(&args.site_options(), info, std::time::Instant::now())
+}
+// ANCHOR_END: demo_site
+
 /// Parses the command line, the environment (`STAGECRAFT_*`) and the config file (`--config`)
 /// into `T`, the command line winning (see [`config`]). On `--help` and `--version` prints them
 /// and exits 0; on a usage error or a bad setting prints one line (`PROGRAM: error: ...`, naming
@@ -190,7 +199,13 @@ pub fn parse_or_exit<T: Parser>() -> T {
 // ANCHOR: parse_with_reload
 /// [`parse_or_exit`], and the handle that reads the same sources again on SIGHUP.
 pub fn parse_with_reload<T: Parser>() -> (T, Reload<T>) {
-    let args: Vec<OsString> = std::env::args_os().collect();
+    parse_with_reload_from(std::env::args_os().collect())
+}
+
+/// [`parse_with_reload`] of `args` (the program's name first) instead of the process's own: how
+/// a program that runs a stage, such as `examples/notes.rs --stage 4`, hands the stage the rest
+/// of its command line. SIGHUP reads the same `args` again.
+pub fn parse_with_reload_from<T: Parser>(args: Vec<OsString>) -> (T, Reload<T>) {
     match config::resolve::<T>(&args, std::env::vars_os()) {
         config::Outcome::Parsed(parsed) => (parsed, Reload::new(args)),
         config::Outcome::Info(info) => info.exit(),

@@ -16,6 +16,7 @@
 //! [`shutdown`] turns SIGINT and SIGTERM into a graceful stop.
 
 pub mod conn;
+pub mod run;
 pub mod server;
 pub mod shutdown;
 

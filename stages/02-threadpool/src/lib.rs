@@ -22,6 +22,7 @@
 pub mod comparisons;
 pub mod conn;
 pub mod pool;
+pub mod run;
 pub mod server;
 
 pub use pool::{ThreadPool, Worker};

@@ -26,6 +26,7 @@
 pub mod listener;
 #[cfg(target_os = "linux")]
 pub mod master;
+pub mod run;
 #[cfg(target_os = "linux")]
 pub mod shutdown;
 #[cfg(target_os = "linux")]

@@ -32,6 +32,7 @@
 pub mod conn;
 pub mod event_loop;
 pub mod pool;
+pub mod run;
 pub mod server;
 pub mod shutdown;
 pub mod slab;

@@ -26,6 +26,7 @@
 //! future instead of in a struct the programmer keeps by hand.
 
 pub mod conn;
+pub mod run;
 pub mod server;
 pub mod shutdown;
 

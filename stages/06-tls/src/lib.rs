@@ -34,6 +34,7 @@ pub mod config;
 pub mod conn;
 pub mod launch;
 pub mod redirect;
+pub mod run;
 pub mod server;
 pub mod tls;
 

@@ -31,6 +31,7 @@
 pub mod answer;
 pub mod conn;
 pub mod h2c;
+pub mod run;
 pub mod server;
 
 pub use server::serve;

@@ -56,7 +56,8 @@ pub fn site_dir() -> PathBuf {
     workspace_dir().join("common").join("site")
 }
 
-/// `Result::unwrap` for test plumbing, with a message that says what was being done.
+/// `Result::unwrap` (and `Option::unwrap`) for test plumbing, with a message that says what
+/// was being done, or what was expected.
 pub trait OrFail<T> {
     fn or_fail(self, doing: &str) -> T;
 }
@@ -67,6 +68,12 @@ impl<T, E: std::fmt::Display> OrFail<T> for Result<T, E> {
             Ok(value) => value,
             Err(error) => panic!("{doing}: {error}"),
         }
+    }
+}
+
+impl<T> OrFail<T> for Option<T> {
+    fn or_fail(self, expected: &str) -> T {
+        self.unwrap_or_else(|| panic!("expected {expected}, found none"))
     }
 }
 

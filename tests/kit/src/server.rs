@@ -256,6 +256,23 @@ impl Server {
     /// [`Server::start`] without the panic.
     pub fn try_start(stage: &Stage, args: &[&str]) -> Result<Server, ServerError> {
         let binary = build::stage_binary(stage.package).map_err(ServerError::Build)?;
+        Server::try_start_binary(stage, &binary, args)
+    }
+
+    /// [`Server::start`] of another program that runs `stage` (`examples/notes.rs --stage N`,
+    /// say): the same address, certificate and start-up handling as the stage's own binary.
+    pub fn start_binary(stage: &Stage, binary: &Path, args: &[&str]) -> Server {
+        match Server::try_start_binary(stage, binary, args) {
+            Ok(server) => server,
+            Err(error) => panic!("{} ({}): {error}", stage.package, binary.display()),
+        }
+    }
+
+    fn try_start_binary(
+        stage: &Stage,
+        binary: &Path,
+        args: &[&str],
+    ) -> Result<Server, ServerError> {
         // 127.0.0.1:0 unless the test names its own address (an IPv6 case: `[::1]:0`).
         let mut all_args: Vec<String> = Vec::new();
         if flag_value(args, "--addr").is_none() {
@@ -264,7 +281,7 @@ impl Server {
         all_args.extend(args.iter().map(|arg| (*arg).to_owned()));
         if !stage.capabilities.tls {
             let args: Vec<&str> = all_args.iter().map(String::as_str).collect();
-            return Server::spawn(stage.package, &binary, &args, Scheme::Http);
+            return Server::spawn(stage.package, binary, &args, Scheme::Http);
         }
         let given = flag_value(args, "--self-signed-cert").or_else(|| flag_value(args, "--cert"));
         let (ca_file, certificate_dir) = match given {
@@ -278,7 +295,7 @@ impl Server {
             }
         };
         let args: Vec<&str> = all_args.iter().map(String::as_str).collect();
-        let mut server = Server::spawn(stage.package, &binary, &args, Scheme::Https)?;
+        let mut server = Server::spawn(stage.package, binary, &args, Scheme::Https)?;
         server._certificate_dir = certificate_dir;
         // The server writes its certificate before it listens, so the file is complete now.
         match TlsClient::trusting(&ca_file) {
