@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::sink::StreamedBody;
+
 // ANCHOR: method
 /// A request method (RFC 9110 section 9).
 ///
@@ -547,6 +549,9 @@ pub struct Request {
     /// handlers that care who asks. `None` when the driver did not say (tests, a request built
     /// by hand). A plain value (`core::net`), so the crate still does no network I/O.
     pub peer: Option<SocketAddr>,
+    /// Where the body went instead of `body`, when the connection's body-sink hook streamed it
+    /// to a sink (an upload written to disk; see [`crate::sink`]); `body` is then empty.
+    pub streamed: Option<StreamedBody>,
 }
 // ANCHOR_END: request
 
@@ -561,6 +566,7 @@ impl Request {
             body: Bytes::new(),
             trailers: Headers::new(),
             peer: None,
+            streamed: None,
         }
     }
 
