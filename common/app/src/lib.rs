@@ -44,6 +44,7 @@ pub mod form;
 pub mod handler;
 pub mod listing;
 pub mod middleware;
+pub mod multipart;
 pub mod path;
 pub mod range;
 pub mod root;
