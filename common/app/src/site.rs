@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::access_log::Format;
+use crate::upload::UploadOptions;
 
 // ANCHOR: site_options
 /// How the demo site is set up. `SiteOptions::new(root)` is every default.
@@ -18,6 +19,9 @@ pub struct SiteOptions {
     /// The access log's line format (combined or JSON; whether lines are written at all is the
     /// logging set-up's choice).
     pub access_log: Format,
+    /// Where `POST /upload` saves files, and the largest upload (`--upload-dir`,
+    /// `--max-upload`); `None`: no upload route.
+    pub upload: Option<UploadOptions>,
 }
 // ANCHOR_END: site_options
 
@@ -28,6 +32,7 @@ impl SiteOptions {
             root: root.to_owned(),
             dir_listing: false,
             access_log: Format::Combined,
+            upload: None,
         }
     }
 }

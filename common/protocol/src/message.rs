@@ -147,6 +147,8 @@ impl StatusCode {
     pub const NOT_IMPLEMENTED: StatusCode = StatusCode(501);
     pub const SERVICE_UNAVAILABLE: StatusCode = StatusCode(503);
     pub const HTTP_VERSION_NOT_SUPPORTED: StatusCode = StatusCode(505);
+    /// RFC 4918 section 11.5: the server cannot store what the request asked it to.
+    pub const INSUFFICIENT_STORAGE: StatusCode = StatusCode(507);
 
     /// The code as a number.
     pub fn as_u16(self) -> u16 {
@@ -193,6 +195,7 @@ impl StatusCode {
             501 => "Not Implemented",
             503 => "Service Unavailable",
             505 => "HTTP Version Not Supported",
+            507 => "Insufficient Storage",
             _ => "Unknown",
         }
     }
