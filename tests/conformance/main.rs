@@ -37,6 +37,10 @@
 //! - [`curl`]: the same server driven by curl, a real client.
 //! - [`pages`]: the generated pages: the root's `404.html`, the generated error page for a
 //!   browser, `--dir-listing` with hostile names (and, for stage 01, Chromium's screenshot of it).
+//! - [`uploads`]: `POST /upload` with `--upload-dir`: a 64 MiB file through curl (HTTP/2 on
+//!   stage 07) arrives byte for byte while the server's peak memory stays under half of it; an
+//!   upload cut off, malformed or past `--max-upload` leaves no file; unsafe names are made safe
+//!   and never overwrite (RFC 7578).
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
 //!   line below has the capability (stages 04 to 06): two thousand idle connections and fifty
@@ -76,6 +80,7 @@ mod static_files;
 mod support;
 mod threadpool;
 mod timeouts;
+mod uploads;
 
 use stagekit::{Capabilities, Stage};
 
@@ -307,6 +312,14 @@ macro_rules! all_cases {
                 curl_http10,
                 curl_reuses_the_connection,
                 curl_expect_100_continue_upload,
+            ],
+            uploads: [
+                a_64_mib_upload_round_trips_with_curl_and_the_server_stays_small,
+                an_upload_cut_off_midway_leaves_no_file,
+                an_upload_past_max_upload_is_413_and_leaves_no_file,
+                a_malformed_upload_is_400_and_leaves_no_file,
+                unsafe_names_are_saved_safely_and_never_overwrite,
+                without_upload_dir_there_is_no_upload_route,
             ],
             pages: [
                 the_roots_404_html_is_sent_for_a_missing_file,
