@@ -32,7 +32,7 @@
 
 use std::fmt;
 
-/// The longest boundary RFC 2046 allows (section 5.1.1: "1*69<bchars> bcharsnospace").
+/// The longest boundary RFC 2046 allows (section 5.1.1: `1*69<bchars> bcharsnospace`).
 pub const MAX_BOUNDARY: usize = 70;
 
 /// The most bytes one part's header section may have: a form part has one or two short

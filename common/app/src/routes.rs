@@ -6,7 +6,7 @@
 //! | `POST /` | the site's form (`form.html`), received: the fields back, and the protocol they came by |
 //! | `GET /hello/{name}` | a route parameter, percent-decoded |
 //! | `POST /echo` | that request bodies arrive whole, however they were framed |
-//! | `POST /upload` | with `--upload-dir`: `multipart/form-data` files streamed to disk, never whole in memory ([`upload`](crate::upload)) |
+//! | `POST /upload` | with `--upload-dir`: `multipart/form-data` files streamed to disk, never whole in memory ([`upload`]) |
 //! | `GET /api/info` | which stage is answering, as JSON |
 //! | `GET /slow?ms=N` | a handler that blocks: who else waits while it sleeps? |
 //! | `GET /plaintext` | the cost of the server itself, with a handler that costs nothing |

@@ -3,10 +3,10 @@
 //!
 //! The protocol crate collects ordinary bodies in memory up to `--max-body`. For an upload it
 //! asks the application's body-sink hook ([`protocol::sink`]) once the request head is in,
-//! and [`body_sinks`] answers for `POST /upload` with a [`Multipart`] content type: an
+//! and [`body_sinks`] answers for `POST /upload` with a `multipart/form-data` content type: an
 //! [`UploadSink`], with `--max-upload` as its limit. The connection then hands each piece of
 //! the decoded body to the sink as it arrives; the sink runs the streaming
-//! [`multipart`](crate::multipart) parser over it and writes each file part to a temporary
+//! [`multipart`] parser over it and writes each file part to a temporary
 //! file in `--upload-dir`. The request reaches [`upload_received`] only once the whole body
 //! has arrived and parsed, carrying what was saved ([`Uploaded`]).
 //!
