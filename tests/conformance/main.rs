@@ -39,7 +39,8 @@
 //!   browser, `--dir-listing` with hostile names (and, for stage 01, Chromium's screenshot of it).
 //! - [`uploads`]: `POST /upload` with `--upload-dir`: a 64 MiB file through curl (HTTP/2 on
 //!   stage 07) arrives byte for byte while the server's peak memory stays under half of it; an
-//!   upload cut off, malformed or past `--max-upload` leaves no file; unsafe names are made safe
+//!   upload cut off (by hand, or by curl giving up, over HTTP/2 on stage 07), malformed or past
+//!   `--max-upload` leaves no file; unsafe names are made safe
 //!   and never overwrite (RFC 7578).
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
@@ -316,6 +317,7 @@ macro_rules! all_cases {
             uploads: [
                 a_64_mib_upload_round_trips_with_curl_and_the_server_stays_small,
                 an_upload_cut_off_midway_leaves_no_file,
+                an_upload_that_curl_abandons_leaves_no_file,
                 an_upload_past_max_upload_is_413_and_leaves_no_file,
                 a_malformed_upload_is_400_and_leaves_no_file,
                 unsafe_names_are_saved_safely_and_never_overwrite,

@@ -257,6 +257,50 @@ pub fn an_upload_cut_off_midway_leaves_no_file(stage: &Stage) {
 }
 // ANCHOR_END: cut_off
 
+/// curl, slowed down, gives up halfway (`--max-time`): over TLS and, on stage 07, HTTP/2,
+/// where the upload ends with the stream reset or the connection closed rather than a socket
+/// cut by hand.
+pub fn an_upload_that_curl_abandons_leaves_no_file(stage: &Stage) {
+    let check = format!("{}::uploads::curl_gives_up", stage.package);
+    let Some(curl) = peers::require(CURL, &check) else {
+        return;
+    };
+    let (server, dir) = start_saving(stage, &[]);
+    let sent = TempDir::new("upload-source");
+    let big = sent.join("slow.bin");
+    // Four seconds at the rate below; curl stops after two.
+    write_big_file(&big, 16 * 1024 * 1024);
+    let mut args: Vec<String> = ["-sS", "--limit-rate", "4M", "--max-time", "2", "-F"]
+        .map(String::from)
+        .to_vec();
+    args.push(format!("file=@{}", big.display()));
+    if let Some(ca_file) = server.ca_file() {
+        args.extend([
+            "--cacert".to_owned(),
+            ca_file.to_string_lossy().into_owned(),
+        ]);
+    }
+    args.push(server.url("/upload"));
+    let curl_run = thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_to_exit(&curl, &args, CURL_WITHIN).or_fail("running curl")
+    });
+    let streaming = wait_for_names(dir.path(), |names| !names.is_empty());
+    let (status, stdout, stderr) = curl_run.join().expect("the curl thread");
+    assert_eq!(
+        status.and_then(|status| status.code()),
+        Some(28),
+        "curl gives up at --max-time (exit 28): {stdout} {stderr}"
+    );
+    assert!(
+        streaming.len() == 1 && streaming[0].starts_with(".upload-"),
+        "while the body streamed, one temporary file: {streaming:?}"
+    );
+    let left = wait_for_names(dir.path(), |names| names.is_empty());
+    assert!(left.is_empty(), "after curl gave up: {left:?}");
+    assert_eq!(exchange(&server, &get("/healthz")).status, 200);
+}
+
 pub fn an_upload_past_max_upload_is_413_and_leaves_no_file(stage: &Stage) {
     let (server, dir) = start_saving(stage, &["--max-upload", "100000"]);
     // Declared too large: refused before any of the body is sent.
