@@ -42,6 +42,11 @@
 //!   and the file cache's age bound; a document root per `Host`.
 //! - [`notes`]: `examples/notes.rs`, a reader's own application, run on the stage with
 //!   `--stage N` and driven end to end.
+//! - [`uploads`]: `POST /upload` with `--upload-dir`: a 64 MiB file through curl (HTTP/2 on
+//!   stage 07) arrives byte for byte while the server's peak memory stays under half of it; an
+//!   upload cut off (by hand, or by curl giving up, over HTTP/2 on stage 07), malformed or past
+//!   `--max-upload` leaves no file; unsafe names are made safe
+//!   and never overwrite (RFC 7578).
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
 //!   line below has the capability (stages 04 to 06): two thousand idle connections and fifty
@@ -84,6 +89,7 @@ mod static_files;
 mod support;
 mod threadpool;
 mod timeouts;
+mod uploads;
 mod vhosts;
 
 use stagekit::{Capabilities, Stage};
@@ -316,6 +322,15 @@ macro_rules! all_cases {
                 curl_http10,
                 curl_reuses_the_connection,
                 curl_expect_100_continue_upload,
+            ],
+            uploads: [
+                a_64_mib_upload_round_trips_with_curl_and_the_server_stays_small,
+                an_upload_cut_off_midway_leaves_no_file,
+                an_upload_that_curl_abandons_leaves_no_file,
+                an_upload_past_max_upload_is_413_and_leaves_no_file,
+                a_malformed_upload_is_400_and_leaves_no_file,
+                unsafe_names_are_saved_safely_and_never_overwrite,
+                without_upload_dir_there_is_no_upload_route,
             ],
             pages: [
                 the_roots_404_html_is_sent_for_a_missing_file,

@@ -40,7 +40,7 @@ use crate::router::{Params, Route, Router};
 use crate::static_files::{StaticFiles, StaticOptions};
 use crate::stats::Stats;
 use crate::{App, AppError, AppInfo, ErrorHandler, Fallback};
-use protocol::{Method, Request, Response, StatusCode};
+use protocol::{BodySinks, Method, Request, Response, StatusCode};
 
 // ANCHOR: builder
 /// An application under construction: routes, groups, middleware, error handlers, and what to
@@ -52,6 +52,7 @@ pub struct AppBuilder {
     middleware: Vec<Arc<dyn Middleware>>,
     error_handlers: Vec<(StatusCode, ErrorHandler)>,
     fallback: Fallback,
+    body_sinks: Option<BodySinks>,
 }
 
 impl AppBuilder {
@@ -69,6 +70,7 @@ impl AppBuilder {
             middleware: Vec::new(),
             error_handlers: Vec::new(),
             fallback: Fallback::NotFound,
+            body_sinks: None,
         }
     }
 
@@ -197,6 +199,14 @@ impl AppBuilder {
         self
     }
 
+    /// Streams the bodies `sinks` chooses to its sinks instead of collecting them in memory
+    /// (an upload to disk: [`crate::upload::body_sinks`]); the stages hand it to every
+    /// connection they make ([`App::body_sinks`]).
+    pub fn body_sinks(mut self, sinks: BodySinks) -> AppBuilder {
+        self.body_sinks = Some(sinks);
+        self
+    }
+
     /// The application, ready to be shared by a stage's threads.
     pub fn build(self) -> App {
         App {
@@ -206,6 +216,7 @@ impl AppBuilder {
             middleware: self.middleware,
             error_handlers: self.error_handlers,
             fallback: self.fallback,
+            body_sinks: self.body_sinks,
         }
     }
 }

@@ -32,6 +32,8 @@
 //! - [`range`]: byte ranges (RFC 9110 section 14);
 //! - [`templates`]: every generated HTML page, through minijinja, escaped by default;
 //! - [`error_pages`]: `NNN.html` from the root or a generated page (RFC 9110 sections 12.5.1, 15);
+//! - [`multipart`], [`upload`]: `POST /upload`, `multipart/form-data` (RFC 7578, RFC 2046
+//!   section 5.1.1) streamed to disk through the protocol crate's body-sink hook;
 //! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2);
 //! - [`site`]: the options of the demo site, which the command line sets;
 //! - [`compress`]: content codings, gzip and brotli (RFC 9110 section 12.5.3, RFC 1952, RFC 7932);
@@ -51,6 +53,7 @@ pub mod form;
 pub mod handler;
 pub mod listing;
 pub mod middleware;
+pub mod multipart;
 pub mod path;
 pub mod range;
 pub mod root;
@@ -60,6 +63,7 @@ pub mod site;
 pub mod static_files;
 pub mod stats;
 pub mod templates;
+pub mod upload;
 pub mod vhost;
 
 use std::any::Any;
@@ -70,7 +74,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use protocol::{Method, Request, Response, StatusCode};
+use protocol::{BodySinks, Method, Request, Response, StatusCode};
 use router::{Lookup, Router};
 use static_files::StaticFiles;
 
@@ -98,6 +102,8 @@ pub enum AppError {
     RootUnreadable { path: PathBuf, source: io::Error },
     /// The document root exists but is not a directory.
     NotADirectory(PathBuf),
+    /// `--upload-dir` is not a directory this process can create files in.
+    UploadDirUnusable { path: PathBuf, source: io::Error },
 }
 
 impl fmt::Display for AppError {
@@ -109,6 +115,9 @@ impl fmt::Display for AppError {
             AppError::NotADirectory(path) => {
                 write!(f, "document root {} is not a directory", path.display())
             }
+            AppError::UploadDirUnusable { path, source } => {
+                write!(f, "cannot store uploads in {}: {source}", path.display())
+            }
         }
     }
 }
@@ -116,7 +125,8 @@ impl fmt::Display for AppError {
 impl std::error::Error for AppError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            AppError::RootUnreadable { source, .. } => Some(source),
+            AppError::RootUnreadable { source, .. }
+            | AppError::UploadDirUnusable { source, .. } => Some(source),
             AppError::NotADirectory(_) => None,
         }
     }
@@ -152,6 +162,8 @@ pub struct App {
     middleware: Vec<Arc<dyn Middleware>>,
     error_handlers: Vec<(StatusCode, ErrorHandler)>,
     fallback: Fallback,
+    /// The hook that streams chosen request bodies to sinks (uploads), if the app has one.
+    body_sinks: Option<BodySinks>,
 }
 
 impl App {
@@ -302,6 +314,15 @@ impl App {
     pub fn may_block(&self, request: &Request) -> bool {
         self.router.may_block(&request.method, request.path())
     }
+
+    // ANCHOR: app_body_sinks
+    /// The hook a stage gives every connection it makes
+    /// (`protocol::Connection::with_body_sinks`), so that the bodies this app streams (the
+    /// demo site's `POST /upload`, with `--upload-dir`) go to its sinks as they arrive.
+    pub fn body_sinks(&self) -> Option<BodySinks> {
+        self.body_sinks.clone()
+    }
+    // ANCHOR_END: app_body_sinks
 
     /// Requests handled since the start, including any in progress.
     pub fn requests_served(&self) -> u64 {

@@ -6,6 +6,7 @@
 //! | `POST /` | the site's form (`form.html`), received: the fields back, and the protocol they came by |
 //! | `GET /hello/{name}` | a route parameter, percent-decoded |
 //! | `POST /echo` | that request bodies arrive whole, however they were framed |
+//! | `POST /upload` | with `--upload-dir`: `multipart/form-data` files streamed to disk, never whole in memory ([`upload`]) |
 //! | `GET /api/info` | which stage is answering, as JSON |
 //! | `GET /slow?ms=N` | a handler that blocks: who else waits while it sleeps? |
 //! | `GET /plaintext` | the cost of the server itself, with a handler that costs nothing |
@@ -32,7 +33,7 @@ use super::root::DocumentRoot;
 use super::router::Params;
 use super::static_files::StaticFiles;
 use super::stats::Stats;
-use super::{form, templates, AppError, AppInfo, SiteOptions};
+use super::{form, templates, upload, AppError, AppInfo, SiteOptions};
 use protocol::{Body, Request, Response, StatusCode};
 
 /// The longest `/slow` will sleep, so that one request cannot hold a worker for minutes.
@@ -82,6 +83,14 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
         })
         .static_root(root)
         .middleware(error_pages);
+    let app = match &options.upload {
+        Some(upload) => {
+            upload::check_dir(&upload.dir)?;
+            app.post(upload::UPLOAD_PATH, upload::upload_received)
+                .body_sinks(upload::body_sinks(upload))
+        }
+        None => app,
+    };
     Ok(app)
 }
 // ANCHOR_END: route_table

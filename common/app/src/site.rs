@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::access_log::Format;
 use crate::static_files::StaticOptions;
+use crate::upload::UploadOptions;
 use crate::vhost::VirtualHost;
 
 // ANCHOR: site_options
@@ -24,6 +25,9 @@ pub struct SiteOptions {
     pub vhosts: Vec<VirtualHost>,
     /// How static files are sent: compression, `Cache-Control`, the file cache.
     pub static_files: StaticOptions,
+    /// Where `POST /upload` saves files, and the largest upload (`--upload-dir`,
+    /// `--max-upload`); `None`: no upload route.
+    pub upload: Option<UploadOptions>,
 }
 // ANCHOR_END: site_options
 
@@ -36,6 +40,7 @@ impl SiteOptions {
             access_log: Format::Combined,
             vhosts: Vec::new(),
             static_files: StaticOptions::default(),
+            upload: None,
         }
     }
 }

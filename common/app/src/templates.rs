@@ -95,6 +95,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "form_received.html",
         include_str!("../templates/form_received.html"),
     ),
+    (
+        "upload_received.html",
+        include_str!("../templates/upload_received.html"),
+    ),
 ];
 // ANCHOR_END: builtin_templates
 

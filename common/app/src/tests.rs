@@ -208,3 +208,48 @@ fn the_home_page_is_still_the_index_file_and_lists_its_methods() {
         Some("GET, HEAD, POST, OPTIONS")
     );
 }
+
+#[test]
+fn the_demo_site_streams_uploads_only_with_an_upload_dir() {
+    assert!(app().body_sinks().is_none(), "no --upload-dir, no sinks");
+    let dir = std::env::temp_dir().join(format!("stagecraft-app-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let options = SiteOptions {
+        upload: Some(upload::UploadOptions {
+            dir: dir.clone(),
+            max_upload: 10,
+        }),
+        ..SiteOptions::new(&default_site_root())
+    };
+    let app = App::site(&options, INFO, Instant::now()).expect("the site builds");
+    let mut request = Request::new(Method::Post, "/upload");
+    request
+        .headers
+        .append("content-type", "multipart/form-data; boundary=b");
+    let sinking = app
+        .body_sinks()
+        .and_then(|sinks| sinks.sink_for(&request))
+        .expect("POST /upload streams");
+    assert_eq!(sinking.limit, 10);
+    drop(sinking);
+    // What did not stream reaches the route, which says why it is not an upload.
+    request.headers = protocol::Headers::new();
+    request.headers.append("content-type", "text/plain");
+    assert_eq!(
+        app.handle(&request).status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    std::fs::remove_dir_all(&dir).expect("cleans up");
+
+    let missing = SiteOptions {
+        upload: Some(upload::UploadOptions {
+            dir: PathBuf::from("/no/such/upload/dir"),
+            max_upload: 10,
+        }),
+        ..SiteOptions::new(&default_site_root())
+    };
+    let error = App::site(&missing, INFO, Instant::now()).expect_err("refused at start");
+    assert!(error
+        .to_string()
+        .starts_with("cannot store uploads in /no/such/upload/dir: "));
+}

@@ -668,6 +668,23 @@ mod tests {
     }
 
     #[test]
+    fn the_upload_flags_come_from_the_file_and_reach_the_site_options() {
+        let path = file(
+            "uploads",
+            "upload_dir = \"/srv/uploads\"\nmax_upload = 5000\n",
+        );
+        let cli = parsed(&["--config", path.to_str().expect("UTF-8")], &[]);
+        let upload = cli.server.site_options().upload.expect("uploads on");
+        assert_eq!(upload.dir, PathBuf::from("/srv/uploads"));
+        assert_eq!(upload.max_upload, 5000);
+        let cli = parsed(&[], &[]);
+        assert_eq!(cli.server.site_options().upload, None);
+        assert_eq!(cli.server.max_upload, app::upload::DEFAULT_MAX_UPLOAD);
+        assert!(refused(&["--max-upload", "0"], &[]).contains("--max-upload"));
+        std::fs::remove_file(path).expect("cleans up");
+    }
+
+    #[test]
     fn without_sources_the_defaults_hold() {
         let cli = parsed(&[], &[("PATH", "/bin"), ("STAGECRAFT_BIN_DIR", "/x")]);
         assert_eq!(cli.server.addr, "127.0.0.1:8080".parse().unwrap());

@@ -67,6 +67,16 @@ pub struct ServerArgs {
     #[arg(long)]
     pub dir_listing: bool,
 
+    /// Accept file uploads at POST /upload (multipart/form-data) and save them in DIR, streamed
+    /// to disk as they arrive; without it there is no /upload route.
+    #[arg(long, value_name = "DIR")]
+    pub upload_dir: Option<PathBuf>,
+
+    /// Largest upload body POST /upload accepts, in bytes (past it: 413). Uploads stream to
+    /// disk instead of memory, so this may be far above --max-body.
+    #[arg(long, value_name = "BYTES", default_value_t = app::upload::DEFAULT_MAX_UPLOAD, value_parser = parse_positive_u64)]
+    pub max_upload: u64,
+
     /// More log output: -v for each request, -vv for protocol details.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -147,6 +157,13 @@ impl ServerArgs {
             access_log: self.access_format(),
             vhosts: self.vhost.clone(),
             static_files: self.static_options(),
+            upload: self
+                .upload_dir
+                .as_ref()
+                .map(|dir| app::upload::UploadOptions {
+                    dir: dir.clone(),
+                    max_upload: self.max_upload,
+                }),
             ..app::SiteOptions::new(&self.root())
         }
     }

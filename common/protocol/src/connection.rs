@@ -26,6 +26,7 @@ use crate::h2::machine::{self as h2_machine, PREFACE};
 use crate::http1::{self, RequestError};
 use crate::limits::Limits;
 use crate::message::{Request, Response, Version};
+use crate::sink::BodySinks;
 
 // ANCHOR: call_order
 /// The server side of one connection.
@@ -155,6 +156,7 @@ impl Connection {
                 room: [0; PREFACE.len()],
                 first_byte: None,
                 closed: false,
+                sinks: None,
             }),
             peer: None,
         }
@@ -176,6 +178,31 @@ impl Connection {
         self.peer
     }
     // ANCHOR_END: with_peer
+
+    // ANCHOR: with_body_sinks
+    /// The same connection, asking `sinks` about every request with a body whether to stream
+    /// that body to a sink instead of collecting it in memory ([`crate::sink`]). The driver
+    /// passes on what the application offers (`app::App::body_sinks`); `None` keeps every
+    /// body in memory.
+    pub fn with_body_sinks(mut self, sinks: Option<BodySinks>) -> Connection {
+        match &mut self.protocol {
+            Protocol::Http1(machine) => machine.set_body_sinks(sinks),
+            Protocol::Http2(machine) => machine.set_body_sinks(sinks),
+            Protocol::Detecting(detect) => detect.sinks = sinks,
+        }
+        self
+    }
+
+    /// The hook given to [`with_body_sinks`](Self::with_body_sinks), for a driver that
+    /// replaces the machine (ALPN choosing `h2`) and keeps it.
+    pub fn body_sinks(&self) -> Option<BodySinks> {
+        match &self.protocol {
+            Protocol::Http1(machine) => machine.body_sinks().cloned(),
+            Protocol::Http2(machine) => machine.body_sinks().cloned(),
+            Protocol::Detecting(detect) => detect.sinks.clone(),
+        }
+    }
+    // ANCHOR_END: with_body_sinks
 
     /// The protocol the connection speaks: `Http11` for HTTP/1.x, `Http2`, or `None` while a
     /// cleartext connection has not yet said.
@@ -407,6 +434,8 @@ struct Detect {
     /// When the first octet arrived: the header timeout runs from then.
     first_byte: Option<Instant>,
     closed: bool,
+    /// The body-sink hook, for whichever machine the octets choose.
+    sinks: Option<BodySinks>,
 }
 // ANCHOR_END: detect
 
@@ -438,10 +467,12 @@ impl Detect {
         let limits = Arc::clone(&self.limits);
         Some(if still_prefix {
             let mut machine = h2_machine::Machine::new(limits, self.accepted);
+            machine.set_body_sinks(self.sinks.take());
             machine.handle_input(&self.received, now);
             Protocol::Http2(Box::new(machine))
         } else {
             let mut machine = http1::Machine::new(limits, self.accepted);
+            machine.set_body_sinks(self.sinks.take());
             machine.handle_input(&self.received, now);
             Protocol::Http1(machine)
         })

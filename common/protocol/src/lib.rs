@@ -29,6 +29,8 @@
 //! - [`connection`]: the one connection type every driver drives, and the order of its calls.
 //! - [`http1`]: the HTTP/1.1 machine behind it (RFC 9112).
 //! - [`h2`]: HTTP/2 (RFC 9113) and HPACK (RFC 7541), for stage 07.
+//! - [`sink`]: the hook that streams a chosen request's body to the application's sink (an
+//!   upload to disk) instead of collecting it in memory.
 //! - [`pump`]: an in-memory driver with a virtual clock, for tests, fuzzing, benchmarks and
 //!   examples.
 
@@ -40,6 +42,7 @@ pub mod http1;
 pub mod limits;
 pub mod message;
 pub mod pump;
+pub mod sink;
 
 pub use connection::{Connection, Event, StreamId, Transmit};
 pub use http1::RequestError;
@@ -47,3 +50,4 @@ pub use limits::Limits;
 pub use message::{
     Body, ByteStr, FileRegion, Headers, Method, Request, Response, StatusCode, Version,
 };
+pub use sink::{BodySink, BodySinks, SinkError, Sinking, StreamedBody};

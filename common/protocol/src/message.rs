@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::sink::StreamedBody;
+
 // ANCHOR: method
 /// A request method (RFC 9110 section 9).
 ///
@@ -145,6 +147,8 @@ impl StatusCode {
     pub const NOT_IMPLEMENTED: StatusCode = StatusCode(501);
     pub const SERVICE_UNAVAILABLE: StatusCode = StatusCode(503);
     pub const HTTP_VERSION_NOT_SUPPORTED: StatusCode = StatusCode(505);
+    /// RFC 4918 section 11.5: the server cannot store what the request asked it to.
+    pub const INSUFFICIENT_STORAGE: StatusCode = StatusCode(507);
 
     /// The code as a number.
     pub fn as_u16(self) -> u16 {
@@ -191,6 +195,7 @@ impl StatusCode {
             501 => "Not Implemented",
             503 => "Service Unavailable",
             505 => "HTTP Version Not Supported",
+            507 => "Insufficient Storage",
             _ => "Unknown",
         }
     }
@@ -547,6 +552,9 @@ pub struct Request {
     /// handlers that care who asks. `None` when the driver did not say (tests, a request built
     /// by hand). A plain value (`core::net`), so the crate still does no network I/O.
     pub peer: Option<SocketAddr>,
+    /// Where the body went instead of `body`, when the connection's body-sink hook streamed it
+    /// to a sink (an upload written to disk; see [`crate::sink`]); `body` is then empty.
+    pub streamed: Option<StreamedBody>,
 }
 // ANCHOR_END: request
 
@@ -561,6 +569,7 @@ impl Request {
             body: Bytes::new(),
             trailers: Headers::new(),
             peer: None,
+            streamed: None,
         }
     }
 

@@ -30,8 +30,10 @@ pub fn serve_connection(
     stream.set_nodelay(true)?;
     // A client that stops reading our response must not block the server forever either.
     stream.set_write_timeout(Some(limits.idle_timeout))?;
-    let mut conn =
-        Connection::new(limits.clone(), Instant::now()).with_peer(stream.peer_addr().ok());
+    // The app's body sinks (uploads to disk) run on this thread, inside `handle_read`.
+    let mut conn = Connection::new(limits.clone(), Instant::now())
+        .with_peer(stream.peer_addr().ok())
+        .with_body_sinks(app.body_sinks());
     let mut file_scratch = Vec::new();
     let mut told_to_stop = false;
     // A connection that has not sent a byte yet is new, not idle: its client most likely sent a

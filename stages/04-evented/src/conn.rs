@@ -25,7 +25,7 @@ use driver::sendfile;
 use mio::event::Event as Readiness;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use protocol::{Connection, Event, Limits, StreamId, Transmit};
+use protocol::{BodySinks, Connection, Event, Limits, StreamId, Transmit};
 use tracing::debug;
 
 use crate::pool::{self, Job, Mailbox, Pool, ReplyTo};
@@ -88,13 +88,23 @@ pub enum Progress {
 
 impl Conn {
     /// A connection accepted at `now`. The caller registers `socket` for READABLE.
-    pub fn new(id: u64, socket: TcpStream, limits: &Arc<Limits>, now: Instant) -> Conn {
+    /// `sinks` is the app's body-sink hook: an upload's disk writes then run on this loop,
+    /// inside `handle_read`, and every connection of the loop waits for each of them.
+    pub fn new(
+        id: u64,
+        socket: TcpStream,
+        limits: &Arc<Limits>,
+        sinks: Option<BodySinks>,
+        now: Instant,
+    ) -> Conn {
         let peer = socket.peer_addr().ok();
         Conn {
             id,
             socket,
             // One copy of the limits for the whole loop, shared.
-            machine: Connection::new(Arc::clone(limits), now).with_peer(peer),
+            machine: Connection::new(Arc::clone(limits), now)
+                .with_peer(peer)
+                .with_body_sinks(sinks),
             // Nothing is known until epoll reports the socket: registering an already readable
             // socket reports it at once.
             readable: false,

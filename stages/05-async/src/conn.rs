@@ -62,8 +62,10 @@ pub async fn serve_connection(
     // Responses leave in one or a few writes; Nagle's algorithm would hold back the last one.
     stream.set_nodelay(true)?;
     // The limits are shared by every task: one copy per server, not one per connection.
-    let mut conn =
-        Connection::new(Arc::clone(limits), Instant::now()).with_peer(stream.peer_addr().ok());
+    // The app's body sinks (uploads to disk) run on this runtime thread, inside `handle_read`.
+    let mut conn = Connection::new(Arc::clone(limits), Instant::now())
+        .with_peer(stream.peer_addr().ok())
+        .with_body_sinks(app.body_sinks());
     // Borrowed halves (no allocation, no lock): the reader implements `AsyncRead`, whose reads
     // tell tokio when the socket is drained (see `read_into`).
     let (mut reader, writer) = stream.split();

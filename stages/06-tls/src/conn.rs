@@ -59,8 +59,9 @@ pub async fn serve_connection(
     let accepted = Instant::now();
     let handshake_deadline = accepted + settings.handshake_timeout;
     let mut tls = Tls::new(Arc::clone(&settings.tls)).map_err(io::Error::other)?;
-    let mut conn =
-        Connection::new(Arc::clone(&settings.limits), accepted).with_peer(stream.peer_addr().ok());
+    let mut conn = Connection::new(Arc::clone(&settings.limits), accepted)
+        .with_peer(stream.peer_addr().ok())
+        .with_body_sinks(settings.app.body_sinks());
     let mut stopped = pin!(stop.cancelled());
     let sleep = pin!(tokio::time::sleep_until(accepted.into()));
     let mut alarm = Alarm::new(sleep);

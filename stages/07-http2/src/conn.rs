@@ -47,8 +47,9 @@ pub async fn serve_connection(
     let handshake_deadline = accepted + settings.handshake_timeout;
     let mut tls = Tls::new(Arc::clone(&settings.tls)).map_err(io::Error::other)?;
     // HTTP/1.1 until ALPN says otherwise (`choose_machine`, when the handshake ends).
-    let mut conn =
-        Connection::new(Arc::clone(&settings.limits), accepted).with_peer(stream.peer_addr().ok());
+    let mut conn = Connection::new(Arc::clone(&settings.limits), accepted)
+        .with_peer(stream.peer_addr().ok())
+        .with_body_sinks(settings.app.body_sinks());
     let mut answers = Answers::new(&settings.app, &settings.hsts, &stop);
     let mut stopped = pin!(stop.cancelled());
     let sleep = pin!(tokio::time::sleep_until(accepted.into()));
@@ -197,7 +198,9 @@ pub async fn serve_connection(
 /// handshake ends. Any other protocol, or none, keeps HTTP/1.1.
 fn choose_machine(tls: &Tls, conn: &mut Connection, limits: &Arc<Limits>, accepted: Instant) {
     if tls.alpn_protocol() == Some(ALPN_H2) {
-        *conn = Connection::new_http2(Arc::clone(limits), accepted).with_peer(conn.peer());
+        *conn = Connection::new_http2(Arc::clone(limits), accepted)
+            .with_peer(conn.peer())
+            .with_body_sinks(conn.body_sinks());
     }
 }
 // ANCHOR_END: choose_machine

@@ -74,7 +74,8 @@ pub async fn serve_cleartext(
     stream.set_nodelay(true)?;
     // HTTP/1.1 or HTTP/2, as the client's first bytes say.
     let mut conn = Connection::new_cleartext(Arc::clone(limits), Instant::now())
-        .with_peer(stream.peer_addr().ok());
+        .with_peer(stream.peer_addr().ok())
+        .with_body_sinks(app.body_sinks());
     let mut answers = Answers::new(app, &NO_HSTS, &stop);
     let mut stopped = pin!(stop.cancelled());
     let sleep = pin!(tokio::time::sleep_until(Instant::now().into()));

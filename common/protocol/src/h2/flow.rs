@@ -228,14 +228,17 @@ impl RecvWindow {
         }
     }
 
-    /// Follows a change of this endpoint's SETTINGS_INITIAL_WINDOW_SIZE to `target`: the
-    /// window moves by the same amount as its target (section 6.9.2), and may go negative.
-    fn retarget(&mut self, target: u32) {
-        let target = target.min(MAX_WINDOW_SIZE);
-        let delta = i64::from(target) - i64::from(self.target);
+    /// Follows a change of this endpoint's SETTINGS_INITIAL_WINDOW_SIZE by `delta`: the
+    /// window moves by the same amount, and so does its target (section 6.9.2: "a change to
+    /// SETTINGS_INITIAL_WINDOW_SIZE can cause the available space in a flow-control window to
+    /// become negative"). A window grown beyond the initial size (a streamed body's, see
+    /// [`StreamFlow::grow_recv`]) keeps its extra credit, as the peer's copy of it does.
+    fn shift(&mut self, delta: i64) {
+        let target = (i64::from(self.target) + delta).clamp(0, i64::from(MAX_WINDOW_SIZE));
         // `window + delta <= target - unreleased - pending <= MAX_WINDOW_SIZE`: no overflow.
         self.window.0 += delta;
-        self.target = target;
+        // Within 0..=MAX_WINDOW_SIZE, clamped just above.
+        self.target = u32::try_from(target).unwrap_or(MAX_WINDOW_SIZE);
     }
 }
 
@@ -263,6 +266,13 @@ impl StreamFlow {
     /// The increment of a WINDOW_UPDATE for this stream, if one is due.
     pub fn take_update(&mut self) -> Option<u32> {
         self.recv.take_update()
+    }
+
+    /// Raises the stream's receive window to `target` (see [`RecvWindow::grow`]): for a
+    /// request body that goes to a sink as it arrives, which the body limit's small initial
+    /// window would otherwise let through a hundred octets per round trip.
+    pub fn grow_recv(&mut self, target: u32) {
+        self.recv.grow(target);
     }
 
     /// A WINDOW_UPDATE for stream `id` (a client-side receive credit for our DATA).
@@ -493,9 +503,10 @@ impl ConnectionFlow {
         streams: impl IntoIterator<Item = &'a mut StreamFlow>,
     ) {
         let size = size.min(MAX_WINDOW_SIZE);
+        let delta = i64::from(size) - i64::from(self.local_initial);
         self.local_initial = size;
         for stream in streams {
-            stream.recv.retarget(size);
+            stream.recv.shift(delta);
         }
     }
 }

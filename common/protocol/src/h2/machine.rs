@@ -63,6 +63,7 @@ use crate::connection::{Event, StreamId, Transmit};
 use crate::http1::RequestError;
 use crate::limits::Limits;
 use crate::message::{Request, Response};
+use crate::sink::{BodySinks, Receiving};
 use guard::Guard;
 use send::{Output, Source};
 
@@ -153,6 +154,8 @@ enum Inbound {
         request: Box<Request>,
         check: BodyCheck,
         body: Vec<u8>,
+        /// The sink the body-sink hook gave for this request: DATA goes to it, not to `body`.
+        sink: Option<Receiving>,
         last_progress: Instant,
     },
     /// The request (or its refusal) is complete: queued for `poll_event`, or with the
@@ -240,6 +243,8 @@ pub struct Machine {
     /// Last time a DATA frame was framed (or a body started waiting): the slow-read clock for
     /// bodies that wait on the client's windows, which PINGs and their answers do not reset.
     last_body_progress: Instant,
+    /// The application's hook for bodies that stream to a sink, if it gave one.
+    sinks: Option<BodySinks>,
 }
 // ANCHOR_END: machine
 
@@ -281,6 +286,7 @@ impl Machine {
             last_read: now,
             last_write: now,
             last_body_progress: now,
+            sinks: None,
         };
         machine.local.to_frame().encode(machine.output.frames());
         machine.flow.grow_connection_window(CONNECTION_WINDOW);
@@ -288,6 +294,16 @@ impl Machine {
             frame::WindowUpdate::new(0, increment).encode(machine.output.frames());
         }
         machine
+    }
+
+    /// Asks `sinks` about every request with a body from now on (see [`crate::sink`]).
+    pub fn set_body_sinks(&mut self, sinks: Option<BodySinks>) {
+        self.sinks = sinks;
+    }
+
+    /// The hook given to [`set_body_sinks`](Self::set_body_sinks).
+    pub fn body_sinks(&self) -> Option<&BodySinks> {
+        self.sinks.as_ref()
     }
 
     /// Room for the driver to read into; report what was read with

@@ -167,6 +167,19 @@ pub fn request(
     fields: impl IntoIterator<Item = (Bytes, Bytes)>,
     limits: &Limits,
 ) -> Result<RequestHead, RequestError> {
+    let (request, content_length) = request_without_body_check(stream, fields, limits)?;
+    let body = BodyCheck::new(stream, content_length, limits)?;
+    Ok(RequestHead { request, body })
+}
+
+/// [`request`] without the check of the declared `content-length` against the body limit:
+/// the request and its declared length, for a connection whose body-sink hook (`crate::sink`)
+/// decides the limit from the request ([`BodyCheck::with_limit`]).
+pub fn request_without_body_check(
+    stream: u32,
+    fields: impl IntoIterator<Item = (Bytes, Bytes)>,
+    limits: &Limits,
+) -> Result<(Request, Option<u64>), RequestError> {
     let malformed = |why| malformed(stream, why);
     let too_large = |limit| RequestError::TooLarge { stream, limit };
     let mut pseudo = Pseudo::default();
@@ -248,7 +261,6 @@ pub fn request(
         (Some(authority), None) => headers.append("host", authority),
         _ => {}
     }
-    let body = BodyCheck::new(stream, content_length, limits)?;
     let request = Request {
         method,
         target,
@@ -257,8 +269,9 @@ pub fn request(
         body: Bytes::new(),
         trailers: Headers::new(),
         peer: None,
+        streamed: None,
     };
-    Ok(RequestHead { request, body })
+    Ok((request, content_length))
 }
 // ANCHOR_END: request
 
@@ -333,7 +346,17 @@ impl BodyCheck {
         declared: Option<u64>,
         limits: &Limits,
     ) -> Result<BodyCheck, RequestError> {
-        if declared.is_some_and(|length| length > limits.max_body) {
+        BodyCheck::with_limit(stream, declared, limits.max_body)
+    }
+
+    /// The check for a body declared as `declared` octets, bounded by `max_body` (a body
+    /// sink's limit) instead of `Limits::max_body`.
+    pub fn with_limit(
+        stream: u32,
+        declared: Option<u64>,
+        max_body: u64,
+    ) -> Result<BodyCheck, RequestError> {
+        if declared.is_some_and(|length| length > max_body) {
             return Err(RequestError::TooLarge {
                 stream,
                 limit: Limit::DeclaredBody,
@@ -343,7 +366,7 @@ impl BodyCheck {
             stream,
             declared,
             received: 0,
-            max_body: limits.max_body,
+            max_body,
         })
     }
 

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::message::StatusCode;
+use crate::sink::SinkError;
 
 // ANCHOR: request_error
 /// A request the server refuses to process.
@@ -62,6 +63,9 @@ pub enum RequestError {
     TrailersTooLarge,
     /// The head (or the next piece of the body) did not arrive within `Limits::header_timeout`.
     Timeout,
+    /// The body sink the application gave for this request refused its body (a malformed
+    /// upload, a full disk): answered with the sink's own status (see [`crate::sink`]).
+    Sink(SinkError),
 }
 // ANCHOR_END: request_error
 
@@ -76,6 +80,7 @@ impl RequestError {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
             BodyTooLarge => StatusCode::CONTENT_TOO_LARGE,
+            Sink(error) => error.status,
             Timeout => StatusCode::REQUEST_TIMEOUT,
             UnsupportedExpectation => StatusCode::EXPECTATION_FAILED,
             UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,
@@ -126,6 +131,7 @@ impl fmt::Display for RequestError {
             ChunkExtensionsTooLong => f.write_str("the chunk extensions are longer than the limit"),
             TrailersTooLarge => f.write_str("the trailer section is larger than the limit"),
             Timeout => f.write_str("the request did not arrive in time"),
+            Sink(error) => write!(f, "the request body was refused: {error}"),
         }
     }
 }

@@ -60,7 +60,18 @@ pub fn parse_head(
     input: &[u8],
     limits: &Limits,
 ) -> Result<Option<(ParsedHead, usize)>, RequestError> {
-    match parse_complete(input, limits) {
+    parse_head_with_body_limit(input, limits, limits.max_body)
+}
+
+/// [`parse_head`] with a declared body checked against `max_body` rather than
+/// `Limits::max_body`: a connection with a body-sink hook (`crate::sink`) passes `u64::MAX` and
+/// checks the length itself once the hook has said which limit applies to the request.
+pub fn parse_head_with_body_limit(
+    input: &[u8],
+    limits: &Limits,
+    max_body: u64,
+) -> Result<Option<(ParsedHead, usize)>, RequestError> {
+    match parse_complete(input, limits, max_body) {
         Ok(Some(parsed)) => Ok(Some(parsed)),
         Ok(None) => {
             check_sizes_so_far(input, FirstLine::find(input), limits)?;
@@ -78,7 +89,7 @@ pub fn parse_head(
                 (error, higher_minor_version_at(input, line))
             {
                 let rewritten = [&input[..at], b"1", &input[at + 1..]].concat();
-                return match parse_complete(&rewritten, limits) {
+                return match parse_complete(&rewritten, limits, max_body) {
                     Ok(parsed) => Ok(parsed),
                     Err(Refusal::Request(error)) => Err(error),
                     Err(Refusal::Grammar(error)) => Err(map_httparse_error(error, &rewritten)),
@@ -104,7 +115,11 @@ impl From<RequestError> for Refusal {
 }
 
 /// httparse, then the limits and the rules of RFC 9112 on a complete head.
-fn parse_complete(input: &[u8], limits: &Limits) -> Result<Option<(ParsedHead, usize)>, Refusal> {
+fn parse_complete(
+    input: &[u8],
+    limits: &Limits,
+    max_body: u64,
+) -> Result<Option<(ParsedHead, usize)>, Refusal> {
     // Uninitialised slots: httparse writes only the ones it fills, so a request with 5 fields
     // does not pay for clearing 256.
     let mut storage = [const { MaybeUninit::<httparse::Header>::uninit() }; MAX_HEADERS_CEILING];
@@ -164,7 +179,7 @@ fn parse_complete(input: &[u8], limits: &Limits) -> Result<Option<(ParsedHead, u
     let host = seen.first_host.map(|index| parsed.headers[index].value);
     check_host(version, seen.hosts, host)?;
     let framing = if seen.framing {
-        body_framing(version, lines, limits)?
+        body_framing(version, lines, max_body)?
     } else {
         Framing::Empty
     };
@@ -209,6 +224,7 @@ impl ParsedHead {
             body: Bytes::new(),
             trailers: Headers::new(),
             peer: None,
+            streamed: None,
         }
     }
 }
@@ -408,7 +424,7 @@ fn is_valid_host(host: &[u8]) -> bool {
 fn body_framing(
     version: Version,
     headers: FieldLines<'_>,
-    limits: &Limits,
+    max_body: u64,
 ) -> Result<Framing, RequestError> {
     let has_transfer_encoding = headers.contains("transfer-encoding");
     let has_content_length = headers.contains("content-length");
@@ -423,7 +439,7 @@ fn body_framing(
     }
     if has_content_length {
         let length = content_length(headers)?;
-        if length > limits.max_body {
+        if length > max_body {
             return Err(RequestError::BodyTooLarge);
         }
         return Ok(if length == 0 {

@@ -36,6 +36,7 @@ use crate::closing::Lifecycle;
 use crate::connection::{Event, StreamId, Transmit};
 use crate::limits::Limits;
 use crate::message::{Method, Request, Response, Version};
+use crate::sink::{BodySinks, Receiving, SinkError};
 use chunked::{ChunkedDecoder, Progress};
 use head::Framing;
 use input::InputBuffer;
@@ -72,10 +73,36 @@ enum Reading {
         body: Vec<u8>,
         last_progress: Instant,
     },
+    /// Streaming a body to the sink the body-sink hook gave for it (`crate::sink`): decoded
+    /// bytes go to the sink as they arrive and leave the input buffer at once.
+    Sinking {
+        request: Box<Request>,
+        keep_alive: bool,
+        sink: Receiving,
+        framing: SinkFraming,
+        last_progress: Instant,
+    },
     /// No more requests will be read on this connection (an error, `Connection: close`, EOF or
     /// shutdown); anything that still arrives is ignored.
     Stopped,
 }
+
+/// How a streamed body ends on the wire.
+#[derive(Debug)]
+enum SinkFraming {
+    /// This many bytes of a Content-Length body are still to come.
+    Length(u64),
+    /// A chunked body: the decoder, and the data it decoded from the last input, passed on to
+    /// the sink before the next input is decoded.
+    Chunked {
+        decoder: Box<ChunkedDecoder>,
+        decoded: Vec<u8>,
+    },
+}
+
+/// Room lent for each read while a body streams to a sink: large enough that a big upload
+/// costs few system calls, small enough that it is all that is held of it.
+pub const SINK_READ: usize = 64 * 1024;
 
 /// One parsed item waiting to be handed to the application, in arrival order.
 #[derive(Debug)]
@@ -119,6 +146,8 @@ pub struct Machine {
     /// Last time a write made progress, for the unread-response timeout.
     last_write: Instant,
     saw_eof: bool,
+    /// The application's hook for bodies that stream to a sink, if it gave one.
+    sinks: Option<BodySinks>,
 }
 // ANCHOR_END: connection
 
@@ -139,7 +168,18 @@ impl Machine {
             last_activity: now,
             last_write: now,
             saw_eof: false,
+            sinks: None,
         }
+    }
+
+    /// Asks `sinks` about every request with a body from now on (see [`crate::sink`]).
+    pub fn set_body_sinks(&mut self, sinks: Option<BodySinks>) {
+        self.sinks = sinks;
+    }
+
+    /// The hook given to [`set_body_sinks`](Self::set_body_sinks).
+    pub fn body_sinks(&self) -> Option<&BodySinks> {
+        self.sinks.as_ref()
     }
 
     // ANCHOR: read_buf
@@ -149,6 +189,7 @@ impl Machine {
     pub fn read_buf(&mut self) -> &mut [u8] {
         let wanted = match &self.reading {
             Reading::Body { length, .. } => length.saturating_sub(self.input.filled()),
+            Reading::Sinking { .. } => SINK_READ,
             _ => 0,
         };
         self.input.room(wanted)
@@ -417,7 +458,9 @@ impl Machine {
                 Reading::Head {
                     started: Some(started),
                 } => Some(*started + limits.header_timeout),
-                Reading::Body { last_progress, .. } | Reading::Chunked { last_progress, .. } => {
+                Reading::Body { last_progress, .. }
+                | Reading::Chunked { last_progress, .. }
+                | Reading::Sinking { last_progress, .. } => {
                     Some(*last_progress + limits.header_timeout)
                 }
                 Reading::Stopped => None,
@@ -464,6 +507,7 @@ impl Machine {
                 Reading::Head { .. } => self.parse_head(now),
                 Reading::Body { .. } => self.read_body(now),
                 Reading::Chunked { .. } => self.read_chunked(now),
+                Reading::Sinking { .. } => self.read_sinking(now),
             };
             if !progressed {
                 break;
@@ -498,7 +542,13 @@ impl Machine {
         if !head::may_contain_head_end(unparsed) && unparsed.len() <= self.limits.max_request_line {
             return false;
         }
-        match head::parse_head(unparsed, &self.limits) {
+        // With a body-sink hook, the declared length is checked below, against the limit of
+        // the sink the hook gives (or `max_body` when it gives none).
+        let max_body = match self.sinks {
+            Some(_) => u64::MAX,
+            None => self.limits.max_body,
+        };
+        match head::parse_head_with_body_limit(unparsed, &self.limits, max_body) {
             Ok(None) => false,
             Err(error) => {
                 self.reject(error);
@@ -511,6 +561,47 @@ impl Machine {
                     (head.framing, head.keep_alive, head.expect_continue);
                 let request = head.into_request(self.input.split_off_front(used));
                 let nothing_more = self.input.is_empty();
+                let sinking = match (&self.sinks, framing) {
+                    (Some(sinks), Framing::Length(_) | Framing::Chunked) => {
+                        sinks.sink_for(&request)
+                    }
+                    _ => None,
+                };
+                let body_limit = sinking
+                    .as_ref()
+                    .map_or(self.limits.max_body, |sinking| sinking.limit);
+                if matches!(framing, Framing::Length(length) if length > body_limit) {
+                    // The sink (dropped here, before any byte reached it) aborts.
+                    self.reject(RequestError::BodyTooLarge);
+                    return true;
+                }
+                if let Some(sinking) = sinking {
+                    self.continue_owed = expect_continue && nothing_more;
+                    let framing = match framing {
+                        Framing::Length(length) => SinkFraming::Length(length),
+                        _ => {
+                            let limits = &self.limits;
+                            SinkFraming::Chunked {
+                                decoder: Box::new(ChunkedDecoder::new(
+                                    body_limit,
+                                    limits.max_chunk_extensions,
+                                    limits.max_trailer_bytes,
+                                    limits.max_headers.clamp(1, head::MAX_HEADERS_CEILING),
+                                )),
+                                decoded: Vec::new(),
+                            }
+                        }
+                    };
+                    self.reading = Reading::Sinking {
+                        request: Box::new(request),
+                        keep_alive,
+                        sink: Receiving::new(sinking),
+                        framing,
+                        last_progress: now,
+                    };
+                    self.owe_continue_if_due();
+                    return true;
+                }
                 match framing {
                     Framing::Empty => self.finish_request(request, keep_alive),
                     Framing::Length(length) => {
@@ -632,6 +723,93 @@ impl Machine {
         }
     }
 
+    // ANCHOR: read_sinking
+    /// Passes the body bytes received so far to the request's sink, and completes the request
+    /// when the body has ended. Returns whether anything changed.
+    fn read_sinking(&mut self, now: Instant) -> bool {
+        let Reading::Sinking {
+            sink,
+            framing,
+            last_progress,
+            ..
+        } = &mut self.reading
+        else {
+            return false;
+        };
+        let available = self.input.unparsed();
+        let ended = match framing {
+            SinkFraming::Length(0) => true,
+            SinkFraming::Length(_) if available.is_empty() => return false,
+            SinkFraming::Length(remaining) => {
+                let take = available
+                    .len()
+                    .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                let written = sink.write(&available[..take]);
+                *remaining -= take as u64;
+                let ended = *remaining == 0;
+                self.input.discard(take);
+                if let Err(refusal) = written {
+                    self.reject(sink_refusal(refusal));
+                    return true;
+                }
+                ended
+            }
+            SinkFraming::Chunked { .. } if available.is_empty() => return false,
+            SinkFraming::Chunked { decoder, decoded } => {
+                decoded.clear();
+                let progress = decoder.decode(available, decoded);
+                let written = sink.write(decoded);
+                decoded.clear();
+                if let Err(refusal) = written {
+                    self.reject(sink_refusal(refusal));
+                    return true;
+                }
+                match progress {
+                    Err(error) => {
+                        self.reject(error);
+                        return true;
+                    }
+                    Ok(Progress::NeedMore) => {
+                        let all = available.len();
+                        self.input.discard(all);
+                        false
+                    }
+                    Ok(Progress::Done(used)) => {
+                        self.input.discard(used);
+                        true
+                    }
+                }
+            }
+        };
+        *last_progress = now;
+        self.continue_owed = false;
+        if !ended {
+            return false;
+        }
+        let Reading::Sinking {
+            mut request,
+            keep_alive,
+            sink,
+            framing,
+            ..
+        } = std::mem::replace(&mut self.reading, Reading::Head { started: None })
+        else {
+            unreachable!("matched Reading::Sinking above")
+        };
+        if let SinkFraming::Chunked { mut decoder, .. } = framing {
+            request.trailers = decoder.take_trailers();
+        }
+        match sink.finish() {
+            Ok(streamed) => {
+                request.streamed = Some(streamed);
+                self.finish_request(*request, keep_alive);
+            }
+            Err(error) => self.reject(RequestError::Sink(error)),
+        }
+        true
+    }
+    // ANCHOR_END: read_sinking
+
     fn finish_request(&mut self, request: Request, keep_alive: bool) {
         self.pending.push_back(Pending::Request {
             request,
@@ -682,6 +860,14 @@ impl Machine {
                 Lifecycle::Closing
             };
         }
+    }
+}
+
+/// The refusal for a write the sink did not take: past its limit (413), or its own error.
+fn sink_refusal(refusal: Option<SinkError>) -> RequestError {
+    match refusal {
+        None => RequestError::BodyTooLarge,
+        Some(error) => RequestError::Sink(error),
     }
 }
 

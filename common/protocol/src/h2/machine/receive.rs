@@ -14,15 +14,16 @@ use bytes::{Buf, Bytes, BytesMut};
 use super::guard::{MAX_BLOCK_FACTOR, MAX_CONTINUATIONS};
 use super::{
     Inbound, Lifecycle, Machine, Outbound, PartialBlock, Pending, Reading, Stream,
-    MAX_CONCURRENT_STREAMS, PREFACE,
+    MAX_CONCURRENT_STREAMS, PREFACE, STREAM_WINDOW,
 };
 use crate::h2::error::{Error, Reason};
 use crate::h2::frame::{self, Continuation, Data, Frame, Ping, RstStream, WindowUpdate};
 use crate::h2::hpack::Field;
-use crate::h2::semantics::{self, Limit};
+use crate::h2::semantics::{self, BodyCheck, Limit};
 use crate::h2::stream::{transition, Closure, Event, Outcome, State};
 use crate::http1::RequestError;
 use crate::message::Method;
+use crate::sink::Receiving;
 
 impl Machine {
     // ANCHOR: read_frames
@@ -332,7 +333,7 @@ impl Machine {
             return self.refuse(id, RequestError::HeadTooLarge);
         }
         let fields = fields.into_iter().map(|field| (field.name, field.value));
-        let head = match semantics::request(id, fields, &self.limits) {
+        let (head, sink) = match self.request_head(id, fields, end_stream) {
             Ok(head) => head,
             Err(error) => return self.request_error(error),
         };
@@ -344,15 +345,47 @@ impl Machine {
                 }
                 self.pending.push_back(Pending::Request(id, head.request));
             } else {
+                if sink.is_some() {
+                    // The sink takes each DATA frame at once, so its credit can come back at
+                    // once: a full-size window, whatever `max_body` keeps for other streams.
+                    stream.flow.grow_recv(STREAM_WINDOW);
+                    if let Some(increment) = stream.flow.take_update() {
+                        WindowUpdate::new(id, increment).encode(self.output.frames());
+                    }
+                }
                 stream.inbound = Inbound::Receiving {
                     request: Box::new(head.request),
                     check: head.body,
                     body: Vec::new(),
+                    sink,
                     last_progress: now,
                 };
             }
         }
     }
+
+    // ANCHOR: request_head
+    /// The request of a HEADERS block and the check of its body, with the sink the body-sink
+    /// hook gives for it (asked only for a request with a body to come): its limit replaces
+    /// `Limits::max_body` for the declared and the received length.
+    fn request_head(
+        &self,
+        id: u32,
+        fields: impl IntoIterator<Item = (Bytes, Bytes)>,
+        end_stream: bool,
+    ) -> Result<(semantics::RequestHead, Option<Receiving>), semantics::RequestError> {
+        let Some(sinks) = self.sinks.as_ref().filter(|_| !end_stream) else {
+            return semantics::request(id, fields, &self.limits).map(|head| (head, None));
+        };
+        let (request, declared) = semantics::request_without_body_check(id, fields, &self.limits)?;
+        let sink = sinks.sink_for(&request).map(Receiving::new);
+        let limit = sink
+            .as_ref()
+            .map_or(self.limits.max_body, |sink| sink.limit());
+        let body = BodyCheck::with_limit(id, declared, limit)?;
+        Ok((semantics::RequestHead { request, body }, sink))
+    }
+    // ANCHOR_END: request_head
 
     /// A field block on a stream that is not idle: trailers, or a straggler.
     fn more_fields(
@@ -442,25 +475,41 @@ impl Machine {
         }
         stream.state = next;
         let mut refusal = None;
+        let mut sink_refusal = None;
         if let Inbound::Receiving {
             check,
             body,
+            sink,
             last_progress,
             ..
         } = &mut stream.inbound
         {
             match check.data(data.data.len()) {
-                Ok(()) => {
-                    body.extend_from_slice(&data.data);
-                    *last_progress = now;
-                }
+                // A streamed body goes to its sink now, and its credit back below: the sink,
+                // not memory, paces the upload.
+                Ok(()) => match sink {
+                    Some(sink) => match sink.write(&data.data) {
+                        Ok(()) => *last_progress = now,
+                        Err(refused) => {
+                            sink_refusal = Some(
+                                refused.map_or(RequestError::BodyTooLarge, RequestError::Sink),
+                            );
+                        }
+                    },
+                    None => {
+                        body.extend_from_slice(&data.data);
+                        *last_progress = now;
+                    }
+                },
                 Err(error) => refusal = Some(error),
             }
         }
-        // The data is in the request body (or dropped). The body limit, checked above,
-        // bounds what one stream may make us hold; the body budget what all of them may.
+        // The data is in the request body or its sink (or dropped). The body limit, checked
+        // above, bounds what one stream may make us hold; the body budget what all of them may.
         if let Some(error) = refusal {
             self.request_error(error);
+        } else if let Some(error) = sink_refusal {
+            self.refuse(id, error);
         } else if data.end_stream {
             self.received_end_stream(id);
         }
@@ -486,13 +535,22 @@ impl Machine {
             mut request,
             check,
             body,
+            sink,
             ..
         } = inbound
         {
             if let Err(error) = check.finish() {
                 return self.request_error(error);
             }
-            request.body = Bytes::from(body);
+            match sink {
+                Some(sink) => match sink.finish() {
+                    Ok(streamed) => request.streamed = Some(streamed),
+                    // The whole body came but the sink could not complete it (a malformed
+                    // upload, a failed rename): refused with the sink's status.
+                    Err(error) => return self.refuse(id, RequestError::Sink(error)),
+                },
+                None => request.body = Bytes::from(body),
+            }
             self.pending.push_back(Pending::Request(id, *request));
         }
         if let State::Closed(closure) = next {

@@ -633,3 +633,101 @@ proptest! {
         crate::h2::frame::fuzz_frames(&bytes);
     }
 }
+
+mod sinks {
+    //! The body-sink hook on HTTP/2: DATA goes to the sink and its credit comes back at once.
+
+    use super::*;
+    use crate::sink::tests::hook;
+
+    fn peer_with(sinks: crate::sink::BodySinks) -> Peer {
+        let limits = Limits {
+            max_body: 100,
+            ..Limits::default()
+        };
+        let mut p = Peer::with_settings(limits, start(), &[]);
+        p.machine.set_body_sinks(Some(sinks));
+        p
+    }
+
+    #[test]
+    fn data_past_max_body_streams_to_the_sink_and_credit_is_given_back() {
+        let (sinks, log) = hook(100_000, None);
+        let mut p = peer_with(sinks);
+        p.request(1, "POST", "/up", false);
+        let chunk = [7u8; 16_384];
+        // More than the stream window the server announced (max_body + 1 = 101 octets) and
+        // the connection's: only credit given back as the sink takes DATA lets it through.
+        for _ in 0..4 {
+            p.data(1, &chunk, false);
+            p.flush();
+        }
+        p.data(1, b"end", true);
+        p.pump();
+        assert!(p.refusals.is_empty(), "{:?}", p.refusals);
+        let request = &p.requests[&1];
+        assert_eq!(
+            request.streamed.as_ref().map(|s| s.received()),
+            Some(4 * 16_384 + 3)
+        );
+        assert!(request.body.is_empty());
+        assert_eq!(p.seen.status(1), Some(200));
+        let log = log.lock().unwrap();
+        assert!(log.finished);
+        assert_eq!(log.bytes().len(), 4 * 16_384 + 3);
+        assert!(
+            p.seen.window_updates.iter().any(|&(stream, _)| stream == 1),
+            "the stream's window was opened again: {:?}",
+            p.seen.window_updates
+        );
+    }
+
+    #[test]
+    fn data_past_the_sink_limit_is_413_and_a_reset_stream_aborts_the_sink() {
+        let (sinks, log) = hook(50, None);
+        let mut p = peer_with(sinks);
+        p.request(1, "POST", "/up", false);
+        p.data(1, &[1; 60], false);
+        p.pump();
+        assert_eq!(p.refusals, [(1, RequestError::BodyTooLarge)]);
+        assert!(log.lock().unwrap().dropped_unfinished);
+
+        let (sinks, log) = hook(1000, None);
+        let mut p = peer_with(sinks);
+        p.request(3, "POST", "/up", false);
+        p.data(3, &[1; 60], false);
+        p.send(Frame::RstStream(frame::RstStream::new(3, Reason::CANCEL)));
+        p.pump();
+        let log = log.lock().unwrap();
+        assert_eq!(log.bytes().len(), 60);
+        assert!(log.dropped_unfinished && !log.finished);
+        assert!(p.requests.is_empty());
+    }
+
+    #[test]
+    fn a_declared_length_past_the_sink_limit_is_413_and_a_sink_error_its_status() {
+        let (sinks, _) = hook(50, None);
+        let mut p = peer_with(sinks);
+        p.headers(
+            1,
+            &[
+                (":method", "POST"),
+                (":scheme", "https"),
+                (":path", "/up"),
+                (":authority", "x"),
+                ("content-length", "51"),
+            ],
+            false,
+        );
+        p.pump();
+        assert_eq!(p.refusals, [(1, RequestError::BodyTooLarge)]);
+
+        let (sinks, _) = hook(1000, Some(b'!'));
+        let mut p = peer_with(sinks);
+        p.request(1, "POST", "/up", false);
+        p.data(1, b"no!", true);
+        p.pump();
+        assert_eq!(p.seen.status(1), Some(400));
+        assert!(matches!(&p.refusals[..], [(1, RequestError::Sink(_))]));
+    }
+}
