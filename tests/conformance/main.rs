@@ -35,6 +35,9 @@
 //!   command line wins; a bad key or value exits 2 naming its source), SIGHUP re-reading the log
 //!   level, `--log-file`, the banner of URLs, `--addr [::1]:0` and dual-stack `[::]:0`.
 //! - [`curl`]: the same server driven by curl, a real client.
+//! - [`server_status`]: `/server-status` and its counters: the JSON moves with the requests
+//!   and connections (across stage 03's workers too), the page is escaped, `/metrics` has the
+//!   latency histogram (and, for stage 01, Chromium draws the page's chart).
 //! - [`pages`]: the generated pages: the root's `404.html`, the generated error page for a
 //!   browser, `--dir-listing` with hostile names (and, for stage 01, Chromium's screenshot of it).
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
@@ -70,6 +73,7 @@ mod pages;
 mod pipelining;
 mod prefork;
 mod routes;
+mod server_status;
 mod shutdown;
 mod smuggling;
 mod static_files;
@@ -307,6 +311,11 @@ macro_rules! all_cases {
                 curl_http10,
                 curl_reuses_the_connection,
                 curl_expect_100_continue_upload,
+            ],
+            server_status: [
+                the_json_counts_requests_connections_and_latency,
+                the_page_has_its_parts_and_escapes_the_model,
+                metrics_have_the_latency_histogram,
             ],
             pages: [
                 the_roots_404_html_is_sent_for_a_missing_file,

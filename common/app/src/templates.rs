@@ -95,6 +95,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "form_received.html",
         include_str!("../templates/form_received.html"),
     ),
+    (
+        "server_status.html",
+        include_str!("../templates/server_status.html"),
+    ),
 ];
 // ANCHOR_END: builtin_templates
 
@@ -145,7 +149,7 @@ pub struct Templates {
 
 impl Templates {
     /// The built-in templates (`base.html`, `error.html`, `listing.html`,
-    /// `form_received.html`), HTML-escaped by name (`.html`, `.htm`, `.xml`: minijinja's
+    /// `form_received.html`, `server_status.html`), HTML-escaped by name (`.html`, `.htm`, `.xml`: minijinja's
     /// default), strict about undefined variables.
     pub fn new() -> Templates {
         let mut env = Environment::new();

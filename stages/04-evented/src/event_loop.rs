@@ -387,7 +387,13 @@ impl EventLoop {
         }
         let id = self.next_conn_id;
         self.next_conn_id += 1;
-        let key = self.conns.insert(Conn::new(id, socket, &self.limits, now));
+        let key = self.conns.insert(Conn::new(
+            id,
+            socket,
+            &self.limits,
+            now,
+            self.app.connection_opened(),
+        ));
         if let Some(conn) = self.conns.get_mut(key) {
             conn.arm_timer(&mut self.timers, key);
         }
