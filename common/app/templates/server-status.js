@@ -71,6 +71,7 @@
     nowLabel.textContent = "now " + rates[rates.length - 1].toFixed(1) + " requests/s";
   }
 
+  // ANCHOR: record
   function record(status) {
     if (previous !== null) {
       const seconds = status.uptime_seconds - previous.uptime_seconds;
@@ -87,6 +88,7 @@
     previous = status;
     draw();
   }
+  // ANCHOR_END: record
 
   async function tick() {
     try {
