@@ -523,6 +523,21 @@ mod tests {
     }
 
     #[test]
+    fn counters_on_the_heap_count_the_same_and_say_process() {
+        let stats = Stats {
+            started: Instant::now(),
+            counters: Region::Heap(Box::default()),
+        };
+        assert_eq!(stats.scope(), Scope::Process);
+        let ok = Response::with_body(StatusCode::OK, "text/plain", "ok");
+        stats.request_started().finish(&Method::Get, 3, &ok);
+        assert_eq!(stats.requests_served(), 1);
+        assert_eq!(stats.requests_in_flight(), 0);
+        assert_eq!(stats.body_bytes_received(), 3);
+        assert_eq!(stats.body_bytes_sent(), 2);
+    }
+
+    #[test]
     fn bucket_bounds_grow_by_a_quarter_octave() {
         assert_eq!(bucket_upper_bound(0), Some(1024));
         assert_eq!(bucket_upper_bound(1), Some(1280));
