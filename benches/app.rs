@@ -13,7 +13,11 @@
 //! - `index`: `GET /`, a directory served through its `index.html`;
 //! - `not_found`: `GET /nope.html`, a static lookup that finds nothing;
 //! - `may_block`: `App::may_block` alone on `GET /style.css`, the question every event-loop stage
-//!   asks before it answers.
+//!   asks before it answers;
+//! - `counters`: what `App::handle` spends on `/server-status`'s counters per request, alone:
+//!   `Stats::request_started` then `InFlight::finish` (two clock reads, the latency histogram,
+//!   the status class, the body octets), on one thread;
+//! - `connection_opened`: a connection's open/close guard alone (per connection, not request).
 //!
 //! `cargo bench --bench app` takes about half a minute; `cargo bench --bench app -- --test` runs
 //! each benchmark once (with the status checks below) as a smoke test.
@@ -76,6 +80,18 @@ fn bench_all(c: &mut Criterion) {
     let request = Request::new(Method::Get, "/style.css");
     group.bench_function("may_block", |b| {
         b.iter(|| app.may_block(black_box(&request)))
+    });
+    let stats = app.stats();
+    let response = app.handle(&Request::new(Method::Get, "/plaintext"));
+    group.bench_function("counters", |b| {
+        b.iter(|| {
+            stats
+                .request_started()
+                .finish(&Method::Get, 0, black_box(&response))
+        })
+    });
+    group.bench_function("connection_opened", |b| {
+        b.iter(|| drop(black_box(app.connection_opened())))
     });
     group.finish();
 }

@@ -35,6 +35,9 @@
 //!   command line wins; a bad key or value exits 2 naming its source), SIGHUP re-reading the log
 //!   level, `--log-file`, the banner of URLs, `--addr [::1]:0` and dual-stack `[::]:0`.
 //! - [`curl`]: the same server driven by curl, a real client.
+//! - [`server_status`]: `/server-status` and its counters: the JSON moves with the requests
+//!   and connections (across stage 03's workers too), the page is escaped, `/metrics` has the
+//!   latency histogram (and, for stage 01, Chromium draws the page's chart).
 //! - [`pages`]: the generated pages: the root's `404.html`, the generated error page for a
 //!   browser, `--dir-listing` with hostile names (and, for stage 01, Chromium's screenshot of it).
 //! - [`compression`], [`caching`], [`vhosts`]: gzip and brotli by `Accept-Encoding` (curl
@@ -83,6 +86,7 @@ mod pages;
 mod pipelining;
 mod prefork;
 mod routes;
+mod server_status;
 mod shutdown;
 mod smuggling;
 mod static_files;
@@ -331,6 +335,11 @@ macro_rules! all_cases {
                 a_malformed_upload_is_400_and_leaves_no_file,
                 unsafe_names_are_saved_safely_and_never_overwrite,
                 without_upload_dir_there_is_no_upload_route,
+            ],
+            server_status: [
+                the_json_counts_requests_connections_and_latency,
+                the_page_has_its_parts_and_escapes_the_model,
+                metrics_have_the_latency_histogram,
             ],
             pages: [
                 the_roots_404_html_is_sent_for_a_missing_file,

@@ -8,11 +8,7 @@
 //! headless Chromium draws a listing, and the screenshot is checked (kept in
 //! `target/tmp/pages/listing.png` for people to look at).
 
-use std::io::{BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use stagekit::peers::{self, CHROMIUM};
 use stagekit::scratch::TempDir;
@@ -221,8 +217,6 @@ mod stage01 {
 
     const WIDTH: u32 = 1024;
     const HEIGHT: u32 = 768;
-    /// Bounds each Chromium run; one takes two or three seconds here.
-    const CHROMIUM_WITHIN: Duration = Duration::from_secs(90);
     /// The site's colours (common/site/style.css): the page's background and the heading's red.
     const PAPER: [u8; 3] = [0xfb, 0xf8, 0xf1];
     const CURTAIN: [u8; 3] = [0xa8, 0x14, 0x2a];
@@ -260,84 +254,11 @@ mod stage01 {
         check_screenshot(&shot);
     }
 
-    /// `chromium FLAGS EXTRA URL` with a fresh profile, in a process group of its own that is
-    /// killed whole if it overstays. Returns (succeeded, stdout, stderr).
-    fn chromium(program: &Path, extra: &[&str], url: &str) -> (bool, String, String) {
-        use std::os::unix::process::CommandExt;
-        let profile = TempDir::new("pages-chromium-profile");
-        let profile_arg = format!("--user-data-dir={}", profile.path().display());
-        let mut child = Command::new(program)
-            .args(peers::CHROMIUM_HEADLESS_FLAGS)
-            .arg(&profile_arg)
-            .args(extra)
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .or_fail("starting chromium");
-        let drain = |pipe: Option<Box<dyn Read + Send>>| {
-            thread::spawn(move || {
-                let mut bytes = Vec::new();
-                if let Some(mut pipe) = pipe {
-                    // Ignoring errors: whatever arrived before one is what Chromium printed.
-                    let _ = pipe.read_to_end(&mut bytes);
-                }
-                String::from_utf8_lossy(&bytes).into_owned()
-            })
-        };
-        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-        let deadline = Instant::now() + CHROMIUM_WITHIN;
-        let succeeded = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status.success(),
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                _ => {
-                    // The group is Chromium's own (process_group(0) above): its id is its pid.
-                    let group = i32::try_from(child.id()).or_fail("a pid fits in pid_t");
-                    // SAFETY: kill(2) with a negative pid signals that process group only.
-                    unsafe { libc::kill(-group, libc::SIGKILL) };
-                    let _ = child.wait();
-                    break false;
-                }
-            }
-        };
-        let stdout = stdout.join().unwrap_or_default();
-        let stderr = stderr.join().unwrap_or_default();
-        (succeeded, stdout, stderr)
-    }
-
     /// A PNG of the window's size, mostly the site's background (the stylesheet was applied),
     /// some of the heading's red, and enough other colours for text: a drawn listing, not a
     /// blank page nor Chromium's error page.
-    fn check_screenshot(path: &PathBuf) {
-        let file = std::fs::File::open(path).or_fail(&format!("opening {}", path.display()));
-        let mut decoder = png::Decoder::new(BufReader::new(file));
-        decoder.set_transformations(png::Transformations::normalize_to_color8());
-        let mut reader = decoder.read_info().or_fail("reading the PNG's header");
-        let size = reader
-            .output_buffer_size()
-            .unwrap_or_else(|| panic!("the screenshot is too large to decode"));
-        let mut pixels = vec![0u8; size];
-        let info = reader.next_frame(&mut pixels).or_fail("decoding the PNG");
-        assert_eq!(
-            (info.width, info.height),
-            (WIDTH, HEIGHT),
-            "{}",
-            path.display()
-        );
-        let channels = match info.color_type {
-            png::ColorType::Rgb => 3,
-            png::ColorType::Rgba => 4,
-            other => panic!("an unexpected colour type in the screenshot: {other:?}"),
-        };
-        let rgb: Vec<[u8; 3]> = pixels[..info.line_size * HEIGHT as usize]
-            .chunks(info.line_size)
-            .flat_map(|line| line.chunks(channels).take(WIDTH as usize))
-            .map(|pixel| [pixel[0], pixel[1], pixel[2]])
-            .collect();
+    fn check_screenshot(path: &Path) {
+        let rgb = screenshot_pixels(path, WIDTH, HEIGHT);
         let near = |pixel: &[u8; 3], colour: &[u8; 3]| {
             pixel.iter().zip(colour).all(|(a, b)| a.abs_diff(*b) <= 8)
         };

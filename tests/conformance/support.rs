@@ -365,3 +365,89 @@ pub fn expect_refused(stage: &Stage, args: &[&str], mentions: &[&str]) {
         );
     }
 }
+
+/// Bounds each Chromium run; one takes two or three seconds here.
+pub const CHROMIUM_WITHIN: Duration = Duration::from_secs(90);
+
+/// `chromium FLAGS EXTRA URL` (headless, with a fresh profile), in a process group of its own
+/// that is killed whole if it overstays [`CHROMIUM_WITHIN`]. Returns (succeeded, stdout,
+/// stderr). Shared by the cases that look at a page in a real browser (`pages`,
+/// `server_status`).
+pub fn chromium(program: &std::path::Path, extra: &[&str], url: &str) -> (bool, String, String) {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let profile = stagekit::scratch::TempDir::new("chromium-profile");
+    let profile_arg = format!("--user-data-dir={}", profile.path().display());
+    let mut child = Command::new(program)
+        .args(stagekit::peers::CHROMIUM_HEADLESS_FLAGS)
+        .arg(&profile_arg)
+        .args(extra)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .or_fail("starting chromium");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                // Ignoring errors: whatever arrived before one is what Chromium printed.
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + CHROMIUM_WITHIN;
+    let succeeded = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.success(),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            _ => {
+                // The group is Chromium's own (process_group(0) above): its id is its pid.
+                let group = i32::try_from(child.id()).or_fail("a pid fits in pid_t");
+                // SAFETY: kill(2) with a negative pid signals that process group only.
+                unsafe { libc::kill(-group, libc::SIGKILL) };
+                let _ = child.wait();
+                break false;
+            }
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    (succeeded, stdout, stderr)
+}
+
+/// The pixels of Chromium's screenshot at `path`, as RGB, after checking that it is a PNG of
+/// `width` by `height` (the window size it was taken at).
+pub fn screenshot_pixels(path: &std::path::Path, width: u32, height: u32) -> Vec<[u8; 3]> {
+    let file = std::fs::File::open(path).or_fail(&format!("opening {}", path.display()));
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().or_fail("reading the PNG's header");
+    let size = reader
+        .output_buffer_size()
+        .unwrap_or_else(|| panic!("the screenshot is too large to decode"));
+    let mut pixels = vec![0u8; size];
+    let info = reader.next_frame(&mut pixels).or_fail("decoding the PNG");
+    assert_eq!(
+        (info.width, info.height),
+        (width, height),
+        "{}",
+        path.display()
+    );
+    let channels = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("an unexpected colour type in the screenshot: {other:?}"),
+    };
+    pixels[..info.line_size * height as usize]
+        .chunks(info.line_size)
+        .flat_map(|line| line.chunks(channels).take(width as usize))
+        .map(|pixel| [pixel[0], pixel[1], pixel[2]])
+        .collect()
+}

@@ -19,7 +19,7 @@
 //!
 //! - [`stage01`]: serving the next client sooner, fewer system calls per file.
 //! - [`stage02`]: refusing when full, smaller stacks, giving a worker back, a pool that grows.
-//! - [`stage03`]: a binary upgrade, back-off, a health check, one count for all workers.
+//! - [`stage03`]: a binary upgrade, back-off, a health check, what a killed worker leaves in the shared counts.
 //! - [`stage04`]: one listener, write interest set once, pinned loops, an open-file cache.
 //! - [`stage05`]: a runtime per core, a bounded blocking pool, read-ahead, a limit per address.
 //! - [`stage06`]: OCSP stapling, wildcard names, a 503 over TLS, a certificate seen at once.

@@ -34,6 +34,8 @@
 //! - [`error_pages`]: `NNN.html` from the root or a generated page (RFC 9110 sections 12.5.1, 15);
 //! - [`multipart`], [`upload`]: `POST /upload`, `multipart/form-data` (RFC 7578, RFC 2046
 //!   section 5.1.1) streamed to disk through the protocol crate's body-sink hook;
+//! - [`stats`]: the counters (atomics in a shared mapping), the latency histogram;
+//! - [`status`]: `/server-status`, those counters as a page or JSON;
 //! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2);
 //! - [`site`]: the options of the demo site, which the command line sets;
 //! - [`compress`]: content codings, gzip and brotli (RFC 9110 section 12.5.3, RFC 1952, RFC 7932);
@@ -62,6 +64,7 @@ pub mod routes;
 pub mod site;
 pub mod static_files;
 pub mod stats;
+pub mod status;
 pub mod templates;
 pub mod upload;
 pub mod vhost;
@@ -84,7 +87,7 @@ pub use handler::{Handler, Html, IntoResponse};
 pub use middleware::{Middleware, Next};
 pub use router::{Params, Route};
 pub use site::SiteOptions;
-pub use stats::Stats;
+pub use stats::{ConnectionGuard, Stats};
 
 /// What a stage says about itself in `/api/info` and `/metrics`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,12 +190,13 @@ impl App {
     /// Answers one request. Never panics, never fails: every problem is a status code, a
     /// panicking handler or middleware included (500, and the connection goes on).
     pub fn handle(&self, request: &Request) -> Response {
-        self.stats.request_started();
+        // Counted in flight until the guard drops, even if something below unwinds.
+        let in_flight = self.stats.request_started();
         let response = match catch_unwind(AssertUnwindSafe(|| self.run_middleware(request))) {
             Ok(response) => response,
             Err(panic) => self.handler_panicked(request, "a middleware", panic),
         };
-        self.stats.response_sent(response.status);
+        in_flight.finish(&request.method, request.body.len(), &response);
         response
     }
     // ANCHOR_END: handle
@@ -351,6 +355,15 @@ impl App {
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
     }
+
+    // ANCHOR: connection_opened
+    /// A stage has accepted a connection: it is counted open (in `/server-status`) until the
+    /// guard is dropped. Every stage calls this once per connection and keeps the guard for
+    /// the connection's life.
+    pub fn connection_opened(&self) -> ConnectionGuard {
+        self.stats.connection_opened()
+    }
+    // ANCHOR_END: connection_opened
 
     /// Responses sent so far by status class, as (1, count) ... (5, count).
     pub fn responses_by_class(&self) -> impl Iterator<Item = (u8, u64)> + '_ {

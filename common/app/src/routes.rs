@@ -12,7 +12,9 @@
 //! | `GET /plaintext` | the cost of the server itself, with a handler that costs nothing |
 //! | `GET /healthz` | liveness, for load balancers |
 //! | `GET /panic` | a handler with a bug: one failed request is one 500, not a dead connection |
-//! | `GET /metrics` | counters in the Prometheus text format |
+//! | `GET /metrics` | counters and the latency histogram in the Prometheus text format |
+//! | `GET /server-status` | the same counters as a page with a live chart, or JSON (`?json`) |
+//! | `GET /server-status.js` | the script that draws that chart (no inline script: the CSP) |
 //!
 //! Status codes follow RFC 9110 section 15: 400 for a request the handler cannot make sense of
 //! (section 15.5.1), 500 only for the server's own failures.
@@ -33,7 +35,7 @@ use super::root::DocumentRoot;
 use super::router::Params;
 use super::static_files::StaticFiles;
 use super::stats::Stats;
-use super::{form, templates, upload, AppError, AppInfo, SiteOptions};
+use super::{form, status, templates, upload, AppError, AppInfo, SiteOptions};
 use protocol::{Body, Request, Response, StatusCode};
 
 /// The longest `/slow` will sleep, so that one request cannot hold a worker for minutes.
@@ -50,6 +52,7 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
     let info = app.info();
     let stats = app.stats();
     let metrics_stats = Arc::clone(&stats);
+    let status_stats = Arc::clone(&stats);
     let mut root = DocumentRoot::open(&options.root)?;
     root.set_lists_directories(options.dir_listing);
     let root = Arc::new(StaticFiles::with_virtual_hosts(
@@ -81,6 +84,10 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
         .get("/metrics", move |_: &Request, _: &Params| {
             metrics(info, &metrics_stats)
         })
+        .get("/server-status", move |request: &Request, _: &Params| {
+            status::server_status(&info, &status_stats, request)
+        })
+        .get("/server-status.js", status::script)
         .static_root(root)
         .middleware(error_pages);
     let app = match &options.upload {
@@ -244,6 +251,7 @@ fn metrics(info: AppInfo, stats: &Stats) -> Response {
             "stagecraft_requests_total{{class=\"{class}xx\"}} {count}"
         );
     }
+    latency_histogram(&mut text, stats);
     let _ = writeln!(
         text,
         "# HELP stagecraft_uptime_seconds Seconds since the server started.\n\
@@ -260,6 +268,46 @@ fn metrics(info: AppInfo, stats: &Stats) -> Response {
         label_value(info.model)
     );
     Response::with_body(StatusCode::OK, "text/plain; version=0.0.4", text)
+}
+
+// ANCHOR: latency_histogram
+/// The latency histogram as a Prometheus histogram: one cumulative `_bucket` line per bound
+/// (`le` is "less than or equal", as the buckets' bounds are), `+Inf`, then `_sum` and `_count`.
+fn latency_histogram(text: &mut String, stats: &Stats) {
+    let snapshot = stats.latency().snapshot();
+    let _ = writeln!(
+        text,
+        "# HELP stagecraft_request_duration_seconds Time in the application per request.\n\
+         # TYPE stagecraft_request_duration_seconds histogram"
+    );
+    let mut cumulative = 0;
+    for (upper, count) in snapshot.buckets() {
+        cumulative += count;
+        let le = upper.map_or_else(|| "+Inf".to_owned(), decimal_seconds);
+        let _ = writeln!(
+            text,
+            "stagecraft_request_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}"
+        );
+    }
+    let _ = writeln!(
+        text,
+        "stagecraft_request_duration_seconds_sum {}\n\
+         stagecraft_request_duration_seconds_count {cumulative}",
+        decimal_seconds(u64::try_from(snapshot.sum().as_nanos()).unwrap_or(u64::MAX))
+    );
+}
+// ANCHOR_END: latency_histogram
+
+/// Nanoseconds as decimal seconds, exactly (`0.00000128`, `17.179869184`): from the integer,
+/// so no float rounding changes a bucket's bound from one scrape to the next.
+fn decimal_seconds(nanos: u64) -> String {
+    let whole = nanos / 1_000_000_000;
+    let fraction = nanos % 1_000_000_000;
+    if fraction == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{fraction:09}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
 /// Escapes a Prometheus label value: backslash, double quote and newline.

@@ -1,20 +1,170 @@
-//! The counters every stage's application keeps: what `/api/info` and `/metrics` report.
+//! The counters every stage's application keeps: what `/api/info`, `/metrics` and
+//! `/server-status` report.
 //!
-//! Atomics with `Relaxed` ordering: the counters order nothing else in memory. Each increment
-//! is still atomic, so none is lost; a reader just sees a value that may be a moment old.
+//! What is counted, and where:
+//!
+//! - requests served, requests in flight, responses by status class, the application's latency
+//!   (a [`Histogram`]) and body octets, by [`App::handle`](crate::App::handle) through
+//!   [`Stats::request_started`] and [`InFlight::finish`];
+//! - open connections, by each stage's per-connection code through
+//!   [`Stats::connection_opened`]: the application never sees a connection, the stages do.
+//!
+//! # Atomics, `Relaxed`, no locks
+//!
+//! Every thread of a stage counts into the same memory at once. A `Mutex` would make each
+//! request wait for every other request's bookkeeping; an atomic add is one instruction
+//! (`lock xadd` on x86-64), and a reader never stops a writer. `Relaxed` ordering: the counters
+//! order nothing else in memory. Each increment is still atomic, so none is lost; a reader just
+//! sees values that may be a moment old, and two counters read one after the other may disagree
+//! by the requests that ran in between (a snapshot is not a transaction).
+//!
+//! # One region for the whole server, even across `fork`
+//!
+//! The counters live in one anonymous shared mapping (`mmap` with `MAP_SHARED |
+//! MAP_ANONYMOUS`, one page), not on the heap. For a stage of threads that changes nothing: it is
+//! memory like any other. For stage 03, whose master builds the `App` and then forks its workers,
+//! it is the difference between each worker counting into its own copy-on-write copy of the
+//! heap and every worker counting into the same physical page: a shared mapping stays shared
+//! across `fork`, so `/server-status` and `/metrics` from any worker show the whole server
+//! ([`Scope::Server`]). Atomics work across processes here because lock-free atomic
+//! instructions act on the physical memory the address maps to, whichever process issues them.
+//!
+//! If the mapping cannot be made (the system refuses `mmap`), the counters go on the heap and
+//! say so: [`Scope::Process`], because then a forked worker counts only what it served.
 
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::ops::Deref;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use protocol::StatusCode;
+use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
+use protocol::{Method, Response, StatusCode};
 
-/// Counters shared by every thread, process-local (stage 03's workers each count their own).
-#[derive(Debug)]
+/// Counters shared by every thread (and, through the shared mapping, by every process forked
+/// after the application was built).
 pub struct Stats {
     started: Instant,
+    counters: Region,
+}
+
+/// Whose requests the counters count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole server: every thread, and every process forked after the application was
+    /// built (the counters are in a shared mapping).
+    Server,
+    /// This process only (the shared mapping could not be made, so a forked worker counts its
+    /// own requests).
+    Process,
+}
+
+impl Scope {
+    /// `"server"` or `"process"`, as `/server-status` reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Server => "server",
+            Scope::Process => "process",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ANCHOR: counters
+/// The counters themselves: only atomics, so that all-zero memory (what a fresh anonymous
+/// mapping holds) is a valid, zeroed value, and so that any thread or process may add to them.
+#[repr(C)]
+#[derive(Default)]
+struct Counters {
     requests_served: AtomicU64,
+    requests_in_flight: AtomicU64,
+    connections_open: AtomicU64,
+    connections_total: AtomicU64,
     /// Responses by status class: index 0 counts 1xx, ..., index 4 counts 5xx.
     responses_by_class: [AtomicU64; 5],
+    /// Octets of request bodies the application received.
+    body_bytes_received: AtomicU64,
+    /// Octets of response bodies the application sent (whose length was known).
+    body_bytes_sent: AtomicU64,
+    /// How long the application took to answer.
+    latency: Histogram,
+}
+// ANCHOR_END: counters
+
+/// Where the [`Counters`] are: a shared mapping, or the heap when the mapping failed.
+enum Region {
+    Shared(NonNull<Counters>),
+    Heap(Box<Counters>),
+}
+
+// SAFETY: the pointer is to a mapping owned by this value (unmapped only in its `Drop`), which
+// holds nothing but atomics: sharing and sending references to atomics between threads is what
+// atomics are for.
+unsafe impl Send for Region {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Region {}
+
+/// The size of the shared mapping: the counters rounded up to whole 4 KiB pages (`mmap` maps
+/// whole pages anyway).
+const REGION_LEN: usize = std::mem::size_of::<Counters>().div_ceil(4096) * 4096;
+
+impl Region {
+    fn new() -> Region {
+        // The counters fit in one page; a constant, so this cannot be zero.
+        let Some(length) = NonZeroUsize::new(REGION_LEN) else {
+            return Region::Heap(Box::default());
+        };
+        // SAFETY: a new anonymous mapping at an address the kernel picks aliases no existing
+        // memory. Its pages are zero-filled, and all-zero bytes are a valid `Counters` (only
+        // `AtomicU64`s, `repr(C)`). The mapping is page-aligned, more than `Counters` needs.
+        match unsafe {
+            mmap_anonymous(
+                None,
+                length,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        } {
+            Ok(pointer) => Region::Shared(pointer.cast()),
+            Err(errno) => {
+                tracing::warn!(%errno, "no shared mapping for the counters: they count this process only");
+                Region::Heap(Box::default())
+            }
+        }
+    }
+}
+
+impl Deref for Region {
+    type Target = Counters;
+
+    fn deref(&self) -> &Counters {
+        match self {
+            // SAFETY: the mapping is valid, initialised (zeroed) and never unmapped while
+            // `self` lives; only shared references to it are ever made.
+            Region::Shared(pointer) => unsafe { pointer.as_ref() },
+            Region::Heap(counters) => counters,
+        }
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        if let Region::Shared(pointer) = self {
+            // SAFETY: the mapping was made by `Region::new` with this length, and no reference
+            // into it outlives `self`. Unmapping affects this process only: a forked worker's
+            // mapping (or the master's) stays.
+            if let Err(errno) = unsafe { munmap(pointer.cast(), REGION_LEN) } {
+                tracing::warn!(%errno, "could not unmap the counters");
+            }
+        }
+    }
 }
 
 impl Stats {
@@ -22,29 +172,80 @@ impl Stats {
     pub fn new(started: Instant) -> Stats {
         Stats {
             started,
-            requests_served: AtomicU64::new(0),
-            responses_by_class: Default::default(),
+            counters: Region::new(),
         }
     }
 
-    /// A request has reached the application.
-    pub fn request_started(&self) {
-        self.requests_served.fetch_add(1, Ordering::Relaxed);
+    /// Whose requests these counters count: the whole server, or this process.
+    pub fn scope(&self) -> Scope {
+        match self.counters {
+            Region::Shared(_) => Scope::Server,
+            Region::Heap(_) => Scope::Process,
+        }
     }
 
-    /// A response with `status` leaves the application.
-    pub fn response_sent(&self, status: StatusCode) {
-        if let Some(counter) = (status.as_u16() / 100)
-            .checked_sub(1)
-            .and_then(|class| self.responses_by_class.get(usize::from(class)))
-        {
-            counter.fetch_add(1, Ordering::Relaxed);
+    // ANCHOR: request_started
+    /// A request has reached the application: counts it, and returns the guard that counts it
+    /// out of flight when dropped (so a handler that panics, or a caller that unwinds, cannot
+    /// leave it counted in flight forever). [`InFlight::finish`] records its response.
+    pub fn request_started(&self) -> InFlight<'_> {
+        let counters = &*self.counters;
+        counters.requests_served.fetch_add(1, Ordering::Relaxed);
+        counters.requests_in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight {
+            stats: self,
+            started: Instant::now(),
+        }
+    }
+    // ANCHOR_END: request_started
+
+    /// A connection has been accepted: counts it open until the guard is dropped. The guard
+    /// holds the counters (an `Arc`), so a stage may keep it in its connection's state.
+    pub fn connection_opened(self: &Arc<Stats>) -> ConnectionGuard {
+        self.counters
+            .connections_open
+            .fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .connections_total
+            .fetch_add(1, Ordering::Relaxed);
+        ConnectionGuard {
+            stats: Arc::clone(self),
         }
     }
 
     /// Requests handled since the start, including any in progress.
     pub fn requests_served(&self) -> u64 {
-        self.requests_served.load(Ordering::Relaxed)
+        self.counters.requests_served.load(Ordering::Relaxed)
+    }
+
+    /// Requests the application is answering right now.
+    pub fn requests_in_flight(&self) -> u64 {
+        self.counters.requests_in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Connections open right now.
+    pub fn connections_open(&self) -> u64 {
+        self.counters.connections_open.load(Ordering::Relaxed)
+    }
+
+    /// Connections accepted since the start.
+    pub fn connections_total(&self) -> u64 {
+        self.counters.connections_total.load(Ordering::Relaxed)
+    }
+
+    /// Octets of request bodies received since the start.
+    pub fn body_bytes_received(&self) -> u64 {
+        self.counters.body_bytes_received.load(Ordering::Relaxed)
+    }
+
+    /// Octets of response bodies sent since the start (bodies of known length only).
+    pub fn body_bytes_sent(&self) -> u64 {
+        self.counters.body_bytes_sent.load(Ordering::Relaxed)
+    }
+
+    /// The application's latency so far.
+    pub fn latency(&self) -> &Histogram {
+        &self.counters.latency
     }
 
     /// Time since the stage started.
@@ -55,9 +256,476 @@ impl Stats {
     /// Responses sent so far by status class, as (1, count) ... (5, count).
     pub fn responses_by_class(&self) -> impl Iterator<Item = (u8, u64)> + '_ {
         (1u8..).zip(
-            self.responses_by_class
+            self.counters
+                .responses_by_class
                 .iter()
                 .map(|counter| counter.load(Ordering::Relaxed)),
         )
+    }
+}
+
+impl fmt::Debug for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stats")
+            .field("scope", &self.scope())
+            .field("requests_served", &self.requests_served())
+            .field("requests_in_flight", &self.requests_in_flight())
+            .field("connections_open", &self.connections_open())
+            .finish_non_exhaustive()
+    }
+}
+
+// ANCHOR: in_flight
+/// A request in the application: counted in flight until this is dropped.
+#[must_use = "dropping the guard at once counts the request out of flight at once"]
+pub struct InFlight<'a> {
+    stats: &'a Stats,
+    started: Instant,
+}
+
+impl InFlight<'_> {
+    /// The application has answered `request` with `response`: counts its status class, its
+    /// latency and the body octets both ways. Bodies a client never gets are not counted as
+    /// sent: HEAD's, and those of 1xx, 204 and 304 (RFC 9110 sections 9.3.2, 15.3.5, 15.4.5).
+    pub fn finish(self, method: &Method, body_received: usize, response: &Response) {
+        let counters = &*self.stats.counters;
+        counters.latency.record(self.started.elapsed());
+        let status = response.status.as_u16();
+        if let Some(counter) = (status / 100)
+            .checked_sub(1)
+            .and_then(|class| counters.responses_by_class.get(usize::from(class)))
+        {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        // usize to u64 is lossless on every target this builds for (64-bit atomics).
+        counters
+            .body_bytes_received
+            .fetch_add(body_received as u64, Ordering::Relaxed);
+        let has_body = *method != Method::Head
+            && status >= 200
+            && status != StatusCode::NO_CONTENT.as_u16()
+            && status != StatusCode::NOT_MODIFIED.as_u16();
+        if let (true, Some(len)) = (has_body, response.body.len()) {
+            counters.body_bytes_sent.fetch_add(len, Ordering::Relaxed);
+        }
+        // `self` drops here: out of flight.
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.stats
+            .counters
+            .requests_in_flight
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+// ANCHOR_END: in_flight
+
+/// An open connection: counted open until this is dropped (see [`Stats::connection_opened`]).
+#[must_use = "dropping the guard at once counts the connection closed at once"]
+pub struct ConnectionGuard {
+    stats: Arc<Stats>,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.stats
+            .counters
+            .connections_open
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for ConnectionGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConnectionGuard")
+    }
+}
+
+// ANCHOR: histogram_buckets
+/// The smallest octave with buckets of its own: 2^10 ns, about 1 µs. Everything faster shares
+/// bucket 0.
+const MIN_OCTAVE: u32 = 10;
+/// The largest octave with buckets: up to 2^34 ns, about 17 s. Anything slower is in the
+/// overflow bucket, which only the maximum describes.
+const MAX_OCTAVE: u32 = 33;
+/// Each octave [2^k, 2^(k+1)) is cut into this many equal buckets, so a bucket's upper bound is
+/// at most 1 + 1/4 times its lower bound: a value read from the buckets is at most 25% high.
+const SUB_BUCKETS: u32 = 4;
+/// Bucket 0 (up to 2^10 ns), four per octave, and the overflow bucket.
+pub const BUCKETS: usize = (1 + (MAX_OCTAVE - MIN_OCTAVE + 1) * SUB_BUCKETS + 1) as usize;
+// ANCHOR_END: histogram_buckets
+
+// ANCHOR: histogram
+/// A latency histogram with fixed log-scale buckets, lock-free: recording a duration is three
+/// atomic adds and an atomic max, whatever the number of samples; percentiles are read from the
+/// buckets' counts.
+///
+/// The buckets are in nanoseconds: bucket 0 holds 0 to 1024 ns, then each octave
+/// (2^k, 2^(k+1)] ns, k from 10 to 33, is cut into four equal buckets, and the last bucket
+/// holds anything above 2^34 ns (about 17 s). Bucket bounds are inclusive above, as
+/// Prometheus's `le` ("less than or equal") is.
+#[repr(C)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+    max_nanos: AtomicU64,
+}
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum_nanos: AtomicU64::new(0),
+            max_nanos: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Histogram {
+    /// Adds one sample.
+    pub fn record(&self, elapsed: Duration) {
+        // Saturating: 2^64 ns is 584 years, which no request takes.
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.buckets[bucket_of(nanos)].fetch_add(1, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.max_nanos.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// The counts of the buckets as they are now, with their upper bounds.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            buckets: std::array::from_fn(|index| self.buckets[index].load(Ordering::Relaxed)),
+            sum_nanos: self.sum_nanos.load(Ordering::Relaxed),
+            max_nanos: self.max_nanos.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The bucket a sample of `nanos` falls in. Bounds are inclusive above, so the index is that
+/// of `nanos - 1` in half-open buckets [lower, upper): a sample of exactly 2048 ns is in the
+/// bucket whose upper bound is 2048.
+fn bucket_of(nanos: u64) -> usize {
+    let below = nanos.saturating_sub(1);
+    if below < 1 << MIN_OCTAVE {
+        return 0;
+    }
+    // The octave: the position of the highest set bit (`below` is not 0 here).
+    let octave = 63 - below.leading_zeros();
+    if octave > MAX_OCTAVE {
+        return BUCKETS - 1;
+    }
+    // The two bits below the highest one: which quarter of the octave.
+    let quarter = (below >> (octave - 2)) & u64::from(SUB_BUCKETS - 1);
+    // Both parts are small (octave - MIN_OCTAVE < 24, quarter < 4): no truncation.
+    1 + ((octave - MIN_OCTAVE) * SUB_BUCKETS) as usize + quarter as usize
+}
+
+/// The upper bound of bucket `index`, in nanoseconds; `None` for the overflow bucket.
+pub fn bucket_upper_bound(index: usize) -> Option<u64> {
+    if index == 0 {
+        return Some(1 << MIN_OCTAVE);
+    }
+    if index >= BUCKETS - 1 {
+        return None;
+    }
+    // index < BUCKETS, so these fit in u32.
+    let position = (index - 1) as u32;
+    let octave = MIN_OCTAVE + position / SUB_BUCKETS;
+    let quarter = u64::from(position % SUB_BUCKETS);
+    Some((1u64 << octave) + (quarter + 1) * (1u64 << (octave - 2)))
+}
+// ANCHOR_END: histogram
+
+/// A histogram's counts at one moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    buckets: [u64; BUCKETS],
+    sum_nanos: u64,
+    max_nanos: u64,
+}
+
+impl Snapshot {
+    /// Samples so far: the sum of the buckets (not the histogram's own count, which a reader
+    /// may see a moment before or after the bucket it goes with).
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    /// The sum of every sample.
+    pub fn sum(&self) -> Duration {
+        Duration::from_nanos(self.sum_nanos)
+    }
+
+    /// The largest sample.
+    pub fn max(&self) -> Duration {
+        Duration::from_nanos(self.max_nanos)
+    }
+
+    /// Each bucket's upper bound in nanoseconds (`None`: the overflow bucket) and its count.
+    pub fn buckets(&self) -> impl Iterator<Item = (Option<u64>, u64)> + '_ {
+        self.buckets
+            .iter()
+            .enumerate()
+            .map(|(index, count)| (bucket_upper_bound(index), *count))
+    }
+
+    // ANCHOR: percentile
+    /// The `q` quantile (0.5 for the median, 0.99 for p99), as the upper bound of the bucket
+    /// that holds it: at least the true value, at most 25% above it (and never above the
+    /// largest sample). `None` when there are no samples.
+    pub fn percentile(&self, q: f64) -> Option<Duration> {
+        let count = self.count();
+        if count == 0 {
+            return None;
+        }
+        // The rank of the sample sought, 1-based: the smallest r with r >= q * count. The cast
+        // saturates, and the clamp keeps it within the samples.
+        let rank = ((q.clamp(0.0, 1.0) * count as f64).ceil() as u64).clamp(1, count);
+        let mut seen = 0;
+        for (index, bucket) in self.buckets.iter().enumerate() {
+            seen += bucket;
+            if seen >= rank {
+                let bound = bucket_upper_bound(index).map_or(self.max_nanos, |upper| {
+                    // The bucket's bound, unless the largest sample is smaller (a bucket is
+                    // often wider than what fell in it).
+                    upper.min(self.max_nanos)
+                });
+                return Some(Duration::from_nanos(bound));
+            }
+        }
+        // The ranks are within the sum of the buckets, so the loop returns; a snapshot taken
+        // while a count moved still ends at the largest sample.
+        Some(self.max())
+    }
+    // ANCHOR_END: percentile
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    fn micros(n: u64) -> Duration {
+        Duration::from_micros(n)
+    }
+
+    #[test]
+    fn the_counters_fit_in_their_mapping_and_are_shared() {
+        assert!(std::mem::size_of::<Counters>() <= REGION_LEN);
+        let stats = Stats::new(Instant::now());
+        assert_eq!(stats.scope(), Scope::Server);
+        assert_eq!(stats.scope().to_string(), "server");
+    }
+
+    #[test]
+    fn counters_on_the_heap_count_the_same_and_say_process() {
+        let stats = Stats {
+            started: Instant::now(),
+            counters: Region::Heap(Box::default()),
+        };
+        assert_eq!(stats.scope(), Scope::Process);
+        let ok = Response::with_body(StatusCode::OK, "text/plain", "ok");
+        stats.request_started().finish(&Method::Get, 3, &ok);
+        assert_eq!(stats.requests_served(), 1);
+        assert_eq!(stats.requests_in_flight(), 0);
+        assert_eq!(stats.body_bytes_received(), 3);
+        assert_eq!(stats.body_bytes_sent(), 2);
+    }
+
+    #[test]
+    fn bucket_bounds_grow_by_a_quarter_octave() {
+        assert_eq!(bucket_upper_bound(0), Some(1024));
+        assert_eq!(bucket_upper_bound(1), Some(1280));
+        assert_eq!(bucket_upper_bound(2), Some(1536));
+        assert_eq!(bucket_upper_bound(3), Some(1792));
+        assert_eq!(bucket_upper_bound(4), Some(2048));
+        assert_eq!(bucket_upper_bound(5), Some(2560));
+        assert_eq!(bucket_upper_bound(BUCKETS - 2), Some(1 << 34));
+        assert_eq!(bucket_upper_bound(BUCKETS - 1), None);
+        // Every bound is above the one before, and at most 25% above it.
+        for index in 1..BUCKETS - 1 {
+            let (Some(lower), Some(upper)) =
+                (bucket_upper_bound(index - 1), bucket_upper_bound(index))
+            else {
+                panic!("bucket {index} has no bound");
+            };
+            assert!(upper > lower && upper * 4 <= lower * 5, "{lower} {upper}");
+        }
+    }
+
+    #[test]
+    fn a_sample_falls_in_the_bucket_whose_bounds_hold_it() {
+        assert_eq!(bucket_of(0), 0);
+        assert_eq!(bucket_of(1024), 0);
+        assert_eq!(bucket_of(1025), 1);
+        assert_eq!(bucket_of(1280), 1);
+        assert_eq!(bucket_of(1281), 2);
+        assert_eq!(bucket_of(2048), 4);
+        assert_eq!(bucket_of(2049), 5);
+        assert_eq!(bucket_of(1 << 34), BUCKETS - 2);
+        assert_eq!(bucket_of((1 << 34) + 1), BUCKETS - 1);
+        assert_eq!(bucket_of(u64::MAX), BUCKETS - 1);
+        for nanos in [1u64, 999, 1500, 77_777, 12_345_678, 9_999_999_999] {
+            let index = bucket_of(nanos);
+            let upper = bucket_upper_bound(index).expect("not the overflow bucket");
+            let lower = index
+                .checked_sub(1)
+                .and_then(bucket_upper_bound)
+                .unwrap_or(0);
+            assert!(
+                lower < nanos && nanos <= upper,
+                "{nanos} in ({lower}, {upper}]"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_histogram_has_no_percentiles() {
+        let histogram = Histogram::default();
+        let snapshot = histogram.snapshot();
+        assert_eq!(snapshot.count(), 0);
+        assert_eq!(snapshot.percentile(0.5), None);
+        assert_eq!(snapshot.percentile(0.99), None);
+        assert_eq!(snapshot.max(), Duration::ZERO);
+        assert_eq!(snapshot.sum(), Duration::ZERO);
+    }
+
+    #[test]
+    fn percentiles_of_known_samples_are_their_buckets_bounds() {
+        let histogram = Histogram::default();
+        // 90 fast samples at 100 µs, 9 at 1 ms, 1 at 50 ms.
+        for _ in 0..90 {
+            histogram.record(micros(100));
+        }
+        for _ in 0..9 {
+            histogram.record(micros(1000));
+        }
+        histogram.record(micros(50_000));
+        let snapshot = histogram.snapshot();
+        assert_eq!(snapshot.count(), 100);
+        assert_eq!(snapshot.sum(), micros(90 * 100 + 9 * 1000 + 50_000));
+        assert_eq!(snapshot.max(), micros(50_000));
+        let p50 = snapshot.percentile(0.5).expect("samples");
+        let p90 = snapshot.percentile(0.9).expect("samples");
+        let p99 = snapshot.percentile(0.99).expect("samples");
+        let p100 = snapshot.percentile(1.0).expect("samples");
+        // 100 µs = 100_000 ns is in (98_304, 114_688]: 2^16 + 2 quarters, 2^16 + 3 quarters.
+        assert_eq!(p50, Duration::from_nanos(114_688));
+        // The 90th sample is still a fast one.
+        assert_eq!(p90, Duration::from_nanos(114_688));
+        // The 99th is a 1 ms one: 1_000_000 ns in (917_504, 1_048_576].
+        assert_eq!(p99, Duration::from_nanos(1_048_576));
+        // The largest is clamped to the largest sample, not its bucket's bound.
+        assert_eq!(p100, micros(50_000));
+        // Each is at least the true value and at most 25% above it.
+        for (estimate, truth) in [(p50, 100), (p90, 100), (p99, 1000), (p100, 50_000)] {
+            assert!(estimate >= micros(truth) && estimate <= micros(truth) * 5 / 4);
+        }
+    }
+
+    #[test]
+    fn samples_beyond_the_largest_bucket_are_reported_by_the_maximum() {
+        let histogram = Histogram::default();
+        histogram.record(Duration::from_secs(30));
+        histogram.record(Duration::from_secs(3600 * 24 * 365 * 1000));
+        let snapshot = histogram.snapshot();
+        assert_eq!(snapshot.buckets().last(), Some((None, 2)));
+        assert_eq!(
+            snapshot.percentile(0.5),
+            Some(Duration::from_nanos(u64::MAX))
+        );
+        assert_eq!(snapshot.max(), Duration::from_nanos(u64::MAX));
+    }
+
+    #[test]
+    fn a_sample_under_a_microsecond_is_in_the_first_bucket() {
+        let histogram = Histogram::default();
+        histogram.record(Duration::from_nanos(300));
+        let snapshot = histogram.snapshot();
+        assert_eq!(snapshot.buckets().next(), Some((Some(1024), 1)));
+        assert_eq!(snapshot.percentile(0.5), Some(Duration::from_nanos(300)));
+    }
+
+    #[test]
+    fn a_finished_request_is_counted_out_of_flight_with_its_class_and_bytes() {
+        let stats = Stats::new(Instant::now());
+        let guard = stats.request_started();
+        assert_eq!(stats.requests_in_flight(), 1);
+        assert_eq!(stats.requests_served(), 1);
+        let response = Response::with_body(StatusCode::NOT_FOUND, "text/plain", "nothing here");
+        guard.finish(&Method::Post, 7, &response);
+        assert_eq!(stats.requests_in_flight(), 0);
+        assert_eq!(stats.body_bytes_received(), 7);
+        assert_eq!(stats.body_bytes_sent(), 12);
+        assert_eq!(stats.latency().snapshot().count(), 1);
+        let classes: Vec<_> = stats.responses_by_class().collect();
+        assert_eq!(classes, [(1, 0), (2, 0), (3, 0), (4, 1), (5, 0)]);
+
+        // A HEAD's body and a 304's are never sent, so not counted.
+        let ok = Response::with_body(StatusCode::OK, "text/plain", "twelve bytes");
+        stats.request_started().finish(&Method::Head, 0, &ok);
+        let not_modified = Response::with_body(StatusCode::NOT_MODIFIED, "text/plain", "x");
+        stats
+            .request_started()
+            .finish(&Method::Get, 0, &not_modified);
+        assert_eq!(stats.body_bytes_sent(), 12);
+    }
+
+    #[test]
+    fn a_panic_unwinding_through_a_request_counts_it_out_of_flight() {
+        let stats = Stats::new(Instant::now());
+        let unwound = catch_unwind(AssertUnwindSafe(|| {
+            let _guard = stats.request_started();
+            assert_eq!(stats.requests_in_flight(), 1);
+            panic!("a handler with a bug");
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(stats.requests_in_flight(), 0);
+        assert_eq!(stats.requests_served(), 1);
+        // Unfinished: no status, no latency.
+        assert_eq!(stats.latency().snapshot().count(), 0);
+    }
+
+    #[test]
+    fn connections_are_counted_open_until_their_guard_drops() {
+        let stats = Arc::new(Stats::new(Instant::now()));
+        let first = stats.connection_opened();
+        let second = stats.connection_opened();
+        assert_eq!(stats.connections_open(), 2);
+        drop(first);
+        assert_eq!(stats.connections_open(), 1);
+        let moved = std::thread::spawn(move || drop(second));
+        moved
+            .join()
+            .expect("the thread dropping the guard does not panic");
+        assert_eq!(stats.connections_open(), 0);
+        assert_eq!(stats.connections_total(), 2);
+    }
+
+    #[test]
+    fn forked_children_count_into_the_same_counters() {
+        // The reason for the shared mapping (stage 03): a child's increments are seen by the
+        // parent. The child only adds and exits, without unwinding or running destructors.
+        let stats = Stats::new(Instant::now());
+        // SAFETY: the child touches only atomics and then calls `_exit`; it takes no lock that
+        // another thread of the test binary might hold.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => {
+                std::mem::forget(stats.request_started());
+                // SAFETY: `_exit` ends the child without running the parent's atexit handlers.
+                unsafe { nix::libc::_exit(0) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                let status = nix::sys::wait::waitpid(child, None).expect("waitpid");
+                assert!(matches!(status, nix::sys::wait::WaitStatus::Exited(_, 0)));
+            }
+        }
+        assert_eq!(stats.requests_served(), 1);
+        assert_eq!(stats.requests_in_flight(), 1);
     }
 }

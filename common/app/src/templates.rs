@@ -99,6 +99,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "upload_received.html",
         include_str!("../templates/upload_received.html"),
     ),
+    (
+        "server_status.html",
+        include_str!("../templates/server_status.html"),
+    ),
 ];
 // ANCHOR_END: builtin_templates
 
@@ -149,7 +153,7 @@ pub struct Templates {
 
 impl Templates {
     /// The built-in templates (`base.html`, `error.html`, `listing.html`,
-    /// `form_received.html`), HTML-escaped by name (`.html`, `.htm`, `.xml`: minijinja's
+    /// `form_received.html`, `server_status.html`), HTML-escaped by name (`.html`, `.htm`, `.xml`: minijinja's
     /// default), strict about undefined variables.
     pub fn new() -> Templates {
         let mut env = Environment::new();

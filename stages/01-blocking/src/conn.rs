@@ -25,6 +25,8 @@ pub fn serve_connection(
     limits: &Limits,
     shutdown: &Shutdown,
 ) -> io::Result<()> {
+    // Counted open in /server-status until this returns (the guard's drop).
+    let _open = app.connection_opened();
     // Responses leave in at most a few writes; without this, Nagle's algorithm could hold the
     // last part of a file back until the client's delayed ACK.
     stream.set_nodelay(true)?;

@@ -19,7 +19,7 @@ use std::net::Shutdown as Direction;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use app::App;
+use app::{App, ConnectionGuard};
 use driver::send::{coalesce, send_bytes};
 use driver::sendfile;
 use mio::event::Event as Readiness;
@@ -57,6 +57,8 @@ pub struct Conn {
     pub timer: Option<Armed>,
     /// The request a pool worker is answering, whose response comes back through the mailbox.
     with_pool: Option<StreamId>,
+    /// Counts the connection open in /server-status until the `Conn` is dropped.
+    _open: ConnectionGuard,
 }
 // ANCHOR_END: conn
 
@@ -96,6 +98,7 @@ impl Conn {
         limits: &Arc<Limits>,
         sinks: Option<BodySinks>,
         now: Instant,
+        open: ConnectionGuard,
     ) -> Conn {
         let peer = socket.peer_addr().ok();
         Conn {
@@ -114,6 +117,7 @@ impl Conn {
             write_interest: false,
             timer: None,
             with_pool: None,
+            _open: open,
         }
     }
 

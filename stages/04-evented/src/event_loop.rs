@@ -393,6 +393,7 @@ impl EventLoop {
             &self.limits,
             self.app.body_sinks(),
             now,
+            self.app.connection_opened(),
         ));
         if let Some(conn) = self.conns.get_mut(key) {
             conn.arm_timer(&mut self.timers, key);

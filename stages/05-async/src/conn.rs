@@ -59,6 +59,8 @@ pub async fn serve_connection(
     limits: &Arc<Limits>,
     stop: CancellationToken,
 ) -> io::Result<()> {
+    // Counted open in /server-status until this returns (the guard's drop).
+    let _open = app.connection_opened();
     // Responses leave in one or a few writes; Nagle's algorithm would hold back the last one.
     stream.set_nodelay(true)?;
     // The limits are shared by every task: one copy per server, not one per connection.

@@ -42,6 +42,8 @@ pub async fn serve_connection(
     settings: &Settings,
     stop: CancellationToken,
 ) -> io::Result<()> {
+    // Counted open in /server-status until this returns (the guard's drop).
+    let _open = settings.app.connection_opened();
     stream.set_nodelay(true)?;
     let accepted = Instant::now();
     let handshake_deadline = accepted + settings.handshake_timeout;

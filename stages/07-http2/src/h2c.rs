@@ -71,6 +71,8 @@ pub async fn serve_cleartext(
     limits: &Arc<Limits>,
     stop: CancellationToken,
 ) -> io::Result<()> {
+    // Counted open in /server-status until this returns (the guard's drop).
+    let _open = app.connection_opened();
     stream.set_nodelay(true)?;
     // HTTP/1.1 or HTTP/2, as the client's first bytes say.
     let mut conn = Connection::new_cleartext(Arc::clone(limits), Instant::now())

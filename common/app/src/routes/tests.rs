@@ -157,3 +157,61 @@ fn metrics_count_by_status_class() {
         "{body}"
     );
 }
+
+#[test]
+fn metrics_have_the_latency_histogram_cumulative_up_to_inf() {
+    let app = app();
+    for _ in 0..3 {
+        get(&app, "/plaintext");
+    }
+    let body = text(&get(&app, "/metrics"));
+    let buckets: Vec<(&str, u64)> = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("stagecraft_request_duration_seconds_bucket{le=\""))
+        .map(|rest| {
+            let (le, count) = rest.split_once("\"} ").expect("le=\"...\"} count");
+            (le, count.parse().expect("a count"))
+        })
+        .collect();
+    assert_eq!(buckets.len(), crate::stats::BUCKETS, "{body}");
+    assert_eq!(buckets.first().map(|(le, _)| *le), Some("0.000001024"));
+    assert_eq!(buckets.get(1).map(|(le, _)| *le), Some("0.00000128"));
+    assert_eq!(buckets.last(), Some(&("+Inf", 3)), "{body}");
+    assert!(
+        buckets.windows(2).all(|pair| pair[0].1 <= pair[1].1),
+        "buckets are cumulative: {body}"
+    );
+    // The three /plaintext requests are counted; /metrics is still in flight.
+    assert!(
+        body.contains("\nstagecraft_request_duration_seconds_count 3\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("# TYPE stagecraft_request_duration_seconds histogram\n"),
+        "{body}"
+    );
+}
+
+#[test]
+fn decimal_seconds_are_exact() {
+    assert_eq!(decimal_seconds(0), "0");
+    assert_eq!(decimal_seconds(1_280), "0.00000128");
+    assert_eq!(decimal_seconds(1 << 34), "17.179869184");
+    assert_eq!(decimal_seconds(2_000_000_000), "2");
+}
+
+#[test]
+fn server_status_is_served_as_a_page_and_as_json() {
+    let app = app();
+    let page = get(&app, "/server-status");
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.headers.get_str("content-type"), Some(templates::HTML));
+    let script = get(&app, "/server-status.js");
+    assert_eq!(script.status, StatusCode::OK);
+    let json = get(&app, "/server-status?json");
+    let value: serde_json::Value = serde_json::from_str(&text(&json)).expect("JSON");
+    // The page, the script and this request itself.
+    assert_eq!(value["requests_served"], 3, "{value}");
+    assert_eq!(value["requests_in_flight"], 1, "{value}");
+    assert_eq!(value["responses"]["2xx"], 2, "{value}");
+}
