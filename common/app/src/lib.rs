@@ -33,11 +33,18 @@
 //! - [`templates`]: every generated HTML page, through minijinja, escaped by default;
 //! - [`error_pages`]: `NNN.html` from the root or a generated page (RFC 9110 sections 12.5.1, 15);
 //! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2);
-//! - [`site`]: the options of the demo site, which the command line sets.
+//! - [`site`]: the options of the demo site, which the command line sets;
+//! - the guards, middleware the demo site installs from its options: [`security_headers`]
+//!   (`nosniff`, `Referrer-Policy`), [`cors`] (the Fetch standard's CORS protocol),
+//!   [`allowed_hosts`] (421 for a foreign `Host`, RFC 9110 section 15.5.20) and [`basic_auth`]
+//!   (RFC 7617, against an htpasswd file of bcrypt hashes).
 
 pub mod access_log;
+pub mod allowed_hosts;
+pub mod basic_auth;
 pub mod builder;
 pub mod conditional;
+pub mod cors;
 pub mod error_pages;
 pub mod extract;
 pub mod form;
@@ -49,6 +56,7 @@ pub mod range;
 pub mod root;
 pub mod router;
 pub mod routes;
+pub mod security_headers;
 pub mod site;
 pub mod static_files;
 pub mod stats;
@@ -90,6 +98,10 @@ pub enum AppError {
     RootUnreadable { path: PathBuf, source: io::Error },
     /// The document root exists but is not a directory.
     NotADirectory(PathBuf),
+    /// A `--basic-auth` file is missing, unreadable or not `user:bcrypt-hash` lines.
+    Htpasswd(basic_auth::HtpasswdError),
+    /// A `--basic-auth` prefix is not a plain absolute path.
+    AuthPrefix(basic_auth::PrefixError),
 }
 
 impl fmt::Display for AppError {
@@ -101,6 +113,8 @@ impl fmt::Display for AppError {
             AppError::NotADirectory(path) => {
                 write!(f, "document root {} is not a directory", path.display())
             }
+            AppError::Htpasswd(error) => error.fmt(f),
+            AppError::AuthPrefix(error) => write!(f, "--basic-auth: {error}"),
         }
     }
 }
@@ -109,7 +123,8 @@ impl std::error::Error for AppError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             AppError::RootUnreadable { source, .. } => Some(source),
-            AppError::NotADirectory(_) => None,
+            AppError::Htpasswd(error) => error.source(),
+            AppError::NotADirectory(_) | AppError::AuthPrefix(_) => None,
         }
     }
 }

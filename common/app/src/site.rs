@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::access_log::Format;
+use crate::allowed_hosts::AllowedHost;
+use crate::cors::AllowedOrigin;
+use crate::security_headers::DEFAULT_REFERRER_POLICY;
 
 // ANCHOR: site_options
 /// How the demo site is set up. `SiteOptions::new(root)` is every default.
@@ -18,6 +21,23 @@ pub struct SiteOptions {
     /// The access log's line format (combined or JSON; whether lines are written at all is the
     /// logging set-up's choice).
     pub access_log: Format,
+    /// Whether every response gets `X-Content-Type-Options: nosniff` and `Referrer-Policy`
+    /// (`--no-security-headers` turns them off).
+    pub security_headers: bool,
+    /// The `Referrer-Policy` value (`--referrer-policy`).
+    pub referrer_policy: String,
+    /// A `Content-Security-Policy` for every response that has none of its own
+    /// (`--content-security-policy`); the generated pages always carry theirs.
+    pub content_security_policy: Option<String>,
+    /// The origins CORS lets read the answers (`--cors-origin`); none leaves CORS out.
+    pub cors_origins: Vec<AllowedOrigin>,
+    /// Whether CORS answers allow credentials (`--cors-credentials`).
+    pub cors_credentials: bool,
+    /// The hosts the site answers for (`--allowed-host`); none allows every host.
+    pub allowed_hosts: Vec<AllowedHost>,
+    /// Path prefixes behind Basic authentication, each with its htpasswd file
+    /// (`--basic-auth PREFIX=FILE`).
+    pub basic_auth: Vec<(String, PathBuf)>,
 }
 // ANCHOR_END: site_options
 
@@ -28,6 +48,13 @@ impl SiteOptions {
             root: root.to_owned(),
             dir_listing: false,
             access_log: Format::Combined,
+            security_headers: true,
+            referrer_policy: DEFAULT_REFERRER_POLICY.to_owned(),
+            content_security_policy: None,
+            cors_origins: Vec::new(),
+            cors_credentials: false,
+            allowed_hosts: Vec::new(),
+            basic_auth: Vec::new(),
         }
     }
 }
