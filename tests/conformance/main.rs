@@ -37,6 +37,8 @@
 //! - [`curl`]: the same server driven by curl, a real client.
 //! - [`pages`]: the generated pages: the root's `404.html`, the generated error page for a
 //!   browser, `--dir-listing` with hostile names (and, for stage 01, Chromium's screenshot of it).
+//! - [`guards`]: the security headers, CORS preflights (with curl), `--allowed-host`'s 421 and
+//!   Basic authentication (`curl -u`, a file made by `htpasswd -B`, a bad file refused at start).
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
 //!   line below has the capability (stages 04 to 06): two thousand idle connections and fifty
@@ -62,6 +64,7 @@ mod concurrency;
 mod configuration;
 mod curl;
 mod evented;
+mod guards;
 mod limits;
 mod many_connections;
 mod max_connections;
@@ -313,6 +316,18 @@ macro_rules! all_cases {
                 a_browser_gets_a_generated_error_page_and_curl_plain_text,
                 a_directory_without_index_is_404_without_dir_listing,
                 dir_listing_escapes_names_and_every_link_leads_to_its_file,
+            ],
+            guards: [
+                every_response_is_nosniff_with_a_referrer_policy,
+                security_headers_are_configurable_and_can_be_turned_off,
+                a_cors_preflight_is_answered_for_an_allowed_origin_only,
+                a_simple_cors_request_gets_its_origin_and_credentials_never_a_star,
+                a_foreign_host_is_misdirected,
+                basic_auth_asks_for_and_checks_the_password,
+                a_file_made_by_htpasswd_is_accepted,
+                a_bad_password_file_is_refused_naming_its_line,
+                bad_guard_flags_are_refused,
+                the_guards_read_from_a_config_file,
             ],
         }
     };
