@@ -81,7 +81,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "POLICY", value_parser = app::security_headers::parse_content_security_policy)]
     pub content_security_policy: Option<String>,
 
-    /// Let pages of this origin read the answers (CORS), such as https://app.example; repeatable;
+    /// Let pages of this origin read the answers (CORS), such as `https://app.example`; repeatable;
     /// * is any origin. Without it no CORS fields are sent.
     #[arg(long, value_name = "ORIGIN", value_parser = parse_cors_origin)]
     pub cors_origin: Vec<app::cors::AllowedOrigin>,
@@ -92,7 +92,7 @@ pub struct ServerArgs {
     pub cors_credentials: bool,
 
     /// Answer only requests for this host name (port ignored, any case), others get 421: the
-    /// DNS-rebinding defence; repeatable; IP literals (127.0.0.1, [::1]) only when listed.
+    /// DNS-rebinding defence; repeatable; IP literals (`127.0.0.1`, `[::1]`) only when listed.
     #[arg(long, value_name = "NAME", value_parser = parse_allowed_host)]
     pub allowed_host: Vec<app::allowed_hosts::AllowedHost>,
 
