@@ -230,6 +230,35 @@ pub fn a_foreign_host_is_misdirected(stage: &Stage) {
     }
 }
 
+/// The same check through curl. Over TLS curl is asked for HTTP/2: stage 07 takes it, and the
+/// host is then the `:authority` pseudo-header (curl puts a `Host` given with `-H` there); stage
+/// 06 answers HTTP/1.1. Over plain HTTP it is HTTP/1.1 (curl's `--http2` would ask for h2c by
+/// `Upgrade`, which is not what this checks).
+pub fn a_foreign_authority_is_misdirected_with_curl(stage: &Stage) {
+    let Some(curl_path) = peers::require(CURL, &format!("{}::guards::allowed_host", stage.package))
+    else {
+        return;
+    };
+    let server = Server::start(stage, &["--allowed-host", "127.0.0.1"]);
+    let version = if server.ca_file().is_some() {
+        "--http2"
+    } else {
+        "--http1.1"
+    };
+    let url = server.url("/healthz");
+    let output = curl(&curl_path, &server, &[version, &url]);
+    assert_eq!(status_and_fields(&output).0, 200, "{output}");
+    let output = curl(
+        &curl_path,
+        &server,
+        &[version, "-H", "Host: evil.example", &url],
+    );
+    assert_eq!(status_and_fields(&output).0, 421, "{output}");
+    if stage.package == "stage07-http2" {
+        assert!(output.starts_with("HTTP/2 421"), "{output}");
+    }
+}
+
 pub fn basic_auth_asks_for_and_checks_the_password(stage: &Stage) {
     let Some(curl_path) = peers::require(CURL, &format!("{}::guards::basic_auth", stage.package))
     else {

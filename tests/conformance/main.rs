@@ -323,6 +323,7 @@ macro_rules! all_cases {
                 a_cors_preflight_is_answered_for_an_allowed_origin_only,
                 a_simple_cors_request_gets_its_origin_and_credentials_never_a_star,
                 a_foreign_host_is_misdirected,
+                a_foreign_authority_is_misdirected_with_curl,
                 basic_auth_asks_for_and_checks_the_password,
                 a_file_made_by_htpasswd_is_accepted,
                 a_bad_password_file_is_refused_naming_its_line,
