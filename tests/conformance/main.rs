@@ -50,6 +50,8 @@
 //!   upload cut off (by hand, or by curl giving up, over HTTP/2 on stage 07), malformed or past
 //!   `--max-upload` leaves no file; unsafe names are made safe
 //!   and never overwrite (RFC 7578).
+//! - [`guards`]: the security headers, CORS preflights (with curl), `--allowed-host`'s 421 and
+//!   Basic authentication (`curl -u`, a file made by `htpasswd -B`, a bad file refused at start).
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
 //!   line below has the capability (stages 04 to 06): two thousand idle connections and fifty
@@ -77,6 +79,7 @@ mod concurrency;
 mod configuration;
 mod curl;
 mod evented;
+mod guards;
 mod limits;
 mod many_connections;
 mod max_connections;
@@ -364,6 +367,19 @@ macro_rules! all_cases {
             ],
             vhosts: [each_host_gets_its_own_root, a_bad_vhost_is_refused_at_start],
             notes: [the_notes_api_runs_end_to_end, a_bad_stage_number_exits_2_with_one_line],
+            guards: [
+                every_response_is_nosniff_with_a_referrer_policy,
+                security_headers_are_configurable_and_can_be_turned_off,
+                a_cors_preflight_is_answered_for_an_allowed_origin_only,
+                a_simple_cors_request_gets_its_origin_and_credentials_never_a_star,
+                a_foreign_host_is_misdirected,
+                a_foreign_authority_is_misdirected_with_curl,
+                basic_auth_asks_for_and_checks_the_password,
+                a_file_made_by_htpasswd_is_accepted,
+                a_bad_password_file_is_refused_naming_its_line,
+                bad_guard_flags_are_refused,
+                the_guards_read_from_a_config_file,
+            ],
         }
     };
 }

@@ -41,14 +41,21 @@
 //! - [`compress`]: content codings, gzip and brotli (RFC 9110 section 12.5.3, RFC 1952, RFC 7932);
 //! - [`cache_control`]: `Cache-Control` for static files (RFC 9111 section 5.2.2);
 //! - [`cache`]: the in-memory cache of small hot files;
-//! - [`vhost`]: virtual hosts, the document root chosen by `Host` (RFC 9110 section 7.2).
+//! - [`vhost`]: virtual hosts, the document root chosen by `Host` (RFC 9110 section 7.2);
+//! - the guards, middleware the demo site installs from its options: [`security_headers`]
+//!   (`nosniff`, `Referrer-Policy`), [`cors`] (the Fetch standard's CORS protocol),
+//!   [`allowed_hosts`] (421 for a foreign `Host`, RFC 9110 section 15.5.20) and [`basic_auth`]
+//!   (RFC 7617, against an htpasswd file of bcrypt hashes).
 
 pub mod access_log;
+pub mod allowed_hosts;
+pub mod basic_auth;
 pub mod builder;
 pub mod cache;
 pub mod cache_control;
 pub mod compress;
 pub mod conditional;
+pub mod cors;
 pub mod error_pages;
 pub mod extract;
 pub mod form;
@@ -61,6 +68,7 @@ pub mod range;
 pub mod root;
 pub mod router;
 pub mod routes;
+pub mod security_headers;
 pub mod site;
 pub mod static_files;
 pub mod stats;
@@ -107,6 +115,10 @@ pub enum AppError {
     NotADirectory(PathBuf),
     /// `--upload-dir` is not a directory this process can create files in.
     UploadDirUnusable { path: PathBuf, source: io::Error },
+    /// A `--basic-auth` file is missing, unreadable or not `user:bcrypt-hash` lines.
+    Htpasswd(basic_auth::HtpasswdError),
+    /// A `--basic-auth` prefix is not a plain absolute path.
+    AuthPrefix(basic_auth::PrefixError),
 }
 
 impl fmt::Display for AppError {
@@ -121,6 +133,8 @@ impl fmt::Display for AppError {
             AppError::UploadDirUnusable { path, source } => {
                 write!(f, "cannot store uploads in {}: {source}", path.display())
             }
+            AppError::Htpasswd(error) => error.fmt(f),
+            AppError::AuthPrefix(error) => write!(f, "--basic-auth: {error}"),
         }
     }
 }
@@ -130,7 +144,8 @@ impl std::error::Error for AppError {
         match self {
             AppError::RootUnreadable { source, .. }
             | AppError::UploadDirUnusable { source, .. } => Some(source),
-            AppError::NotADirectory(_) => None,
+            AppError::Htpasswd(error) => error.source(),
+            AppError::NotADirectory(_) | AppError::AuthPrefix(_) => None,
         }
     }
 }

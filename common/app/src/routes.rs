@@ -28,11 +28,15 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::access_log::AccessLog;
+use super::allowed_hosts::AllowedHosts;
+use super::basic_auth::{BasicAuth, Htpasswd};
 use super::builder::AppBuilder;
+use super::cors::Cors;
 use super::error_pages::ErrorPages;
 use super::path::check_path;
 use super::root::DocumentRoot;
 use super::router::Params;
+use super::security_headers::SecurityHeaders;
 use super::static_files::StaticFiles;
 use super::stats::Stats;
 use super::{form, status, templates, upload, AppError, AppInfo, SiteOptions};
@@ -63,10 +67,36 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
     let error_pages = ErrorPages::open(&options.root)?;
     let home_root = Arc::clone(&root);
     // The access log first, so that it wraps everything else and logs what the client got.
+    let mut app = app.middleware(AccessLog {
+        format: options.access_log,
+    });
+    // ANCHOR: guards
+    // The guards, outermost first. The security headers only add fields and never refuse, so
+    // they go right inside the log, where they cover every answer, the guards' 421 and 401
+    // included. Then the host check, which refuses a foreign Host before anything else looks at
+    // the request; then CORS, whose preflights carry no credentials (Fetch section 4.8) and so
+    // must be answered before authentication asks for some; then authentication, last, around
+    // the routes and static files it protects.
+    if options.security_headers {
+        app = app.middleware(SecurityHeaders::new(
+            &options.referrer_policy,
+            options.content_security_policy.as_deref(),
+        ));
+    }
+    if !options.allowed_hosts.is_empty() {
+        app = app.middleware(AllowedHosts::new(options.allowed_hosts.clone()));
+    }
+    if !options.cors_origins.is_empty() {
+        app = app.middleware(
+            Cors::new(options.cors_origins.clone()).allow_credentials(options.cors_credentials),
+        );
+    }
+    for (prefix, file) in &options.basic_auth {
+        let users = Htpasswd::open(file).map_err(AppError::Htpasswd)?;
+        app = app.middleware(BasicAuth::new(prefix, users).map_err(AppError::AuthPrefix)?);
+    }
+    // ANCHOR_END: guards
     let app = app
-        .middleware(AccessLog {
-            format: options.access_log,
-        })
         .get("/", move |request: &Request, _: &Params| {
             home(&home_root, request)
         })

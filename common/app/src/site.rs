@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::access_log::Format;
+use crate::allowed_hosts::AllowedHost;
+use crate::cors::AllowedOrigin;
+use crate::security_headers::DEFAULT_REFERRER_POLICY;
 use crate::static_files::StaticOptions;
 use crate::upload::UploadOptions;
 use crate::vhost::VirtualHost;
@@ -28,6 +31,23 @@ pub struct SiteOptions {
     /// Where `POST /upload` saves files, and the largest upload (`--upload-dir`,
     /// `--max-upload`); `None`: no upload route.
     pub upload: Option<UploadOptions>,
+    /// Whether every response gets `X-Content-Type-Options: nosniff` and `Referrer-Policy`
+    /// (`--no-security-headers` turns them off).
+    pub security_headers: bool,
+    /// The `Referrer-Policy` value (`--referrer-policy`).
+    pub referrer_policy: String,
+    /// A `Content-Security-Policy` for every response that has none of its own
+    /// (`--content-security-policy`); the generated pages always carry theirs.
+    pub content_security_policy: Option<String>,
+    /// The origins CORS lets read the answers (`--cors-origin`); none leaves CORS out.
+    pub cors_origins: Vec<AllowedOrigin>,
+    /// Whether CORS answers allow credentials (`--cors-credentials`).
+    pub cors_credentials: bool,
+    /// The hosts the site answers for (`--allowed-host`); none allows every host.
+    pub allowed_hosts: Vec<AllowedHost>,
+    /// Path prefixes behind Basic authentication, each with its htpasswd file
+    /// (`--basic-auth PREFIX=FILE`).
+    pub basic_auth: Vec<(String, PathBuf)>,
 }
 // ANCHOR_END: site_options
 
@@ -41,6 +61,13 @@ impl SiteOptions {
             vhosts: Vec::new(),
             static_files: StaticOptions::default(),
             upload: None,
+            security_headers: true,
+            referrer_policy: DEFAULT_REFERRER_POLICY.to_owned(),
+            content_security_policy: None,
+            cors_origins: Vec::new(),
+            cors_credentials: false,
+            allowed_hosts: Vec::new(),
+            basic_auth: Vec::new(),
         }
     }
 }

@@ -76,6 +76,39 @@ pub struct ServerArgs {
     /// disk instead of memory, so this may be far above --max-body.
     #[arg(long, value_name = "BYTES", default_value_t = app::upload::DEFAULT_MAX_UPLOAD, value_parser = parse_positive_u64)]
     pub max_upload: u64,
+    /// Do not add X-Content-Type-Options: nosniff and Referrer-Policy to every response (the
+    /// generated pages keep their own Content-Security-Policy; HSTS is --hsts, in stages 06-07).
+    #[arg(long)]
+    pub no_security_headers: bool,
+
+    /// The Referrer-Policy every response gets: how much of a page's URL its links send on.
+    #[arg(long, value_name = "POLICY", default_value = app::security_headers::DEFAULT_REFERRER_POLICY, value_parser = app::security_headers::parse_referrer_policy)]
+    pub referrer_policy: String,
+
+    /// A Content-Security-Policy for every response that has none of its own (the user's static
+    /// files too) [default: only the generated pages carry one].
+    #[arg(long, value_name = "POLICY", value_parser = app::security_headers::parse_content_security_policy)]
+    pub content_security_policy: Option<String>,
+
+    /// Let pages of this origin read the answers (CORS), such as `https://app.example`; repeatable;
+    /// * is any origin. Without it no CORS fields are sent.
+    #[arg(long, value_name = "ORIGIN", value_parser = parse_cors_origin)]
+    pub cors_origin: Vec<app::cors::AllowedOrigin>,
+
+    /// CORS answers allow credentials (cookies, Authorization): Access-Control-Allow-Credentials,
+    /// and the origin echoed, never *.
+    #[arg(long, requires = "cors_origin")]
+    pub cors_credentials: bool,
+
+    /// Answer only requests for this host name (port ignored, any case), others get 421: the
+    /// DNS-rebinding defence; repeatable; IP literals (`127.0.0.1`, `[::1]`) only when listed.
+    #[arg(long, value_name = "NAME", value_parser = parse_allowed_host)]
+    pub allowed_host: Vec<app::allowed_hosts::AllowedHost>,
+
+    /// Ask for a user and password (HTTP Basic) on the paths under PREFIX, checked against
+    /// FILE's user:bcrypt-hash lines (htpasswd -B makes them); repeatable.
+    #[arg(long, value_name = "PREFIX=FILE", value_parser = parse_basic_auth)]
+    pub basic_auth: Vec<(String, PathBuf)>,
 
     /// More log output: -v for each request, -vv for protocol details.
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -164,6 +197,13 @@ impl ServerArgs {
                     dir: dir.clone(),
                     max_upload: self.max_upload,
                 }),
+            security_headers: !self.no_security_headers,
+            referrer_policy: self.referrer_policy.clone(),
+            content_security_policy: self.content_security_policy.clone(),
+            cors_origins: self.cors_origin.clone(),
+            cors_credentials: self.cors_credentials,
+            allowed_hosts: self.allowed_host.clone(),
+            basic_auth: self.basic_auth.clone(),
             ..app::SiteOptions::new(&self.root())
         }
     }
@@ -276,6 +316,33 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// `--cors-origin`: `*` or `scheme://host[:port]` (app::cors says what is refused).
+fn parse_cors_origin(text: &str) -> Result<app::cors::AllowedOrigin, String> {
+    text.parse()
+        .map_err(|error: app::cors::OriginError| error.to_string())
+}
+
+/// `--allowed-host`: a host name or an IP literal, without a port.
+fn parse_allowed_host(text: &str) -> Result<app::allowed_hosts::AllowedHost, String> {
+    text.parse()
+        .map_err(|error: app::allowed_hosts::HostError| error.to_string())
+}
+
+/// `--basic-auth PREFIX=FILE`: the prefix is checked here; the file is read when the site is
+/// built, so that an error in it names its line.
+fn parse_basic_auth(text: &str) -> Result<(String, PathBuf), String> {
+    let Some((prefix, file)) = text.split_once('=') else {
+        return Err(format!(
+            "{text:?} is not PREFIX=FILE (such as /private=/etc/stagecraft.htpasswd)"
+        ));
+    };
+    let prefix = app::basic_auth::check_prefix(prefix).map_err(|error| error.to_string())?;
+    if file.is_empty() {
+        return Err(format!("{text:?} names no file after the ="));
+    }
+    Ok((prefix, PathBuf::from(file)))
+}
+
 fn parse_positive_u64(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
         Ok(0) => Err("must be greater than zero".to_owned()),
@@ -386,6 +453,72 @@ mod tests {
             message.contains("--no-such-flag") && !message.contains('\n'),
             "{message}"
         );
+    }
+
+    #[test]
+    fn the_guards_flags_reach_the_site_options() {
+        let cli = TestCli::try_parse_from(["stage"]).unwrap();
+        let options = cli.server.site_options();
+        assert!(options.security_headers);
+        assert_eq!(options.referrer_policy, "strict-origin-when-cross-origin");
+        assert!(options.cors_origins.is_empty() && options.allowed_hosts.is_empty());
+        let cli = TestCli::try_parse_from([
+            "stage",
+            "--no-security-headers",
+            "--referrer-policy",
+            "No-Referrer",
+            "--cors-origin",
+            "https://App.example",
+            "--cors-origin",
+            "*",
+            "--cors-credentials",
+            "--allowed-host",
+            "Example.com",
+            "--allowed-host",
+            "[::1]",
+            "--basic-auth",
+            "/private=users.htpasswd",
+        ])
+        .unwrap();
+        let options = cli.server.site_options();
+        assert!(!options.security_headers);
+        assert_eq!(options.referrer_policy, "no-referrer");
+        assert_eq!(
+            options.cors_origins,
+            [
+                app::cors::AllowedOrigin::Origin("https://app.example".into()),
+                app::cors::AllowedOrigin::Any
+            ]
+        );
+        assert!(options.cors_credentials);
+        assert_eq!(options.allowed_hosts.len(), 2);
+        assert_eq!(
+            options.basic_auth,
+            [("/private".to_owned(), PathBuf::from("users.htpasswd"))]
+        );
+    }
+
+    #[test]
+    fn bad_guard_values_are_refused_with_a_reason() {
+        for args in [
+            &["--referrer-policy", "nobody"][..],
+            &["--cors-origin", "null"],
+            &["--cors-origin", "app.example"],
+            &["--cors-credentials"],
+            &["--allowed-host", "example.com:8080"],
+            &["--basic-auth", "/private"],
+            &["--basic-auth", "private=file"],
+            &["--basic-auth", "/private="],
+            &["--content-security-policy", "a\nb"],
+        ] {
+            let error =
+                TestCli::try_parse_from(std::iter::once("stage").chain(args.iter().copied()))
+                    .unwrap_err();
+            assert!(
+                !one_line(&error.render().to_string()).is_empty(),
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,13 @@ pub const CURL: Peer = Peer {
     install: "apt-get install curl",
 };
 
+/// Apache's htpasswd, which makes the bcrypt password files of `--basic-auth`
+/// (`htpasswd -B`).
+pub const HTPASSWD: Peer = Peer {
+    program: "htpasswd",
+    install: "apt-get install apache2-utils",
+};
+
 /// Debian's Chromium, run headless (tests/tls renders the site over https, tests/h2 loads it
 /// over HTTP/2).
 pub const CHROMIUM: Peer = Peer {
