@@ -9,9 +9,12 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
 
 use crate::idle;
 use crate::machine::Machine;
@@ -169,6 +172,7 @@ impl Harness {
         let dir = std::env::temp_dir().join(format!("stagecraft-bench-{}", std::process::id()));
         let root = dir.join("root");
         copy_dir(&stagekit::site_dir(), &root)?;
+        write_compressible_files(&root)?;
         let certificate = if wants_tls {
             Some(Certificate::make(&dir.join("tls")).map_err(HarnessError::Certificate)?)
         } else {
@@ -567,6 +571,7 @@ impl Harness {
                 pipeline,
                 close: false,
                 slow_every: None,
+                accept_encoding: None,
             };
             let before = procfs::tree_usage(running.pid()).cpu_seconds;
             if let Ok(measured) = self.wrk_run(&running, &load, seconds, 1, true) {
@@ -735,6 +740,31 @@ fn first_line_of(program: &Path, args: &[&str]) -> String {
                 .to_owned()
         })
         .unwrap_or_else(|| format!("{} (version unknown)", program.display()))
+}
+
+/// Writes the compressed scenarios' files into the run's copy of the site: 100 KiB of text
+/// ([`scenario::TEXT_FILE`]), and the same text again ([`scenario::PRECOMPRESSED_FILE`]) with a
+/// `.gz` sibling made ahead of time at gzip's best level, as a build step would (written after
+/// the file, so that it is not older than it: the stages and nginx's `gzip_static` send it).
+fn write_compressible_files(root: &Path) -> io::Result<()> {
+    let mut text = String::with_capacity(102_400 + 80);
+    let mut line = 0u32;
+    while text.len() < 102_400 {
+        text.push_str(&format!(
+            "{line:06}: the stage manager calls the places, and the house lights go down\n"
+        ));
+        line += 1;
+    }
+    text.truncate(102_400);
+    let file = |path: &str| root.join(path.trim_start_matches('/'));
+    std::fs::write(file(scenario::TEXT_FILE), &text)?;
+    std::fs::write(file(scenario::PRECOMPRESSED_FILE), &text)?;
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(text.as_bytes())?;
+    std::fs::write(
+        file(&format!("{}.gz", scenario::PRECOMPRESSED_FILE)),
+        encoder.finish()?,
+    )
 }
 
 /// Copies a directory tree (the bundled site is small: a few files and one folder).

@@ -41,6 +41,15 @@ pub const SMALL_FILE: &str = "/index.html";
 pub const LARGE_FILE: &str = "/big.bin";
 /// The TechEmpower plaintext route.
 pub const PLAINTEXT: &str = "/plaintext";
+/// 100 KiB of text the harness writes into its copy of the site: compressed on the fly.
+pub const TEXT_FILE: &str = "/text-100k.txt";
+/// The same text under another name, with a `.gz` sibling beside it: sent precompressed.
+pub const PRECOMPRESSED_FILE: &str = "/text-100k-pre.txt";
+/// The coding the compressed scenarios ask for: gzip, which every server here can make.
+pub const GZIP: Option<&str> = Some("gzip");
+/// The compressed scenarios: their rows are nginx (gzip and gzip_static on, level 4, as the
+/// stages) and the stages; the floor server and hyper's reference do not compress.
+pub const COMPRESSED_SCENARIOS: &[&str] = &["gzip-100k", "gzip-precompressed", "gzip-small"];
 
 /// How a scenario loads the server.
 #[derive(Clone, Debug, PartialEq)]
@@ -196,6 +205,7 @@ fn closed(path: &str, connections: u32) -> Load {
         pipeline: 1,
         close: false,
         slow_every: None,
+        accept_encoding: None,
     }
 }
 
@@ -280,6 +290,36 @@ pub fn all() -> Vec<Scenario> {
             "Accept and connection set-up costs, where the accept and process models show.",
             Kind::Closed(Load {
                 close: true,
+                ..closed(SMALL_FILE, 50)
+            }),
+            Pinned,
+        ),
+        scenario(
+            "gzip-100k",
+            "100 KiB text file, gzip asked for, keep-alive, 16 connections",
+            "Compression on the fly: what gzip at level 4 costs per response, in requests.",
+            Kind::Closed(Load {
+                accept_encoding: GZIP,
+                ..closed(TEXT_FILE, 16)
+            }),
+            Pinned,
+        ),
+        scenario(
+            "gzip-precompressed",
+            "100 KiB text file with a .gz beside it, gzip asked for, keep-alive, 16 connections",
+            "The same answer made ahead of time: a precompressed sibling sent from disk.",
+            Kind::Closed(Load {
+                accept_encoding: GZIP,
+                ..closed(PRECOMPRESSED_FILE, 16)
+            }),
+            Pinned,
+        ),
+        scenario(
+            "gzip-small",
+            "Small file, gzip asked for, keep-alive, 50 connections (the -cache rows: --cache-size 8MiB)",
+            "Cache miss against cache hit: each answer compressed again, or taken from memory.",
+            Kind::Closed(Load {
+                accept_encoding: GZIP,
                 ..closed(SMALL_FILE, 50)
             }),
             Pinned,

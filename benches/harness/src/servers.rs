@@ -56,6 +56,11 @@ pub const SIZE_SCENARIOS: &[&str] = &[
     "small-keepalive-50-2cores",
 ];
 
+/// Where the file cache (`--cache-size`) is compared with none: small files compressed for each
+/// answer or kept compressed in memory, and a large one (too big for the cache's 256 KiB per
+/// file, so the `-cache` row shows the cache's lookup on a miss).
+pub const CACHE_SCENARIOS: &[&str] = &["gzip-small", "gzip-100k"];
+
 /// The stages that speak only TLS: they run in the TLS scenarios and in no other.
 pub const TLS_STAGES: [&str; 1] = ["stage06-tls"];
 
@@ -88,8 +93,9 @@ pub const PROVIDER_SCENARIOS: &[&str] = &[
 /// Stages that also run in other modes, as rows of their own. Stage 02's chapter compares its
 /// three pools everywhere, and its hand-built pool at two sizes; stage 03's compares a few and
 /// many workers, on one shared listener and with `SO_REUSEPORT`; stage 06's compares the hybrid
-/// key exchange on and off, and its two crypto providers.
-pub const STAGE_VARIANTS: [StageVariant; 10] = [
+/// key exchange on and off, and its two crypto providers; stages 01 to 05 run with the file
+/// cache on in the compressed scenarios of [`CACHE_SCENARIOS`].
+pub const STAGE_VARIANTS: [StageVariant; 15] = [
     StageVariant {
         package: "stage02-threadpool",
         name: "stage02-threadpool-rayon",
@@ -137,6 +143,36 @@ pub const STAGE_VARIANTS: [StageVariant; 10] = [
         name: "stage03-prefork-50-reuseport",
         args: &["--workers", "50", "--reuseport"],
         scenarios: Some(SIZE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage01-blocking",
+        name: "stage01-blocking-cache",
+        args: &["--cache-size", "8MiB"],
+        scenarios: Some(CACHE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage02-threadpool",
+        name: "stage02-threadpool-cache",
+        args: &["--cache-size", "8MiB"],
+        scenarios: Some(CACHE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage03-prefork",
+        name: "stage03-prefork-cache",
+        args: &["--cache-size", "8MiB"],
+        scenarios: Some(CACHE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage04-evented",
+        name: "stage04-evented-cache",
+        args: &["--cache-size", "8MiB"],
+        scenarios: Some(CACHE_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage05-async",
+        name: "stage05-async-cache",
+        args: &["--cache-size", "8MiB"],
+        scenarios: Some(CACHE_SCENARIOS),
     },
     StageVariant {
         package: "stage06-tls",
@@ -245,10 +281,13 @@ pub fn servers(stages: &[&'static str]) -> Vec<Server> {
 /// loads a model is expected to fail: that failure is the measurement.
 pub fn not_applicable(kind: &ServerKind, scenario: &Scenario) -> Option<&'static str> {
     let slow = matches!(&scenario.kind, Kind::Closed(load) if load.slow_every.is_some());
+    let compressed = scenario::COMPRESSED_SCENARIOS.contains(&scenario.id);
     let hybrid = matches!(&scenario.kind, Kind::Handshakes(load)
         if load.groups.first() == Some(&scenario::Group::X25519MlKem768));
     match kind {
         ServerKind::Floor if slow => Some("a fixed answer has no /slow route"),
+        ServerKind::Floor if compressed => Some("the floor server sends its bytes as they are"),
+        ServerKind::Hyper if compressed => Some("the hyper reference does not compress"),
         ServerKind::Nginx(_) if slow => Some("stock nginx has no handler that blocks"),
         ServerKind::Nginx(_) if hybrid => Some(NGINX_HAS_NO_MLKEM),
         _ => None,

@@ -31,6 +31,9 @@ pub struct Load {
     pub close: bool,
     /// Every `n`th request asks for `/slow?ms=SLOW_MS` instead of `path`.
     pub slow_every: Option<u32>,
+    /// An `Accept-Encoding` to send (`gzip`), for the compressed scenarios; `None` sends none,
+    /// as wrk does by default, so every other scenario is answered with the file as it is.
+    pub accept_encoding: Option<&'static str>,
 }
 
 /// How long `/slow` blocks in the mixed scenario, ms.
@@ -43,6 +46,9 @@ pub fn script(load: &Load) -> String {
     );
     if load.close {
         lua.push_str("wrk.headers[\"Connection\"] = \"close\"\n");
+    }
+    if let Some(coding) = load.accept_encoding {
+        lua.push_str(&format!("wrk.headers[\"Accept-Encoding\"] = {coding:?}\n"));
     }
     let custom_requests = load.pipeline > 1 || load.slow_every.is_some();
     if custom_requests {

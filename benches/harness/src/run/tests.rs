@@ -13,6 +13,7 @@ fn stage_02_is_also_measured_with_its_other_pools() {
         "stage02-threadpool-per-connection".to_owned(),
         "stage02-threadpool-8".to_owned(),
         "stage02-threadpool-64".to_owned(),
+        "stage02-threadpool-cache".to_owned(),
     ]));
 }
 
@@ -28,6 +29,7 @@ fn sized_variants_run_only_where_the_chapters_compare_them() {
         "stage03-prefork-50".to_owned(),
         "stage03-prefork-2-reuseport".to_owned(),
         "stage03-prefork-50-reuseport".to_owned(),
+        "stage03-prefork-cache".to_owned(),
     ]));
     for variant in STAGE_VARIANTS {
         // Every name says which stage it is, and every scenario it names exists.
@@ -74,8 +76,22 @@ fn slow_mix_does_not_apply_to_fixed_answers() {
         .collect();
     assert_eq!(
         names,
-        [FLOOR, NGINX, NGINX_TUNED, HYPER, "stage01-blocking"]
+        [
+            FLOOR,
+            NGINX,
+            NGINX_TUNED,
+            HYPER,
+            "stage01-blocking",
+            "stage01-blocking-cache"
+        ]
     );
+    // The compressed scenarios are for servers that compress; the cache rows only for them.
+    let gzip = scenario::find("gzip-100k").expect("known");
+    assert!(not_applicable(&ServerKind::Floor, &gzip).is_some());
+    assert!(not_applicable(&ServerKind::Hyper, &gzip).is_some());
+    assert!(not_applicable(&stage01, &gzip).is_none());
+    assert!(runs_in("stage04-evented-cache", "gzip-small"));
+    assert!(!runs_in("stage04-evented-cache", "small-keepalive-50"));
 }
 
 #[test]
@@ -188,6 +204,7 @@ fn tls_scenarios_have_rows_for_the_servers_that_speak_tls_and_the_plain_baseline
         .collect();
     assert!(names.ends_with(&[
         "stage05-async".to_owned(),
+        "stage05-async-cache".to_owned(),
         "stage06-tls".to_owned(),
         "stage06-tls-no-pq".to_owned(),
         "stage06-tls-ring".to_owned(),

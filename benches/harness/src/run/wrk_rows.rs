@@ -132,6 +132,7 @@ impl Harness {
                 pipeline: 1,
                 close: false,
                 slow_every: None,
+                accept_encoding: None,
             };
             let _ = self.wrk_run(running, &load, self.options.warmup_seconds, 1, true);
         }

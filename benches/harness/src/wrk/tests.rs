@@ -64,6 +64,7 @@ fn plain_load_needs_no_request_function() {
         pipeline: 1,
         close: false,
         slow_every: None,
+        accept_encoding: None,
     };
     let lua = script(&load);
     assert!(!lua.contains("request = function"));
@@ -80,6 +81,7 @@ fn pipelined_and_mixed_loads_build_their_batches() {
         pipeline: 16,
         close: false,
         slow_every: None,
+        accept_encoding: None,
     };
     let lua = script(&pipelined);
     assert!(lua.contains("string.rep(wrk.format(\"GET\", \"/plaintext\"), 16)"));
@@ -104,6 +106,7 @@ fn arguments_keep_at_least_one_connection_per_thread() {
         pipeline: 1,
         close: false,
         slow_every: None,
+        accept_encoding: None,
     };
     let args = arguments(&load, "http://127.0.0.1:1", "/tmp/x.lua", 2, 3);
     assert_eq!(args[1], "1");
