@@ -56,9 +56,9 @@ pub const SIZE_SCENARIOS: &[&str] = &[
     "small-keepalive-50-2cores",
 ];
 
-/// Where the file cache (`--cache-size`) is compared with none: small files compressed for each
-/// answer or kept compressed in memory, and a large one (too big for the cache's 256 KiB per
-/// file, so the `-cache` row shows the cache's lookup on a miss).
+/// Where the file cache (`--cache-size`) is compared with none: a small file and a 100 KiB one
+/// (both under the cache's 256 KiB per file), compressed again for each answer, or kept in
+/// memory in their gzip form.
 pub const CACHE_SCENARIOS: &[&str] = &["gzip-small", "gzip-100k"];
 
 /// The stages that speak only TLS: they run in the TLS scenarios and in no other.

@@ -368,6 +368,17 @@ impl Connection {
         }
     }
 
+    /// [`Connection::queued_output`] as the next [`Connection::poll_transmit`] will leave it: a
+    /// streamed body at the front is asked for its next piece first (which `poll_transmit` would
+    /// do anyway), so a stream that has just ended counts nothing. A driver that sets `MSG_MORE`
+    /// when more output is queued behind a write asks this, not `queued_output`: counted before
+    /// the stream said it was done, the stream's weight would make the last chunk of a response
+    /// go with `MSG_MORE`, and the kernel would hold it for 200 ms waiting for more.
+    pub fn queued_output_before_transmit(&mut self) -> u64 {
+        let _ = self.poll_transmit();
+        self.queued_output()
+    }
+
     /// Request-body octets an HTTP/2 connection holds for streams whose request has not all
     /// arrived, summed over them; `None` for HTTP/1.1 (one body at a time, bounded by
     /// `Limits::max_body`) and before a cleartext connection has chosen. For measurements.

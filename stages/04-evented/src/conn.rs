@@ -263,7 +263,7 @@ impl Conn {
         while self.writable {
             // Everything queued, files included: what is behind this write decides whether the
             // kernel may hold a partial segment for it (`driver::send::coalesce`).
-            let queued = self.machine.queued_output();
+            let queued = self.machine.queued_output_before_transmit();
             let Some(transmit) = self.machine.poll_transmit() else {
                 break;
             };

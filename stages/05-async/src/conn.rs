@@ -226,7 +226,7 @@ pub async fn write_output(socket: &TcpStream, conn: &mut Connection) -> io::Resu
     let mut budget = WRITE_BUDGET;
     loop {
         // Everything queued, files included: more than this write means more follows it.
-        let queued = conn.queued_output();
+        let queued = conn.queued_output_before_transmit();
         let Some(transmit) = conn.poll_transmit() else {
             break;
         };

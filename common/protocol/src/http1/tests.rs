@@ -429,6 +429,34 @@ fn queued_output_counts_file_regions_and_shrinks_as_they_are_written() {
     assert_eq!(h.conn.queued_output(), 40_000);
 }
 
+#[test]
+fn an_ended_stream_counts_nothing_behind_the_last_chunk() {
+    let mut h = harness();
+    h.conn
+        .handle_input(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n", h.now);
+    let Some(Event::Request { id, .. }) = h.conn.poll_event() else {
+        panic!("expected a request")
+    };
+    let mut response = Response::new(StatusCode::OK);
+    response.body = Body::Stream(Box::new(std::iter::once(Ok(Bytes::from_static(b"piece")))));
+    h.conn.send_response(id, response, SystemTime::UNIX_EPOCH);
+    // Write everything up to the last chunk: the head, then the one piece.
+    for _ in 0..2 {
+        let Some(Transmit::Bytes(bytes)) = h.conn.poll_transmit() else {
+            panic!("bytes come first")
+        };
+        let len = bytes.len();
+        h.conn.advance(len, h.now);
+    }
+    // Only the stream is left: before it is asked, it weighs; after, only `0\r\n\r\n` is left,
+    // and a driver deciding MSG_MORE must see exactly that.
+    assert_eq!(h.conn.queued_output_before_transmit(), 5);
+    let Some(Transmit::Bytes(last)) = h.conn.poll_transmit() else {
+        panic!("the last chunk")
+    };
+    assert_eq!(last, b"0\r\n\r\n");
+}
+
 /// An anonymous file holding `bytes` (created in the temp dir and unlinked at once).
 fn tempfile_with(bytes: &[u8]) -> std::fs::File {
     use std::io::Write;
