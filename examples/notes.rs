@@ -19,7 +19,7 @@
 //! | `GET /notes` | every note, oldest first (`?q=word` keeps those whose title has it) |
 //! | `POST /notes` | a new note from JSON or a form: 201 with `Location` |
 //! | `GET /notes/{id}` | one note, or a JSON 404 |
-//! | `PUT /notes/{id}` | replaces a note's title and body |
+//! | `PUT /notes/{id}` | replaces a note's title and body (200), or makes note `id` (201) |
 //! | `DELETE /notes/{id}` | removes a note: 204 |
 //!
 //! Writes need `Authorization: Bearer TOKEN` (the auth middleware, on the `/notes` group only);
@@ -192,12 +192,7 @@ fn create(notebook: &Shared, request: &Request) -> Response {
     };
     let mut notebook = lock(notebook);
     if notebook.notes.len() >= MAX_NOTES {
-        // 507 Insufficient Storage (RFC 4918 section 11.5): the request is fine, the server
-        // has no room for what it would store.
-        return json_error(
-            StatusCode(507),
-            format!("the notebook is full ({MAX_NOTES} notes): delete some first"),
-        );
+        return notebook_full();
     }
     notebook.next_id += 1;
     let note = Note {
@@ -227,14 +222,34 @@ fn replace(notebook: &Shared, request: &Request, params: &Params) -> Response {
         (Ok(id), Ok(input)) => (id, input),
         (Err(refusal), _) | (_, Err(refusal)) => return refusal,
     };
-    match lock(notebook).notes.get_mut(&id) {
-        Some(note) => {
-            note.title = input.title;
-            note.body = input.body;
-            Json(&*note).into_response()
-        }
-        None => not_found(id),
+    let mut notebook = lock(notebook);
+    if let Some(note) = notebook.notes.get_mut(&id) {
+        note.title = input.title;
+        note.body = input.body;
+        return Json(&*note).into_response();
     }
+    // PUT makes what is not there yet, and says so with 201 (RFC 9110 section 9.3.4): the
+    // client chose the id, and POST's ids go on after the highest one.
+    if notebook.notes.len() >= MAX_NOTES {
+        return notebook_full();
+    }
+    notebook.next_id = notebook.next_id.max(id);
+    let note = Note {
+        id,
+        title: input.title,
+        body: input.body,
+    };
+    notebook.notes.insert(id, note.clone());
+    (StatusCode::CREATED, Json(&note)).into_response()
+}
+
+/// 507 Insufficient Storage (RFC 4918 section 11.5): the request is fine, the server has no
+/// room for what it would store.
+fn notebook_full() -> Response {
+    json_error(
+        StatusCode(507),
+        format!("the notebook is full ({MAX_NOTES} notes): delete some first"),
+    )
 }
 
 fn remove(notebook: &Shared, params: &Params) -> Response {

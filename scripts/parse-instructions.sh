@@ -16,37 +16,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v valgrind >/dev/null 2>&1; then
-  if [ "${CI:-}" = "true" ]; then
-    echo "parse-instructions: valgrind is not installed, and CI=true (.ci/run installs it)" >&2
-    exit 1
-  fi
-  echo "SKIPPED parse instruction counts: valgrind is not installed (apt-get install valgrind)" >&2
-  exit 0
-fi
+name="parse instruction counts"
+# shellcheck source=scripts/lib/callgrind.sh
+. scripts/lib/callgrind.sh
 
 mode="" file=""
 if [ $# -ge 2 ]; then mode="$1" file="$2"; fi
 
-cargo build --release --quiet -p stagecraft --example parse_instructions
-binary="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/examples/parse_instructions"
-workdir="$(mktemp -d)"
-trap 'rm -rf "$workdir"' EXIT
-
-# Total instructions executed by one run, read from callgrind's "summary:" line.
-instructions() {
-  local out="$workdir/callgrind.out"
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$binary" "$@" 2>/dev/null
-  sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out"
-}
+binary="$(release_example parse_instructions)"
 
 json="{"
 printf '%-12s %-12s %14s\n' contender input "Ir/request"
 for input in curl plaintext16; do
   requests=1; [ "$input" = plaintext16 ] && requests=16
   for contender in httparse parse_head machine; do
-    one=$(instructions "$contender" "$input" 1)
-    many=$(instructions "$contender" "$input" 1001)
+    one=$(instructions "$binary" "$contender" "$input" 1)
+    many=$(instructions "$binary" "$contender" "$input" 1001)
     per_request=$(( (many - one) / (1000 * requests) ))
     printf '%-12s %-12s %14d\n' "$contender" "$input" "$per_request"
     json="$json\"$contender/$input\":$per_request,"
@@ -54,8 +39,8 @@ for input in curl plaintext16; do
 done
 # HTTP/2's header compression, on curl's first request and a /plaintext response head.
 for contender in hpack_decode hpack_encode; do
-  one=$(instructions "$contender" curl 1)
-  many=$(instructions "$contender" curl 1001)
+  one=$(instructions "$binary" "$contender" curl 1)
+  many=$(instructions "$binary" "$contender" curl 1001)
   per_block=$(( (many - one) / 1000 ))
   printf '%-12s %-12s %14d\n' "$contender" curl "$per_block"
   json="$json\"$contender/curl\":$per_block,"

@@ -127,6 +127,23 @@ pub fn the_notes_api_runs_end_to_end(stage: &Stage) {
         br#"{"title":"Lines, learnt"}"#,
     );
     assert_eq!(expect(&replaced, 200)["title"], "Lines, learnt");
+    // PUT to an id that has no note makes it (201), and POST's ids go on after it.
+    let made = send(
+        &mut conn,
+        "PUT",
+        "/notes/1000",
+        &[json_type, &auth],
+        br#"{"title":"Cue sheet"}"#,
+    );
+    assert_eq!(expect(&made, 201)["id"], 1000);
+    let after = send(
+        &mut conn,
+        "POST",
+        "/notes",
+        &[json_type, &auth],
+        br#"{"title":"Blocking"}"#,
+    );
+    assert_eq!(expect(&after, 201)["id"], 1001);
     expect(
         &send(&mut conn, "DELETE", &format!("/notes/{id}"), &[&auth], b""),
         204,

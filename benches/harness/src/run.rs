@@ -32,7 +32,7 @@ use crate::wrk::{self, Load};
 
 pub use crate::servers::{
     not_applicable, runs_in, servers, transport, Server, ServerKind, StageVariant, HYPER,
-    NGINX_TUNED, SIZE_SCENARIOS, STAGE_VARIANTS,
+    NGINX_TUNED, NOTES_EXAMPLE, SIZE_SCENARIOS, STAGE_VARIANTS,
 };
 
 /// Fatal problems: the harness cannot measure anything.
@@ -99,6 +99,9 @@ pub struct Harness {
     openloop: PathBuf,
     /// Each stage's binary, or why it is unavailable.
     stages: HashMap<&'static str, Result<PathBuf, String>>,
+    /// The examples that serve an application of their own on a stage (the notes rows), built
+    /// when a scenario of theirs is selected.
+    examples: HashMap<&'static str, Result<PathBuf, String>>,
     servers: Vec<Server>,
     rows: Vec<Row>,
     ceilings: Vec<Ceiling>,
@@ -192,6 +195,16 @@ impl Harness {
                 stagekit::build::stage_binary(stage).map_err(|error| format!("not built: {error}"));
             stages.insert(*stage, built);
         }
+        let mut examples = HashMap::new();
+        if selected
+            .iter()
+            .any(|s| scenario::NOTES_SCENARIOS.contains(&s.id))
+        {
+            eprintln!("building the {NOTES_EXAMPLE} example (release)");
+            let built = stagekit::build::example_binary(APP_EXAMPLES_PACKAGE, NOTES_EXAMPLE)
+                .map_err(|error| format!("not built: {error}"));
+            examples.insert(NOTES_EXAMPLE, built);
+        }
         let servers = servers(&options.stages);
         Ok(Harness {
             options,
@@ -207,6 +220,7 @@ impl Harness {
             hyper,
             openloop,
             stages,
+            examples,
             servers,
             rows: Vec::new(),
             ceilings: Vec::new(),
@@ -447,6 +461,7 @@ impl Harness {
             ServerKind::Stage {
                 package,
                 args: extra,
+                example,
             } => {
                 let binary = match self.stages.get(package) {
                     Some(Ok(binary)) => binary.clone(),
@@ -456,6 +471,22 @@ impl Harness {
                 // No --threads or --workers: every stage sizes itself from the CPUs it may run
                 // on (taskset included), as it does for a user who starts it without flags.
                 let mut args = vec!["--addr".into(), addr_any, "--root".into(), root];
+                // An example runs its own application on the stage: the same start-up, the
+                // same flags, with `--stage N` to say which.
+                let binary = match example {
+                    None => binary,
+                    Some(name) => {
+                        let stage = stage_number(package).ok_or_else(|| {
+                            Status::Unavailable(format!("{package} is not named stageNN-..."))
+                        })?;
+                        args.splice(0..0, ["--stage".to_owned(), stage.to_string()]);
+                        match self.examples.get(name) {
+                            Some(Ok(binary)) => binary.clone(),
+                            Some(Err(reason)) => return Err(Status::Unavailable(reason.clone())),
+                            None => return Err(Status::Unavailable(format!("{name} not built"))),
+                        }
+                    }
+                };
                 args.extend(extra.iter().map(|arg| (*arg).to_owned()));
                 if let Some(certificate) = tls {
                     args.extend([
@@ -572,6 +603,7 @@ impl Harness {
                 close: false,
                 slow_every: None,
                 accept_encoding: None,
+                write: None,
             };
             let before = procfs::tree_usage(running.pid()).cpu_seconds;
             if let Ok(measured) = self.wrk_run(&running, &load, seconds, 1, true) {
@@ -780,6 +812,14 @@ fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The package whose examples run applications of their own on a stage (examples/notes.rs).
+const APP_EXAMPLES_PACKAGE: &str = "stagecraft";
+
+/// The stage number in a stage package's name: 7 for `stage07-http2`.
+fn stage_number(package: &str) -> Option<u8> {
+    package.strip_prefix("stage")?.get(..2)?.parse().ok()
 }
 
 /// Builds an example of this package (a reference server or the generator) in release mode and

@@ -33,7 +33,7 @@
 
 use crate::h2load::H2Load;
 use crate::pageload::Protocol;
-use crate::wrk::Load;
+use crate::wrk::{Load, WriteRequest};
 
 /// The small file every small-file scenario asks for (in the bundled site, about 4 KiB).
 pub const SMALL_FILE: &str = "/index.html";
@@ -50,6 +50,21 @@ pub const GZIP: Option<&str> = Some("gzip");
 /// The compressed scenarios: their rows are nginx (gzip and gzip_static on, level 4, as the
 /// stages) and the stages; the floor server and hyper's reference do not compress.
 pub const COMPRESSED_SCENARIOS: &[&str] = &["gzip-100k", "gzip-precompressed", "gzip-small"];
+
+/// The notes API's load (examples/notes.rs): every request replaces note 1 with a JSON body
+/// and is answered with the note as JSON, through the example's logging and token middleware
+/// (the token is the example's default). The first `PUT` makes the note (a 201), every later
+/// one replaces it: on stage 03 that happens once in each worker, whose notebooks are their own.
+pub const NOTES_NOTE: &str = "/notes/1";
+pub const NOTES_WRITE: WriteRequest = WriteRequest {
+    method: "PUT",
+    content_type: "application/json",
+    body: r#"{"title":"Act 2, scene 1","body":"Enter Quince, Snug, Bottom, Flute, Snout and Starveling."}"#,
+    authorization: Some("Bearer notes-demo-token"),
+};
+/// The notes scenarios: their rows are the notes example on each stage (the `-notes` rows),
+/// and no other server runs them.
+pub const NOTES_SCENARIOS: &[&str] = &["notes-api", "tls-notes-api"];
 
 /// How a scenario loads the server.
 #[derive(Clone, Debug, PartialEq)]
@@ -206,6 +221,7 @@ fn closed(path: &str, connections: u32) -> Load {
         close: false,
         slow_every: None,
         accept_encoding: None,
+        write: None,
     }
 }
 
@@ -325,6 +341,16 @@ pub fn all() -> Vec<Scenario> {
             Pinned,
         ),
         scenario(
+            "notes-api",
+            "The notes API: PUT /notes/1 with JSON, answered with JSON, keep-alive, 50 connections",
+            "An application's own handler on every stage: routing, middleware, JSON in and out.",
+            Kind::Closed(Load {
+                write: Some(NOTES_WRITE),
+                ..closed(NOTES_NOTE, 50)
+            }),
+            Pinned,
+        ),
+        scenario(
             "large-file",
             "1 MiB file, keep-alive, 16 connections",
             "Bulk transfer: where sendfile (no copy through user space) shows.",
@@ -418,6 +444,15 @@ pub fn all() -> Vec<Scenario> {
             "TLS: small file, keep-alive, 50 connections",
             "The everyday load over TLS: what encrypting every response costs, per request.",
             Kind::Closed(closed(SMALL_FILE, 50)),
+        ),
+        tls(
+            "tls-notes-api",
+            "TLS: the notes API, PUT /notes/1 with JSON, keep-alive, 50 connections (HTTP/1.1)",
+            "The same application on the TLS stages: stage 06, and stage 07 answering HTTP/1.1 by ALPN.",
+            Kind::Closed(Load {
+                write: Some(NOTES_WRITE),
+                ..closed(NOTES_NOTE, 50)
+            }),
         ),
         tls(
             "tls-large-file",
@@ -609,6 +644,13 @@ mod tests {
         assert!(load("connection-per-request").close);
         assert_eq!(load("slow-mix").slow_every, Some(10));
         assert_eq!(load("small-keepalive-1000").connections, 1000);
+        for id in NOTES_SCENARIOS {
+            let notes = load(id);
+            let write = notes.write.expect("the notes loads write");
+            assert_eq!((write.method, notes.path.as_str()), ("PUT", NOTES_NOTE));
+            assert!(serde_json::from_str::<serde_json::Value>(write.body).is_ok());
+        }
+        assert!(NOTES_SCENARIOS.iter().all(|id| find(id).is_some()));
         let handshakes = |id| match find(id).map(|scenario| scenario.kind) {
             Some(Kind::Handshakes(load)) => load,
             other => panic!("{id}: {other:?}"),

@@ -26,10 +26,13 @@ pub enum ServerKind {
     Floor,
     Nginx(Flavour),
     Hyper,
-    /// A stage's binary, started with `args` added to the usual ones.
+    /// A stage's binary, started with `args` added to the usual ones; or, with `example`, an
+    /// example of this workspace that runs an application of its own on that stage
+    /// (`--stage N`), such as the notes API.
     Stage {
         package: &'static str,
         args: &'static [&'static str],
+        example: Option<&'static str>,
     },
 }
 
@@ -42,6 +45,8 @@ pub struct StageVariant {
     pub name: &'static str,
     /// Flags added to the usual ones.
     pub args: &'static [&'static str],
+    /// The example that serves, on this stage, instead of the stage's own binary.
+    pub example: Option<&'static str>,
     /// The scenarios the row runs in, or `None` for every scenario. A variant that a chapter
     /// compares in a few loads only runs in those: the others' tables have no row for it at all.
     pub scenarios: Option<&'static [&'static str]>,
@@ -60,6 +65,9 @@ pub const SIZE_SCENARIOS: &[&str] = &[
 /// (both under the cache's 256 KiB per file), compressed again for each answer, or kept in
 /// memory in their gzip form.
 pub const CACHE_SCENARIOS: &[&str] = &["gzip-small", "gzip-100k"];
+
+/// The example the notes rows run (examples/notes.rs): the notes API, on the stage the row names.
+pub const NOTES_EXAMPLE: &str = "notes";
 
 /// The stages that speak only TLS: they run in the TLS scenarios and in no other.
 pub const TLS_STAGES: [&str; 1] = ["stage06-tls"];
@@ -94,97 +102,163 @@ pub const PROVIDER_SCENARIOS: &[&str] = &[
 /// three pools everywhere, and its hand-built pool at two sizes; stage 03's compares a few and
 /// many workers, on one shared listener and with `SO_REUSEPORT`; stage 06's compares the hybrid
 /// key exchange on and off, and its two crypto providers; stages 01 to 05 run with the file
-/// cache on in the compressed scenarios of [`CACHE_SCENARIOS`].
-pub const STAGE_VARIANTS: [StageVariant; 15] = [
+/// cache on in the compressed scenarios of [`CACHE_SCENARIOS`]; every stage runs the notes
+/// example in the notes scenarios ([`scenario::NOTES_SCENARIOS`]): over plain HTTP for
+/// stages 01 to 05, over TLS (HTTP/1.1) for stages 06 and 07.
+pub const STAGE_VARIANTS: [StageVariant; 22] = [
     StageVariant {
         package: "stage02-threadpool",
         name: "stage02-threadpool-rayon",
         args: &["--pool", "rayon"],
+        example: None,
         scenarios: None,
     },
     StageVariant {
         package: "stage02-threadpool",
         name: "stage02-threadpool-per-connection",
         args: &["--pool", "per-connection"],
+        example: None,
         scenarios: None,
     },
     StageVariant {
         package: "stage02-threadpool",
         name: "stage02-threadpool-8",
         args: &["--threads", "8"],
+        example: None,
         scenarios: Some(SIZE_SCENARIOS),
     },
     StageVariant {
         package: "stage02-threadpool",
         name: "stage02-threadpool-64",
         args: &["--threads", "64"],
+        example: None,
         scenarios: Some(SIZE_SCENARIOS),
     },
     StageVariant {
         package: "stage03-prefork",
         name: "stage03-prefork-2",
         args: &["--workers", "2"],
+        example: None,
         scenarios: Some(SIZE_SCENARIOS),
     },
     StageVariant {
         package: "stage03-prefork",
         name: "stage03-prefork-50",
         args: &["--workers", "50"],
+        example: None,
         scenarios: Some(SIZE_SCENARIOS),
     },
     StageVariant {
         package: "stage03-prefork",
         name: "stage03-prefork-2-reuseport",
         args: &["--workers", "2", "--reuseport"],
+        example: None,
         scenarios: Some(SIZE_SCENARIOS),
     },
     StageVariant {
         package: "stage03-prefork",
         name: "stage03-prefork-50-reuseport",
         args: &["--workers", "50", "--reuseport"],
+        example: None,
         scenarios: Some(SIZE_SCENARIOS),
     },
     StageVariant {
         package: "stage01-blocking",
         name: "stage01-blocking-cache",
         args: &["--cache-size", "8MiB"],
+        example: None,
         scenarios: Some(CACHE_SCENARIOS),
     },
     StageVariant {
         package: "stage02-threadpool",
         name: "stage02-threadpool-cache",
         args: &["--cache-size", "8MiB"],
+        example: None,
         scenarios: Some(CACHE_SCENARIOS),
     },
     StageVariant {
         package: "stage03-prefork",
         name: "stage03-prefork-cache",
         args: &["--cache-size", "8MiB"],
+        example: None,
         scenarios: Some(CACHE_SCENARIOS),
     },
     StageVariant {
         package: "stage04-evented",
         name: "stage04-evented-cache",
         args: &["--cache-size", "8MiB"],
+        example: None,
         scenarios: Some(CACHE_SCENARIOS),
     },
     StageVariant {
         package: "stage05-async",
         name: "stage05-async-cache",
         args: &["--cache-size", "8MiB"],
+        example: None,
         scenarios: Some(CACHE_SCENARIOS),
     },
     StageVariant {
         package: "stage06-tls",
         name: "stage06-tls-no-pq",
         args: &["--no-pq-hybrid"],
+        example: None,
         scenarios: Some(&["tls-handshakes-full-13-hybrid"]),
     },
     StageVariant {
         package: "stage06-tls",
         name: "stage06-tls-ring",
         args: &["--crypto", "ring"],
+        example: None,
         scenarios: Some(PROVIDER_SCENARIOS),
+    },
+    StageVariant {
+        package: "stage01-blocking",
+        name: "stage01-blocking-notes",
+        args: &[],
+        example: Some(NOTES_EXAMPLE),
+        scenarios: Some(&["notes-api"]),
+    },
+    StageVariant {
+        package: "stage02-threadpool",
+        name: "stage02-threadpool-notes",
+        args: &[],
+        example: Some(NOTES_EXAMPLE),
+        scenarios: Some(&["notes-api"]),
+    },
+    StageVariant {
+        package: "stage03-prefork",
+        name: "stage03-prefork-notes",
+        args: &[],
+        example: Some(NOTES_EXAMPLE),
+        scenarios: Some(&["notes-api"]),
+    },
+    StageVariant {
+        package: "stage04-evented",
+        name: "stage04-evented-notes",
+        args: &[],
+        example: Some(NOTES_EXAMPLE),
+        scenarios: Some(&["notes-api"]),
+    },
+    StageVariant {
+        package: "stage05-async",
+        name: "stage05-async-notes",
+        args: &[],
+        example: Some(NOTES_EXAMPLE),
+        scenarios: Some(&["notes-api"]),
+    },
+    StageVariant {
+        package: "stage06-tls",
+        name: "stage06-tls-notes",
+        args: &[],
+        example: Some(NOTES_EXAMPLE),
+        scenarios: Some(&["tls-notes-api"]),
+    },
+    StageVariant {
+        package: "stage07-http2",
+        name: "stage07-http2-notes",
+        args: &[],
+        example: Some(NOTES_EXAMPLE),
+        scenarios: Some(&["tls-notes-api"]),
     },
 ];
 
@@ -203,6 +277,11 @@ pub fn runs_in(name: &str, scenario: &str) -> bool {
     let Some(found) = scenario::find(scenario) else {
         return false;
     };
+    // The notes scenarios are the notes rows' only ones, and they have no others.
+    let example = variant.and_then(|variant| variant.example);
+    if scenario::NOTES_SCENARIOS.contains(&scenario) || example.is_some() {
+        return listed && example.is_some();
+    }
     if found.is_http2() {
         return listed && (name == NGINX || name == HYPER || http2_stage);
     }
@@ -260,6 +339,7 @@ pub fn servers(stages: &[&'static str]) -> Vec<Server> {
             kind: ServerKind::Stage {
                 package: stage,
                 args: &[],
+                example: None,
             },
         });
         for variant in STAGE_VARIANTS {
@@ -269,6 +349,7 @@ pub fn servers(stages: &[&'static str]) -> Vec<Server> {
                     kind: ServerKind::Stage {
                         package: variant.package,
                         args: variant.args,
+                        example: variant.example,
                     },
                 });
             }

@@ -34,6 +34,19 @@ pub struct Load {
     /// An `Accept-Encoding` to send (`gzip`), for the compressed scenarios; `None` sends none,
     /// as wrk does by default, so every other scenario is answered with the file as it is.
     pub accept_encoding: Option<&'static str>,
+    /// A request with a body to send instead of `GET path` (the notes API's `PUT`).
+    pub write: Option<WriteRequest>,
+}
+
+/// A request with a body, for the loads that write: the method, the body and the headers that
+/// say what it is and who sends it (the path is the load's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteRequest {
+    pub method: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static str,
+    /// An `Authorization` header's value, for an API whose writes need a token.
+    pub authorization: Option<&'static str>,
 }
 
 /// How long `/slow` blocks in the mixed scenario, ms.
@@ -49,6 +62,23 @@ pub fn script(load: &Load) -> String {
     }
     if let Some(coding) = load.accept_encoding {
         lua.push_str(&format!("wrk.headers[\"Accept-Encoding\"] = {coding:?}\n"));
+    }
+    if let Some(request) = load.write {
+        // wrk sends wrk.method, wrk.body and wrk.headers with every request when the script
+        // has no request function; Content-Length it adds itself.
+        lua.push_str(&format!(
+            "wrk.method = {method:?}\n\
+             wrk.body = {body:?}\n\
+             wrk.headers[\"Content-Type\"] = {content_type:?}\n",
+            method = request.method,
+            body = request.body,
+            content_type = request.content_type,
+        ));
+        if let Some(authorization) = request.authorization {
+            lua.push_str(&format!(
+                "wrk.headers[\"Authorization\"] = {authorization:?}\n"
+            ));
+        }
     }
     let custom_requests = load.pipeline > 1 || load.slow_every.is_some();
     if custom_requests {

@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use super::{Report, Row, Status, Summary, FLOOR, NGINX};
-use crate::scenario::{Kind, Scenario, Transport};
+use crate::scenario::{Kind, Scenario, Transport, NOTES_SCENARIOS};
 use crate::servers::PLAIN_BASELINE;
 
 mod costs;
@@ -130,7 +130,9 @@ pub fn legend_markdown(report: &Report) -> String {
          - **×nginx**, **×floor**: the row's value divided by nginx's or the floor's in the same \
          scenario of the same run (above 1 is more requests, or more CPU); in the TLS scenarios \
          **×plain** and **CPU ×plain** divide by stage 05's over plain HTTP instead, in the same \
-         scenario (stage 06 is stage 05 with TLS added, so this is what TLS costs).\n\
+         scenario (stage 06 is stage 05 with TLS added, so this is what TLS costs); in the \
+         notes API's scenarios, which no reference server runs, **×05** and **CPU ×05** divide \
+         by the notes API on stage 05 over plain HTTP.\n\
          - **MB/s**: response bytes received per second; **errors**: socket errors, timeouts and \
          responses of status 400 or more, over all repetitions.\n\
          - **p50**, **p99**, **p99.9**, **max**: latency percentiles (open loop: measured from \
@@ -431,60 +433,72 @@ fn sentence(text: &str) -> String {
     out
 }
 
+/// The notes rows' reference: the notes API on stage 05 over plain HTTP (in `notes-api`), the
+/// stage the other scenarios' TLS rows are compared with too.
+const NOTES_BASELINE: (&str, &str) = ("stage05-async-notes", "notes-api");
+
 fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &Notes) -> String {
-    let nginx = report.reference(NGINX, scenario.id);
-    // Over TLS there is no floor; the second reference is the same stage without TLS.
-    let (second, by_second, cpu_by_second) = match scenario.transport {
-        Transport::Plain => (FLOOR, "×floor", "CPU ×floor"),
-        Transport::Tls => (PLAIN_BASELINE, "×plain", "CPU ×plain"),
+    // The references the ratio columns divide by: nginx, and the floor (over TLS, the same
+    // stage without TLS). The notes API runs on no reference server: its rows are compared
+    // with the API on stage 05 over plain HTTP, one column.
+    let references: Vec<(Option<Summary>, &str, &str)> = if NOTES_SCENARIOS.contains(&scenario.id) {
+        let (server, id) = NOTES_BASELINE;
+        vec![(report.reference(server, id), "×05", "CPU ×05")]
+    } else {
+        let second = match scenario.transport {
+            Transport::Plain => (report.reference(FLOOR, scenario.id), "×floor", "CPU ×floor"),
+            Transport::Tls => (
+                report.reference(PLAIN_BASELINE, scenario.id),
+                "×plain",
+                "CPU ×plain",
+            ),
+        };
+        vec![
+            (report.reference(NGINX, scenario.id), "×nginx", "CPU ×nginx"),
+            second,
+        ]
     };
-    let floor = report.reference(second, scenario.id);
     let rate_of = |s: Option<Summary>| s.and_then(|s| s.requests_per_second.map(|r| r.median));
     let cpu_of = |s: Option<Summary>| s.and_then(|s| s.cpu_us_per_request);
-    let mut rate = Table::new(
-        "Rate",
-        "server",
-        &["req/s", "spread", "×nginx", by_second, "MB/s", "errors"],
-    );
+    let mut rate_columns = vec!["req/s", "spread"];
+    rate_columns.extend(references.iter().map(|(_, by, _)| *by));
+    rate_columns.extend(["MB/s", "errors"]);
+    let mut cost_columns = vec!["CPU µs/req"];
+    cost_columns.extend(references.iter().map(|(_, _, cpu_by)| *cpu_by));
+    cost_columns.extend(["switches/req", "peak RSS"]);
+    let mut rate = Table::new("Rate", "server", &rate_columns);
     let mut latency = Table::new("Latency", "server", &["p50", "p99", "p99.9"]);
-    let mut cost = Table::new(
-        "Cost",
-        "server",
-        &[
-            "CPU µs/req",
-            "CPU ×nginx",
-            cpu_by_second,
-            "switches/req",
-            "peak RSS",
-        ],
-    );
+    let mut cost = Table::new("Cost", "server", &cost_columns);
     for row in rows {
         let short = short_name(&row.server);
         let marked = notes.name(&row.server, &short);
         if !row.status.measured() {
-            rate.without_numbers(&marked, &row.status, 6);
+            rate.without_numbers(&marked, &row.status, rate_columns.len());
             latency.without_numbers(&short, &row.status, 3);
-            cost.without_numbers(&short, &row.status, 5);
+            cost.without_numbers(&short, &row.status, cost_columns.len());
             continue;
         }
         let summary = row.summary();
         let median = summary.requests_per_second.map(|r| r.median);
         let cpu = summary.cpu_us_per_request;
-        rate.line(
-            &marked,
-            &[
-                median.map_or("-".into(), count),
-                summary.requests_per_second.map_or("-".into(), |r| {
-                    format!("±{:.0} %", r.relative_width() * 50.0)
-                }),
-                ratio(median, rate_of(nginx)),
-                ratio(median, rate_of(floor)),
-                summary
-                    .megabytes_per_second
-                    .map_or("-".into(), |mb| format!("{mb:.0}")),
-                count(summary.errors as f64),
-            ],
+        let mut rate_cells = vec![
+            median.map_or("-".into(), count),
+            summary.requests_per_second.map_or("-".into(), |r| {
+                format!("±{:.0} %", r.relative_width() * 50.0)
+            }),
+        ];
+        rate_cells.extend(
+            references
+                .iter()
+                .map(|(reference, _, _)| ratio(median, rate_of(*reference))),
         );
+        rate_cells.extend([
+            summary
+                .megabytes_per_second
+                .map_or("-".into(), |mb| format!("{mb:.0}")),
+            count(summary.errors as f64),
+        ]);
+        rate.line(&marked, &rate_cells);
         latency.line(
             &short,
             &[
@@ -493,16 +507,17 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
                 micros(summary.p999_us),
             ],
         );
-        cost.line(
-            &short,
-            &[
-                cpu.map_or("-".into(), |cpu| format!("{cpu:.1}")),
-                ratio(cpu, cpu_of(nginx)),
-                ratio(cpu, cpu_of(floor)),
-                switches(summary.context_switches_per_request),
-                row.peak_rss_bytes.map_or("-".into(), mebibytes),
-            ],
+        let mut cost_cells = vec![cpu.map_or("-".into(), |cpu| format!("{cpu:.1}"))];
+        cost_cells.extend(
+            references
+                .iter()
+                .map(|(reference, _, _)| ratio(cpu, cpu_of(*reference))),
         );
+        cost_cells.extend([
+            switches(summary.context_switches_per_request),
+            row.peak_rss_bytes.map_or("-".into(), mebibytes),
+        ]);
+        cost.line(&short, &cost_cells);
     }
     rate.finish() + &latency.finish() + &cost.finish()
 }

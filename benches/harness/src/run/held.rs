@@ -171,7 +171,7 @@ impl Harness {
         server: &Server,
         scenario: &Scenario,
     ) -> Option<String> {
-        let ServerKind::Stage { package, args } = &server.kind else {
+        let ServerKind::Stage { package, args, .. } = &server.kind else {
             return None;
         };
         let flag = |name: &str| {

@@ -14,6 +14,7 @@ fn stage_02_is_also_measured_with_its_other_pools() {
         "stage02-threadpool-8".to_owned(),
         "stage02-threadpool-64".to_owned(),
         "stage02-threadpool-cache".to_owned(),
+        "stage02-threadpool-notes".to_owned(),
     ]));
 }
 
@@ -30,6 +31,7 @@ fn sized_variants_run_only_where_the_chapters_compare_them() {
         "stage03-prefork-2-reuseport".to_owned(),
         "stage03-prefork-50-reuseport".to_owned(),
         "stage03-prefork-cache".to_owned(),
+        "stage03-prefork-notes".to_owned(),
     ]));
     for variant in STAGE_VARIANTS {
         // Every name says which stage it is, and every scenario it names exists.
@@ -67,6 +69,7 @@ fn slow_mix_does_not_apply_to_fixed_answers() {
     let stage01 = ServerKind::Stage {
         package: "stage01-blocking",
         args: &[],
+        example: None,
     };
     assert!(not_applicable(&stage01, &slow).is_none());
     assert!(not_applicable(&ServerKind::Floor, &small).is_none());
@@ -82,7 +85,8 @@ fn slow_mix_does_not_apply_to_fixed_answers() {
             NGINX_TUNED,
             HYPER,
             "stage01-blocking",
-            "stage01-blocking-cache"
+            "stage01-blocking-cache",
+            "stage01-blocking-notes"
         ]
     );
     // The compressed scenarios are for servers that compress; the cache rows only for them.
@@ -205,10 +209,54 @@ fn tls_scenarios_have_rows_for_the_servers_that_speak_tls_and_the_plain_baseline
     assert!(names.ends_with(&[
         "stage05-async".to_owned(),
         "stage05-async-cache".to_owned(),
+        "stage05-async-notes".to_owned(),
         "stage06-tls".to_owned(),
         "stage06-tls-no-pq".to_owned(),
         "stage06-tls-ring".to_owned(),
+        "stage06-tls-notes".to_owned(),
     ]));
+}
+
+#[test]
+fn the_notes_scenarios_run_the_notes_example_on_every_stage_and_nothing_else() {
+    let stages = crate::options::STAGES;
+    let servers = servers(&stages);
+    for id in scenario::NOTES_SCENARIOS {
+        let rows: Vec<&Server> = servers.iter().filter(|s| runs_in(&s.name, id)).collect();
+        assert!(!rows.is_empty(), "{id}");
+        for row in &rows {
+            assert!(
+                matches!(
+                    row.kind,
+                    ServerKind::Stage {
+                        example: Some(NOTES_EXAMPLE),
+                        ..
+                    }
+                ),
+                "{id}: {}",
+                row.name
+            );
+        }
+    }
+    // Each stage has its notes row in one of them: plain for 01 to 05, TLS for 06 and 07.
+    for stage in stages {
+        let name = format!("{stage}-notes");
+        let plain = runs_in(&name, "notes-api");
+        let tls = runs_in(&name, "tls-notes-api");
+        assert!(plain != tls, "{name}");
+        assert_eq!(
+            tls,
+            ["stage06-tls", "stage07-http2"].contains(&stage),
+            "{name}"
+        );
+        // And in no other scenario.
+        assert!(!runs_in(&name, "small-keepalive-50") && !runs_in(&name, "h2-tls-m10"));
+    }
+    let tls = scenario::find("tls-notes-api").expect("known");
+    assert_eq!(transport("stage07-http2-notes", &tls), Transport::Tls);
+    assert_eq!(stage_number("stage07-http2"), Some(7));
+    assert_eq!(stage_number("stage01-blocking"), Some(1));
+    assert_eq!(stage_number("floor"), None);
 }
 
 #[test]

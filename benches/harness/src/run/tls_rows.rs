@@ -271,7 +271,7 @@ impl Harness {
 
 /// Whether a server has the post-quantum hybrid: stage 06 as it starts, with aws-lc-rs.
 fn has_hybrid(kind: &ServerKind) -> bool {
-    matches!(kind, ServerKind::Stage { package, args }
+    matches!(kind, ServerKind::Stage { package, args, .. }
         if crate::servers::TLS_STAGES.contains(package)
             && !args.contains(&"--no-pq-hybrid")
             && !args.contains(&"ring"))
@@ -300,6 +300,7 @@ mod tests {
         let stage = |args: &'static [&'static str]| ServerKind::Stage {
             package: "stage06-tls",
             args,
+            example: None,
         };
         assert!(has_hybrid(&stage(&[])));
         assert!(!has_hybrid(&stage(&["--no-pq-hybrid"])));
@@ -310,6 +311,7 @@ mod tests {
         assert!(!has_hybrid(&ServerKind::Stage {
             package: "stage05-async",
             args: &[],
+            example: None,
         }));
     }
 

@@ -133,6 +133,7 @@ impl Harness {
                 close: false,
                 slow_every: None,
                 accept_encoding: None,
+                write: None,
             };
             let _ = self.wrk_run(running, &load, self.options.warmup_seconds, 1, true);
         }

@@ -65,6 +65,7 @@ fn plain_load_needs_no_request_function() {
         close: false,
         slow_every: None,
         accept_encoding: None,
+        write: None,
     };
     let lua = script(&load);
     assert!(!lua.contains("request = function"));
@@ -82,6 +83,7 @@ fn pipelined_and_mixed_loads_build_their_batches() {
         close: false,
         slow_every: None,
         accept_encoding: None,
+        write: None,
     };
     let lua = script(&pipelined);
     assert!(lua.contains("string.rep(wrk.format(\"GET\", \"/plaintext\"), 16)"));
@@ -107,9 +109,40 @@ fn arguments_keep_at_least_one_connection_per_thread() {
         close: false,
         slow_every: None,
         accept_encoding: None,
+        write: None,
     };
     let args = arguments(&load, "http://127.0.0.1:1", "/tmp/x.lua", 2, 3);
     assert_eq!(args[1], "1");
     assert_eq!(args[5], "3s");
     assert_eq!(args.last().map(String::as_str), Some("http://127.0.0.1:1/"));
+}
+
+#[test]
+fn a_writing_load_sets_method_body_and_headers() {
+    let load = Load {
+        path: "/notes/1".into(),
+        connections: 16,
+        pipeline: 1,
+        close: false,
+        slow_every: None,
+        accept_encoding: None,
+        write: Some(WriteRequest {
+            method: "PUT",
+            content_type: "application/json",
+            body: r#"{"title":"t","body":"b"}"#,
+            authorization: Some("Bearer secret"),
+        }),
+    };
+    let lua = script(&load);
+    assert!(lua.contains("wrk.method = \"PUT\""));
+    // Lua reads the escaped quotes of a Rust debug string as the same characters.
+    assert!(lua.contains(r#"wrk.body = "{\"title\":\"t\",\"body\":\"b\"}""#));
+    assert!(lua.contains("wrk.headers[\"Content-Type\"] = \"application/json\""));
+    assert!(lua.contains("wrk.headers[\"Authorization\"] = \"Bearer secret\""));
+    assert!(!lua.contains("request = function"));
+    let reading = Load {
+        write: None,
+        ..load
+    };
+    assert!(!script(&reading).contains("wrk.method"));
 }
