@@ -24,7 +24,14 @@
 //! - `counters`: `/server-status`'s counters alone (`Stats::request_started`, then `finish`);
 //! - `index`: `GET /index.html` (4 KiB), as it is;
 //! - `index_gzip`: the same with `Accept-Encoding: gzip`, compressed on the fly at level 4;
-//! - `index_gzip_cached`: the same with `--cache-size 8MiB`, the gzip form kept in memory.
+//! - `index_gzip_cached`: the same with `--cache-size 8MiB`, the gzip form kept in memory;
+//! - `vhost`: `GET /index.html` for `Host: gallery.example`, with
+//!   `--vhost gallery.example=SITE/gallery`: the root picked by name, then that root's page;
+//! - `not_found`: `GET /nope.html` from curl (no `Accept`): the plain-text 404;
+//! - `not_found_page`: the same from a browser (`Accept: text/html,...`): the 404 page rendered
+//!   from its minijinja template;
+//! - `dir_listing`: `GET /gallery/img/` with `--dir-listing`: seventeen entries read, sorted,
+//!   escaped and rendered.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,7 +46,7 @@ const INFO: AppInfo = AppInfo {
 };
 
 /// The cases, in the order the table shows them.
-pub const CASES: [&str; 11] = [
+pub const CASES: [&str; 15] = [
     "plaintext_bare",
     "plaintext",
     "allowed_host",
@@ -51,10 +58,17 @@ pub const CASES: [&str; 11] = [
     "index",
     "index_gzip",
     "index_gzip_cached",
+    "vhost",
+    "not_found",
+    "not_found_page",
+    "dir_listing",
 ];
 
 /// The origin the CORS cases allow and send.
 const ORIGIN: &str = "https://app.example";
+
+/// What Chromium sends in `Accept` for a page.
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 /// `reader:stagecraft`, base64 (RFC 7617 section 2), the user of both htpasswd files.
 const READER: &str = "Basic cmVhZGVyOnN0YWdlY3JhZnQ=";
@@ -124,12 +138,33 @@ fn run(case: &str, iterations: u64) -> Result<(), String> {
                 options.static_files.cache.max_bytes = 8 << 20;
             }
         }
+        "vhost" => {
+            options.vhosts = vec![parse(&format!(
+                "gallery.example={}",
+                root.join("gallery").display()
+            ))?];
+            request = Request::new(Method::Get, "/index.html");
+            request.headers.append("host", "gallery.example");
+        }
+        "not_found" | "not_found_page" => {
+            request = Request::new(Method::Get, "/nope.html");
+            request.headers.append("host", "localhost");
+            if case == "not_found_page" {
+                request.headers.append("accept", BROWSER_ACCEPT);
+            }
+        }
+        "dir_listing" => {
+            options.dir_listing = true;
+            request = Request::new(Method::Get, "/gallery/img/");
+            request.headers.append("host", "localhost");
+        }
         _ => {}
     }
     let app = App::site(&options, INFO, Instant::now()).map_err(|error| error.to_string())?;
     // Checked once, outside the count's difference: a case must not quietly measure a refusal.
     let expected = match case {
         "cors_preflight" => StatusCode::NO_CONTENT,
+        "not_found" | "not_found_page" => StatusCode::NOT_FOUND,
         _ => StatusCode::OK,
     };
     if case == "counters" {

@@ -26,7 +26,7 @@ case "$mode" in --save|"") ;; *) echo "unknown option $mode" >&2; exit 2 ;; esac
 binary="$(release_example feature_instructions)"
 
 cases="plaintext_bare plaintext allowed_host cors cors_preflight basic_auth basic_auth_cost10
-       counters index index_gzip index_gzip_cached"
+       counters index index_gzip index_gzip_cached vhost not_found not_found_page dir_listing"
 json="{"
 printf '%-18s %14s\n' case "Ir/request"
 for case in $cases; do
@@ -64,8 +64,12 @@ if [ "$mode" = --save ]; then
     echo "| a 4 KiB file as it is on disk | \`GET /index.html\` | $(value index) | | |"
     row "the same compressed on the fly (gzip, level 4), over the file as it is" "GET /index.html, gzip" index_gzip index
     row "the same from the file cache (\`--cache-size 8MiB\`), over the file as it is" "GET /index.html, gzip" index_gzip_cached index
+    row "a virtual host's page (\`--vhost\`), over the main root's" "GET /index.html, Host" vhost index
+    echo "| a 404 as plain text (curl) | \`GET /nope.html\` | $(value not_found) | | |"
+    row "the 404 page from its template (a browser's \`Accept\`), over the plain one" "GET /nope.html, Accept" not_found_page not_found
+    row "a directory listing of seventeen files (\`--dir-listing\`), over the 4 KiB file" "GET /gallery/img/" dir_listing index
     echo
-    echo "Instructions per answer of the application alone (\`App::handle\`, a streamed body drained), no I/O model, counted under callgrind by \`scripts/feature-instructions.sh\`. A file's bytes are left to \`sendfile\`, so its row counts finding, opening and describing it."
+    echo "Instructions per answer of the application alone (\`App::handle\`, a streamed body drained), no I/O model, counted under callgrind by \`scripts/feature-instructions.sh\`. A file's bytes are left to \`sendfile\`, so its row counts finding, opening and describing it; a system call counts as the instructions that make it, and the kernel's work for it is not in these numbers."
   } > "$table"
   echo "saved to $file and $table"
 fi
