@@ -30,6 +30,7 @@ pub fn help_lists_the_shared_flags(stage: &Stage) {
         "--header-timeout",
         "--idle-timeout",
         "--max-body",
+        "--drain-delay",
         "--verbose",
     ] {
         assert!(
@@ -74,5 +75,10 @@ pub fn unparsable_duration_is_refused(stage: &Stage) {
         stage,
         &["--addr", "127.0.0.1:0", "--idle-timeout", "5 parsecs"],
         &["5 parsecs"],
+    );
+    expect_refused(
+        stage,
+        &["--addr", "127.0.0.1:0", "--drain-delay", "soon"],
+        &["--drain-delay", "soon"],
     );
 }

@@ -311,6 +311,8 @@ macro_rules! all_cases {
                 sigterm_lets_the_request_in_flight_finish_and_exits_0,
                 sigint_exits_0,
                 sigterm_closes_idle_keep_alive_connections,
+                sigterm_under_keep_alive_load_loses_no_request,
+                healthz_says_draining_during_the_drain_delay,
             ],
             command_line: [
                 help_lists_the_shared_flags,

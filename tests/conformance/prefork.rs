@@ -1,7 +1,8 @@
 //! Stage 03 only: what a supervising master promises beyond the shared cases.
 //!
 //! - a worker killed with SIGKILL is replaced, and the server answers meanwhile;
-//! - SIGHUP replaces every worker, one at a time, without a failed request;
+//! - SIGHUP replaces every worker, one at a time, without a failed request, also under a
+//!   keep-alive load;
 //! - SIGTERM lets the request in flight finish, the master exits 0, and no worker is left;
 //! - `--workers` is the number of requests served at once (`/slow` with 8 workers vs 2);
 //! - `--reuseport` serves, and spreads connections over the workers;
@@ -161,6 +162,35 @@ mod stage03_prefork {
         assert!(
             answered_by.iter().any(|pid| new.contains(pid)),
             "the new workers {new:?} answered none of the requests (answered by {answered_by:?})"
+        );
+    }
+
+    /// The kept-alive connection race of a rolling restart, closed: a retired worker answers
+    /// its client's next request with `Connection: close` (after `protocol::http1::STOP_GRACE`
+    /// at most), and the client's new connection waits in the shared queue for the new worker.
+    #[test]
+    fn sighup_under_keep_alive_load_loses_no_request() {
+        let server = Server::start(&STAGE, &["--workers", "4"]);
+        let old = wait_for_workers(&server, "4 workers at start", |w| w.len() == 4);
+        let outcome = crate::shutdown::keep_alive_load(
+            &server.connector(),
+            4,
+            Duration::from_secs(4),
+            Duration::from_millis(1000),
+            || signal_process(server.pid(), Signal::Hup).or_fail("sending SIGHUP to the master"),
+        );
+        outcome.expect_none_lost("the rolling restart");
+        wait_for_workers(&server, "every worker replaced", |w| {
+            w.len() == 4 && w.is_disjoint(&old)
+        });
+    }
+
+    /// With a queue per worker, each stopping worker shuts and drains its own.
+    #[test]
+    fn reuseport_sigterm_under_keep_alive_load_loses_no_request() {
+        crate::shutdown::sigterm_under_keep_alive_load_loses_no_request_with(
+            &STAGE,
+            &["--reuseport"],
         );
     }
 

@@ -169,7 +169,8 @@ fn two_step_goaway() {
     let mut client = Client::new();
     client.request(1, "GET", "/", true);
     client.exchange();
-    client.conn.handle_shutdown();
+    let now = client.now;
+    client.conn.handle_shutdown(now);
     client.exchange();
     assert_eq!(
         client.goaways().first(),

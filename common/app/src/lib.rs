@@ -35,6 +35,7 @@
 //! - [`multipart`], [`upload`]: `POST /upload`, `multipart/form-data` (RFC 7578, RFC 2046
 //!   section 5.1.1) streamed to disk through the protocol crate's body-sink hook;
 //! - [`stats`]: the counters (atomics in a shared mapping), the latency histogram;
+//! - [`draining`]: the first step of a stop, `/healthz` answering 503 for `--drain-delay`;
 //! - [`status`]: `/server-status`, those counters as a page or JSON;
 //! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2);
 //! - [`site`]: the options of the demo site, which the command line sets;
@@ -56,6 +57,7 @@ pub mod cache_control;
 pub mod compress;
 pub mod conditional;
 pub mod cors;
+pub mod draining;
 pub mod error_pages;
 pub mod extract;
 pub mod form;
@@ -90,6 +92,7 @@ use router::{Lookup, Router};
 use static_files::StaticFiles;
 
 pub use builder::{AppBuilder, Group};
+pub use draining::Drain;
 pub use extract::{Json, Rejection};
 pub use handler::{Handler, Html, IntoResponse};
 pub use middleware::{Middleware, Next};

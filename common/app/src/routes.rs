@@ -57,6 +57,7 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
     let stats = app.stats();
     let metrics_stats = Arc::clone(&stats);
     let status_stats = Arc::clone(&stats);
+    let health_stats = Arc::clone(&stats);
     let mut root = DocumentRoot::open(&options.root)?;
     root.set_lists_directories(options.dir_listing);
     let root = Arc::new(StaticFiles::with_virtual_hosts(
@@ -109,7 +110,9 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
         .get("/slow", slow)
         .may_block()
         .get("/plaintext", plaintext)
-        .get("/healthz", healthz)
+        .get("/healthz", move |_: &Request, _: &Params| {
+            healthz(&health_stats)
+        })
         .get("/panic", panics)
         .get("/metrics", move |_: &Request, _: &Params| {
             metrics(info, &metrics_stats)
@@ -260,10 +263,21 @@ fn panics(_: &Request, _: &Params) -> Response {
 }
 // ANCHOR_END: panics
 
-/// `GET /healthz`: the process is up and its application answers.
-fn healthz(_: &Request, _: &Params) -> Response {
+// ANCHOR: healthz
+/// `GET /healthz`: the process is up and its application answers: `200 ok`; or, once the
+/// server is stopping ([`crate::draining`]), `503 draining`, the cue for a load balancer's
+/// health check to send no more clients here.
+fn healthz(stats: &Stats) -> Response {
+    if stats.is_draining() {
+        return Response::with_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain; charset=utf-8",
+            "draining",
+        );
+    }
     Response::with_body(StatusCode::OK, "text/plain; charset=utf-8", "ok")
 }
+// ANCHOR_END: healthz
 
 /// `GET /metrics`: counters in the Prometheus text exposition format, version 0.0.4.
 fn metrics(info: AppInfo, stats: &Stats) -> Response {

@@ -95,6 +95,9 @@ struct Counters {
     body_bytes_sent: AtomicU64,
     /// How long the application took to answer.
     latency: Histogram,
+    /// 1 once the server is draining (stopping soon: `/healthz` answers 503), else 0. A
+    /// counter-sized flag, so that stage 03's master sets it for every worker at once.
+    draining: AtomicU64,
 }
 // ANCHOR_END: counters
 
@@ -226,6 +229,17 @@ impl Stats {
     /// Connections open right now.
     pub fn connections_open(&self) -> u64 {
         self.counters.connections_open.load(Ordering::Relaxed)
+    }
+
+    /// Marks the server as draining ([`crate::draining`]): from now on `/healthz` answers 503.
+    /// Seen at once by every thread and, through the shared mapping, every forked worker.
+    pub fn begin_draining(&self) {
+        self.counters.draining.store(1, Ordering::Relaxed);
+    }
+
+    /// Whether [`begin_draining`](Self::begin_draining) was called.
+    pub fn is_draining(&self) -> bool {
+        self.counters.draining.load(Ordering::Relaxed) != 0
     }
 
     /// Connections accepted since the start.

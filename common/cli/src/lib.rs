@@ -62,6 +62,11 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive_usize)]
     pub max_connections: usize,
 
+    /// On SIGTERM or SIGINT, go on serving this long with GET /healthz answering 503 draining
+    /// (so a load balancer's health check takes the server out), then stop.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration_or_zero)]
+    pub drain_delay: Duration,
+
     /// List the contents of a directory that has no index.html (names escaped, hidden files
     /// left out), instead of answering 404.
     #[arg(long)]
@@ -172,6 +177,11 @@ pub enum LogFormat {
 }
 
 impl ServerArgs {
+    /// The first step of a stop for `app`'s server: `/healthz` at 503 for `--drain-delay`.
+    pub fn drain(&self, app: &app::App) -> app::Drain {
+        app::Drain::new(app, self.drain_delay)
+    }
+
     /// The limits these flags ask for, with `default_idle_timeout` being the stage's own default.
     pub fn limits(&self, default_idle_timeout: Duration) -> Limits {
         Limits {
@@ -305,15 +315,20 @@ pub fn exit_with_error(message: impl Display, code: i32) -> ! {
 /// Accepts humantime durations (`500ms`, `10s`, `2m`) or plain seconds (`10`), but not zero:
 /// a zero timeout would close every connection at once.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = match text.parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => humantime::parse_duration(text)
-            .map_err(|error| format!("{error} (try 500ms, 10s or 2m)"))?,
-    };
+    let duration = parse_duration_or_zero(text)?;
     if duration.is_zero() {
         return Err("must be greater than zero".to_owned());
     }
     Ok(duration)
+}
+
+/// A duration where zero means "none" (`--drain-delay 0s`): like [`parse_duration`] otherwise.
+pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    match text.parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|error| format!("{error} (try 500ms, 10s or 2m)")),
+    }
 }
 
 /// `--cors-origin`: `*` or `scheme://host[:port]` (app::cors says what is refused).

@@ -11,7 +11,9 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockFilter, SockRef, Socket, Type};
 
@@ -202,21 +204,94 @@ fn bound_socket(addr: SocketAddr, reuse_port: bool) -> Result<Socket, BindError>
 /// server is gone before it has sent a byte. Connections already accepted into the queue are
 /// sockets of their own, and their packets do not pass the listener's filter.
 ///
-/// Linux only. The one gap left: a handshake whose SYN-ACK the kernel sent just before the
+/// Any listener will do (std's, mio's, tokio's: whatever lends its descriptor). Linux only.
+/// The one gap left: a handshake whose SYN-ACK the kernel sent just before the
 /// filter, and whose last ACK arrives after it, never completes, and its client (which thinks
 /// it is connected) may send a request that meets a reset at close. On loopback that window is
 /// microseconds wide.
-pub fn refuse_new_connections(listener: &TcpListener) -> io::Result<()> {
+pub fn refuse_new_connections(listener: &impl AsFd) -> io::Result<()> {
     /// `BPF_RET | BPF_K` with `k = 0`: accept zero bytes of the packet, that is, drop it.
     const DROP_EVERY_PACKET: u16 = 0x06;
     SockRef::from(listener).attach_filter(&[SockFilter::new(DROP_EVERY_PACKET, 0, 0, 0)])
 }
 // ANCHOR_END: refuse_new_connections
 
+// ANCHOR: drain_accept_queue
+/// The most connections one [`drain_accept_queue`] takes. With the door shut
+/// ([`refuse_new_connections`]) a queue holds at most its backlog (std's 128, or `somaxconn`),
+/// so the bound only matters when a drain runs with the door open (a prefork worker told to
+/// stop while its siblings go on): it then still ends.
+pub const DRAIN_MOST: usize = 4096;
+
+/// How long a connection taken from the queue during a stop may stay silent before it is closed
+/// unanswered: its client has not sent a byte of a request, so closing it loses nothing.
+pub const DRAIN_FIRST_BYTE: Duration = Duration::from_millis(100);
+
+/// What a drain did, for the stop's log line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// Connections that had sent something and were handed to `serve`.
+    pub served: usize,
+    /// Connections closed unanswered: silent for [`DRAIN_FIRST_BYTE`], or already gone.
+    pub silent: usize,
+}
+
+/// Takes every connection left in `listener`'s accept queue (`first` too, when the accept loop
+/// already holds one) and hands each one whose client has sent a byte to `serve`; the others
+/// are closed before they sent anything. Returns when the queue is empty (or after
+/// [`DRAIN_MOST`]).
+///
+/// Call it after [`refuse_new_connections`], so that the queue only shrinks, and with the stop
+/// already visible to `serve`'s connections, so that each answers its first request with
+/// `Connection: close`. It leaves `listener` non-blocking. A connection handed to `serve` is
+/// blocking with a read timeout of [`DRAIN_FIRST_BYTE`], which a driver sets to its own.
+pub fn drain_accept_queue(
+    listener: &TcpListener,
+    first: Option<TcpStream>,
+    mut serve: impl FnMut(TcpStream),
+) -> io::Result<Drained> {
+    listener.set_nonblocking(true)?;
+    let mut drained = Drained::default();
+    let mut next = first;
+    while drained.served + drained.silent < DRAIN_MOST {
+        let stream = match next.take() {
+            Some(stream) => stream,
+            None => match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                // ECONNABORTED or EMFILE: one connection's trouble; the queue may hold more.
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed while draining");
+                    drained.silent += 1;
+                    continue;
+                }
+            },
+        };
+        if has_sent_something(&stream) {
+            drained.served += 1;
+            serve(stream);
+        } else {
+            drained.silent += 1;
+        }
+    }
+    Ok(drained)
+}
+
+/// Whether the client has sent a byte within [`DRAIN_FIRST_BYTE`]. A stop's own wake-up
+/// connection (stage 01's) closes at once and is answered by nobody.
+fn has_sent_something(stream: &TcpStream) -> bool {
+    // An accepted socket does not inherit the listener's O_NONBLOCK on Linux; set it anyway.
+    let ready = stream.set_nonblocking(false).is_ok()
+        && stream.set_read_timeout(Some(DRAIN_FIRST_BYTE)).is_ok();
+    let mut byte = [0u8; 1];
+    ready && matches!(stream.peek(&mut byte), Ok(n) if n > 0)
+}
+// ANCHOR_END: drain_accept_queue
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::TcpStream;
 
     fn any_port() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 0))
@@ -346,6 +421,43 @@ mod tests {
         assert_eq!(
             listener.accept().map(|_| ()).map_err(|error| error.kind()),
             Err(io::ErrorKind::WouldBlock)
+        );
+    }
+
+    #[test]
+    fn a_drain_serves_the_clients_that_spoke_and_closes_the_silent_ones() {
+        let listener = bind("127.0.0.1:0".parse().unwrap(), ListenOptions::STD).expect("bind");
+        let addr = listener.local_addr().expect("local_addr");
+        let mut spoke = Vec::new();
+        for _ in 0..3 {
+            let mut client = TcpStream::connect(addr).expect("connect");
+            std::io::Write::write_all(&mut client, b"GET / HTTP/1.1\r\n\r\n").expect("write");
+            spoke.push(client);
+        }
+        let silent = TcpStream::connect(addr).expect("connect");
+        refuse_new_connections(&listener).expect("attach the filter");
+        let mut served = Vec::new();
+        let drained = drain_accept_queue(&listener, None, |stream| {
+            let mut buf = [0; 64];
+            let n = std::io::Read::read(&mut &stream, &mut buf).expect("read");
+            served.push(buf[..n].to_vec());
+        })
+        .expect("drain");
+        assert_eq!(
+            drained,
+            Drained {
+                served: 3,
+                silent: 1
+            }
+        );
+        assert!(served
+            .iter()
+            .all(|bytes| bytes == b"GET / HTTP/1.1\r\n\r\n"));
+        // The silent client sees its connection end (closed, not reset: it sent nothing).
+        let mut buf = [0; 1];
+        assert_eq!(
+            std::io::Read::read(&mut &silent, &mut buf).expect("read"),
+            0
         );
     }
 }

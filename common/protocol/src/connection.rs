@@ -271,11 +271,12 @@ impl Connection {
         }
     }
 
-    /// Asks the connection to finish gracefully: answer the requests already received, then
-    /// close. Used when the server shuts down.
-    pub fn handle_shutdown(&mut self) {
+    /// Asks the connection to finish gracefully: answer the requests already received (over
+    /// HTTP/1.1, also one on its way within [`http1::STOP_GRACE`]), then close. Used when the
+    /// server shuts down.
+    pub fn handle_shutdown(&mut self, now: Instant) {
         match &mut self.protocol {
-            Protocol::Http1(machine) => machine.handle_shutdown(),
+            Protocol::Http1(machine) => machine.handle_shutdown(now),
             Protocol::Http2(machine) => machine.handle_shutdown(),
             Protocol::Detecting(detect) => detect.handle_shutdown(),
         }

@@ -17,11 +17,6 @@ use crate::shutdown::Shutdown;
 /// cannot be interrupted portably, so the loop wakes up this often while a client is quiet.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 
-/// How long a connection with nothing in progress is kept once the stop is requested, for a
-/// request its client may be sending at that moment. Past it, the connection is closed before
-/// its client has sent a byte of another request.
-pub const STOP_GRACE: Duration = Duration::from_millis(200);
-
 // ANCHOR: serve_connection
 /// Serves one connection until it closes.
 pub fn serve_connection(
@@ -43,19 +38,18 @@ pub fn serve_connection(
         .with_body_sinks(app.body_sinks());
     let mut file_scratch = Vec::new();
     let mut told_to_stop = false;
-    // When this connection first saw the stop requested with nothing in progress (see step 2).
-    let mut stop_seen_idle: Option<Instant> = None;
     loop {
+        if shutdown.is_requested() && !told_to_stop {
+            // The machine makes the request it is answering or receiving the last (its
+            // response says `Connection: close`), and gives an idle connection
+            // `protocol::http1::STOP_GRACE` for a request on its way.
+            told_to_stop = true;
+            conn.handle_shutdown(Instant::now());
+        }
         // 1. Answer every request the machine has ready, in order.
         while let Some(event) = conn.poll_event() {
             let (id, response) = match event {
                 Event::Request { id, request } => {
-                    if shutdown.is_requested() && !told_to_stop {
-                        // Before answering: this response then says `Connection: close`, and
-                        // the client sends nothing more on this connection.
-                        told_to_stop = true;
-                        conn.handle_shutdown();
-                    }
                     let response = app.handle(&request);
                     debug!(method = %request.method, target = %request.target, status = response.status.as_u16());
                     (id, response)
@@ -82,17 +76,6 @@ pub fn serve_connection(
         }
         if conn.is_closed() {
             return Ok(());
-        }
-        if shutdown.is_requested() && !told_to_stop && conn.is_idle() {
-            // Between requests. A busy client's next request may be on its way, and closing now
-            // would reset it: wait STOP_GRACE for it (it is then answered with
-            // `Connection: close`, above), and close a quiet connection after that.
-            let seen = *stop_seen_idle.get_or_insert_with(Instant::now);
-            if seen.elapsed() >= STOP_GRACE {
-                told_to_stop = true;
-                conn.handle_shutdown();
-                continue;
-            }
         }
 
         // 3. Read, waiting no longer than the machine's next deadline. A deadline that has

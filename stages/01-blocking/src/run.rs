@@ -50,9 +50,11 @@ where
         )
     });
     let shutdown = Shutdown::new();
-    shutdown.on_signals(local).unwrap_or_else(|error| {
-        exit_with_error(format_args!("cannot install signal handlers: {error}"), 1)
-    });
+    shutdown
+        .on_signals(local, cli.server.drain(&app))
+        .unwrap_or_else(|error| {
+            exit_with_error(format_args!("cannot install signal handlers: {error}"), 1)
+        });
 
     // The first line on stdout is how people, tests and the benchmark harness find the port.
     driver::announce(Scheme::Http, local);

@@ -1,9 +1,7 @@
 //! The accept loop: one connection at a time, start to finish; and at a stop, the accept queue
 //! drained so that no client that was already connected is reset.
 
-use std::io;
 use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
 
 use app::App;
 use protocol::Limits;
@@ -56,48 +54,20 @@ pub fn drain(
     if let Err(error) = driver::listener::refuse_new_connections(listener) {
         warn!(%error, "cannot shut new connections out: some may be reset at close");
     }
-    if let Err(error) = listener.set_nonblocking(true) {
-        warn!(%error, "cannot drain the accept queue");
-        return;
-    }
-    let mut drained = 0u32;
-    let mut next = first;
-    loop {
-        let stream = match next.take() {
-            Some(stream) => stream,
-            None => match listener.accept() {
-                Ok((stream, _)) => stream,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => {
-                    warn!(%error, "accept failed while draining");
-                    continue;
-                }
-            },
-        };
-        if has_sent_something(&stream) {
-            drained += 1;
-            let peer = stream.peer_addr().ok();
-            // The stop is requested, so the connection answers its first request and closes.
-            if let Err(error) = serve_connection(stream, app, limits, shutdown) {
-                debug!(?peer, %error, "connection ended with an error");
-            }
+    // The stop is requested, so each connection answers its first request and closes.
+    let drained = driver::listener::drain_accept_queue(listener, first, |stream| {
+        let peer = stream.peer_addr().ok();
+        if let Err(error) = serve_connection(stream, app, limits, shutdown) {
+            debug!(?peer, %error, "connection ended with an error");
         }
+    });
+    match drained {
+        Ok(drained) => info!(
+            served = drained.served,
+            silent = drained.silent,
+            "drained the accept queue"
+        ),
+        Err(error) => warn!(%error, "cannot drain the accept queue"),
     }
-    info!(connections = drained, "drained the accept queue");
-}
-
-/// How long a connection taken from the queue during a stop may stay silent before it is closed
-/// unanswered: its client has not sent a byte of a request, so closing it loses nothing.
-const DRAIN_FIRST_BYTE: Duration = Duration::from_millis(100);
-
-/// Whether the client has sent a byte of a request within [`DRAIN_FIRST_BYTE`]. The wake-up connection of the signal thread closes at once and is
-/// answered by nobody; a silent client is dropped before it has sent a byte.
-fn has_sent_something(stream: &TcpStream) -> bool {
-    // An accepted socket does not inherit the listener's non-blocking mode on Linux; set anyway.
-    let ready = stream.set_nonblocking(false).is_ok()
-        && stream.set_read_timeout(Some(DRAIN_FIRST_BYTE)).is_ok();
-    let mut byte = [0u8; 1];
-    ready && matches!(stream.peek(&mut byte), Ok(n) if n > 0)
 }
 // ANCHOR_END: drain

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::Drain;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tracing::info;
@@ -47,27 +48,25 @@ impl Shutdown {
 
     // ANCHOR: on_signals
     /// Starts the thread that turns SIGINT and SIGTERM into a stop of the server listening on
-    /// `listening`.
-    pub fn on_signals(&self, listening: SocketAddr) -> std::io::Result<()> {
+    /// `listening`, after `drain`'s delay (`--drain-delay`, `/healthz` at 503 meanwhile).
+    pub fn on_signals(&self, listening: SocketAddr, drain: Drain) -> std::io::Result<()> {
         let mut signals = Signals::new([SIGINT, SIGTERM])?;
         let shutdown = self.clone();
         std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
-                let mut signals = signals.forever();
-                if let Some(signal) = signals.next() {
-                    info!(
-                        signal,
-                        "stopping: finishing the current connection's requests"
-                    );
-                    shutdown.request();
-                    // Wake the accept loop. Failing is harmless: it means the loop is not waiting.
-                    let _ = TcpStream::connect_timeout(
-                        &wake_address(listening),
-                        Duration::from_secs(1),
-                    );
-                }
-                if signals.next().is_some() {
+                let Some(signal) = signals.forever().next() else {
+                    return;
+                };
+                info!(signal, "stopping");
+                // Serving goes on meanwhile; a second signal ends the wait.
+                drain.begin_and_wait(|| signals.pending().next().is_some());
+                info!("stopping: finishing the current connection's requests");
+                shutdown.request();
+                // Wake the accept loop. Failing is harmless: it means the loop is not waiting.
+                let _ =
+                    TcpStream::connect_timeout(&wake_address(listening), Duration::from_secs(1));
+                if signals.forever().next().is_some() {
                     info!("second signal: exiting now");
                     std::process::exit(130);
                 }

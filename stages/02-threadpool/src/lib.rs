@@ -16,8 +16,10 @@
 //! open, idle keep-alive time included, so `--threads` is also the number of clients served at
 //! once. The idle timeout (`--idle-timeout`, 5 s by default) is what gives a worker back.
 //!
-//! Shutdown is stage 01's `Shutdown`, unchanged: the flag stops the accept loop, each connection
-//! sees it within 100 ms, and the pool's `Drop` joins every worker.
+//! Shutdown is stage 01's `Shutdown` and drain, unchanged: the flag stops the accept loop, the
+//! listener's door is shut and the accept queue handed to the workers like any connection, each
+//! connection answers its next request with `Connection: close`, and the pool's `Drop` joins
+//! every worker.
 
 pub mod comparisons;
 pub mod conn;

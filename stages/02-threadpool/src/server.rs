@@ -13,7 +13,9 @@
 //!
 //! In every mode the connection is served by stage 01's `serve_connection`, unchanged
 //! ([`conn`](crate::conn)), which also implements graceful shutdown: a connection sees the flag
-//! within 100 ms, finishes the request in progress and closes.
+//! within 100 ms and answers its next request (or the one in progress) with `Connection: close`.
+//! At the stop the accept loop drains the accept queue into the same hand-off, so a client that
+//! was waiting in the kernel's queue is served, not reset.
 
 use std::net::{TcpListener, TcpStream};
 use std::num::NonZeroUsize;
@@ -177,18 +179,14 @@ fn serve_handmade(
 // ANCHOR_END: serve_handmade
 
 // ANCHOR: accept_loop
-/// Accepts connections until `shutdown` is requested and gives each one to `hand_off`.
+/// Accepts connections until `shutdown` is requested and gives each one to `hand_off`; then
+/// drains the accept queue through `hand_off` too, as stage 01 does (`stage01_blocking::server::drain`).
 pub(crate) fn accept_loop(
     listener: &TcpListener,
     shutdown: &Shutdown,
     mut hand_off: impl FnMut(TcpStream),
 ) {
     for incoming in listener.incoming() {
-        if shutdown.is_requested() {
-            // The connection that woke us may be the shutdown's own wake-up call, or a client
-            // that arrived too late: either way it is closed unanswered.
-            break;
-        }
         let stream = match incoming {
             Ok(stream) => stream,
             Err(error) => {
@@ -198,9 +196,32 @@ pub(crate) fn accept_loop(
                 continue;
             }
         };
+        if shutdown.is_requested() {
+            // The connection that woke us may be the shutdown's own wake-up call, or a client
+            // whose request is on its way: it is handed off with the rest of the queue.
+            drain(listener, stream, &mut hand_off);
+            return;
+        }
         // The only change from stage 01: another thread serves the connection, and this one
         // goes straight back to `accept` (or waits for room, when every thread is busy).
         hand_off(stream);
+    }
+}
+
+/// Stage 01's drain, with the connections handed to the workers: the door shut, then every
+/// queued connection that has sent a byte handed off (the workers answer its first request
+/// with `Connection: close`, since the stop is requested).
+fn drain(listener: &TcpListener, first: TcpStream, hand_off: &mut impl FnMut(TcpStream)) {
+    if let Err(error) = driver::listener::refuse_new_connections(listener) {
+        warn!(%error, "cannot shut new connections out: some may be reset at close");
+    }
+    match driver::listener::drain_accept_queue(listener, Some(first), hand_off) {
+        Ok(drained) => info!(
+            served = drained.served,
+            silent = drained.silent,
+            "drained the accept queue"
+        ),
+        Err(error) => warn!(%error, "cannot drain the accept queue"),
     }
 }
 // ANCHOR_END: accept_loop

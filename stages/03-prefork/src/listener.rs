@@ -61,6 +61,15 @@ impl Listening {
         matches!(self, Listening::ReusePort { .. })
     }
 
+    /// Shuts the shared listener's door at a stop (`driver::listener::refuse_new_connections`);
+    /// per-worker listeners are each shut by their worker.
+    pub fn refuse_new_connections(&self) -> io::Result<()> {
+        match self {
+            Listening::Shared(listener) => listener::refuse_new_connections(listener),
+            Listening::ReusePort { .. } => Ok(()),
+        }
+    }
+
     // ANCHOR: for_worker
     /// The socket a worker accepts on, called in the worker after the fork: the very socket
     /// (and descriptor) it inherited, or a new `SO_REUSEPORT` listener that joins the port's
@@ -85,6 +94,14 @@ pub enum WorkerSocket<'a> {
     Inherited(&'a TcpListener),
     /// A `SO_REUSEPORT` socket of this worker's own.
     Own(TcpListener),
+}
+
+impl WorkerSocket<'_> {
+    /// Whether nobody else accepts on this socket, so its queue is this worker's to drain
+    /// whenever it stops.
+    pub fn is_own(&self) -> bool {
+        matches!(self, WorkerSocket::Own(_))
+    }
 }
 
 impl std::ops::Deref for WorkerSocket<'_> {

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | a worker exits that nobody asked to | reaps it with `waitpid`, forks a replacement |
 //! | SIGHUP | rolling restart: one extra worker, wait until it is ready, stop one old one, wait until it exited, repeat |
-//! | SIGTERM or SIGINT | SIGTERM to every worker, wait until all have exited, exit 0 |
+//! | SIGTERM or SIGINT | shut the listener's door, `STOP_AND_DRAIN` to every worker (they share out the accept queue), wait until all have exited, exit 0 |
 //! | a second SIGTERM or SIGINT | SIGKILL to every worker, exit 130 |
 //!
 //! The master never starts a thread. That is what makes `fork` safe here: in a process with
@@ -25,7 +25,7 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
-use app::App;
+use app::{App, Drain};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
@@ -35,7 +35,7 @@ use protocol::Limits;
 use tracing::{debug, error, info, warn};
 
 use crate::listener::Listening;
-use crate::shutdown::MasterSignals;
+use crate::shutdown::{MasterSignals, STOP_AND_DRAIN};
 use crate::worker::{self, Inherited};
 
 /// How long a new worker may take to report that it is ready before it is killed.
@@ -136,6 +136,10 @@ enum Phase {
     /// Forking the first workers. The `listening on` line waits until all are ready.
     Starting,
     Running,
+    /// A stop signal came with `--drain-delay`: serving on, `/healthz` at 503, until `until`.
+    Draining {
+        until: Instant,
+    },
     /// Waiting for every worker to exit, then ending with `outcome`.
     Stopping {
         deadline: Instant,
@@ -159,6 +163,8 @@ pub struct Master {
     /// A SIGHUP's restart is under way (for the "done" log line).
     rolling: bool,
     phase: Phase,
+    /// `--drain-delay`, and the flag that makes every worker's `/healthz` say `draining`.
+    drain: Drain,
     failed_starts: u32,
     fork_retry_at: Option<Instant>,
 }
@@ -173,6 +179,7 @@ pub fn serve(
     app: App,
     limits: Limits,
     workers: NonZeroUsize,
+    drain: Drain,
     announce: impl FnOnce(SocketAddr),
 ) -> Result<Stopped, MasterError> {
     let address = listening.local_addr().map_err(MasterError::LocalAddress)?;
@@ -195,6 +202,7 @@ pub fn serve(
         generation: 0,
         rolling: false,
         phase: Phase::Starting,
+        drain,
         failed_starts: 0,
         fork_retry_at: None,
     };
@@ -273,6 +281,7 @@ impl Master {
     fn next_deadline(&self) -> Option<Instant> {
         let stop = match self.phase {
             Phase::Stopping { deadline, .. } => Some(deadline),
+            Phase::Draining { until } => Some(until),
             _ => None,
         };
         let starts = self
@@ -314,6 +323,8 @@ impl Master {
     fn on_signal(&mut self, signal: Signal) -> Result<Option<Stopped>, MasterError> {
         match signal {
             Signal::SIGCHLD => self.reap()?,
+            // Blocked only for the workers' sake (see `MASTER_SIGNALS`).
+            Signal::SIGUSR1 => debug!("SIGUSR1 is for workers: ignored"),
             Signal::SIGHUP => match self.phase {
                 Phase::Running => {
                     // The config file first (the log level): the workers forked next inherit it.
@@ -326,14 +337,30 @@ impl Master {
                     );
                 }
                 Phase::Starting => warn!("SIGHUP while starting: ignored"),
-                Phase::Stopping { .. } => debug!("SIGHUP while stopping: ignored"),
+                Phase::Draining { .. } | Phase::Stopping { .. } => {
+                    debug!("SIGHUP while stopping: ignored");
+                }
             },
             // SIGTERM or SIGINT: the only other signals in the mask.
             _ => {
-                if let Phase::Stopping { .. } = self.phase {
-                    warn!(%signal, "second stop signal: killing the workers");
-                    self.kill_all_and_reap()?;
-                    return Ok(Some(Stopped::Forced));
+                match self.phase {
+                    Phase::Stopping { .. } => {
+                        warn!(%signal, "second stop signal: killing the workers");
+                        self.kill_all_and_reap()?;
+                        return Ok(Some(Stopped::Forced));
+                    }
+                    Phase::Draining { .. } => {
+                        info!(%signal, "second signal: the drain is cut short")
+                    }
+                    Phase::Running if !self.drain.delay().is_zero() => {
+                        // The flag is in the shared counters: every worker's /healthz sees it.
+                        self.drain.begin();
+                        self.phase = Phase::Draining {
+                            until: Instant::now() + self.drain.delay(),
+                        };
+                        return Ok(None);
+                    }
+                    _ => {}
                 }
                 info!(%signal, workers = self.workers.len(), "stopping: the workers finish their requests");
                 self.begin_stop(Ok(Stopped::Gracefully));
@@ -343,12 +370,18 @@ impl Master {
     }
     // ANCHOR_END: on_signal
 
-    /// Asks every worker to finish and exit; the loop ends once they all have.
+    /// Shuts the door, asks every worker to drain the accept queue, finish and exit; the loop
+    /// ends once they all have.
     fn begin_stop(&mut self, outcome: Result<Stopped, MasterError>) {
+        self.drain.begin();
+        // Once, here, for the one shared queue; with `--reuseport` each worker shuts its own.
+        if let Err(error) = self.listening.refuse_new_connections() {
+            warn!(%error, "cannot shut new connections out: some may be reset at close");
+        }
         for (pid, worker) in &mut self.workers {
             if !worker.stopping {
                 worker.stopping = true;
-                send(*pid, Signal::SIGTERM);
+                send(*pid, STOP_AND_DRAIN);
             }
         }
         self.phase = Phase::Stopping {
@@ -398,7 +431,7 @@ impl Master {
             Phase::Starting => {
                 self.begin_stop(Err(MasterError::WorkerFailedToStart { pid, status }));
             }
-            Phase::Running => {
+            Phase::Running | Phase::Draining { .. } => {
                 self.failed_starts += 1;
                 if self.failed_starts >= MAX_FAILED_STARTS {
                     self.begin_stop(Err(MasterError::WorkersKeepFailing {
@@ -452,6 +485,7 @@ impl Master {
                         worker.stopping = true;
                     }
                     debug!(pid = %old, "rolling restart: stopping an old worker");
+                    // Retire, not drain: the queue stays open, for the others.
                     send(old, Signal::SIGTERM);
                 } else {
                     self.spawn();
@@ -518,6 +552,15 @@ impl Master {
     /// Kills workers that did not become ready in time, and everyone once the stop grace ran out.
     fn enforce_deadlines(&mut self) {
         let now = Instant::now();
+        if let Phase::Draining { until } = self.phase {
+            if now >= until {
+                info!(
+                    workers = self.workers.len(),
+                    "drain delay over: the workers finish their requests"
+                );
+                self.begin_stop(Ok(Stopped::Gracefully));
+            }
+        }
         for (pid, worker) in &mut self.workers {
             if !worker.ready && !worker.killed && now >= worker.started + READY_TIMEOUT {
                 warn!(%pid, "worker not ready after {READY_TIMEOUT:?}: killing it");

@@ -67,7 +67,8 @@ where
         .unwrap_or_else(|error| exit_with_error(error, 1));
     info!(root = %cli.server.root().display(), %workers, "forking the workers");
 
-    let outcome = crate::serve(listening, app, limits, workers.into(), |local| {
+    let drain = cli.server.drain(&app);
+    let outcome = crate::serve(listening, app, limits, workers.into(), drain, |local| {
         // Printed by the master alone, once every worker is accepting. Flushed at once (the
         // kit does): a worker forked later gets a copy of any unwritten output and would write
         // it again.

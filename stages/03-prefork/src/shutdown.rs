@@ -13,6 +13,12 @@
 //!   needs: set that flag, and write a byte into a self-pipe that wakes the accept wait
 //!   ([`WorkerSignals`]).
 //!
+//! A worker hears two different stops. SIGTERM means "retire": finish what you serve and exit,
+//! while the others go on (a rolling restart, an operator's `kill`, the master's death).
+//! [`STOP_AND_DRAIN`] (SIGUSR1, from the master only) means "the server stops": the master has
+//! shut the listener's door, and the workers share out what is left in its accept queue before
+//! they exit, so that no queued client is reset.
+//!
 //! The order of the hand-over closes the only race: the master blocks the signals *before* its
 //! first `fork`, a child inherits the blocked mask, installs its handlers, and only then unblocks.
 //! A SIGTERM sent to a worker in between waits, pending, and is delivered to the new handler
@@ -20,14 +26,16 @@
 
 use std::io;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::SIGTERM;
 use stage01_blocking::shutdown::Shutdown;
 
 /// What the master hears about.
-pub const MASTER_SIGNALS: [Signal; 4] = [
+pub const MASTER_SIGNALS: [Signal; 5] = [
     // Stop: finish the requests in flight, then exit 0.
     Signal::SIGTERM,
     Signal::SIGINT,
@@ -35,7 +43,14 @@ pub const MASTER_SIGNALS: [Signal; 4] = [
     Signal::SIGHUP,
     // A worker exited: reap it, and replace it if nobody asked it to go.
     Signal::SIGCHLD,
+    // Not for the master (it ignores its own): blocked so that a worker forked just before a
+    // stop keeps the master's STOP_AND_DRAIN pending until its handler is in.
+    Signal::SIGUSR1,
 ];
+
+/// What the master sends every worker when the server stops, once the shared listener's door
+/// is shut: drain the accept queue, then exit.
+pub const STOP_AND_DRAIN: Signal = Signal::SIGUSR1;
 
 // ANCHOR: master_signals
 /// The master's signals, blocked and turned into a readable file descriptor.
@@ -94,10 +109,14 @@ impl MasterSignals {
 // ANCHOR_END: master_signals
 
 // ANCHOR: worker_signals
-/// A worker's signal handlers: SIGTERM and SIGINT set stage 01's [`Shutdown`] flag and wake the
-/// accept wait through a self-pipe; SIGHUP is ignored (restarts are the master's business).
+/// A worker's signal handlers: SIGTERM and [`STOP_AND_DRAIN`] set stage 01's [`Shutdown`] flag
+/// and wake the accept wait through a self-pipe, and [`STOP_AND_DRAIN`] also asks for the drain;
+/// SIGINT and SIGHUP are ignored (a terminal sends them to the whole process group, and stops
+/// and restarts are the master's business).
 pub struct WorkerSignals {
     shutdown: Shutdown,
+    /// Set by [`STOP_AND_DRAIN`]: the accept queue is to be drained before the worker exits.
+    drain: Arc<AtomicBool>,
     /// The read end of the self-pipe: readable once a stop signal arrived.
     wake: UnixStream,
 }
@@ -107,24 +126,40 @@ impl WorkerSignals {
     /// blocked its signals), so that a signal that arrived since the fork is delivered now.
     pub fn install(unblock_to: &SigSet) -> io::Result<WorkerSignals> {
         let shutdown = Shutdown::new();
+        let drain = Arc::new(AtomicBool::new(false));
         let (wake, wake_writer) = UnixStream::pair()?;
-        for signal in [SIGTERM, SIGINT] {
-            // The flag first: whoever is woken by the pipe must already see it set. Both
-            // actions are async-signal-safe: an atomic store and a non-blocking write.
-            signal_hook::flag::register(signal, std::sync::Arc::clone(shutdown.flag()))?;
+        // The drain flag before the stop flag, and both before the pipe: whoever is woken must
+        // already see them set. All three are async-signal-safe: atomic stores and a
+        // non-blocking write.
+        signal_hook::flag::register(STOP_AND_DRAIN as i32, Arc::clone(&drain))?;
+        for signal in [SIGTERM, STOP_AND_DRAIN as i32] {
+            signal_hook::flag::register(signal, Arc::clone(shutdown.flag()))?;
             signal_hook::low_level::pipe::register(signal, wake_writer.try_clone()?)?;
         }
-        // A terminal hang-up reaches the whole process group; only the master acts on it.
-        // SAFETY: SIG_IGN runs no code in the process, so no async-signal-safety rule applies.
-        unsafe { nix::sys::signal::signal(Signal::SIGHUP, SigHandler::SigIgn) }
-            .map_err(io::Error::from)?;
+        // Ctrl-C and a terminal hang-up reach the whole process group; only the master acts.
+        for signal in [Signal::SIGINT, Signal::SIGHUP] {
+            // SAFETY: SIG_IGN runs no code in the process, so no async-signal-safety rule
+            // applies.
+            unsafe { nix::sys::signal::signal(signal, SigHandler::SigIgn) }
+                .map_err(io::Error::from)?;
+        }
         unblock_to.thread_set_mask().map_err(io::Error::from)?;
-        Ok(WorkerSignals { shutdown, wake })
+        Ok(WorkerSignals {
+            shutdown,
+            drain,
+            wake,
+        })
     }
 
     /// The flag stage 01's driver polls.
     pub fn shutdown(&self) -> &Shutdown {
         &self.shutdown
+    }
+
+    /// Whether the stop was [`STOP_AND_DRAIN`]: the server is stopping and the accept queue is
+    /// to be drained.
+    pub fn drain_requested(&self) -> bool {
+        self.drain.load(Ordering::SeqCst)
     }
 
     /// The self-pipe's read end, for the accept wait.

@@ -106,9 +106,11 @@ pub fn run(inherited: Inherited<'_>) -> i32 {
         inherited.app,
         inherited.limits,
     );
+    let drained = drain(&listener, &signals, inherited.app, inherited.limits);
     debug!(
         connections = tally.connections,
         lost_races = tally.lost_races,
+        drained,
         "stopped"
     );
     EXIT_STOPPED
@@ -219,3 +221,41 @@ fn accept_loop(
     tally
 }
 // ANCHOR_END: accept_loop
+
+// ANCHOR: drain
+/// At a stop, this worker's share of the accept queue: when the server stops
+/// ([`STOP_AND_DRAIN`](crate::shutdown::STOP_AND_DRAIN)), the master has shut the shared
+/// door and every worker takes queued connections until the queue is empty; a worker with a
+/// `--reuseport` socket of its own shuts that door itself and drains it whenever it stops, since
+/// nobody else can. A worker retired by a rolling restart (SIGTERM) on the shared socket leaves
+/// the queue to the others, which go on accepting. Returns how many connections it served.
+fn drain(
+    listener: &WorkerSocket<'_>,
+    signals: &WorkerSignals,
+    app: &App,
+    limits: &Limits,
+) -> usize {
+    if !(signals.drain_requested() || listener.is_own()) {
+        return 0;
+    }
+    if listener.is_own() {
+        if let Err(error) = driver::listener::refuse_new_connections(&**listener) {
+            warn!(%error, "cannot shut new connections out: some may be reset at close");
+        }
+    }
+    // The stop is requested, so each connection answers its first request and closes.
+    let drained = driver::listener::drain_accept_queue(listener, None, |stream| {
+        let peer = stream.peer_addr().ok();
+        if let Err(error) = serve_connection(stream, app, limits, signals.shutdown()) {
+            debug!(?peer, %error, "connection ended with an error");
+        }
+    });
+    match drained {
+        Ok(drained) => drained.served,
+        Err(error) => {
+            warn!(%error, "cannot drain the accept queue");
+            0
+        }
+    }
+}
+// ANCHOR_END: drain

@@ -151,8 +151,8 @@ impl Conn {
     // ANCHOR_END: on_event
 
     /// Tells the machine that the server is stopping.
-    pub fn handle_shutdown(&mut self) {
-        self.machine.handle_shutdown();
+    pub fn handle_shutdown(&mut self, now: Instant) {
+        self.machine.handle_shutdown(now);
     }
 
     /// Tells the machine that its deadline may have passed.

@@ -363,6 +363,26 @@ impl EventLoop {
         }
     }
 
+    /// At a stop, with the door shut: every connection left in the accept queue, whatever this
+    /// turn's share, so that none is reset when the listener closes.
+    fn accept_all(&mut self, now: Instant) {
+        while let Some(listener) = &self.listener {
+            match listener.accept() {
+                Ok((socket, _peer)) => self.admit(socket, now),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(error) => {
+                    warn!(%error, "accept failed while draining the queue");
+                    return;
+                }
+            }
+        }
+    }
+
     /// Takes a new connection in, or refuses it when `--max-connections` are open.
     fn admit(&mut self, mut socket: TcpStream, now: Instant) {
         let open_before = self.open.fetch_add(1, Ordering::Relaxed);
@@ -443,11 +463,19 @@ impl EventLoop {
     // ANCHOR_END: refuse
 
     // ANCHOR: begin_shutdown
-    /// Stops accepting and asks every connection to finish: idle ones close at once, the
-    /// others after their response.
+    /// Stops accepting and asks every connection to finish: each answers the request it is
+    /// answering or receiving as its last, and an idle one waits `protocol::http1::STOP_GRACE`
+    /// for a request on its way, then closes.
     fn begin_shutdown(&mut self, now: Instant) {
-        // Closing the listener stops accepting. With SO_REUSEPORT, connections still in this
-        // socket's accept queue are reset by the kernel: the price of per-loop listeners.
+        // Closing a listener resets the connections still in its accept queue, whose clients
+        // may have sent a request. So: shut the door (`driver::listener`), take in everything
+        // queued, then close. The connections taken in are asked to finish like the others.
+        if let Some(listener) = &self.listener {
+            if let Err(error) = driver::listener::refuse_new_connections(listener) {
+                warn!(%error, "cannot shut new connections out: some may be reset at close");
+            }
+        }
+        self.accept_all(now);
         self.listener = None;
         self.accept_ready = false;
         let keys: Vec<usize> = self.conns.keys().collect();
@@ -459,12 +487,12 @@ impl EventLoop {
             event_loop = self.index,
             open = keys.len(),
             busy,
-            "stopping: closing idle connections, finishing the others"
+            "stopping: finishing every connection's last request"
         );
         let date = SystemTime::now();
         for key in keys {
             if let Some(conn) = self.conns.get_mut(key) {
-                conn.handle_shutdown();
+                conn.handle_shutdown(now);
             }
             self.drive(key, now, date);
         }

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use app::Drain;
 use mio::Waker;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -68,22 +69,23 @@ impl Shutdown {
     }
 
     // ANCHOR: on_signals
-    /// Starts the thread that turns SIGINT and SIGTERM into [`request`](Self::request).
-    pub fn on_signals(&self) -> std::io::Result<()> {
+    /// Starts the thread that turns SIGINT and SIGTERM into [`request`](Self::request), after
+    /// `drain`'s delay (`--drain-delay`, `/healthz` at 503 meanwhile).
+    pub fn on_signals(&self, drain: Drain) -> std::io::Result<()> {
         let mut signals = Signals::new([SIGINT, SIGTERM])?;
         let shutdown = self.clone();
         std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
-                let mut signals = signals.forever();
-                if let Some(signal) = signals.next() {
-                    info!(
-                        signal,
-                        "stopping: no new connections, finishing requests in flight"
-                    );
-                    shutdown.request();
-                }
-                if signals.next().is_some() {
+                let Some(signal) = signals.forever().next() else {
+                    return;
+                };
+                info!(signal, "stopping");
+                // The loops serve on meanwhile; a second signal ends the wait.
+                drain.begin_and_wait(|| signals.pending().next().is_some());
+                info!("stopping: no new connections, finishing requests in flight");
+                shutdown.request();
+                if signals.forever().next().is_some() {
                     info!("second signal: exiting now");
                     std::process::exit(130);
                 }

@@ -93,7 +93,7 @@ pub async fn serve_connection(
             if !told_to_stop && stop.is_cancelled() {
                 // Told before the response is queued, so that it says `Connection: close`.
                 told_to_stop = true;
-                conn.handle_shutdown();
+                conn.handle_shutdown(Instant::now());
             }
             conn.send_response(id, response, SystemTime::now());
         }
@@ -124,7 +124,7 @@ pub async fn serve_connection(
             biased;
             () = &mut stopped, if !told_to_stop => {
                 told_to_stop = true;
-                conn.handle_shutdown();
+                conn.handle_shutdown(Instant::now());
             }
             () = alarm.sleep.as_mut(), if deadline.is_some() => {
                 alarm.rang();

@@ -69,9 +69,11 @@ where
         let open_files = driver::open_files::raise_and_log(limits.max_connections)
             .map(|open_files| open_files.after);
         let shutdown = Shutdown::new();
-        shutdown.on_signals().unwrap_or_else(|error| {
-            exit_with_error(format_args!("cannot install signal handlers: {error}"), 1)
-        });
+        shutdown
+            .on_signals(cli.server.drain(&app))
+            .unwrap_or_else(|error| {
+                exit_with_error(format_args!("cannot install signal handlers: {error}"), 1)
+            });
 
         // The first line on stdout is how people, tests and the benchmark harness find the port.
         driver::announce(Scheme::Http, local);

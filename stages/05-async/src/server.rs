@@ -80,6 +80,17 @@ pub async fn accept_loop<Task, Connection, OverLimit>(
 {
     // One permit per connection; a task gives its permit back when it ends.
     let refusals = Arc::new(Semaphore::new(refusal::MAX_AT_ONCE));
+    let mut admit = |stream: TcpStream, peer: SocketAddr| {
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            over_limit(stream, &refusals, shutdown);
+            return;
+        };
+        let task = connection(stream, peer, shutdown.connection_token());
+        shutdown.spawn(async move {
+            task.await;
+            drop(slot);
+        });
+    };
     loop {
         let accepted = tokio::select! {
             // Checked first, so a stop is never delayed by a steady stream of connections.
@@ -87,29 +98,57 @@ pub async fn accept_loop<Task, Connection, OverLimit>(
             () = shutdown.requested() => break,
             accepted = listener.accept() => accepted,
         };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
+        match accepted {
+            Ok((stream, peer)) => admit(stream, peer),
             Err(error) => {
                 warn!(%error, "accept failed");
                 if is_out_of_descriptors(&error) {
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
-                continue;
             }
-        };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            over_limit(stream, &refusals, shutdown);
-            continue;
-        };
-        let task = connection(stream, peer, shutdown.connection_token());
-        shutdown.spawn(async move {
-            task.await;
-            drop(slot);
-        });
+        }
     }
-    // Dropping the listener closes it: from now on the kernel refuses new connections, instead
-    // of queueing them for a loop that will never accept them.
-    drop(listener);
+    // Closing the listener would reset the connections still in its accept queue, whose
+    // clients may have sent a request: shut the door, take them all in (their tasks see the
+    // stop at once and answer one request each with `Connection: close`), then close.
+    if let Err(error) = driver::listener::refuse_new_connections(&listener) {
+        warn!(%error, "cannot shut new connections out: some may be reset at close");
+    }
+    for (stream, peer) in queued_connections(listener) {
+        admit(stream, peer);
+    }
+}
+
+/// Every connection left in `listener`'s accept queue, taken without waiting (std's accept on
+/// the same descriptor: the queue is the kernel's, not tokio's), and the listener closed after.
+fn queued_connections(listener: TcpListener) -> Vec<(TcpStream, SocketAddr)> {
+    let listener = match listener.into_std() {
+        Ok(listener) => listener,
+        Err(error) => {
+            warn!(%error, "cannot drain the accept queue");
+            return Vec::new();
+        }
+    };
+    let mut queued = Vec::new();
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                let stream = stream
+                    .set_nonblocking(true)
+                    .and_then(|()| TcpStream::from_std(stream));
+                match stream {
+                    Ok(stream) => queued.push((stream, peer)),
+                    Err(error) => warn!(%error, "cannot take a queued connection"),
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => return queued,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => {
+                warn!(%error, "accept failed while draining the queue");
+                return queued;
+            }
+        }
+    }
 }
 // ANCHOR_END: accept_loop
 

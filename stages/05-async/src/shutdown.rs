@@ -12,6 +12,7 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
+use app::Drain;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -97,9 +98,10 @@ impl Shutdown {
     // ANCHOR_END: drained
 
     // ANCHOR: on_signals
-    /// Starts the task that turns SIGINT and SIGTERM into [`request`](Self::request). Must be
-    /// called from inside the runtime.
-    pub fn on_signals(&self) -> io::Result<()> {
+    /// Starts the task that turns SIGINT and SIGTERM into [`request`](Self::request), after
+    /// `drain`'s delay (`--drain-delay`, `/healthz` at 503 meanwhile). Must be called from
+    /// inside the runtime.
+    pub fn on_signals(&self, drain: Drain) -> io::Result<()> {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
         let shutdown = self.clone();
@@ -108,6 +110,13 @@ impl Shutdown {
             tokio::select! {
                 _ = interrupt.recv() => info!("SIGINT: stopping"),
                 _ = terminate.recv() => info!("SIGTERM: stopping"),
+            }
+            // The server goes on serving meanwhile; a second signal ends the wait.
+            drain.begin();
+            tokio::select! {
+                () = tokio::time::sleep(drain.delay()) => {}
+                _ = interrupt.recv() => info!("second signal: the drain is cut short"),
+                _ = terminate.recv() => info!("second signal: the drain is cut short"),
             }
             shutdown.request();
             tokio::select! {

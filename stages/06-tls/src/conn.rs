@@ -86,7 +86,7 @@ pub async fn serve_connection(
             };
             if !told_to_stop && stop.is_cancelled() {
                 told_to_stop = true;
-                conn.handle_shutdown();
+                conn.handle_shutdown(Instant::now());
             }
             conn.send_response(id, with_hsts(response, &settings.hsts), SystemTime::now());
         }
@@ -152,7 +152,7 @@ pub async fn serve_connection(
                     // No request can be in flight on a connection without keys yet.
                     return Ok(());
                 }
-                conn.handle_shutdown();
+                conn.handle_shutdown(Instant::now());
             }
             () = alarm.sleep.as_mut(), if deadline.is_some() => {
                 alarm.rang();

@@ -62,7 +62,7 @@ async fn redirect_one(stream: TcpStream, https_port: u16, limits: Arc<Limits>) -
     loop {
         while let Some(event) = conn.poll_event() {
             // One request per connection: say `Connection: close` in the answer.
-            conn.handle_shutdown();
+            conn.handle_shutdown(Instant::now());
             let (id, response) = match event {
                 Event::Request { id, request } => (id, redirect_response(&request, https_port)),
                 Event::Rejected { id, error } => (id, error.response()),

@@ -53,6 +53,7 @@ where
         .unwrap_or_else(|error| exit_with_error(format_args!("cannot watch SIGHUP: {error}"), 1));
     let limits = Arc::new(cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_EVENTED));
     let app = make_app(&cli.server, crate::INFO).unwrap_or_else(|error| exit_with_error(error, 1));
+    let drain = cli.server.drain(&app);
 
     // The certificates, checked before anything listens: a bad file is one line and exit 1.
     let provider = Arc::new(config::provider(cli.tls.crypto, !cli.tls.no_pq_hybrid));
@@ -99,7 +100,7 @@ where
         let open_files = driver::open_files::raise_and_log(limits.max_connections)
             .map(|open_files| open_files.after);
         let shutdown = Shutdown::new();
-        shutdown.on_signals().unwrap_or_else(|error| {
+        shutdown.on_signals(drain).unwrap_or_else(|error| {
             exit_with_error(format_args!("cannot install signal handlers: {error}"), 1)
         });
         let reloader = Reloader::new(files, Arc::clone(&provider), resolver);

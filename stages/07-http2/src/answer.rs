@@ -20,6 +20,7 @@
 //! a blocking handler awaited before the next.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use app::App;
 use protocol::{Connection, Event, Request, Response, StatusCode, StreamId, Version};
@@ -132,7 +133,7 @@ impl<'a> Answers<'a> {
     pub fn shut_down(&mut self, conn: &mut Connection) {
         if !self.told_to_stop {
             self.told_to_stop = true;
-            conn.handle_shutdown();
+            conn.handle_shutdown(Instant::now());
         }
     }
 

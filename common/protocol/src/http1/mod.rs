@@ -26,7 +26,7 @@ mod response;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 
@@ -104,6 +104,12 @@ enum SinkFraming {
 /// costs few system calls, small enough that it is all that is held of it.
 pub const SINK_READ: usize = 64 * 1024;
 
+/// How long a connection with nothing in progress waits, once the server is stopping, for a
+/// request its client may be sending at that moment ([`Machine::handle_shutdown`]). Long enough
+/// for a request already on its way over any sane network path, short enough not to delay the
+/// stop: a kept-alive client in a loop sends its next request within a round trip.
+pub const STOP_GRACE: Duration = Duration::from_millis(200);
+
 /// One parsed item waiting to be handed to the application, in arrival order.
 #[derive(Debug)]
 // A request is the common event and a refusal the rare one: boxing the request to shrink the
@@ -148,6 +154,9 @@ pub struct Machine {
     saw_eof: bool,
     /// The application's hook for bodies that stream to a sink, if it gave one.
     sinks: Option<BodySinks>,
+    /// Set by [`handle_shutdown`](Machine::handle_shutdown): until when an idle connection
+    /// waits for a request that may be on its way.
+    stop_grace_until: Option<Instant>,
 }
 // ANCHOR_END: connection
 
@@ -169,6 +178,7 @@ impl Machine {
             last_write: now,
             saw_eof: false,
             sinks: None,
+            stop_grace_until: None,
         }
     }
 
@@ -244,14 +254,33 @@ impl Machine {
         }
     }
 
-    /// Asks the connection to finish gracefully: answer the requests already received, then
-    /// close. Used when the server shuts down.
-    pub fn handle_shutdown(&mut self) {
-        if self.lifecycle == Lifecycle::Open {
+    // ANCHOR: handle_shutdown
+    /// Asks the connection to finish gracefully, because the server is stopping: the request
+    /// being answered or received is the last, its response says `Connection: close`, and the
+    /// connection closes after it.
+    ///
+    /// A connection between requests is the delicate case. Its client may have sent the next
+    /// request already (a kept-alive client in a loop sends it the moment the last response
+    /// arrived), and closing now would meet those bytes with a reset: a request lost. So an idle
+    /// connection waits [`STOP_GRACE`] for a request on its way, answers it as the last, and
+    /// closes quietly if none comes. A client that sends exactly as the grace runs out can still
+    /// meet a closed connection; RFC 9112 section 9.3.1 lets it retry, since nothing was answered.
+    pub fn handle_shutdown(&mut self, now: Instant) {
+        if self.lifecycle != Lifecycle::Open || self.stop_grace_until.is_some() {
+            return;
+        }
+        self.stop_grace_until = Some(now + STOP_GRACE);
+        let between_requests =
+            matches!(self.reading, Reading::Head { started: None }) && self.input.is_empty();
+        if between_requests && (self.in_flight.is_some() || !self.pending.is_empty()) {
+            // Answer what was received; nothing of a next request has arrived.
             self.reading = Reading::Stopped;
             self.close_when_done();
         }
+        // Otherwise a request is arriving (it becomes the last, see `finish_request`), or none
+        // is: `poll_timeout` then includes the grace.
     }
+    // ANCHOR_END: handle_shutdown
 
     // ANCHOR: poll_event
     /// The next thing the application must answer, if any. Every event, a request or a
@@ -454,7 +483,10 @@ impl Machine {
             // The application is working on a request: its time is not the client's fault.
             Lifecycle::Open if self.in_flight.is_some() || !self.pending.is_empty() => None,
             Lifecycle::Open => match &self.reading {
-                Reading::Head { started: None } => Some(self.last_activity + limits.idle_timeout),
+                Reading::Head { started: None } => {
+                    let idle = self.last_activity + limits.idle_timeout;
+                    Some(self.stop_grace_until.map_or(idle, |grace| grace.min(idle)))
+                }
                 Reading::Head {
                     started: Some(started),
                 } => Some(*started + limits.header_timeout),
@@ -483,7 +515,8 @@ impl Machine {
         match self.lifecycle {
             Lifecycle::Open if self.output.is_empty() => {
                 if matches!(self.reading, Reading::Head { started: None }) {
-                    // Idle between requests: close quietly, as every server does.
+                    // Idle between requests (or through a stop's grace): close quietly, as
+                    // every server does.
                     self.lifecycle = Lifecycle::Closed;
                 } else {
                     // Slowloris: part of a request, then silence.
@@ -816,8 +849,9 @@ impl Machine {
             keep_alive,
         });
         // After a request that closes the connection, nothing more is read: bytes that follow
-        // it are not requests this server will answer.
-        self.reading = if keep_alive {
+        // it are not requests this server will answer. Once the server is stopping, this
+        // request is the last.
+        self.reading = if keep_alive && self.stop_grace_until.is_none() {
             Reading::Head { started: None }
         } else {
             self.input.clear();

@@ -484,7 +484,8 @@ fn shutdown_finishes_what_was_received_then_closes() {
         b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
         h.now,
     );
-    h.conn.handle_shutdown();
+    let now = h.now;
+    h.conn.handle_shutdown(now);
     h.pump();
     assert_eq!(h.seen.len(), 2);
     assert_eq!(
@@ -493,10 +494,57 @@ fn shutdown_finishes_what_was_received_then_closes() {
         "only the last response says close"
     );
     assert!(h.write_closed);
+}
 
-    let mut idle = harness();
-    idle.conn.handle_shutdown();
-    assert!(idle.conn.is_closed(), "an idle connection closes at once");
+#[test]
+fn shutdown_gives_an_idle_connection_the_grace_for_a_request_on_its_way() {
+    let mut h = harness();
+    h.feed(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let now = h.now;
+    h.conn.handle_shutdown(now);
+    assert!(
+        !h.conn.is_closed(),
+        "an idle connection is not closed at once"
+    );
+    assert_eq!(h.conn.poll_timeout(), Some(now + STOP_GRACE));
+    // The client's next request, sent before it could know: answered, as the last.
+    h.advance_clock(STOP_GRACE / 2);
+    h.feed(b"GET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let targets: Vec<_> = h.seen.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        ["/1", "/2"],
+        "nothing after the last request is taken"
+    );
+    assert_eq!(h.output().matches("connection: close").count(), 1);
+    assert!(h.write_closed);
+
+    // No request comes: closed quietly when the grace is over, not at the idle timeout.
+    let mut quiet = harness();
+    let now = quiet.now;
+    quiet.conn.handle_shutdown(now);
+    quiet.advance_clock(STOP_GRACE);
+    assert!(quiet.conn.is_closed());
+    assert_eq!(
+        quiet.output(),
+        "",
+        "nothing is written to a connection closed idle"
+    );
+}
+
+#[test]
+fn shutdown_lets_a_request_being_received_arrive_and_answers_it_last() {
+    let mut h = harness();
+    h.feed(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab");
+    let now = h.now;
+    h.conn.handle_shutdown(now);
+    // Past the grace: a request on its way is bounded by its own timeouts, not the grace.
+    h.advance_clock(STOP_GRACE * 2);
+    h.feed(b"cde");
+    assert_eq!(h.seen.len(), 1);
+    assert_eq!(h.seen[0].body.as_ref(), b"abcde");
+    assert!(h.output().contains("connection: close"));
+    assert!(h.write_closed);
 }
 
 #[test]
