@@ -64,6 +64,8 @@
 //! - [`prefork`]: stage 03 only: a killed worker is replaced, SIGHUP restarts the workers one at
 //!   a time without a failed request, SIGTERM leaves no worker, `--workers`, `--reuseport`.
 //! - [`evented`]: stage 04 only: `--threads 4` loops sharing the port.
+//! - [`socket_activation`]: every stage started by `systemd-socket-activate` on a socket it made,
+//!   and the unit files in `deploy/systemd/`.
 //!
 //! [`support`] holds the request builders, the client threads and the assertions the cases
 //! share; building, starting, signalling and reading the servers (and their `/proc` files) is
@@ -92,6 +94,7 @@ mod routes;
 mod server_status;
 mod shutdown;
 mod smuggling;
+mod socket_activation;
 mod static_files;
 mod support;
 mod threadpool;

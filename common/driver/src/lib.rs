@@ -15,12 +15,14 @@
 //!   fallback, and the one rule for a short count.
 //! - [`open_files`]: the soft `RLIMIT_NOFILE` raised to the hard limit (or `fs.nr_open`).
 //! - [`listener`]: listening sockets with a named backlog, `SO_REUSEPORT`, blocking or not.
+//! - [`activation`]: a listening socket passed by the service manager (`LISTEN_FDS`).
 //! - [`refusal`]: the `503` past `--max-connections`, and the write, half-close, drain rule.
 //! - [`announce`](mod@announce): the `listening on http://ADDR` line, and the banner of URLs.
 //!
 //! What stays in the stages is the model: the accept loops, the answer / write / read loops
 //! around the protocol machine, and how each waits.
 
+pub mod activation;
 pub mod announce;
 pub mod listener;
 pub mod open_files;

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockFilter, SockRef, Socket, Type};
 
+use crate::activation::{self, ActivationError};
+
 /// The accept queue `std::net::TcpListener::bind` asks for on Linux.
 pub const STD_BACKLOG: i32 = 128;
 
@@ -76,6 +78,8 @@ pub enum BindError {
     NotLocal { addr: SocketAddr },
     /// Not allowed (`EACCES`): ports below 1024 need privileges.
     Denied { addr: SocketAddr },
+    /// The service manager passed a socket this server cannot use ([`crate::activation`]).
+    Activation(ActivationError),
     /// Any other failure, at the named step.
     Failed {
         addr: SocketAddr,
@@ -111,6 +115,7 @@ impl fmt::Display for BindError {
                 f,
                 "cannot listen on {addr}: permission denied (ports below 1024 need privileges)"
             ),
+            BindError::Activation(error) => error.fmt(f),
             BindError::Failed { addr, step, source } => {
                 write!(f, "cannot listen on {addr}: cannot {step}: {source}")
             }
@@ -122,8 +127,28 @@ impl std::error::Error for BindError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BindError::Failed { source, .. } => Some(source),
+            BindError::Activation(error) => Some(error),
             _ => None,
         }
+    }
+}
+
+/// The listening socket for `addr` with `options`: the one the service manager passed to this
+/// process, when it passed one ([`activation`]: `--addr` is then not used), or else a new one.
+pub fn bind_or_activated(
+    addr: SocketAddr,
+    options: ListenOptions,
+) -> Result<TcpListener, BindError> {
+    match activation::activated_listener(options) {
+        Ok(Some(listener)) => {
+            tracing::info!(
+                local = ?listener.local_addr().ok(),
+                "socket activation: serving the socket the service manager passed (not --addr)"
+            );
+            Ok(listener)
+        }
+        Ok(None) => bind(addr, options),
+        Err(error) => Err(BindError::Activation(error)),
     }
 }
 

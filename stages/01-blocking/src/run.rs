@@ -40,8 +40,9 @@ where
         .unwrap_or_else(|error| exit_with_error(format_args!("cannot watch SIGHUP: {error}"), 1));
     let limits = cli.server.limits(Limits::DEFAULT_IDLE_TIMEOUT_BLOCKING);
     let app = make_app(&cli.server, crate::INFO).unwrap_or_else(|error| exit_with_error(error, 1));
-    // What std's `TcpListener::bind` does: a blocking socket with an accept queue of 128.
-    let listener = listener::bind(cli.server.addr, ListenOptions::STD)
+    // What std's `TcpListener::bind` does: a blocking socket with an accept queue of 128; or the
+    // socket a service manager passed (socket activation, `driver::activation`).
+    let listener = listener::bind_or_activated(cli.server.addr, ListenOptions::STD)
         .unwrap_or_else(|error| exit_with_error(error, 1));
     let local = listener.local_addr().unwrap_or_else(|error| {
         exit_with_error(

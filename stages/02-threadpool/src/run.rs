@@ -68,7 +68,7 @@ where
     // The threads first: a failure to start them is reported before we say we are listening.
     let workers = Workers::start(&config).unwrap_or_else(|error| exit_with_error(error, 1));
     // Stage 01's listener: a blocking socket with std's accept queue of 128.
-    let listener = listener::bind(cli.server.addr, ListenOptions::STD)
+    let listener = listener::bind_or_activated(cli.server.addr, ListenOptions::STD)
         .unwrap_or_else(|error| exit_with_error(error, 1));
     let local = listener.local_addr().unwrap_or_else(|error| {
         exit_with_error(

@@ -16,6 +16,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 
+use driver::activation::{self, ActivationError};
 use driver::listener::{self, BindError, ListenOptions};
 use socket2::Socket;
 
@@ -39,8 +40,16 @@ impl Listening {
     pub fn bind(addr: SocketAddr, reuseport: bool) -> Result<Listening, BindError> {
         if !reuseport {
             // O_NONBLOCK belongs to the open file, which the workers share with us: setting it
-            // once here sets it for all.
-            return listener::bind(addr, WORKER_LISTENER).map(Listening::Shared);
+            // once here sets it for all. A socket a service manager passed is shared the same way.
+            return listener::bind_or_activated(addr, WORKER_LISTENER).map(Listening::Shared);
+        }
+        if activation::activated_listener(WORKER_LISTENER)
+            .map_err(BindError::Activation)?
+            .is_some()
+        {
+            return Err(BindError::Activation(ActivationError::OneSocket {
+                option: "--reuseport",
+            }));
         }
         // With port 0 the kernel picks the port at bind time: every worker binds this one.
         let (reserved, addr) = listener::reserve(addr)?;

@@ -10,7 +10,8 @@
 //! | a worker exits that nobody asked to | reaps it with `waitpid`, forks a replacement |
 //! | SIGHUP | rolling restart: one extra worker, wait until it is ready, stop one old one, wait until it exited, repeat |
 //! | SIGTERM or SIGINT | shut the listener's door, `STOP_AND_DRAIN` to every worker (they share out the accept queue), wait until all have exited, exit 0 |
-//! | a second SIGTERM or SIGINT | SIGKILL to every worker, exit 130 |
+//! | the same with `--drain-delay` | first serve on for the delay, `/healthz` at 503 (a second signal ends the delay) |
+//! | a second SIGTERM or SIGINT while stopping | SIGKILL to every worker, exit 130 |
 //!
 //! The master never starts a thread. That is what makes `fork` safe here: in a process with
 //! several threads, the child gets a copy of memory in which another thread may have held a lock

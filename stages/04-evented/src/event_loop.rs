@@ -334,7 +334,12 @@ impl EventLoop {
     /// Accepts the connections waiting on the listener (edge-triggered: until `WouldBlock`, or
     /// until this turn's share is used up).
     fn accept(&mut self, now: Instant) {
-        for _ in 0..ACCEPTS_PER_TURN {
+        self.accept_up_to(ACCEPTS_PER_TURN, now);
+    }
+
+    /// [`accept`](Self::accept), taking at most `most` connections.
+    fn accept_up_to(&mut self, most: usize, now: Instant) {
+        for _ in 0..most {
             let Some(listener) = &self.listener else {
                 self.accept_ready = false;
                 return;
@@ -366,21 +371,7 @@ impl EventLoop {
     /// At a stop, with the door shut: every connection left in the accept queue, whatever this
     /// turn's share, so that none is reset when the listener closes.
     fn accept_all(&mut self, now: Instant) {
-        while let Some(listener) = &self.listener {
-            match listener.accept() {
-                Ok((socket, _peer)) => self.admit(socket, now),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        io::ErrorKind::ConnectionAborted | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(error) => {
-                    warn!(%error, "accept failed while draining the queue");
-                    return;
-                }
-            }
-        }
+        self.accept_up_to(usize::MAX, now);
     }
 
     /// Takes a new connection in, or refuses it when `--max-connections` are open.

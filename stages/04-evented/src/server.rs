@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::thread;
 
 use app::App;
+use driver::activation;
 use driver::listener::{self, BindError, ListenOptions};
 use protocol::Limits;
 use tracing::{error, info};
@@ -44,6 +45,13 @@ pub struct Config {
 /// (`ListenOptions::EVENTED`). With port 0 the first socket picks the port and the others join it.
 pub fn bind(addr: SocketAddr, count: usize) -> Result<Vec<TcpListener>, BindError> {
     let options = ListenOptions::EVENTED.reuse_port(count > 1);
+    if let Some(passed) = activation::activated_listener(options).map_err(BindError::Activation)? {
+        info!(
+            loops = count,
+            "socket activation: every loop accepts on the socket the service manager passed"
+        );
+        return share_among_loops(passed, count, addr);
+    }
     let first = listener::bind(addr, options)?;
     // With port 0, the port the kernel picked: the others must join that one.
     let chosen = first.local_addr().map_err(|source| BindError::Failed {
@@ -58,6 +66,27 @@ pub fn bind(addr: SocketAddr, count: usize) -> Result<Vec<TcpListener>, BindErro
     Ok(listeners)
 }
 // ANCHOR_END: bind
+
+/// One socket for `count` loops, as stage 03's workers share one: each loop gets a descriptor of
+/// its own for it (`dup`), registered with its own epoll, and whichever loop accepts first takes
+/// the connection (the others find `WouldBlock`).
+fn share_among_loops(
+    passed: TcpListener,
+    count: usize,
+    addr: SocketAddr,
+) -> Result<Vec<TcpListener>, BindError> {
+    let mut listeners = Vec::with_capacity(count);
+    for _ in 1..count {
+        let copy = passed.try_clone().map_err(|source| BindError::Failed {
+            addr,
+            step: "duplicate the passed socket",
+            source,
+        })?;
+        listeners.push(copy);
+    }
+    listeners.push(passed);
+    Ok(listeners)
+}
 
 // ANCHOR: serve
 /// Runs one event loop per listener, each on its own thread, until `shutdown` is requested and

@@ -30,10 +30,11 @@ use crate::shutdown::Shutdown;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Binds `addr`, non-blocking and with an accept queue deep enough for thousands of clients
-/// connecting at once (`ListenOptions::EVENTED`), and hands the socket to tokio. Must be called
-/// from inside the runtime.
+/// connecting at once (`ListenOptions::EVENTED`), and hands the socket to tokio; the first call
+/// takes the socket a service manager passed instead, if it passed one (`driver::activation`).
+/// Must be called from inside the runtime.
 pub fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
-    let listener = listener::bind(addr, ListenOptions::EVENTED)?;
+    let listener = listener::bind_or_activated(addr, ListenOptions::EVENTED)?;
     TcpListener::from_std(listener).map_err(|source| BindError::Failed {
         addr,
         step: "register the socket with the runtime",

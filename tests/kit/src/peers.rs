@@ -23,6 +23,19 @@ pub const CURL: Peer = Peer {
     install: "apt-get install curl",
 };
 
+/// systemd's `systemd-socket-activate`: binds a socket, and at the first connection starts a
+/// program with it passed the way systemd passes it (`LISTEN_FDS`), for socket activation.
+pub const SYSTEMD_SOCKET_ACTIVATE: Peer = Peer {
+    program: "systemd-socket-activate",
+    install: "apt-get install systemd",
+};
+
+/// systemd's `systemd-analyze`, whose `verify` checks unit files without a running systemd.
+pub const SYSTEMD_ANALYZE: Peer = Peer {
+    program: "systemd-analyze",
+    install: "apt-get install systemd",
+};
+
 /// Apache's htpasswd, which makes the bcrypt password files of `--basic-auth`
 /// (`htpasswd -B`).
 pub const HTPASSWD: Peer = Peer {
