@@ -348,6 +348,7 @@ macro_rules! all_cases {
                 the_json_counts_requests_connections_and_latency,
                 the_page_has_its_parts_and_escapes_the_model,
                 metrics_have_the_latency_histogram,
+                metrics_parse_with_the_prometheus_parser,
             ],
             pages: [
                 the_roots_404_html_is_sent_for_a_missing_file,

@@ -372,3 +372,132 @@ mod stage01 {
         );
     }
 }
+
+/// `/metrics` read by the Prometheus client library's own parser (`prometheus_client`, through
+/// `tests/conformance/scripts/parse_metrics.py`): it accepts the page, and finds every family
+/// with its type and the values this case caused: requests by status class and by protocol, a
+/// refusal of a malformed request, the open connection this case reads on, the body octets
+/// received, and a histogram whose `+Inf` bucket equals its count.
+pub fn metrics_parse_with_the_prometheus_parser(stage: &Stage) {
+    let check = format!("{}: /metrics through prometheus_client", stage.package);
+    let Some(python) =
+        peers::require_python_module("prometheus_client", "prometheus-client", &check)
+    else {
+        return;
+    };
+    let server = Server::start(stage, &[]);
+    // A refusal first, on its own connection (the machine closes it after the 400).
+    let refused = exchange(&server, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    assert_eq!(refused.status, 400, "{refused}");
+    let mut conn = connect(&server);
+    let echo = request("POST", "/echo", &[], b"twelve bytes");
+    conn.send(&echo).or_fail("sending POST /echo");
+    expect_status(&mut conn, &echo, 200);
+    conn.send(get("/metrics")).or_fail("sending GET /metrics");
+    let text = expect_status(&mut conn, &get("/metrics"), 200).text();
+
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/scripts/parse_metrics.py");
+    let mut child = std::process::Command::new(python)
+        .arg("-B")
+        .arg(&script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .or_fail("running the parser");
+    if let Some(mut stdin) = child.stdin.take() {
+        std::io::Write::write_all(&mut stdin, text.as_bytes()).or_fail("writing the page");
+    }
+    let output = child.wait_with_output().or_fail("waiting for the parser");
+    assert!(
+        output.status.success(),
+        "{check}: {}\n{text}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let families: Value = serde_json::from_slice(&output.stdout).or_fail("the parser's JSON");
+    // The value of `sample` (a full sample name) with `labels`, in `family`.
+    let value = |family: &str, sample: &str, labels: &[(&str, &str)]| -> f64 {
+        let samples = families[family]["samples"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        samples
+            .iter()
+            .find(|entry| {
+                entry[0] == sample
+                    && labels
+                        .iter()
+                        .all(|(key, wanted)| entry[1][*key].as_str() == Some(*wanted))
+            })
+            .and_then(|entry| entry[2].as_f64())
+            .unwrap_or_else(|| panic!("{check}: no {sample} {labels:?} in the parsed page\n{text}"))
+    };
+    for (family, kind) in [
+        ("stagecraft_requests", "counter"),
+        ("stagecraft_requests_by_protocol", "counter"),
+        ("stagecraft_refusals", "counter"),
+        ("stagecraft_request_duration_seconds", "histogram"),
+        ("stagecraft_requests_in_flight", "gauge"),
+        ("stagecraft_connections_open", "gauge"),
+        ("stagecraft_connections", "counter"),
+        ("stagecraft_request_body_bytes", "counter"),
+        ("stagecraft_response_body_bytes", "counter"),
+        ("stagecraft_draining", "gauge"),
+        ("stagecraft_uptime_seconds", "gauge"),
+        ("stagecraft_info", "gauge"),
+    ] {
+        assert_eq!(
+            families[family]["type"].as_str(),
+            Some(kind),
+            "{check}: family {family}\n{text}"
+        );
+    }
+    assert!(
+        value(
+            "stagecraft_requests",
+            "stagecraft_requests_total",
+            &[("class", "2xx")]
+        ) >= 1.0
+    );
+    assert!(
+        value(
+            "stagecraft_requests_by_protocol",
+            "stagecraft_requests_by_protocol_total",
+            &[("protocol", "HTTP/1.1")]
+        ) >= 1.0
+    );
+    assert_eq!(
+        value(
+            "stagecraft_refusals",
+            "stagecraft_refusals_total",
+            &[("reason", "malformed")]
+        ),
+        1.0,
+        "{check}: the duplicate Host is one malformed refusal\n{text}"
+    );
+    assert!(
+        value(
+            "stagecraft_connections_open",
+            "stagecraft_connections_open",
+            &[]
+        ) >= 1.0
+    );
+    assert!(
+        value(
+            "stagecraft_request_body_bytes",
+            "stagecraft_request_body_bytes_total",
+            &[]
+        ) >= 12.0
+    );
+    assert_eq!(
+        value("stagecraft_draining", "stagecraft_draining", &[]),
+        0.0
+    );
+    let histogram = "stagecraft_request_duration_seconds";
+    assert_eq!(
+        value(histogram, &format!("{histogram}_bucket"), &[("le", "+Inf")]),
+        value(histogram, &format!("{histogram}_count"), &[]),
+        "{check}: the +Inf bucket counts every request\n{text}"
+    );
+}

@@ -25,21 +25,7 @@ fn scripts() -> PathBuf {
 /// python3 with the `h2` package, or `None` after saying the check is skipped (a failure
 /// under `CI=true`, where `.ci/run` installs it).
 fn python_with_h2(check: &str) -> Option<PathBuf> {
-    let python = require(PYTHON, check)?;
-    let probe = run(&python, &["-c", "import h2"], b"", PEER_WITHIN);
-    if probe.succeeded() {
-        return Some(python);
-    }
-    let reason = "the Python package `h2` is missing (install it with `python3 -m pip install h2`)";
-    if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("h2::{check}: {reason}; CI=true, so a missing peer is a failure, not a skip");
-    }
-    // Straight to stderr, as the kit's skips are, past the harness's capture.
-    let _ = std::io::Write::write_all(
-        &mut std::io::stderr(),
-        format!("SKIPPED h2::{check}: {reason}\n").as_bytes(),
-    );
-    None
+    stagekit::peers::require_python_module("h2", "h2", &format!("h2::{check}"))
 }
 
 /// Runs `script` against `server` (the h2c port, or the TLS port with `tls`), with `extra`

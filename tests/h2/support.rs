@@ -41,12 +41,6 @@ pub const HTTPWG: Peer = Peer {
     install: "cargo install --locked httpwg-cli",
 };
 
-/// Python, for the `h2` package's scripts (the package itself is checked by `python`).
-pub const PYTHON: Peer = Peer {
-    program: "python3",
-    install: "apt-get install python3",
-};
-
 /// The path of `peer`, or `None` after saying that `h2::CHECK` is skipped (a failure under
 /// `CI=true`): the kit's rule for every real peer.
 pub fn require(peer: Peer, check: &str) -> Option<PathBuf> {

@@ -98,7 +98,7 @@ pub use handler::{Handler, Html, IntoResponse};
 pub use middleware::{Middleware, Next};
 pub use router::{Params, Route};
 pub use site::SiteOptions;
-pub use stats::{ConnectionGuard, Stats};
+pub use stats::{ConnectionGuard, Refusal, Stats};
 
 /// What a stage says about itself in `/api/info` and `/metrics`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,6 +210,7 @@ impl App {
     pub fn handle(&self, request: &Request) -> Response {
         // Counted in flight until the guard drops, even if something below unwinds.
         let in_flight = self.stats.request_started();
+        self.stats.count_protocol(request.version);
         let response = match catch_unwind(AssertUnwindSafe(|| self.run_middleware(request))) {
             Ok(response) => response,
             Err(panic) => self.handler_panicked(request, "a middleware", panic),
@@ -382,6 +383,15 @@ impl App {
         self.stats.connection_opened()
     }
     // ANCHOR_END: connection_opened
+
+    // ANCHOR: refuse
+    /// The answer to a request the protocol machine refused (`Event::Rejected`): its error
+    /// response, counted in `/metrics` by reason. The stages answer every refusal through here.
+    pub fn refuse(&self, error: &protocol::RequestError) -> Response {
+        self.stats.count_refusal(Refusal::of(error));
+        error.response()
+    }
+    // ANCHOR_END: refuse
 
     /// Responses sent so far by status class, as (1, count) ... (5, count).
     pub fn responses_by_class(&self) -> impl Iterator<Item = (u8, u64)> + '_ {

@@ -295,7 +295,76 @@ fn metrics(info: AppInfo, stats: &Stats) -> Response {
             "stagecraft_requests_total{{class=\"{class}xx\"}} {count}"
         );
     }
+    let _ = writeln!(
+        text,
+        "# HELP stagecraft_requests_by_protocol_total Requests answered, by protocol.\n\
+         # TYPE stagecraft_requests_by_protocol_total counter"
+    );
+    for (version, count) in stats.requests_by_protocol() {
+        let _ = writeln!(
+            text,
+            "stagecraft_requests_by_protocol_total{{protocol=\"{}\"}} {count}",
+            version.as_str()
+        );
+    }
+    let _ = writeln!(
+        text,
+        "# HELP stagecraft_refusals_total Requests and connections refused before the \
+         application saw them, by reason.\n\
+         # TYPE stagecraft_refusals_total counter"
+    );
+    for (reason, count) in stats.refusals() {
+        let _ = writeln!(
+            text,
+            "stagecraft_refusals_total{{reason=\"{}\"}} {count}",
+            reason.as_str()
+        );
+    }
     latency_histogram(&mut text, stats);
+    let gauges_and_counters = [
+        (
+            "requests_in_flight",
+            "gauge",
+            "Requests the application is answering now.",
+            stats.requests_in_flight(),
+        ),
+        (
+            "connections_open",
+            "gauge",
+            "Connections open now.",
+            stats.connections_open(),
+        ),
+        (
+            "connections_total",
+            "counter",
+            "Connections accepted since the start.",
+            stats.connections_total(),
+        ),
+        (
+            "request_body_bytes_total",
+            "counter",
+            "Octets of request bodies received.",
+            stats.body_bytes_received(),
+        ),
+        (
+            "response_body_bytes_total",
+            "counter",
+            "Octets of response bodies sent (of known length).",
+            stats.body_bytes_sent(),
+        ),
+        (
+            "draining",
+            "gauge",
+            "1 while the server is stopping (/healthz answers 503), else 0.",
+            u64::from(stats.is_draining()),
+        ),
+    ];
+    for (name, kind, help, value) in gauges_and_counters {
+        let _ = writeln!(
+            text,
+            "# HELP stagecraft_{name} {help}\n# TYPE stagecraft_{name} {kind}\nstagecraft_{name} {value}"
+        );
+    }
     let _ = writeln!(
         text,
         "# HELP stagecraft_uptime_seconds Seconds since the server started.\n\

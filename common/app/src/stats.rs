@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
-use protocol::{Method, Response, StatusCode};
+use protocol::{Method, RequestError, Response, StatusCode, Version};
 
 /// Counters shared by every thread (and, through the shared mapping, by every process forked
 /// after the application was built).
@@ -49,6 +49,66 @@ pub struct Stats {
     started: Instant,
     counters: Region,
 }
+
+/// The protocols [`Stats::requests_by_protocol`] counts, in its order.
+pub const PROTOCOLS: [Version; 3] = [Version::Http10, Version::Http11, Version::Http2];
+
+// ANCHOR: refusal
+/// Why a request or a connection was refused before the application saw it: what `/metrics`
+/// reports as `stagecraft_refusals_total{reason=...}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Past `--max-connections`: the `503` of `driver::refusal`.
+    MaxConnections,
+    /// A request too slow to arrive: `408`.
+    Timeout,
+    /// A request line, head, trailer section or body over its limit: `413`, `414`, `431`.
+    TooLarge,
+    /// Anything else the protocol machine refused: malformed or unsupported (`400`, `417`,
+    /// `501`, `505`).
+    Malformed,
+}
+
+impl Refusal {
+    /// Every reason, in the order of the counters.
+    pub const ALL: [Refusal; 4] = [
+        Refusal::MaxConnections,
+        Refusal::Timeout,
+        Refusal::TooLarge,
+        Refusal::Malformed,
+    ];
+
+    /// The reason of the protocol machine's refusal `error`, by the status it answers with.
+    pub fn of(error: &RequestError) -> Refusal {
+        match error.status() {
+            StatusCode::REQUEST_TIMEOUT => Refusal::Timeout,
+            StatusCode::CONTENT_TOO_LARGE
+            | StatusCode::URI_TOO_LONG
+            | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Refusal::TooLarge,
+            _ => Refusal::Malformed,
+        }
+    }
+
+    /// The label value in `/metrics`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::MaxConnections => "max_connections",
+            Refusal::Timeout => "timeout",
+            Refusal::TooLarge => "too_large",
+            Refusal::Malformed => "malformed",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Refusal::MaxConnections => 0,
+            Refusal::Timeout => 1,
+            Refusal::TooLarge => 2,
+            Refusal::Malformed => 3,
+        }
+    }
+}
+// ANCHOR_END: refusal
 
 /// Whose requests the counters count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +155,10 @@ struct Counters {
     body_bytes_sent: AtomicU64,
     /// How long the application took to answer.
     latency: Histogram,
+    /// Requests by protocol: HTTP/1.0, HTTP/1.1, HTTP/2 (the order of [`PROTOCOLS`]).
+    requests_by_protocol: [AtomicU64; 3],
+    /// Requests and connections refused before the application saw them, by [`Refusal`].
+    refusals: [AtomicU64; 4],
     /// 1 once the server is draining (stopping soon: `/healthz` answers 503), else 0. A
     /// counter-sized flag, so that stage 03's master sets it for every worker at once.
     draining: AtomicU64,
@@ -229,6 +293,41 @@ impl Stats {
     /// Connections open right now.
     pub fn connections_open(&self) -> u64 {
         self.counters.connections_open.load(Ordering::Relaxed)
+    }
+
+    /// Counts a request by the protocol it came by.
+    pub fn count_protocol(&self, version: Version) {
+        let index = match version {
+            Version::Http10 => 0,
+            Version::Http11 => 1,
+            Version::Http2 => 2,
+        };
+        self.counters.requests_by_protocol[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests by protocol since the start, in the order of [`PROTOCOLS`].
+    pub fn requests_by_protocol(&self) -> impl Iterator<Item = (Version, u64)> + '_ {
+        PROTOCOLS.into_iter().zip(
+            self.counters
+                .requests_by_protocol
+                .iter()
+                .map(|counter| counter.load(Ordering::Relaxed)),
+        )
+    }
+
+    /// Counts a refusal.
+    pub fn count_refusal(&self, reason: Refusal) {
+        self.counters.refusals[reason.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Refusals since the start, by reason.
+    pub fn refusals(&self) -> impl Iterator<Item = (Refusal, u64)> + '_ {
+        Refusal::ALL.into_iter().map(|reason| {
+            (
+                reason,
+                self.counters.refusals[reason.index()].load(Ordering::Relaxed),
+            )
+        })
     }
 
     /// Marks the server as draining ([`crate::draining`]): from now on `/healthz` answers 503.

@@ -128,6 +128,41 @@ proptest::proptest! {
 }
 
 #[test]
+fn refusals_are_counted_by_reason_and_requests_by_protocol() {
+    let app = app();
+    for error in [
+        protocol::RequestError::Timeout,
+        protocol::RequestError::BodyTooLarge,
+        protocol::RequestError::HeadTooLarge,
+        protocol::RequestError::MissingHost,
+    ] {
+        let response = app.refuse(&error);
+        assert_eq!(response.status, error.status());
+    }
+    app.stats().count_refusal(Refusal::MaxConnections);
+    let counts: Vec<(&str, u64)> = app
+        .stats()
+        .refusals()
+        .map(|(reason, count)| (reason.as_str(), count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("max_connections", 1),
+            ("timeout", 1),
+            ("too_large", 2),
+            ("malformed", 1)
+        ]
+    );
+    let mut http10 = Request::new(Method::Get, "/healthz");
+    http10.version = protocol::Version::Http10;
+    app.handle(&http10);
+    handle(&app, Method::Get, "/healthz");
+    let by_protocol: Vec<u64> = app.stats().requests_by_protocol().map(|(_, n)| n).collect();
+    assert_eq!(by_protocol, [1, 1, 0]);
+}
+
+#[test]
 fn every_request_is_counted() {
     let app = app();
     for target in ["/healthz", "/nope", "/slow", "/"] {

@@ -56,7 +56,7 @@ pub fn serve_connection(
                 }
                 Event::Rejected { id, error } => {
                     debug!(%error, "refused a request");
-                    (id, error.response())
+                    (id, app.refuse(&error))
                 }
             };
             conn.send_response(id, response, SystemTime::now());

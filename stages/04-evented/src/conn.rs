@@ -245,7 +245,7 @@ impl Conn {
                 }
                 Event::Rejected { id, error } => {
                     debug!(%error, "refused a request");
-                    (id, error.response())
+                    (id, cx.app.refuse(&error))
                 }
             };
             self.machine.send_response(id, response, cx.date);

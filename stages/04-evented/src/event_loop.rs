@@ -420,6 +420,7 @@ impl EventLoop {
     /// makes clients hang with no answer (or time out in the queue) and hides the limit.
     /// A 503 costs one accept, one write, a read or two and a close, and says what happened.
     fn refuse(&mut self, mut socket: TcpStream, now: Instant) {
+        self.app.stats().count_refusal(app::Refusal::MaxConnections);
         let response = refusal::response(SystemTime::now(), self.limits.max_connections);
         // A new socket's send buffer is empty, so this takes it all. An error means the client
         // is gone, which needs no answer.

@@ -148,7 +148,7 @@ pub fn answer_now(event: Event, app: &App) -> (StreamId, Response) {
         }
         Event::Rejected { id, error } => {
             debug!(%error, "refused a request");
-            (id, error.response())
+            (id, app.refuse(&error))
         }
     }
 }

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use app::App;
+use app::{App, Refusal};
 use driver::listener::{self, BindError, ListenOptions};
 use driver::refusal;
 use protocol::Limits;
@@ -46,6 +46,7 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
 /// Accepts connections and spawns a task for each, until `shutdown` is requested.
 pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Arc<Limits>, shutdown: &Shutdown) {
     let max_connections = limits.max_connections;
+    let stats = Arc::clone(app.stats());
     let connection = move |stream, peer, stop| {
         let app = Arc::clone(&app);
         let limits = Arc::clone(&limits);
@@ -56,6 +57,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, limits: Arc<Limits>, sh
         }
     };
     let over_limit = move |stream, refusals: &Arc<Semaphore>, shutdown: &Shutdown| {
+        stats.count_refusal(Refusal::MaxConnections);
         refuse(stream, max_connections, refusals, shutdown)
     };
     let slots = Arc::new(Semaphore::new(max_connections));

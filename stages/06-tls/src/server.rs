@@ -30,6 +30,7 @@ pub const REFUSAL_WITHIN: Duration = Duration::from_secs(2);
 pub async fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: &Shutdown) {
     let max_connections = settings.limits.max_connections;
     let tls = Arc::clone(&settings.tls);
+    let stats = Arc::clone(settings.app.stats());
     let connection = move |stream, peer, stop| {
         let settings = Arc::clone(&settings);
         async move {
@@ -39,6 +40,7 @@ pub async fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: &Sh
         }
     };
     let over_limit = move |stream, refusals: &Arc<Semaphore>, shutdown: &Shutdown| {
+        stats.count_refusal(app::Refusal::MaxConnections);
         refuse(stream, &tls, max_connections, refusals, shutdown)
     };
     let slots = Arc::new(Semaphore::new(max_connections));

@@ -47,6 +47,7 @@ pub async fn serve_h2c(
     shutdown: Shutdown,
 ) {
     let max_connections = limits.max_connections;
+    let stats = Arc::clone(app.stats());
     let connection = move |stream, peer, stop| {
         let app = Arc::clone(&app);
         let limits = Arc::clone(&limits);
@@ -57,6 +58,7 @@ pub async fn serve_h2c(
         }
     };
     let over_limit = move |stream, refusals: &Arc<Semaphore>, shutdown: &Shutdown| {
+        stats.count_refusal(app::Refusal::MaxConnections);
         refuse(stream, max_connections, refusals, shutdown)
     };
     accept_loop(listener, slots, &shutdown, connection, over_limit).await;

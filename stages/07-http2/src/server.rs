@@ -27,6 +27,7 @@ pub async fn serve(
 ) {
     let max_connections = settings.limits.max_connections;
     let tls = Arc::clone(&settings.tls);
+    let stats = Arc::clone(settings.app.stats());
     let connection = move |stream, peer, stop| {
         let settings = Arc::clone(&settings);
         async move {
@@ -36,6 +37,7 @@ pub async fn serve(
         }
     };
     let over_limit = move |stream, refusals: &Arc<Semaphore>, shutdown: &Shutdown| {
+        stats.count_refusal(app::Refusal::MaxConnections);
         refuse(stream, &tls, max_connections, refusals, shutdown)
     };
     accept_loop(listener, slots, shutdown, connection, over_limit).await;

@@ -88,6 +88,37 @@ pub fn require(peer: Peer, check: &str) -> Option<PathBuf> {
     None
 }
 
+/// Python 3, for the scripts that drive a server with a Python package.
+pub const PYTHON: Peer = Peer {
+    program: "python3",
+    install: "apt-get install python3",
+};
+
+/// python3 with the package `module` importable, or `None` after saying that `check` is
+/// skipped (a failure under `CI=true`, where `.ci/run` installs it with `pip install
+/// {package}`).
+pub fn require_python_module(module: &str, package: &str, check: &str) -> Option<PathBuf> {
+    let python = require(PYTHON, check)?;
+    let importable = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if importable {
+        return Some(python);
+    }
+    let reason = format!(
+        "the Python package `{package}` is missing (install it with `python3 -m pip install {package}`)"
+    );
+    if std::env::var("CI").is_ok_and(|value| value == "true") {
+        panic!("{check}: {reason}; CI=true, so a missing peer is a failure, not a skip");
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED {check}: {reason}");
+    None
+}
+
 /// What `curl --version` says of the installed curl, for pages that name the client they
 /// captured: `curl 8.x.y`, and the first word of its version line that `library` picks (its TLS
 /// library, its HTTP/2 library), or `fallback` when none does.
