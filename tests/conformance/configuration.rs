@@ -164,6 +164,76 @@ pub fn the_log_file_gets_the_log(stage: &Stage) {
     );
 }
 
+/// `--log-format json`: one JSON object per request in the access log, whose `trace_id` is the
+/// incoming `traceparent`'s (W3C Trace Context) with the caller's span as `parent_id`; a request
+/// without one (or with a malformed one) gets a new random trace id of its own.
+pub fn json_access_lines_carry_the_trace_id(stage: &Stage) {
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let dir = TempDir::new("json-log");
+    let log = dir.join("server.log");
+    let server = Server::start(
+        stage,
+        &["--log-file", path_str(&log), "--log-format", "json"],
+    );
+    let traced = format!(
+        "GET /healthz?traced HTTP/1.1\r\nHost: test\r\ntraceparent: 00-{TRACE}-00f067aa0ba902b7-01\r\n\r\n"
+    );
+    assert_eq!(exchange(&server, traced.as_bytes()).status, 200);
+    assert_eq!(exchange(&server, &get("/healthz?untraced")).status, 200);
+    let malformed = "GET /healthz?malformed HTTP/1.1\r\nHost: test\r\ntraceparent: 00-XYZ\r\n\r\n";
+    assert_eq!(exchange(&server, malformed.as_bytes()).status, 200);
+    let deadline = Instant::now() + LOG_WITHIN;
+    let lines: Vec<serde_json::Value> = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|value| {
+                value["target"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("/healthz?"))
+            })
+            .collect();
+        if lines.len() == 3 {
+            break lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "three JSON access lines within {LOG_WITHIN:?}: {text}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    let by_target = |target: &str| {
+        lines
+            .iter()
+            .find(|line| line["target"] == target)
+            .unwrap_or_else(|| panic!("no access line for {target}: {lines:?}"))
+    };
+    let traced = by_target("/healthz?traced");
+    assert_eq!(traced["trace_id"], TRACE, "{traced}");
+    assert_eq!(traced["parent_id"], "00f067aa0ba902b7", "{traced}");
+    let is_id = |value: &serde_json::Value, len: usize| {
+        value.as_str().is_some_and(|id| {
+            id.len() == len
+                && id
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        })
+    };
+    assert!(is_id(&traced["span_id"], 16), "{traced}");
+    let untraced = by_target("/healthz?untraced");
+    let malformed = by_target("/healthz?malformed");
+    for line in [untraced, malformed] {
+        assert!(is_id(&line["trace_id"], 32), "{line}");
+        assert_ne!(line["trace_id"], TRACE, "{line}");
+        assert_eq!(line["parent_id"], serde_json::Value::Null, "{line}");
+    }
+    assert_ne!(
+        untraced["trace_id"], malformed["trace_id"],
+        "each new trace has its own id"
+    );
+}
+
 /// SIGHUP reads the config file again: a level changed from `warn` to `debug` is in force after
 /// it (the re-read says so at its new level), and the server still serves.
 pub fn sighup_rereads_the_log_level(stage: &Stage) {

@@ -197,6 +197,7 @@ macro_rules! all_cases {
                 ipv6_loopback_serves,
                 dual_stack_answers_both_families,
                 the_log_file_gets_the_log,
+                json_access_lines_carry_the_trace_id,
                 sighup_rereads_the_log_level,
             ],
             basic: [

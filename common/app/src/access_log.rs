@@ -22,6 +22,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::middleware::{Middleware, Next};
+use crate::trace_context::{hex, TraceContext};
 use protocol::{Request, Response};
 
 /// Which line [`access_line`] makes.
@@ -35,13 +36,15 @@ pub enum Format {
 
 // ANCHOR: access_line
 /// The access-log line for `request` answered with `response`, `elapsed` after it arrived, at
-/// `now` (the wall clock when the response was made). No newline at the end.
+/// `now` (the wall clock when the response was made), in the trace `trace` (the JSON line
+/// carries its ids; the combined format has no field for them). No newline at the end.
 pub fn access_line(
     format: Format,
     request: &Request,
     response: &Response,
     elapsed: Duration,
     now: SystemTime,
+    trace: &TraceContext,
 ) -> String {
     let peer = request.peer.map(client_ip);
     let bytes = response.body.len().filter(|&len| len > 0);
@@ -93,6 +96,9 @@ pub fn access_line(
             "referer": referer.map(String::from_utf8_lossy),
             "user_agent": user_agent.map(String::from_utf8_lossy),
             "duration_ms": elapsed.as_secs_f64() * 1000.0,
+            "trace_id": hex(&trace.trace_id),
+            "span_id": hex(&trace.span_id),
+            "parent_id": trace.parent_id.map(|id| hex(&id)),
         })
         .to_string(),
     }
@@ -215,12 +221,14 @@ impl Middleware for AccessLog {
         // Asked first, so that when nobody writes the access log (the default, without -v or
         // --log-file) no line is formatted: the cost is one check of the subscriber.
         if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
+            let trace = TraceContext::of(request, random_bytes());
             let line = access_line(
                 self.format,
                 request,
                 &response,
                 arrived.elapsed(),
                 SystemTime::now(),
+                &trace,
             );
             tracing::info!(target: TARGET, "{line}");
         }
@@ -229,10 +237,33 @@ impl Middleware for AccessLog {
 }
 // ANCHOR_END: access_middleware
 
+/// 24 bytes from the operating system's random source, for new trace and span ids. Should it
+/// fail (it does not on Linux once booted), the ids come from the clock and a counter: unique
+/// in this process, which is what a log needs of them.
+fn random_bytes() -> [u8; 24] {
+    let mut bytes = [0u8; 24];
+    if getrandom::fill(&mut bytes).is_err() {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos() as u64);
+        bytes[..8].copy_from_slice(&nanos.to_le_bytes());
+        bytes[8..16].copy_from_slice(&count.to_le_bytes());
+        bytes[16..].copy_from_slice(&(nanos ^ count.rotate_left(32)).to_le_bytes());
+    }
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use protocol::{Method, StatusCode};
+
+    /// A request that came without a `traceparent`, with ids from these bytes.
+    fn trace() -> TraceContext {
+        TraceContext::of(&Request::new(Method::Get, "/"), [0xab; 24])
+    }
 
     /// 2026-12-02 09:00:00 UTC.
     fn moment() -> SystemTime {
@@ -257,7 +288,8 @@ mod tests {
                 &request,
                 &response,
                 Duration::ZERO,
-                moment()
+                moment(),
+                &trace(),
             ),
             "127.0.0.1 - - [02/Dec/2026:09:00:00 +0000] \"GET /index.html HTTP/1.1\" 200 5 \
              \"http://localhost/\" \"curl/8.5.0\""
@@ -274,6 +306,7 @@ mod tests {
             &response,
             Duration::ZERO,
             moment(),
+            &trace(),
         );
         assert_eq!(
             line,
@@ -287,6 +320,7 @@ mod tests {
             &response,
             Duration::ZERO,
             moment(),
+            &trace(),
         );
         assert!(line.starts_with("::1 - - "), "{line}");
         let request = Request::new(Method::Get, "/");
@@ -296,6 +330,7 @@ mod tests {
             &response,
             Duration::ZERO,
             moment(),
+            &trace(),
         );
         assert!(line.starts_with("- - - "), "{line}");
     }
@@ -313,6 +348,7 @@ mod tests {
             &response,
             Duration::ZERO,
             moment(),
+            &trace(),
         );
         assert!(!line.contains('\n'), "{line}");
         assert!(line.contains("\"GET /a\\\"b\\\\c HTTP/1.1\""), "{line}");
@@ -333,6 +369,7 @@ mod tests {
             &response,
             Duration::from_micros(1500),
             moment(),
+            &trace(),
         );
         assert!(!line.contains('\n'));
         let value: serde_json::Value = serde_json::from_str(&line).expect("JSON");
@@ -345,6 +382,9 @@ mod tests {
         assert_eq!(value["referer"], serde_json::Value::Null);
         assert_eq!(value["user_agent"], "a \"quoted\" agent");
         assert_eq!(value["duration_ms"], 1.5);
+        assert_eq!(value["trace_id"], "ab".repeat(16));
+        assert_eq!(value["span_id"], "ab".repeat(8));
+        assert_eq!(value["parent_id"], serde_json::Value::Null);
     }
 
     #[test]

@@ -37,6 +37,7 @@
 //! - [`stats`]: the counters (atomics in a shared mapping), the latency histogram;
 //! - [`draining`]: the first step of a stop, `/healthz` answering 503 for `--drain-delay`;
 //! - [`status`]: `/server-status`, those counters as a page or JSON;
+//! - [`trace_context`]: the access log's request id, W3C Trace Context's `traceparent`;
 //! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2);
 //! - [`site`]: the options of the demo site, which the command line sets;
 //! - [`compress`]: content codings, gzip and brotli (RFC 9110 section 12.5.3, RFC 1952, RFC 7932);
@@ -76,6 +77,7 @@ pub mod static_files;
 pub mod stats;
 pub mod status;
 pub mod templates;
+pub mod trace_context;
 pub mod upload;
 pub mod vhost;
 
