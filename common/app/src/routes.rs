@@ -279,47 +279,59 @@ fn healthz(stats: &Stats) -> Response {
 }
 // ANCHOR_END: healthz
 
+/// One counter family `stagecraft_{name}` with a sample per value of the label `label`.
+fn labelled_counter(
+    text: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    samples: impl Iterator<Item = (String, u64)>,
+) {
+    let _ = writeln!(
+        text,
+        "# HELP stagecraft_{name} {help}\n# TYPE stagecraft_{name} counter"
+    );
+    for (value, count) in samples {
+        let _ = writeln!(
+            text,
+            "stagecraft_{name}{{{label}=\"{}\"}} {count}",
+            label_value(&value)
+        );
+    }
+}
+
 /// `GET /metrics`: counters in the Prometheus text exposition format, version 0.0.4.
 fn metrics(info: AppInfo, stats: &Stats) -> Response {
     let mut text = String::new();
     // `write!` into a String cannot fail (String's fmt::Write never returns an error), so its
     // Result is ignored throughout.
-    let _ = writeln!(
-        text,
-        "# HELP stagecraft_requests_total Requests answered, by status class.\n\
-         # TYPE stagecraft_requests_total counter"
+    labelled_counter(
+        &mut text,
+        "requests_total",
+        "Requests answered, by status class.",
+        "class",
+        stats
+            .responses_by_class()
+            .map(|(class, count)| (format!("{class}xx"), count)),
     );
-    for (class, count) in stats.responses_by_class() {
-        let _ = writeln!(
-            text,
-            "stagecraft_requests_total{{class=\"{class}xx\"}} {count}"
-        );
-    }
-    let _ = writeln!(
-        text,
-        "# HELP stagecraft_requests_by_protocol_total Requests answered, by protocol.\n\
-         # TYPE stagecraft_requests_by_protocol_total counter"
+    labelled_counter(
+        &mut text,
+        "requests_by_protocol_total",
+        "Requests answered, by protocol.",
+        "protocol",
+        stats
+            .requests_by_protocol()
+            .map(|(version, count)| (version.as_str().to_owned(), count)),
     );
-    for (version, count) in stats.requests_by_protocol() {
-        let _ = writeln!(
-            text,
-            "stagecraft_requests_by_protocol_total{{protocol=\"{}\"}} {count}",
-            version.as_str()
-        );
-    }
-    let _ = writeln!(
-        text,
-        "# HELP stagecraft_refusals_total Requests and connections refused before the \
-         application saw them, by reason.\n\
-         # TYPE stagecraft_refusals_total counter"
+    labelled_counter(
+        &mut text,
+        "refusals_total",
+        "Requests and connections refused before the application saw them, by reason.",
+        "reason",
+        stats
+            .refusals()
+            .map(|(reason, count)| (reason.as_str().to_owned(), count)),
     );
-    for (reason, count) in stats.refusals() {
-        let _ = writeln!(
-            text,
-            "stagecraft_refusals_total{{reason=\"{}\"}} {count}",
-            reason.as_str()
-        );
-    }
     latency_histogram(&mut text, stats);
     let gauges_and_counters = [
         (
