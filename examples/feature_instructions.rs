@@ -46,7 +46,7 @@ const INFO: AppInfo = AppInfo {
 };
 
 /// The cases, in the order the table shows them.
-pub const CASES: [&str; 15] = [
+pub const CASES: [&str; 16] = [
     "plaintext_bare",
     "plaintext",
     "allowed_host",
@@ -62,6 +62,7 @@ pub const CASES: [&str; 15] = [
     "not_found",
     "not_found_page",
     "dir_listing",
+    "rate_limit",
 ];
 
 /// The origin the CORS cases allow and send.
@@ -106,6 +107,11 @@ fn run(case: &str, iterations: u64) -> Result<(), String> {
     match case {
         "plaintext_bare" => options.security_headers = false,
         "allowed_host" => options.allowed_hosts = vec![parse("localhost")?],
+        "rate_limit" => {
+            // A limit no answer reaches: every request takes a token from one client's bucket.
+            options.rate_limit = std::num::NonZeroU32::new(u32::MAX);
+            request.peer = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 40000)));
+        }
         "cors" | "cors_preflight" => {
             options.cors_origins = vec![parse(ORIGIN)?];
             request.headers.append("origin", ORIGIN);

@@ -10,6 +10,9 @@
 #   scripts/feature-instructions.sh              print the counts
 #   scripts/feature-instructions.sh --save FILE  also write them as JSON, and as the markdown
 #                                                table the book includes (FILE with .md)
+#   scripts/feature-instructions.sh --defences [--save FILE]
+#                                                the hardening defences instead, each over the
+#                                                default answer measured in the same run
 #
 # Without valgrind it says so and exits 0, unless CI=true (where .ci/run installs valgrind).
 set -euo pipefail
@@ -19,6 +22,8 @@ name="feature instruction counts"
 # shellcheck source=scripts/lib/callgrind.sh
 . scripts/lib/callgrind.sh
 
+defences=false
+if [ "${1:-}" = --defences ]; then defences=true; shift; fi
 mode="" file=""
 if [ $# -ge 2 ]; then mode="$1" file="$2"; fi
 case "$mode" in --save|"") ;; *) echo "unknown option $mode" >&2; exit 2 ;; esac
@@ -27,6 +32,7 @@ binary="$(release_example feature_instructions)"
 
 cases="plaintext_bare plaintext allowed_host cors cors_preflight basic_auth basic_auth_cost10
        counters index index_gzip index_gzip_cached vhost not_found not_found_page dir_listing"
+$defences && cases="plaintext rate_limit"
 json="{"
 printf '%-18s %14s\n' case "Ir/request"
 for case in $cases; do
@@ -41,7 +47,23 @@ for case in $cases; do
 done
 json="${json%,}}"
 
-if [ "$mode" = --save ]; then
+if [ "$mode" = --save ] && $defences; then
+  printf '%s\n' "$json" > "$file"
+  table="${file%.json}.md"
+  value() { printf '%s' "$json" | tr -d '{}"' | tr ',' '\n' | sed -n "s|^$1:||p"; }
+  added() { awk -v a="$(value "$1")" -v b="$(value "$2")" 'BEGIN { printf "%+d | %.2fx", a - b, a / b }'; }
+  {
+    echo "<!-- written by scripts/feature-instructions.sh --defences --save on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown) -->"
+    echo
+    echo "| defence | request | instructions | instructions added | ratio |"
+    echo "|---|---|---:|---:|---:|"
+    echo "| none: the default answer | \`GET /plaintext\` | $(value plaintext) | | |"
+    echo "| the rate limit (\`--rate-limit\`), one client under its limit | \`GET /plaintext\` | $(value rate_limit) | $(added rate_limit plaintext) |"
+    echo
+    echo "Instructions per answer of the application alone (\`App::handle\`), no I/O model, counted under callgrind in one run by \`scripts/feature-instructions.sh --defences\`."
+  } > "$table"
+  echo "saved to $file and $table"
+elif [ "$mode" = --save ]; then
   printf '%s\n' "$json" > "$file"
   table="${file%.json}.md"
   value() { printf '%s' "$json" | tr -d '{}"' | tr ',' '\n' | sed -n "s|^$1:||p"; }

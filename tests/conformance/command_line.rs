@@ -81,4 +81,9 @@ pub fn unparsable_duration_is_refused(stage: &Stage) {
         &["--addr", "127.0.0.1:0", "--drain-delay", "soon"],
         &["--drain-delay", "soon"],
     );
+    expect_refused(
+        stage,
+        &["--addr", "127.0.0.1:0", "--rate-limit", "0"],
+        &["--rate-limit", "0"],
+    );
 }

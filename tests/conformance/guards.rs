@@ -409,3 +409,39 @@ fn path_str(path: &Path) -> &str {
     // The kit makes scratch paths under the temporary directory, from ASCII names.
     path.to_str().expect("a UTF-8 scratch path")
 }
+
+/// `--rate-limit 5`: a client gets its burst of five, then `429` with `Retry-After` on the same
+/// kept-alive connection (which stays usable), and is served again once a token is back;
+/// `/metrics` counts the refusals (`reason="rate_limit"`). Requests are sent until the first 429,
+/// at most twenty, so a slow machine that refills a token between two requests cannot fail it.
+pub fn a_rate_limit_is_hit_and_recovered(stage: &Stage) {
+    let server = Server::start(stage, &["--rate-limit", "5"]);
+    let mut conn = connect(&server);
+    let mut allowed = 0;
+    let refused = loop {
+        conn.send(get("/plaintext"))
+            .or_fail("sending GET /plaintext");
+        let response = conn.read_response().or_fail("reading a response");
+        match response.status {
+            200 => allowed += 1,
+            429 => break response,
+            other => panic!("unexpected {other}: {response}"),
+        }
+        assert!(allowed < 20, "twenty requests at once were never limited");
+    };
+    assert!(allowed >= 5, "only {allowed} requests before the 429");
+    let retry_after: u64 = refused
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("a 429 has Retry-After in whole seconds: {refused}"));
+    assert!((1..=2).contains(&retry_after), "{refused}");
+    std::thread::sleep(std::time::Duration::from_secs(retry_after));
+    conn.send(get("/metrics")).or_fail("sending GET /metrics");
+    let metrics = expect_status(&mut conn, &get("/metrics"), 200).text();
+    assert!(
+        metrics.lines().any(|line| line
+            .starts_with("stagecraft_refusals_total{reason=\"rate_limit\"} ")
+            && !line.ends_with(" 0")),
+        "the 429 is counted:\n{metrics}"
+    );
+}

@@ -386,6 +386,7 @@ macro_rules! all_cases {
                 a_bad_password_file_is_refused_naming_its_line,
                 bad_guard_flags_are_refused,
                 the_guards_read_from_a_config_file,
+                a_rate_limit_is_hit_and_recovered,
             ],
         }
     };

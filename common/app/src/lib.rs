@@ -37,6 +37,7 @@
 //! - [`stats`]: the counters (atomics in a shared mapping), the latency histogram;
 //! - [`draining`]: the first step of a stop, `/healthz` answering 503 for `--drain-delay`;
 //! - [`status`]: `/server-status`, those counters as a page or JSON;
+//! - [`rate_limit`]: `--rate-limit`, a token bucket per client address and `429` past it;
 //! - [`trace_context`]: the access log's request id, W3C Trace Context's `traceparent`;
 //! - [`listing`]: directory listings, names escaped and links percent-encoded (RFC 3986 section 2);
 //! - [`site`]: the options of the demo site, which the command line sets;
@@ -68,6 +69,7 @@ pub mod middleware;
 pub mod multipart;
 pub mod path;
 pub mod range;
+pub mod rate_limit;
 pub mod root;
 pub mod router;
 pub mod routes;

@@ -34,6 +34,7 @@ use super::builder::AppBuilder;
 use super::cors::Cors;
 use super::error_pages::ErrorPages;
 use super::path::check_path;
+use super::rate_limit::RateLimit;
 use super::root::DocumentRoot;
 use super::router::Params;
 use super::security_headers::SecurityHeaders;
@@ -78,6 +79,11 @@ pub fn demo_site(app: AppBuilder, options: &SiteOptions) -> Result<AppBuilder, A
     // the request; then CORS, whose preflights carry no credentials (Fetch section 4.8) and so
     // must be answered before authentication asks for some; then authentication, last, around
     // the routes and static files it protects.
+    // The rate limit inside the log (a 429 is logged) and before any other work: a client over
+    // its limit costs a map lookup, not a handler.
+    if let Some(rate) = options.rate_limit {
+        app = app.middleware(RateLimit::new(rate, Arc::clone(&stats)));
+    }
     if options.security_headers {
         app = app.middleware(SecurityHeaders::new(
             &options.referrer_policy,

@@ -45,6 +45,9 @@ pub struct SiteOptions {
     pub cors_credentials: bool,
     /// The hosts the site answers for (`--allowed-host`); none allows every host.
     pub allowed_hosts: Vec<AllowedHost>,
+    /// `--rate-limit`: requests a second per client address (and bursts of as many); `None`, no
+    /// limit.
+    pub rate_limit: Option<std::num::NonZeroU32>,
     /// Path prefixes behind Basic authentication, each with its htpasswd file
     /// (`--basic-auth PREFIX=FILE`).
     pub basic_auth: Vec<(String, PathBuf)>,
@@ -67,6 +70,7 @@ impl SiteOptions {
             cors_origins: Vec::new(),
             cors_credentials: false,
             allowed_hosts: Vec::new(),
+            rate_limit: None,
             basic_auth: Vec::new(),
         }
     }

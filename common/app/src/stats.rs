@@ -67,15 +67,18 @@ pub enum Refusal {
     /// Anything else the protocol machine refused: malformed or unsupported (`400`, `417`,
     /// `501`, `505`).
     Malformed,
+    /// Past `--rate-limit`: the `429` of [`crate::rate_limit`].
+    RateLimited,
 }
 
 impl Refusal {
     /// Every reason, in the order of the counters.
-    pub const ALL: [Refusal; 4] = [
+    pub const ALL: [Refusal; 5] = [
         Refusal::MaxConnections,
         Refusal::Timeout,
         Refusal::TooLarge,
         Refusal::Malformed,
+        Refusal::RateLimited,
     ];
 
     /// The reason of the protocol machine's refusal `error`, by the status it answers with.
@@ -96,6 +99,7 @@ impl Refusal {
             Refusal::Timeout => "timeout",
             Refusal::TooLarge => "too_large",
             Refusal::Malformed => "malformed",
+            Refusal::RateLimited => "rate_limit",
         }
     }
 
@@ -105,6 +109,7 @@ impl Refusal {
             Refusal::Timeout => 1,
             Refusal::TooLarge => 2,
             Refusal::Malformed => 3,
+            Refusal::RateLimited => 4,
         }
     }
 }
@@ -158,7 +163,7 @@ struct Counters {
     /// Requests by protocol: HTTP/1.0, HTTP/1.1, HTTP/2 (the order of [`PROTOCOLS`]).
     requests_by_protocol: [AtomicU64; 3],
     /// Requests and connections refused before the application saw them, by [`Refusal`].
-    refusals: [AtomicU64; 4],
+    refusals: [AtomicU64; 5],
     /// 1 once the server is draining (stopping soon: `/healthz` answers 503), else 0. A
     /// counter-sized flag, so that stage 03's master sets it for every worker at once.
     draining: AtomicU64,

@@ -151,7 +151,8 @@ fn refusals_are_counted_by_reason_and_requests_by_protocol() {
             ("max_connections", 1),
             ("timeout", 1),
             ("too_large", 2),
-            ("malformed", 1)
+            ("malformed", 1),
+            ("rate_limit", 0)
         ]
     );
     let mut http10 = Request::new(Method::Get, "/healthz");

@@ -105,6 +105,11 @@ pub struct ServerArgs {
     #[arg(long, requires = "cors_origin")]
     pub cors_credentials: bool,
 
+    /// At most N requests a second from one client address (an IPv6 /64 counts as one), in
+    /// bursts of up to N; past it, 429 with Retry-After. Without it, no limit.
+    #[arg(long, value_name = "N", value_parser = parse_rate_limit)]
+    pub rate_limit: Option<std::num::NonZeroU32>,
+
     /// Answer only requests for this host name (port ignored, any case), others get 421: the
     /// DNS-rebinding defence; repeatable; IP literals (`127.0.0.1`, `[::1]`) only when listed.
     #[arg(long, value_name = "NAME", value_parser = parse_allowed_host)]
@@ -213,6 +218,7 @@ impl ServerArgs {
             cors_origins: self.cors_origin.clone(),
             cors_credentials: self.cors_credentials,
             allowed_hosts: self.allowed_host.clone(),
+            rate_limit: self.rate_limit,
             basic_auth: self.basic_auth.clone(),
             ..app::SiteOptions::new(&self.root())
         }
@@ -335,6 +341,12 @@ pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
 fn parse_cors_origin(text: &str) -> Result<app::cors::AllowedOrigin, String> {
     text.parse()
         .map_err(|error: app::cors::OriginError| error.to_string())
+}
+
+/// `--rate-limit`: a whole number of requests a second, at least 1.
+fn parse_rate_limit(text: &str) -> Result<std::num::NonZeroU32, String> {
+    text.parse()
+        .map_err(|_| "must be a whole number of requests a second, at least 1".to_owned())
 }
 
 /// `--allowed-host`: a host name or an IP literal, without a port.
