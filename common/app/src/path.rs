@@ -165,6 +165,28 @@ pub fn check_path(path: &str) -> Result<CheckedPath<'_>, PathError> {
 }
 // ANCHOR_END: check_path
 
+/// The fuzz target's body (`common/fuzz`, target `path`): any bytes, as UTF-8 where they are,
+/// through [`check_path`]; whatever passes must keep its promises (no decoded segment that is
+/// `.` or `..`, none with a NUL or a backslash), or this panics, which is what a fuzzer finds.
+pub fn fuzz_check_path(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(checked) = check_path(text) else {
+        return;
+    };
+    for segment in checked.segments() {
+        assert!(
+            segment != "." && segment != "..",
+            "{text:?} passed with a dot-segment"
+        );
+        assert!(
+            !segment.contains(['\0', '\\']),
+            "{text:?} passed with a NUL or a backslash"
+        );
+    }
+}
+
 /// A request path that [`check_path`] accepted: absolute, correctly encoded, UTF-8 once
 /// decoded, and free of NUL, backslash and dot-segments.
 ///
