@@ -59,7 +59,7 @@ if [ -n "$file" ]; then
     echo "|---|---:|---:|---:|---|"
     printf '%b' "$rows"
     echo
-    echo "Each target ran alone on one of the machine's two cores (two at a time), from the committed seeds and the corpus of earlier runs, under libFuzzer with its default options, by \`scripts/fuzz-long.sh\`."
+    echo "Two targets ran at a time on the machine's two cores, at a lower priority than anything else the machine ran, from the committed seeds and the corpus of earlier runs, under libFuzzer with its default options, by \`scripts/fuzz-long.sh\`."
   } >"$file"
   echo "saved to $file"
 fi
