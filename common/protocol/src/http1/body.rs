@@ -185,4 +185,3 @@ fn sink_refusal(refusal: Option<SinkError>) -> RequestError {
         Some(error) => RequestError::Sink(error),
     }
 }
-

@@ -674,7 +674,6 @@ impl Machine {
     }
     // ANCHOR_END: parse_head_step
 
-
     fn finish_request(&mut self, request: Request, keep_alive: bool) {
         self.pending.push_back(Pending::Request {
             request,
