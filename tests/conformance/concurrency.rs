@@ -2,10 +2,17 @@
 //! connection; a stage declared `concurrent: false` (stage 01) must show exactly the limitation
 //! the book describes: the second client waits until the first connection is closed, here by
 //! the server's idle timeout, so about `--idle-timeout`, neither forever nor not at all.
+//!
+//! Slowloris, the same way: beside 64 clients trickling their heads a byte a second, a concurrent
+//! stage answers an ordinary client within 1.5 times the header timeout, with 8 workers in
+//! stages 02 and 03 (whose lobby keeps the slow ones out of the workers); stage 01 makes it wait
+//! until its one slow client is cut.
 
-use std::time::Duration;
+use std::io::Write;
+use std::thread;
+use std::time::{Duration, Instant};
 
-use stagekit::{Server, Stage};
+use stagekit::{Conn, Server, Stage, Writer};
 
 use crate::support::*;
 
@@ -53,4 +60,103 @@ pub fn slow_requests_on_two_connections(stage: &Stage) {
             stage.package
         );
     }
+}
+
+/// Slowloris clients beside the ordinary one in a concurrent stage: eight times the workers that
+/// stages 02 and 03 are given here.
+const SLOWLORIS_CLIENTS: usize = 64;
+
+/// The header timeout of the slowloris case.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(2);
+
+// ANCHOR: slowloris
+pub fn slowloris_clients_do_not_starve_an_ordinary_one(stage: &Stage) {
+    let workers: &[&str] = match stage.package {
+        "stage02-threadpool" => &["--threads", "8"],
+        "stage03-prefork" => &["--workers", "8"],
+        _ => &[],
+    };
+    let server = Server::start(stage, &[workers, &["--header-timeout", "2s"]].concat());
+    let count = if stage.capabilities.concurrent {
+        SLOWLORIS_CLIENTS
+    } else {
+        1
+    };
+    let mut conns: Vec<Conn> = (0..count).map(|_| connect(&server)).collect();
+    let started = Instant::now();
+    let trickle = trickle_heads(conns.iter().map(Conn::writer).collect());
+    thread::sleep(Duration::from_millis(300));
+    if stage.capabilities.concurrent {
+        // Three ordinary clients: early, midway, and as the slow ones are being cut.
+        for at in [
+            Duration::from_millis(300),
+            Duration::from_millis(1200),
+            HEADER_TIMEOUT,
+        ] {
+            thread::sleep(at.saturating_sub(started.elapsed()));
+            expect_answered_within(
+                &server,
+                &get("/plaintext"),
+                HEADER_TIMEOUT * 3 / 2,
+                &format!("beside {count} slowloris clients ({workers:?})"),
+            );
+        }
+    } else {
+        // One connection at a time: the ordinary client waits for the slow one's header
+        // timeout, and then for its lingering close (up to `protocol::LINGER_TIMEOUT`,
+        // 2 s, while the slow client goes on sending).
+        let asked = Instant::now();
+        let response = exchange(&server, &get("/plaintext"));
+        let waited = asked.elapsed();
+        assert_eq!(response.status, 200, "{response}");
+        let most = HEADER_TIMEOUT + protocol::LINGER_TIMEOUT + Duration::from_secs(1);
+        assert!(
+            (HEADER_TIMEOUT - Duration::from_millis(800)..most).contains(&waited),
+            "stage {} serves one connection at a time: an ordinary client behind a slowloris \
+             one should wait for its {HEADER_TIMEOUT:?} header timeout and lingering close, \
+             waited {waited:?}",
+            stage.package
+        );
+        let slow = &mut conns[0];
+        slow.set_timeout(Duration::from_secs(1));
+        expect_status(slow, b"(trickled head)", 408);
+        let _ = trickle.join();
+        return;
+    }
+    for conn in &mut conns {
+        conn.set_timeout(Duration::from_secs(5));
+        let response = expect_status(conn, b"(trickled head)", 408);
+        let after = started.elapsed();
+        assert!(
+            (HEADER_TIMEOUT * 3 / 4..HEADER_TIMEOUT * 2).contains(&after),
+            "a head trickled a byte a second should be cut about {HEADER_TIMEOUT:?} after its \
+             first byte, was after {after:?}: {response}"
+        );
+    }
+    // The trickle stops by itself within 8 s, sooner once every connection is closed.
+    let _ = trickle.join();
+}
+// ANCHOR_END: slowloris
+
+/// Writes one byte of a request head to every writer each second, for at most eight seconds,
+/// dropping a writer whose write fails (the server has closed it).
+fn trickle_heads(writers: Vec<Writer>) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut writers: Vec<Option<Writer>> = writers.into_iter().map(Some).collect();
+        let head = b"GET /plaintext HTTP/1.1\r\nHost: test\r\nX-Slow: ";
+        for &byte in &head[..8] {
+            for slot in &mut writers {
+                if slot
+                    .as_mut()
+                    .is_some_and(|writer| writer.write_all(&[byte]).is_err())
+                {
+                    *slot = None;
+                }
+            }
+            if writers.iter().all(Option::is_none) {
+                return;
+            }
+            thread::sleep(Duration::from_secs(1));
+        }
+    })
 }

@@ -310,6 +310,7 @@ macro_rules! all_cases {
             concurrency: [
                 second_client_while_first_is_idle,
                 slow_requests_on_two_connections,
+                slowloris_clients_do_not_starve_an_ordinary_one,
             ],
             shutdown: [
                 sigterm_lets_the_request_in_flight_finish_and_exits_0,

@@ -5,7 +5,7 @@
 //! buckets cumulative up to `+Inf`, which equals `_count`).
 //!
 //! Stage 03's workers count into one shared mapping, so a second connection, which another
-//! worker serves (a worker serves one connection at a time), is counted in the answer of the
+//! worker may serve (a worker serves one request at a time), is counted in the answer of the
 //! first worker: the case checks that for every concurrent stage.
 //!
 //! One more check runs for stage 01 only, since it looks at the page and not the model: headless

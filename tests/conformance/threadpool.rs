@@ -3,7 +3,8 @@
 //!
 //! - `--threads` is the number of connections served at once: with 8 workers a fast request is
 //!   answered while four `/slow?ms=1000` run; with 2 it waits for a slow one to finish.
-//! - An idle keep-alive connection occupies a worker until the idle timeout gives it back.
+//! - An idle keep-alive connection waits in the lobby, not in a worker (with rayon's pool, which
+//!   has no lobby, it still occupies a worker until the idle timeout gives it back).
 //! - Each `--pool` mode (handmade, rayon, per-connection) serves, overlaps slow requests, says
 //!   which it is in `/api/info`, and stops with exit status 0 on SIGTERM.
 //! - Bad `--threads` and `--pool` values are refused with one line.
@@ -61,14 +62,36 @@ mod stage02 {
         );
     }
 
+    /// The lobby (`driver::lobby`): an idle kept-alive connection waits there, not in a worker.
     #[test]
-    fn an_idle_keep_alive_connection_occupies_the_only_worker() {
-        let server = Server::start(&STAGE, &["--threads", "1", "--idle-timeout", "1s"]);
+    fn an_idle_keep_alive_connection_leaves_the_only_worker_free() {
+        let server = Server::start(&STAGE, &["--threads", "1", "--idle-timeout", "3s"]);
+        let (waited, mut first) = second_client_behind_an_idle_one(&server);
+        assert!(
+            waited < Duration::from_millis(500),
+            "with one worker and an idle keep-alive connection in the lobby, a second client \
+             should be answered at once, waited {waited:?}"
+        );
+        // The idle connection was kept, not closed: it is served again.
+        first
+            .send(get("/healthz"))
+            .or_fail("sending on the idle connection");
+        expect_status(&mut first, &get("/healthz"), 200);
+    }
+
+    /// rayon's pool has no lobby: there an idle connection still holds its worker until the
+    /// idle timeout gives it back, as the whole stage did before the lobby.
+    #[test]
+    fn an_idle_keep_alive_connection_occupies_rayons_only_worker() {
+        let server = Server::start(
+            &STAGE,
+            &["--pool", "rayon", "--threads", "1", "--idle-timeout", "1s"],
+        );
         let (waited, _first) = second_client_behind_an_idle_one(&server);
         assert!(
             (Duration::from_millis(700)..=Duration::from_secs(3)).contains(&waited),
-            "with one worker held by an idle keep-alive connection, a second client should wait \
-             for the 1 s idle timeout, waited {waited:?}"
+            "with rayon's one worker held by an idle keep-alive connection, a second client \
+             should wait for the 1 s idle timeout, waited {waited:?}"
         );
     }
 

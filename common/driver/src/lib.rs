@@ -16,6 +16,8 @@
 //! - [`open_files`]: the soft `RLIMIT_NOFILE` raised to the hard limit (or `fs.nr_open`).
 //! - [`listener`]: listening sockets with a named backlog, `SO_REUSEPORT`, blocking or not.
 //! - [`activation`]: a listening socket passed by the service manager (`LISTEN_FDS`).
+//! - [`lobby`]: connections waiting for a request head, watched by one epoll set, so that a
+//!   blocking worker is handed only connections with work (stages 02 and 03).
 //! - [`refusal`]: the `503` past `--max-connections`, and the write, half-close, drain rule.
 //! - [`announce`](mod@announce): the `listening on http://ADDR` line, and the banner of URLs.
 //!
@@ -25,6 +27,7 @@
 pub mod activation;
 pub mod announce;
 pub mod listener;
+pub mod lobby;
 pub mod open_files;
 pub mod refusal;
 pub mod send;

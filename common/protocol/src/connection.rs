@@ -409,6 +409,16 @@ impl Connection {
         }
     }
 
+    /// Whether nothing can happen until the client sends more or a timeout is due (HTTP/1.1
+    /// only; an HTTP/2 or undecided connection always answers `false`). See
+    /// [`http1::Machine::waits_for_client`](crate::http1::Machine::waits_for_client).
+    pub fn waits_for_client(&self) -> bool {
+        match &self.protocol {
+            Protocol::Http1(machine) => machine.waits_for_client(),
+            Protocol::Http2(_) | Protocol::Detecting(_) => false,
+        }
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) must be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.protocol {

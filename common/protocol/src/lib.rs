@@ -44,6 +44,7 @@ pub mod message;
 pub mod pump;
 pub mod sink;
 
+pub use closing::LINGER_TIMEOUT;
 pub use connection::{Connection, Event, StreamId, Transmit};
 pub use http1::RequestError;
 pub use limits::Limits;

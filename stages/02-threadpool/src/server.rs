@@ -20,15 +20,16 @@
 use std::net::{TcpListener, TcpStream};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::thread;
 
 use app::{App, AppInfo};
 use clap::ValueEnum;
 use protocol::Limits;
 use stage01_blocking::shutdown::Shutdown;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::comparisons::{self, serve_per_connection, serve_rayon};
-use crate::conn::serve_logged;
+use crate::lobby::{Arrival, Door, Serving};
 use crate::pool::{PoolError, ThreadPool};
 
 /// Connections that may wait in the hand-built pool's queue by default: enough to absorb a
@@ -148,7 +149,8 @@ pub fn serve(
 // ANCHOR_END: serve
 
 // ANCHOR: serve_handmade
-/// `--pool handmade`: each connection is a job for the hand-built pool.
+/// `--pool handmade`: the accept loop hands each connection to the lobby's thread
+/// ([`lobby`](crate::lobby)), which gives the pool the connections that have a request.
 fn serve_handmade(
     listener: &TcpListener,
     pool: ThreadPool,
@@ -156,22 +158,38 @@ fn serve_handmade(
     limits: &Limits,
     shutdown: &Shutdown,
 ) {
-    accept_loop(listener, shutdown, |stream| {
-        // A pool job must be 'static: it may outlive this stack frame, so it cannot borrow
-        // from it. Each job gets its own handles: one Arc for the App, two cheap clones for
-        // the rest.
-        let app = Arc::clone(&app);
-        let limits = limits.clone();
-        let shutdown = shutdown.clone();
-        let job = move || serve_logged(stream, &app, &limits, &shutdown);
-        // Blocks while the queue is full: this is where the acceptor waits.
-        if let Err(error) = pool.execute(job) {
-            warn!(%error, "could not queue a connection; it is closed unanswered");
+    let (door, arrivals) = match Door::new() {
+        Ok(door) => door,
+        Err(errno) => {
+            error!(%errno, "cannot create the lobby's eventfd; serving nothing");
+            return;
         }
+    };
+    let serving = Arc::new(Serving {
+        app,
+        limits: limits.clone(),
+        shutdown: shutdown.clone(),
+        linger: driver::lobby::LINGER,
+    });
+    thread::scope(|scope| {
+        let lobby_door = door.clone();
+        let lobby = thread::Builder::new()
+            .name("lobby".into())
+            .spawn_scoped(scope, || {
+                crate::lobby::run(&pool, lobby_door, arrivals, &serving)
+            });
+        if let Err(error) = lobby {
+            error!(%error, "cannot start the lobby's thread; serving nothing");
+            return;
+        }
+        // The only change from stage 01: the lobby (then a worker) serves the connection, and
+        // this thread goes straight back to `accept`.
+        accept_loop(listener, shutdown, |stream| door.send(Arrival::New(stream)));
+        door.send(Arrival::AcceptorStopped);
     });
     info!(
         times_full = pool.times_full(),
-        "draining the queue and joining the workers"
+        "the lobby is empty; joining the workers"
     );
     // Graceful shutdown: closes the queue, runs what is queued, joins every worker.
     drop(pool);

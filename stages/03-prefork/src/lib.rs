@@ -1,6 +1,7 @@
 //! Stage 03: prefork. A master process binds the listening socket, `fork`s worker processes that
-//! accept on it, and supervises them. Each worker is stage 01 again: blocking I/O, one
-//! connection at a time. Concurrency comes from the number of processes.
+//! accept on it, and supervises them. Each worker is stage 01 again, blocking I/O, one request
+//! at a time, with a lobby (`driver::lobby`) for the connections that are only waiting for their
+//! client. Concurrency comes from the number of processes.
 //!
 //! The whole model, top to bottom:
 //!
@@ -12,12 +13,16 @@
 //!    of workers alive: it replaces a worker that dies, replaces them all one at a time on
 //!    SIGHUP, and stops them all on SIGTERM or SIGINT.
 //! 3. Each child runs [`worker::run`]: it installs its own signal handlers ([`shutdown`]), waits
-//!    for connections with epoll (`EPOLLEXCLUSIVE`, so one connection wakes one idle worker) and
-//!    serves each with stage 01's driver, `stage01_blocking::conn::serve_connection`.
+//!    in its lobby's epoll set for a connection to accept (`EPOLLEXCLUSIVE`, so one connection
+//!    wakes one idle worker), for its waiting connections' bytes and for the stop, and serves
+//!    each connection that has a request with stage 01's driver
+//!    (`stage01_blocking::conn::serve_until`), which hands it back to the lobby when it only
+//!    waits again.
 //!
 //! What it costs: a process per concurrent connection. Processes share the pages they do not
 //! write (the program, the `App` built before the fork), copy-on-write, but each has its own
-//! stack, heap and page tables; and a worker held by a slow or idle client serves nobody else.
+//! stack, heap and page tables; and a worker serving a slow handler serves nobody else meanwhile
+//! (its lobby waits too), while the kernel balances connections among workers, not requests.
 //!
 //! Linux only (fork, signalfd, epoll, `PR_SET_PDEATHSIG`); elsewhere the crate compiles to a
 //! binary that says so.
@@ -41,7 +46,7 @@ use cli::WorkerCount;
 /// can tell which process answered.
 pub const INFO: app::AppInfo = app::AppInfo {
     stage: "stage03-prefork",
-    model: "prefork: a master and forked worker processes, one connection each at a time",
+    model: "prefork: a master and forked worker processes, one request each at a time",
 };
 
 /// The most workers `--workers` accepts: a typo should not fork ten thousand processes.

@@ -1,31 +1,37 @@
 //! A worker process: what runs in the child after `fork`.
 //!
-//! A worker is stage 01 again, one connection at a time, with three changes around it:
+//! A worker is stage 01 again, one request at a time, with four changes around it:
 //!
 //! 1. it is tied to the master (`PR_SET_PDEATHSIG`): if the master dies, even by SIGKILL, the
 //!    kernel sends the worker SIGTERM, so no orphan keeps serving on a port nobody supervises;
-//! 2. it waits for connections with epoll instead of a blocking `accept`, because it must also
-//!    wake up for a stop signal (stage 01 woke itself by connecting to its own listener, but with
-//!    several processes on one socket that connection may reach a different worker);
-//! 3. it tells the master when it is ready, so that a rolling restart stops an old worker only
+//! 2. it waits with epoll instead of a blocking `accept`, because it must also wake up for a
+//!    stop signal (stage 01 woke itself by connecting to its own listener, but with several
+//!    processes on one socket that connection may reach a different worker);
+//! 3. the same epoll set is its lobby (`driver::lobby`): connections waiting for their client
+//!    (a new one, a kept-alive one, a slow one trickling its head) wait there, many at a time,
+//!    and the worker serves only those with a request, so slow clients do not hold it;
+//! 4. it tells the master when it is ready, so that a rolling restart stops an old worker only
 //!    once its replacement is accepting.
 //!
-//! Each connection is then served by stage 01's driver, `serve_connection`, unchanged.
+//! Each request is then served by stage 01's driver, `serve_until`, which hands the connection
+//! back to the lobby when it only waits again.
 
 use std::fmt;
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
 
 use app::App;
+use app::ConnectionGuard;
 use driver::listener::BindError;
+use driver::lobby::{Admitted, Guest, Lobby};
 use nix::errno::Errno;
-use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 use protocol::Limits;
-use stage01_blocking::conn::serve_connection;
+use stage01_blocking::conn::{serve_connection, serve_until, welcome, Served, Until, Waiting};
 use tracing::{debug, error, info_span, warn};
 
 use crate::listener::{Listening, WorkerSocket};
@@ -91,7 +97,7 @@ impl std::error::Error for WorkerError {}
 pub fn run(inherited: Inherited<'_>) -> i32 {
     let pid = std::process::id();
     let _span = info_span!("worker", pid).entered();
-    let (listener, signals, waiter) = match set_up(&inherited) {
+    let (listener, signals, mut lobby) = match set_up(&inherited) {
         Ok(ready) => ready,
         Err(error) => {
             error!(%error, "worker cannot start");
@@ -101,16 +107,21 @@ pub fn run(inherited: Inherited<'_>) -> i32 {
     debug!("accepting");
     let tally = accept_loop(
         &listener,
-        &waiter,
+        &mut lobby,
         &signals,
         inherited.app,
         inherited.limits,
     );
+    // Connections waiting in the lobby are told first (an idle one gets a short grace), so
+    // their time runs while the accept queue is drained.
+    lobby.handle_shutdown(std::time::Instant::now());
     let drained = drain(&listener, &signals, inherited.app, inherited.limits);
+    let finished = empty_the_lobby(&mut lobby, &signals, inherited.app);
     debug!(
         connections = tally.connections,
         lost_races = tally.lost_races,
         drained,
+        finished,
         "stopped"
     );
     EXIT_STOPPED
@@ -121,7 +132,7 @@ pub fn run(inherited: Inherited<'_>) -> i32 {
 /// Everything between the fork and the first accept.
 fn set_up<'a>(
     inherited: &Inherited<'a>,
-) -> Result<(WorkerSocket<'a>, WorkerSignals, Epoll), WorkerError> {
+) -> Result<(WorkerSocket<'a>, WorkerSignals, Lobby<ConnectionGuard>), WorkerError> {
     // Linux ties the death signal to the parent *thread*; the master has one thread, the one
     // that forked us, so this fires exactly when the master is gone.
     nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(WorkerError::TieToMaster)?;
@@ -135,36 +146,35 @@ fn set_up<'a>(
         .listening
         .for_worker()
         .map_err(WorkerError::Listen)?;
-    let waiter = accept_waiter(&listener, &signals).map_err(WorkerError::Epoll)?;
+    let lobby = lobby_with_doors(&listener, &signals).map_err(WorkerError::Epoll)?;
     // Four bytes in one datagram: the master reads whole messages, however many workers write.
     inherited
         .ready
         .send(&std::process::id().to_ne_bytes())
         .map_err(WorkerError::ReportReady)?;
-    Ok((listener, signals, waiter))
+    Ok((listener, signals, lobby))
 }
 // ANCHOR_END: set_up
 
 // ANCHOR: accept_waiter
-/// An epoll instance that wakes this worker for a connection to accept or for a stop signal.
+/// The worker's lobby (`driver::lobby`): the epoll set in which its waiting connections wait
+/// for their requests, with two doors: the listener, for a connection to accept, and the stop
+/// signal's self-pipe.
 ///
-/// `EPOLLEXCLUSIVE` (Linux 4.5) is what keeps the herd from thundering: when one connection
-/// arrives on the shared socket, the kernel wakes one worker waiting in `epoll_wait` on it (or a
-/// few), not all of them. A worker busy serving is not waiting, so the wake-up goes to an idle
-/// one.
-fn accept_waiter(listener: &TcpListener, signals: &WorkerSignals) -> nix::Result<Epoll> {
+/// `EPOLLEXCLUSIVE` (Linux 4.5) on the listener is what keeps the herd from thundering: when one
+/// connection arrives on the shared socket, the kernel wakes one worker waiting in `epoll_wait`
+/// on it (or a few), not all of them. A worker busy serving is not waiting, so the wake-up goes
+/// to an idle one.
+fn lobby_with_doors(
+    listener: &TcpListener,
+    signals: &WorkerSignals,
+) -> nix::Result<Lobby<ConnectionGuard>> {
     // Created after the fork on purpose: an epoll instance shared across fork would be one
     // interest list for every worker, and exclusive wake-ups work per instance.
-    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
-    epoll.add(
-        listener.as_fd(),
-        EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLEXCLUSIVE, LISTENER),
-    )?;
-    epoll.add(
-        signals.wake().as_fd(),
-        EpollEvent::new(EpollFlags::EPOLLIN, STOP),
-    )?;
-    Ok(epoll)
+    let lobby = Lobby::new()?;
+    lobby.watch(listener.as_fd(), LISTENER, true)?;
+    lobby.watch(signals.wake().as_fd(), STOP, false)?;
+    Ok(lobby)
 }
 // ANCHOR_END: accept_waiter
 
@@ -178,47 +188,104 @@ struct Tally {
 }
 
 // ANCHOR: accept_loop
-/// Accepts and serves connections one at a time until a stop signal arrives.
+/// Accepts connections into the lobby and serves, one at a time, those that have a request,
+/// until a stop signal arrives.
 fn accept_loop(
     listener: &TcpListener,
-    waiter: &Epoll,
+    lobby: &mut Lobby<ConnectionGuard>,
     signals: &WorkerSignals,
     app: &App,
     limits: &Limits,
 ) -> Tally {
     let mut tally = Tally::default();
-    let mut events = [EpollEvent::empty(); 2];
+    let (mut ready, mut doors) = (Vec::new(), Vec::new());
     while !signals.shutdown().is_requested() {
-        let woken = match waiter.wait(&mut events, EpollTimeout::NONE) {
-            Ok(n) => &events[..n],
-            // A signal handler ran; the loop condition looks at the flag it set.
-            Err(Errno::EINTR) => continue,
-            Err(errno) => {
-                // Not expected with valid descriptors; stop rather than spin.
-                error!(%errno, "epoll_wait failed");
-                break;
-            }
-        };
-        if woken.iter().any(|event| event.data() == STOP) {
+        // No wait of its own: the lobby wakes for a door, a guest's bytes or its timeout.
+        if let Err(errno) = lobby.wait(Duration::MAX, &mut ready, &mut doors) {
+            // Not expected with valid descriptors; stop rather than spin.
+            error!(%errno, "epoll_wait failed");
             break;
         }
-        match listener.accept() {
-            Ok((stream, peer)) => {
-                tally.connections += 1;
-                // Linux does not pass O_NONBLOCK from the listener to the accepted socket
-                // (accept(2)), so the stream is blocking, as stage 01's driver expects.
-                if let Err(error) = serve_connection(stream, app, limits, signals.shutdown()) {
-                    debug!(%peer, %error, "connection ended with an error");
-                }
-            }
-            // Another worker took the connection between our wake-up and our accept.
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => tally.lost_races += 1,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            // Typically EMFILE or ECONNABORTED: a problem with one connection, not the listener.
-            Err(error) => warn!(%error, "accept failed"),
+        if doors.contains(&STOP) {
+            break;
+        }
+        if doors.contains(&LISTENER) {
+            accept_one(listener, lobby, app, limits, &mut tally, &mut ready);
+        }
+        doors.clear();
+        // The work of this round, in turn: stage 01's driver, until each connection closes or
+        // only waits for its client again, when it goes back to the lobby.
+        while let Some(guest) = ready.pop() {
+            serve(guest, lobby, app, signals, &mut ready);
         }
     }
     tally
+}
+
+/// Accepts one connection into the lobby (level-triggered epoll wakes the loop again for the
+/// next; another worker may take it first).
+fn accept_one(
+    listener: &TcpListener,
+    lobby: &mut Lobby<ConnectionGuard>,
+    app: &App,
+    limits: &Limits,
+    tally: &mut Tally,
+    ready: &mut Vec<Waiting>,
+) {
+    match listener.accept() {
+        Ok((stream, _peer)) => {
+            tally.connections += 1;
+            // Linux does not pass O_NONBLOCK from the listener to the accepted socket
+            // (accept(2)), so the stream is blocking, as stage 01's driver expects.
+            if let Some(guest) = welcome(stream, app, limits) {
+                admit(lobby, guest, ready);
+            }
+        }
+        // Another worker took the connection between our wake-up and our accept.
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => tally.lost_races += 1,
+        Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+        // Typically EMFILE or ECONNABORTED: a problem with one connection, not the listener.
+        Err(error) => warn!(%error, "accept failed"),
+    }
+}
+
+/// Serves a connection with work until it closes or waits for its client again.
+fn serve(
+    guest: Waiting,
+    lobby: &mut Lobby<ConnectionGuard>,
+    app: &App,
+    signals: &WorkerSignals,
+    ready: &mut Vec<Waiting>,
+) {
+    let Guest {
+        stream,
+        conn,
+        extra: open,
+    } = guest;
+    let peer = stream.peer_addr().ok();
+    let until = Until::AwaitingRequest {
+        linger: driver::lobby::LINGER,
+    };
+    match serve_until(stream, conn, app, signals.shutdown(), until) {
+        Ok(Served::AwaitingRequest(stream, conn)) => {
+            let guest = Guest {
+                stream,
+                conn: *conn,
+                extra: open,
+            };
+            admit(lobby, guest, ready);
+        }
+        Ok(Served::Closed) => {}
+        Err(error) => debug!(?peer, %error, "connection ended with an error"),
+    }
+}
+
+fn admit(lobby: &mut Lobby<ConnectionGuard>, guest: Waiting, ready: &mut Vec<Waiting>) {
+    match lobby.admit(guest) {
+        Ok(Admitted::Waiting | Admitted::Closed) => {}
+        Ok(Admitted::Ready(guest)) => ready.push(*guest),
+        Err(error) => debug!(%error, "cannot watch a connection; it is closed"),
+    }
 }
 // ANCHOR_END: accept_loop
 
@@ -259,3 +326,28 @@ fn drain(
     }
 }
 // ANCHOR_END: drain
+
+/// At a stop, after the drain: serves what the lobby's connections still send (each was told
+/// of the stop, so its next response closes it; an idle one is closed at the grace's end) until
+/// the lobby is empty. Returns how many it handed to the driver.
+fn empty_the_lobby(
+    lobby: &mut Lobby<ConnectionGuard>,
+    signals: &WorkerSignals,
+    app: &App,
+) -> usize {
+    let (mut ready, mut doors) = (Vec::new(), Vec::new());
+    let mut finished = 0;
+    while !lobby.is_empty() {
+        if let Err(errno) = lobby.wait(Duration::from_millis(100), &mut ready, &mut doors) {
+            error!(%errno, "epoll_wait failed; the waiting connections are closed");
+            break;
+        }
+        doors.clear();
+        while let Some(guest) = ready.pop() {
+            finished += 1;
+            // The stop is requested, so the driver does not hand the connection back.
+            serve(guest, lobby, app, signals, &mut ready);
+        }
+    }
+    finished
+}

@@ -470,6 +470,27 @@ impl Machine {
             && self.output.is_empty()
     }
 
+    // ANCHOR: waits_for_client
+    /// Whether the machine can do nothing until the client sends more (or a timeout is due):
+    /// open and waiting for (more of) a request head, with no request waiting to be answered
+    /// or being answered and nothing to write; or lingering after its last response, reading
+    /// only to throw away what the client still sends. A driver that keeps its workers for
+    /// connections with work (stages 02 and 03 hand the others to a watcher, `driver::lobby`)
+    /// asks this.
+    pub fn waits_for_client(&self) -> bool {
+        match self.lifecycle {
+            Lifecycle::Lingering { .. } => true,
+            Lifecycle::Open => {
+                matches!(self.reading, Reading::Head { .. })
+                    && self.pending.is_empty()
+                    && self.in_flight.is_none()
+                    && self.output.is_empty()
+            }
+            Lifecycle::Closing | Lifecycle::Closed => false,
+        }
+    }
+    // ANCHOR_END: waits_for_client
+
     // ANCHOR: poll_timeout
     /// When [`handle_timeout`](Self::handle_timeout) must be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {

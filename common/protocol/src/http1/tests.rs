@@ -897,3 +897,34 @@ fn requests_carry_the_peer_the_driver_named_on_every_kind_of_connection() {
     );
     assert_eq!(peers, [None]);
 }
+
+/// The lobby's question (stages 02 and 03): a connection waits for its client while it has no
+/// head or part of one, and again after each answer; not while a request is to be answered;
+/// and again while it lingers after a last response.
+#[test]
+fn waits_for_client_between_requests_and_while_lingering() {
+    let mut h = harness();
+    assert!(
+        h.conn.waits_for_client(),
+        "a new connection waits for a head"
+    );
+    h.conn.handle_input(b"GET /a HTTP/1.1\r\nHo", h.now);
+    assert!(h.conn.waits_for_client(), "half a head: still waiting");
+    h.conn.handle_input(b"st: x\r\n\r\n", h.now);
+    assert!(
+        !h.conn.waits_for_client(),
+        "a whole head is a request to answer: work for a worker"
+    );
+    h.pump();
+    assert_eq!(h.statuses(), [200]);
+    assert!(
+        h.conn.waits_for_client(),
+        "answered and written: waiting again"
+    );
+    h.feed(b"GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(h.write_closed, "the last response half-closes");
+    assert!(
+        h.conn.waits_for_client(),
+        "lingering after the last response only reads what the client still sends"
+    );
+}
