@@ -8,11 +8,10 @@
 //! stages 02 and 03 (whose lobby keeps the slow ones out of the workers); stage 01 makes it wait
 //! until its one slow client is cut.
 
-use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stagekit::{Conn, Server, Stage, Writer};
+use stagekit::{Conn, Server, Stage};
 
 use crate::support::*;
 
@@ -84,7 +83,12 @@ pub fn slowloris_clients_do_not_starve_an_ordinary_one(stage: &Stage) {
     };
     let mut conns: Vec<Conn> = (0..count).map(|_| connect(&server)).collect();
     let started = Instant::now();
-    let trickle = trickle_heads(conns.iter().map(Conn::writer).collect());
+    // A byte a second for at most 8 s; the header timeout runs from the first byte.
+    let trickle = trickle_heads(
+        conns.iter().map(Conn::writer).collect(),
+        Duration::from_secs(1),
+        8,
+    );
     thread::sleep(Duration::from_millis(300));
     if stage.capabilities.concurrent {
         // Three ordinary clients: early, midway, and as the slow ones are being cut.
@@ -137,26 +141,3 @@ pub fn slowloris_clients_do_not_starve_an_ordinary_one(stage: &Stage) {
     let _ = trickle.join();
 }
 // ANCHOR_END: slowloris
-
-/// Writes one byte of a request head to every writer each second, for at most eight seconds,
-/// dropping a writer whose write fails (the server has closed it).
-fn trickle_heads(writers: Vec<Writer>) -> thread::JoinHandle<()> {
-    thread::spawn(move || {
-        let mut writers: Vec<Option<Writer>> = writers.into_iter().map(Some).collect();
-        let head = b"GET /plaintext HTTP/1.1\r\nHost: test\r\nX-Slow: ";
-        for &byte in &head[..8] {
-            for slot in &mut writers {
-                if slot
-                    .as_mut()
-                    .is_some_and(|writer| writer.write_all(&[byte]).is_err())
-                {
-                    *slot = None;
-                }
-            }
-            if writers.iter().all(Option::is_none) {
-                return;
-            }
-            thread::sleep(Duration::from_secs(1));
-        }
-    })
-}

@@ -8,7 +8,6 @@
 //! - fifty slowloris clients trickling their heads a byte at a time are all cut at
 //!   `--header-timeout` with a 408 and a close, and an ordinary client is served meanwhile.
 
-use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -96,28 +95,9 @@ pub fn slowloris_clients_are_all_cut_at_the_header_timeout(stage: &Stage) {
     let mut conns: Vec<Conn> = (0..SLOWLORIS_CLIENTS).map(|_| connect(&server)).collect();
     let writers: Vec<Writer> = conns.iter().map(Conn::writer).collect();
     let started = Instant::now();
-    // One thread trickles a byte to every client every 100 ms, for at most 5 s: the header
-    // timeout runs from the first byte, so trickling must not extend it.
-    let trickle = thread::spawn(move || {
-        let mut writers: Vec<Option<Writer>> = writers.into_iter().map(Some).collect();
-        let head = b"GET /plaintext HTTP/1.1\r\nHost: test\r\nX-Slow: ";
-        for step in 0..50 {
-            let byte = head.get(step).copied().unwrap_or(b'a');
-            for slot in &mut writers {
-                // A failed write means the server has closed that connection.
-                if slot
-                    .as_mut()
-                    .is_some_and(|writer| writer.write_all(&[byte]).is_err())
-                {
-                    *slot = None;
-                }
-            }
-            if writers.iter().all(Option::is_none) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-    });
+    // A byte to every client every 100 ms, for at most 5 s: the header timeout runs from the
+    // first byte, so trickling must not extend it.
+    let trickle = trickle_heads(writers, Duration::from_millis(100), 50);
     // Meanwhile an ordinary client is served at once.
     thread::sleep(Duration::from_millis(300));
     expect_answered_within(

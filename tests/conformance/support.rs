@@ -3,6 +3,7 @@
 //! The assertion helpers panic with the bytes sent and the response seen, so a failing case
 //! reads as a bug report without re-running anything.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use stagekit::server::run_to_exit;
 use stagekit::wire::show;
-use stagekit::{build, Conn, Connector, Response, Server, Signal, Stage};
+use stagekit::{build, Conn, Connector, Response, Server, Signal, Stage, Writer};
 
 /// A valid request appended, in the same write, after every malformed one. It must never be
 /// answered: once framing is in doubt, the server may not treat any later byte as a new request
@@ -450,4 +451,33 @@ pub fn screenshot_pixels(path: &std::path::Path, width: u32, height: u32) -> Vec
         .flat_map(|line| line.chunks(channels).take(width as usize))
         .map(|pixel| [pixel[0], pixel[1], pixel[2]])
         .collect()
+}
+
+/// Slowloris: one thread writes a byte of a request head (then `a`s, a header value that never
+/// ends) to every writer each `every`, `steps` times at most, and drops a writer whose write
+/// fails (the server has closed it); it stops early once every writer is dropped.
+pub fn trickle_heads(
+    writers: Vec<Writer>,
+    every: Duration,
+    steps: usize,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut writers: Vec<Option<Writer>> = writers.into_iter().map(Some).collect();
+        let head = b"GET /plaintext HTTP/1.1\r\nHost: test\r\nX-Slow: ";
+        for step in 0..steps {
+            let byte = head.get(step).copied().unwrap_or(b'a');
+            for slot in &mut writers {
+                if slot
+                    .as_mut()
+                    .is_some_and(|writer| writer.write_all(&[byte]).is_err())
+                {
+                    *slot = None;
+                }
+            }
+            if writers.iter().all(Option::is_none) {
+                return;
+            }
+            thread::sleep(every);
+        }
+    })
 }
