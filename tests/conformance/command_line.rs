@@ -86,4 +86,14 @@ pub fn unparsable_duration_is_refused(stage: &Stage) {
         &["--addr", "127.0.0.1:0", "--rate-limit", "0"],
         &["--rate-limit", "0"],
     );
+    expect_refused(
+        stage,
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--max-connections-per-client",
+            "none",
+        ],
+        &["--max-connections-per-client", "none"],
+    );
 }

@@ -52,6 +52,7 @@
 //!   and never overwrite (RFC 7578).
 //! - [`guards`]: the security headers, CORS preflights (with curl), `--allowed-host`'s 421 and
 //!   Basic authentication (`curl -u`, a file made by `htpasswd -B`, a bad file refused at start).
+//! - [`client_limit`]: `--max-connections-per-client`'s `429`, for every concurrent stage.
 //! - [`many_connections`], [`max_connections`], [`offloads_blocking`], [`bounded_output`]: the
 //!   cases of the [`Capabilities`] beyond the shared ones, each run only for the stages whose
 //!   line below has the capability (stages 04 to 06): two thousand idle connections and fifty
@@ -75,6 +76,7 @@ mod basic;
 mod bodies;
 mod bounded_output;
 mod caching;
+mod client_limit;
 mod command_line;
 mod compression;
 mod concurrency;
@@ -145,12 +147,16 @@ macro_rules! stages {
 }
 use stages;
 
-/// The cases of each capability, run only for the stages that have it. `concurrent` has none of
-/// its own: the [`concurrency`] cases run for every stage and check the limitation where it is
-/// off. Nor has `tls`: every case runs over TLS for such a stage. A capability without an arm
+/// The cases of each capability, run only for the stages that have it. `concurrent` has only
+/// [`client_limit`] of its own: the [`concurrency`] cases run for every stage and check the
+/// limitation where it is off. Nor has `tls`: every case runs over TLS for such a stage. A capability without an arm
 /// here does not compile.
 macro_rules! capability_cases {
-    (concurrent, $stage:ident) => {};
+    (concurrent, $stage:ident) => {
+        cases! { $stage;
+            client_limit: [a_client_past_its_connection_limit_gets_429_until_one_closes],
+        }
+    };
     (tls, $stage:ident) => {};
     (many_connections, $stage:ident) => {
         cases! { $stage;

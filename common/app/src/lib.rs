@@ -86,6 +86,7 @@ pub mod vhost;
 use std::any::Any;
 use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -387,6 +388,26 @@ impl App {
         self.stats.connection_opened()
     }
     // ANCHOR_END: connection_opened
+
+    /// A stage has accepted a connection from `peer`: as
+    /// [`connection_opened`](Self::connection_opened), unless `limits` cap the connections of
+    /// one client (`--max-connections-per-client`) and `peer`'s client holds that many already;
+    /// then `Err` with the cap, counted as a refusal, for the stage's `429`
+    /// (`driver::refusal::client_response`). Without a cap, or without a peer address, never
+    /// refused.
+    pub fn connection_opened_from(
+        &self,
+        peer: Option<SocketAddr>,
+        limits: &protocol::Limits,
+    ) -> Result<ConnectionGuard, u32> {
+        match (limits.max_connections_per_client, peer) {
+            (Some(max), Some(peer)) => self
+                .stats
+                .connection_opened_from(peer.ip(), max.get())
+                .ok_or(max.get()),
+            _ => Ok(self.connection_opened()),
+        }
+    }
 
     // ANCHOR: refuse
     /// The answer to a request the protocol machine refused (`Event::Rejected`): its error

@@ -132,8 +132,9 @@ impl RateLimiter {
 }
 
 /// The address a client is counted by: an IPv4 address (an IPv4 client of a dual-stack
-/// listener included), or the `/64` of an IPv6 one.
-fn client_key(address: IpAddr) -> IpAddr {
+/// listener included), or the `/64` of an IPv6 one. `--max-connections-per-client` counts by
+/// it too (`Stats::connection_opened_from`).
+pub(crate) fn client_key(address: IpAddr) -> IpAddr {
     match address.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {

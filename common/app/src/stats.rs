@@ -32,12 +32,14 @@
 //! If the mapping cannot be made (the system refuses `mmap`), the counters go on the heap and
 //! say so: [`Scope::Process`], because then a forked worker counts only what it served.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
@@ -48,6 +50,9 @@ use protocol::{Method, RequestError, Response, StatusCode, Version};
 pub struct Stats {
     started: Instant,
     counters: Region,
+    /// Connections open per client, for `--max-connections-per-client`: this process's own
+    /// (a map does not fit the shared mapping), and only clients with a connection open.
+    clients: Mutex<HashMap<IpAddr, u32>>,
 }
 
 /// The protocols [`Stats::requests_by_protocol`] counts, in its order.
@@ -69,16 +74,19 @@ pub enum Refusal {
     Malformed,
     /// Past `--rate-limit`: the `429` of [`crate::rate_limit`].
     RateLimited,
+    /// Past `--max-connections-per-client`: the `429` of `driver::refusal`, before a request.
+    ClientConnections,
 }
 
 impl Refusal {
     /// Every reason, in the order of the counters.
-    pub const ALL: [Refusal; 5] = [
+    pub const ALL: [Refusal; 6] = [
         Refusal::MaxConnections,
         Refusal::Timeout,
         Refusal::TooLarge,
         Refusal::Malformed,
         Refusal::RateLimited,
+        Refusal::ClientConnections,
     ];
 
     /// The reason of the protocol machine's refusal `error`, by the status it answers with.
@@ -100,6 +108,7 @@ impl Refusal {
             Refusal::TooLarge => "too_large",
             Refusal::Malformed => "malformed",
             Refusal::RateLimited => "rate_limit",
+            Refusal::ClientConnections => "connections_per_client",
         }
     }
 
@@ -110,6 +119,7 @@ impl Refusal {
             Refusal::TooLarge => 2,
             Refusal::Malformed => 3,
             Refusal::RateLimited => 4,
+            Refusal::ClientConnections => 5,
         }
     }
 }
@@ -163,7 +173,7 @@ struct Counters {
     /// Requests by protocol: HTTP/1.0, HTTP/1.1, HTTP/2 (the order of [`PROTOCOLS`]).
     requests_by_protocol: [AtomicU64; 3],
     /// Requests and connections refused before the application saw them, by [`Refusal`].
-    refusals: [AtomicU64; 5],
+    refusals: [AtomicU64; Refusal::ALL.len()],
     /// 1 once the server is draining (stopping soon: `/healthz` answers 503), else 0. A
     /// counter-sized flag, so that stage 03's master sets it for every worker at once.
     draining: AtomicU64,
@@ -245,6 +255,7 @@ impl Stats {
         Stats {
             started,
             counters: Region::new(),
+            clients: Mutex::new(HashMap::new()),
         }
     }
 
@@ -282,8 +293,39 @@ impl Stats {
             .fetch_add(1, Ordering::Relaxed);
         ConnectionGuard {
             stats: Arc::clone(self),
+            client: None,
         }
     }
+
+    // ANCHOR: connection_opened_from
+    /// A connection from `peer` has been accepted, and its client (an IPv4 address, or an IPv6
+    /// `/64`) may hold at most `max` at once (`--max-connections-per-client`): counted open as
+    /// [`connection_opened`](Self::connection_opened) does, or, when the client holds `max`
+    /// already, `None`, counted as a refusal. The count is this process's (stage 03's workers
+    /// count each their own).
+    pub fn connection_opened_from(
+        self: &Arc<Stats>,
+        peer: IpAddr,
+        max: u32,
+    ) -> Option<ConnectionGuard> {
+        let client = crate::rate_limit::client_key(peer);
+        {
+            // Poisoned only by a panic between these lines, which cannot happen: counts stay
+            // consistent either way.
+            let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+            let held = clients.entry(client).or_insert(0);
+            if *held >= max {
+                drop(clients);
+                self.count_refusal(Refusal::ClientConnections);
+                return None;
+            }
+            *held += 1;
+        }
+        let mut guard = self.connection_opened();
+        guard.client = Some(client);
+        Some(guard)
+    }
+    // ANCHOR_END: connection_opened_from
 
     /// Requests handled since the start, including any in progress.
     pub fn requests_served(&self) -> u64 {
@@ -444,6 +486,8 @@ impl Drop for InFlight<'_> {
 #[must_use = "dropping the guard at once counts the connection closed at once"]
 pub struct ConnectionGuard {
     stats: Arc<Stats>,
+    /// The client it is counted for, with `--max-connections-per-client`.
+    client: Option<IpAddr>,
 }
 
 impl Drop for ConnectionGuard {
@@ -452,6 +496,21 @@ impl Drop for ConnectionGuard {
             .counters
             .connections_open
             .fetch_sub(1, Ordering::Relaxed);
+        if let Some(client) = self.client {
+            let mut clients = self
+                .stats
+                .clients
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // An entry per client with a connection open, no more: the table is bounded by
+            // --max-connections.
+            if let Some(held) = clients.get_mut(&client) {
+                *held -= 1;
+                if *held == 0 {
+                    clients.remove(&client);
+                }
+            }
+        }
     }
 }
 
@@ -633,6 +692,55 @@ mod tests {
     }
 
     #[test]
+    fn connections_per_client_are_capped_by_address_and_freed_on_drop() {
+        let stats = Arc::new(Stats::new(Instant::now()));
+        let one: IpAddr = "192.0.2.1".parse().unwrap();
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = stats
+            .connection_opened_from(one, 2)
+            .expect("the first of two");
+        let _second = stats
+            .connection_opened_from(one, 2)
+            .expect("the second of two");
+        assert!(
+            stats.connection_opened_from(one, 2).is_none(),
+            "a third is refused"
+        );
+        let _elsewhere = stats
+            .connection_opened_from(other, 2)
+            .expect("another client has its own count");
+        assert_eq!(stats.connections_open(), 3, "a refusal is not counted open");
+        let refused: u64 = stats
+            .refusals()
+            .filter(|(reason, _)| *reason == Refusal::ClientConnections)
+            .map(|(_, count)| count)
+            .sum();
+        assert_eq!(refused, 1);
+        drop(first);
+        assert!(
+            stats.connection_opened_from(one, 2).is_some(),
+            "a closed one frees a place"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64_and_the_table_forgets_closed_clients() {
+        let stats = Arc::new(Stats::new(Instant::now()));
+        let a: IpAddr = "2001:db8:1:2::a".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2::b".parse().unwrap();
+        let guard = stats.connection_opened_from(a, 1).expect("the first");
+        assert!(
+            stats.connection_opened_from(b, 1).is_none(),
+            "two addresses of one /64 are one client"
+        );
+        drop(guard);
+        assert!(
+            stats.clients.lock().unwrap().is_empty(),
+            "no entry stays behind"
+        );
+    }
+
+    #[test]
     fn the_counters_fit_in_their_mapping_and_are_shared() {
         assert!(std::mem::size_of::<Counters>() <= REGION_LEN);
         let stats = Stats::new(Instant::now());
@@ -645,6 +753,7 @@ mod tests {
         let stats = Stats {
             started: Instant::now(),
             counters: Region::Heap(Box::default()),
+            clients: Mutex::default(),
         };
         assert_eq!(stats.scope(), Scope::Process);
         let ok = Response::with_body(StatusCode::OK, "text/plain", "ok");

@@ -110,6 +110,12 @@ pub struct ServerArgs {
     #[arg(long, value_name = "N", value_parser = parse_rate_limit)]
     pub rate_limit: Option<std::num::NonZeroU32>,
 
+    /// At most N connections open at once from one client address (an IPv6 /64 counts as one);
+    /// past it, a new connection gets 429 with Retry-After and is closed. Stages 02-07; in
+    /// stage 03 each worker counts on its own. Without it, no limit.
+    #[arg(long, value_name = "N", value_parser = parse_connections_per_client)]
+    pub max_connections_per_client: Option<std::num::NonZeroU32>,
+
     /// Answer only requests for this host name (port ignored, any case), others get 421: the
     /// DNS-rebinding defence; repeatable; IP literals (`127.0.0.1`, `[::1]`) only when listed.
     #[arg(long, value_name = "NAME", value_parser = parse_allowed_host)]
@@ -194,6 +200,7 @@ impl ServerArgs {
             idle_timeout: self.idle_timeout.unwrap_or(default_idle_timeout),
             max_body: self.max_body,
             max_connections: self.max_connections,
+            max_connections_per_client: self.max_connections_per_client,
             ..Limits::default()
         }
     }
@@ -347,6 +354,12 @@ fn parse_cors_origin(text: &str) -> Result<app::cors::AllowedOrigin, String> {
 fn parse_rate_limit(text: &str) -> Result<std::num::NonZeroU32, String> {
     text.parse()
         .map_err(|_| "must be a whole number of requests a second, at least 1".to_owned())
+}
+
+/// `--max-connections-per-client`: a whole number of connections, at least 1.
+fn parse_connections_per_client(text: &str) -> Result<std::num::NonZeroU32, String> {
+    text.parse()
+        .map_err(|_| "must be a whole number of connections, at least 1".to_owned())
 }
 
 /// `--allowed-host`: a host name or an IP literal, without a port.

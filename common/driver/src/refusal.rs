@@ -59,6 +59,24 @@ pub fn response(date: SystemTime, max_connections: usize) -> Vec<u8> {
 }
 // ANCHOR_END: response
 
+// ANCHOR: client_response
+/// The `429` for a client that holds `max` connections already (`--max-connections-per-client`),
+/// dated `date`: the same framing and closing rule as the `503`, another status and reason.
+pub fn client_response(date: SystemTime, max: u32) -> Vec<u8> {
+    let explanation = format!(
+        "429 Too Many Requests: this server holds at most {max} connections at once from one \
+         client (--max-connections-per-client), and yours are all open; try again in \
+         {RETRY_AFTER_SECS} s\n"
+    );
+    protocol::http1::refusal::closing_response(
+        protocol::StatusCode::TOO_MANY_REQUESTS,
+        date,
+        &[("retry-after", &RETRY_AFTER_SECS.to_string())],
+        &explanation,
+    )
+}
+// ANCHOR_END: client_response
+
 // ANCHOR: begin
 /// Step 1: sends all of `response` on a connection nothing was read from yet, then shuts down
 /// the writing side. An error means the client is gone (or, on a non-blocking socket, that the

@@ -38,6 +38,9 @@ pub struct Limits {
     pub max_pipelined: usize,
     /// Concurrent connections, for the stages whose model can hold more than one.
     pub max_connections: usize,
+    /// Concurrent connections of one client (an IPv4 address or an IPv6 `/64`), if capped:
+    /// past it a new connection is refused with `429` before a request is read.
+    pub max_connections_per_client: Option<std::num::NonZeroU32>,
 }
 // ANCHOR_END: limits
 
@@ -75,6 +78,7 @@ impl Default for Limits {
             max_requests_per_connection: Limits::DEFAULT_MAX_REQUESTS_PER_CONNECTION,
             max_pipelined: Limits::DEFAULT_MAX_PIPELINED,
             max_connections: Limits::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_client: None,
         }
     }
 }

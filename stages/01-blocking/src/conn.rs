@@ -52,7 +52,8 @@ pub type Waiting = Guest<ConnectionGuard>;
 
 /// A new connection for a lobby: its machine and its open-count guard; or, when the server
 /// already holds `--max-connections` (counted over every thread and process), the kit's `503`
-/// and a close. A lobby holds connections no worker holds, so this limit is what bounds them.
+/// and a close; or, when its client holds `--max-connections-per-client` already, the `429`.
+/// A lobby holds connections no worker holds, so the first limit is what bounds them.
 pub fn welcome(stream: TcpStream, app: &App, limits: &Limits) -> Option<Waiting> {
     let held = usize::try_from(app.stats().connections_open()).unwrap_or(usize::MAX);
     if held >= limits.max_connections {
@@ -65,7 +66,17 @@ pub fn welcome(stream: TcpStream, app: &App, limits: &Limits) -> Option<Waiting>
         }
         return None;
     }
-    let extra = app.connection_opened();
+    let extra = match app.connection_opened_from(stream.peer_addr().ok(), limits) {
+        Ok(open) => open,
+        Err(max) => {
+            // Past --max-connections-per-client (counted by the app): the same close at once.
+            let response = driver::refusal::client_response(SystemTime::now(), max);
+            if let Err(error) = driver::refusal::begin(&stream, &response) {
+                debug!(%error, "cannot send the refusal");
+            }
+            return None;
+        }
+    };
     match new_connection(&stream, app, limits) {
         Ok(conn) => Some(Guest {
             stream,

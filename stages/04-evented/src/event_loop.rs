@@ -374,14 +374,28 @@ impl EventLoop {
         self.accept_up_to(usize::MAX, now);
     }
 
-    /// Takes a new connection in, or refuses it when `--max-connections` are open.
+    /// Takes a new connection in, or refuses it when `--max-connections` are open, or when its
+    /// client holds `--max-connections-per-client` already.
     fn admit(&mut self, mut socket: TcpStream, now: Instant) {
         let open_before = self.open.fetch_add(1, Ordering::Relaxed);
         if open_before >= self.limits.max_connections {
             self.open.fetch_sub(1, Ordering::Relaxed);
-            self.refuse(socket, now);
+            self.refuse_over_max(socket, now);
             return;
         }
+        let open = match self
+            .app
+            .connection_opened_from(socket.peer_addr().ok(), &self.limits)
+        {
+            Ok(open) => open,
+            Err(max) => {
+                self.open.fetch_sub(1, Ordering::Relaxed);
+                // Counted in /metrics by the app (reason="connections_per_client").
+                let response = refusal::client_response(SystemTime::now(), max);
+                self.refuse(socket, &response, now);
+                return;
+            }
+        };
         // Responses leave in at most a few writes; Nagle's algorithm would hold the last
         // small one back until the client's delayed ACK.
         let registered = socket.set_nodelay(true).and_then(|()| {
@@ -404,7 +418,7 @@ impl EventLoop {
             &self.limits,
             self.app.body_sinks(),
             now,
-            self.app.connection_opened(),
+            open,
         ));
         if let Some(conn) = self.conns.get_mut(key) {
             conn.arm_timer(&mut self.timers, key);
@@ -419,12 +433,28 @@ impl EventLoop {
     /// The alternative, leaving connections in the kernel's accept queue until one closes,
     /// makes clients hang with no answer (or time out in the queue) and hides the limit.
     /// A 503 costs one accept, one write, a read or two and a close, and says what happened.
-    fn refuse(&mut self, mut socket: TcpStream, now: Instant) {
+    fn refuse_over_max(&mut self, socket: TcpStream, now: Instant) {
         self.app.stats().count_refusal(app::Refusal::MaxConnections);
         let response = refusal::response(SystemTime::now(), self.limits.max_connections);
+        self.refuse(socket, &response, now);
+        let due = self
+            .last_refusal_log
+            .is_none_or(|last| now.duration_since(last) >= REFUSAL_LOG_EVERY);
+        if due {
+            self.last_refusal_log = Some(now);
+            warn!(
+                max_connections = self.limits.max_connections,
+                "refusing connections with 503: --max-connections reached"
+            );
+        }
+    }
+
+    /// Sends a refusal (the `503` above, or the `429` past `--max-connections-per-client`) and
+    /// closes once the client has read it.
+    fn refuse(&mut self, mut socket: TcpStream, response: &[u8], now: Instant) {
         // A new socket's send buffer is empty, so this takes it all. An error means the client
         // is gone, which needs no answer.
-        if refusal::begin(&socket, &response).is_ok() {
+        if refusal::begin(&socket, response).is_ok() {
             // Closing over the client's unread request would send a reset, which can destroy
             // the 503 before the client reads it: so the socket lingers, drained on each
             // readable event, until the client closes or `refusal::LINGER` is over. Past
@@ -440,16 +470,6 @@ impl EventLoop {
                     self.refusing.insert(index, socket, now);
                 }
             }
-        }
-        let due = self
-            .last_refusal_log
-            .is_none_or(|last| now.duration_since(last) >= REFUSAL_LOG_EVERY);
-        if due {
-            self.last_refusal_log = Some(now);
-            warn!(
-                max_connections = self.limits.max_connections,
-                "refusing connections with 503: --max-connections reached"
-            );
         }
     }
     // ANCHOR_END: refuse

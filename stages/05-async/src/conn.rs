@@ -59,8 +59,15 @@ pub async fn serve_connection(
     limits: &Arc<Limits>,
     stop: CancellationToken,
 ) -> io::Result<()> {
-    // Counted open in /server-status until this returns (the guard's drop).
-    let _open = app.connection_opened();
+    // Counted open in /server-status until this returns (the guard's drop); past
+    // --max-connections-per-client, the 429 instead (counted by the app), and the close.
+    let _open = match app.connection_opened_from(stream.peer_addr().ok(), limits) {
+        Ok(open) => open,
+        Err(max) => {
+            crate::server::refuse_client(stream, max).await;
+            return Ok(());
+        }
+    };
     // Responses leave in one or a few writes; Nagle's algorithm would hold back the last one.
     stream.set_nodelay(true)?;
     // The limits are shared by every task: one copy per server, not one per connection.

@@ -184,6 +184,14 @@ pub fn refuse(
     });
 }
 
+/// The `429` past `--max-connections-per-client` (the app counted it), sent from the
+/// connection's own task with `driver::refusal`'s three steps, within `refusal::LINGER`. Stage
+/// 07's h2c port refuses the same way.
+pub async fn refuse_client(stream: TcpStream, max: u32) {
+    let response = refusal::client_response(SystemTime::now(), max);
+    let _ = tokio::time::timeout(refusal::LINGER, refuse_politely(stream, &response)).await;
+}
+
 /// `driver::refusal`'s three steps, with `.await` where a blocking socket would wait.
 pub async fn refuse_politely(mut stream: TcpStream, response: &[u8]) -> io::Result<()> {
     stream.write_all(response).await?;

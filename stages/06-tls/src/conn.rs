@@ -55,8 +55,18 @@ pub async fn serve_connection(
     settings: &Settings,
     stop: CancellationToken,
 ) -> io::Result<()> {
-    // Counted open in /server-status until this returns (the guard's drop).
-    let _open = settings.app.connection_opened();
+    // Counted open in /server-status until this returns (the guard's drop); past
+    // --max-connections-per-client, the 429 over TLS and the close.
+    let _open = match settings
+        .app
+        .connection_opened_from(stream.peer_addr().ok(), &settings.limits)
+    {
+        Ok(open) => open,
+        Err(max) => {
+            refuse_client_over_tls(stream, settings, max).await;
+            return Ok(());
+        }
+    };
     stream.set_nodelay(true)?;
     let accepted = Instant::now();
     let handshake_deadline = accepted + settings.handshake_timeout;
@@ -225,6 +235,16 @@ pub fn with_hsts(response: Response, hsts: &Option<String>) -> Response {
     match hsts {
         Some(value) => response.header("strict-transport-security", value),
         None => response,
+    }
+}
+
+/// The `429` past `--max-connections-per-client` (the app counted it), over TLS like the
+/// `503`, within `crate::server::REFUSAL_WITHIN`. Stage 07's TLS port refuses the same way.
+pub async fn refuse_client_over_tls(stream: TcpStream, settings: &Settings, max: u32) {
+    let response = refusal::client_response(SystemTime::now(), max);
+    let refused = refuse_over_tls(stream, Arc::clone(&settings.tls), &response);
+    if let Ok(Err(error)) = tokio::time::timeout(crate::server::REFUSAL_WITHIN, refused).await {
+        debug!(%error, "a refusal over TLS failed");
     }
 }
 

@@ -42,8 +42,18 @@ pub async fn serve_connection(
     settings: &Settings,
     stop: CancellationToken,
 ) -> io::Result<()> {
-    // Counted open in /server-status until this returns (the guard's drop).
-    let _open = settings.app.connection_opened();
+    // Counted open in /server-status until this returns (the guard's drop); past
+    // --max-connections-per-client, stage 06's 429 over TLS (HTTP/1.1's, as the 503 is).
+    let _open = match settings
+        .app
+        .connection_opened_from(stream.peer_addr().ok(), &settings.limits)
+    {
+        Ok(open) => open,
+        Err(max) => {
+            stage06_tls::conn::refuse_client_over_tls(stream, settings, max).await;
+            return Ok(());
+        }
+    };
     stream.set_nodelay(true)?;
     let accepted = Instant::now();
     let handshake_deadline = accepted + settings.handshake_timeout;

@@ -73,8 +73,15 @@ pub async fn serve_cleartext(
     limits: &Arc<Limits>,
     stop: CancellationToken,
 ) -> io::Result<()> {
-    // Counted open in /server-status until this returns (the guard's drop).
-    let _open = app.connection_opened();
+    // Counted open in /server-status until this returns (the guard's drop); past
+    // --max-connections-per-client, stage 05's 429 (HTTP/1.1's, as the 503 is) and the close.
+    let _open = match app.connection_opened_from(stream.peer_addr().ok(), limits) {
+        Ok(open) => open,
+        Err(max) => {
+            stage05_async::server::refuse_client(stream, max).await;
+            return Ok(());
+        }
+    };
     stream.set_nodelay(true)?;
     // HTTP/1.1 or HTTP/2, as the client's first bytes say.
     let mut conn = Connection::new_cleartext(Arc::clone(limits), Instant::now())
