@@ -152,7 +152,8 @@ fn refusals_are_counted_by_reason_and_requests_by_protocol() {
             ("timeout", 1),
             ("too_large", 2),
             ("malformed", 1),
-            ("rate_limit", 0)
+            ("rate_limit", 0),
+            ("connections_per_client", 0)
         ]
     );
     let mut http10 = Request::new(Method::Get, "/healthz");
