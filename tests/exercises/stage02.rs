@@ -5,35 +5,32 @@ use std::time::Duration;
 
 use stagekit::Conn;
 
-use crate::support::{ask, connect, get, start, thread_stack_sizes, threads_named};
+use crate::support::{ask, connect, get, start, thread_stack_sizes, threads_named, PROMPTLY};
 
 const STAGE: &str = "stage02-threadpool";
 
-/// Exercise 1: with `--when-full refuse`, a connection that finds the queue full is answered
-/// 503 with `Retry-After: 1` and closed, instead of waiting.
+/// Exercise 1: with `--when-full refuse`, a connection whose request finds the pool's queue
+/// full is answered 503 with `Retry-After: 1` and closed, instead of making the lobby wait.
 #[test]
 #[ignore = "exercise: stage02 1, refuse instead of waiting"]
 fn refuse_when_full() {
     let exercise = "stage 02 exercise 1 (refuse instead of waiting)";
     let server = start(
         STAGE,
-        &[
-            "--threads",
-            "1",
-            "--queue",
-            "1",
-            "--when-full",
-            "refuse",
-            "--idle-timeout",
-            "30s",
-        ],
+        &["--threads", "1", "--queue", "1", "--when-full", "refuse"],
         exercise,
     );
-    // The only worker serves this one, which stays open and idle.
+    // Slow requests, not idle connections: an idle connection waits in the lobby and holds
+    // nothing. The only worker sleeps in this one...
     let mut busy = connect(&server);
-    ask(&mut busy, "/plaintext", "the client that holds the worker");
-    // This one fills the queue of one.
-    let _queued = connect(&server);
+    busy.send(get("/slow?ms=5000"))
+        .expect("sending the request that holds the worker");
+    thread::sleep(Duration::from_millis(300));
+    // ...and this one fills the queue of one.
+    let mut queued = connect(&server);
+    queued
+        .send(get("/slow?ms=5000"))
+        .expect("sending the request that fills the queue");
     thread::sleep(Duration::from_millis(300));
     let mut refused = connect(&server);
     refused
@@ -41,8 +38,8 @@ fn refuse_when_full() {
         .expect("sending the third request");
     let response = refused.read_response().unwrap_or_else(|error| {
         panic!(
-            "{exercise}: a client that found the queue full got no answer ({error}); it should \
-             get 503 at once"
+            "{exercise}: a request that found the queue full got no answer within {PROMPTLY:?} \
+             ({error}); it should get 503 at once"
         )
     });
     assert_eq!(response.status, 503, "{exercise}: {response}");
@@ -115,16 +112,16 @@ fn small_stacks() {
     );
 }
 
-/// Exercise 4: an idle keep-alive connection no longer holds a worker, so with one worker a
-/// second client is answered while the first one stays connected, and the first is still
-/// served when it speaks again.
+/// Exercise 4: `--pool rayon` uses the lobby too, so an idle keep-alive connection no longer
+/// holds rayon's only thread: a second client is answered while the first one stays connected,
+/// and the first is still served when it speaks again.
 #[test]
-#[ignore = "exercise: stage02 4, give a worker back"]
+#[ignore = "exercise: stage02 4, give rayon's pool the lobby"]
 fn give_worker_back() {
-    let exercise = "stage 02 exercise 4 (give a worker back)";
+    let exercise = "stage 02 exercise 4 (give rayon's pool the lobby)";
     let server = start(
         STAGE,
-        &["--threads", "1", "--idle-timeout", "30s"],
+        &["--pool", "rayon", "--threads", "1", "--idle-timeout", "30s"],
         exercise,
     );
     let mut idle = connect(&server);
@@ -136,14 +133,15 @@ fn give_worker_back() {
     match next.read_response() {
         Ok(response) => assert_eq!(response.status, 200, "{response}"),
         Err(error) => panic!(
-            "{exercise}: with --threads 1, a second client was not answered while the first \
-             connection sat idle ({error}); the idle connection still holds the only worker"
+            "{exercise}: with --pool rayon --threads 1, a second client was not answered within \
+             {PROMPTLY:?} while the first connection sat idle ({error}); the idle connection \
+             still holds rayon's only thread, so --pool rayon does not use the lobby yet"
         ),
     }
     let again = ask(
         &mut idle,
         "/plaintext",
-        "the first client, speaking again after it was given back",
+        "the first client, speaking again after it waited in the lobby",
     );
     assert_eq!(again.status, 200, "{again}");
 }
@@ -156,49 +154,45 @@ fn pool_grows() {
     let exercise = "stage 02 exercise 5 (a pool that grows)";
     let server = start(
         STAGE,
-        &[
-            "--threads",
-            "1",
-            "--max-threads",
-            "3",
-            "--queue",
-            "1",
-            "--idle-timeout",
-            "30s",
-        ],
+        &["--threads", "1", "--max-threads", "3", "--queue", "1"],
         exercise,
     );
-    // Four clients that each send a request and then stay connected and idle: the first three
-    // need three workers (each holds one), the fourth waits in the queue.
-    let mut clients: Vec<Conn> = (0..4)
-        .map(|_| {
-            let mut conn = connect(&server);
-            conn.send(get("/plaintext")).expect("sending a request");
-            thread::sleep(Duration::from_millis(100));
-            conn
-        })
-        .collect();
-    for (index, conn) in clients.iter_mut().take(3).enumerate() {
-        if let Err(error) = conn.read_response() {
-            panic!(
-                "{exercise}: client {} of three, each holding a worker, was not answered \
-                 ({error}); the pool did not grow from --threads 1 toward --max-threads 3",
-                index + 1
-            );
-        }
-    }
     let workers = || threads_named(server.pid(), "worker").len();
-    // Two more clients in the queue; the pool must stay at its maximum.
-    for _ in 0..2 {
+    let slow = |what: &str| {
         let mut conn = connect(&server);
-        conn.send(get("/plaintext")).expect("sending a request");
-        clients.push(conn);
-    }
-    thread::sleep(Duration::from_millis(300));
+        conn.send(get("/slow?ms=2000"))
+            .unwrap_or_else(|error| panic!("sending {what}: {error}"));
+        thread::sleep(Duration::from_millis(100));
+        conn
+    };
+    // Four slow requests (idle connections would wait in the lobby and hold nothing): the
+    // first takes the only worker, the second fills the queue, the third and the fourth find it
+    // full, and the pool grows by one worker each time; the fourth then waits in the queue.
+    let mut clients: Vec<Conn> = (0..4).map(|_| slow("a slow request")).collect();
+    thread::sleep(Duration::from_millis(200));
     let count = workers();
     assert_eq!(
         count, 3,
-        "{exercise}: with --threads 1 --max-threads 3 and six connections, the server has \
+        "{exercise}: with --threads 1 --max-threads 3 --queue 1 and four slow requests, the \
+         server has {count} worker threads (named worker-N), not 3: the pool did not grow"
+    );
+    // Two more, while the pool is at its maximum: it must not grow past it.
+    clients.extend((0..2).map(|_| slow("one more slow request")));
+    thread::sleep(Duration::from_millis(200));
+    let count = workers();
+    assert_eq!(
+        count, 3,
+        "{exercise}: with --threads 1 --max-threads 3 and six slow requests, the server has \
          {count} worker threads (named worker-N), not 3"
     );
+    for (index, conn) in clients.iter_mut().take(3).enumerate() {
+        match conn.read_response() {
+            Ok(response) => assert_eq!(response.status, 200, "{exercise}: {response}"),
+            Err(error) => panic!(
+                "{exercise}: slow request {} of the three that have a worker each was not \
+                 answered ({error})",
+                index + 1
+            ),
+        }
+    }
 }

@@ -23,6 +23,7 @@
 //! - [`h2load`]: the HTTP/2 load generator's arguments, and the parsing of its summary and of
 //!   its per-request log.
 //! - [`idle`]: the client that holds thousands of idle connections, and asks a few of them again.
+//! - [`slow_clients`]: the slowloris connections held beside wrk's load, and what the server cut.
 //! - [`handshakes`]: the TLS handshake load, full or resumed, with what each handshake was.
 //! - [`callgrind`]: instructions per TLS handshake, counted with the server under callgrind.
 //! - [`procfs`]: CPU time, peak resident memory and context switches of a server's whole
@@ -55,6 +56,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod servers;
+pub mod slow_clients;
 pub mod syscalls;
 pub mod tls;
 pub mod wrk;

@@ -28,6 +28,9 @@
 //! them), and the key-exchange groups stage 06 accepts, less the post-quantum hybrid, which
 //! nginx 1.22 on OpenSSL 3.0 does not have ([`TLS_GROUPS`]).
 //!
+//! In the slow-clients scenario `nginx` has `client_header_timeout` shortened to the stages'
+//! `--header-timeout` ([`client_header_timeout`]).
+//!
 //! In the HTTP/2 scenarios `nginx` has `http2` on its listener, `keepalive_requests` raised, and
 //! in h2c `sendfile` off ([`http2`] says why each).
 
@@ -158,6 +161,18 @@ pub fn http2(text: &str) -> String {
     with_http2.join("\n") + "\n"
 }
 
+/// `text` (a [`config`]) with `client_header_timeout` set to `timeout` (nginx's own spelling,
+/// `2s`), for the slow-clients scenario: a head not complete that long after the connection's
+/// request began is ended with a 408 and a close, as the stages' `--header-timeout` does. The
+/// shipped value is 60 s.
+pub fn client_header_timeout(text: &str, timeout: &str) -> String {
+    text.replacen(
+        "    keepalive_timeout 65;\n",
+        &format!("    keepalive_timeout 65;\n    client_header_timeout {timeout};\n"),
+        1,
+    )
+}
+
 /// `text` (a [`config`]) for nginx run under callgrind: one process, no master, so that the
 /// process valgrind starts is the one that answers.
 pub fn single_process(text: &str) -> String {
@@ -249,6 +264,14 @@ mod tests {
                 .any(|line| line.trim() == "listen 127.0.0.1:8443 http2;"),
             "{h2c}"
         );
+        let slow = client_header_timeout(&plain, "2s");
+        assert_eq!(slow.lines().count(), plain.lines().count() + 1);
+        assert!(
+            slow.lines()
+                .any(|line| line.trim() == "client_header_timeout 2s;"),
+            "{slow}"
+        );
+        assert!(!plain.contains("client_header_timeout"));
         let single = single_process(&text);
         assert!(single.contains("daemon off;\nmaster_process off;\n"));
         assert_eq!(single.matches("master_process").count(), 1);

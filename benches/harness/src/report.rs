@@ -170,6 +170,55 @@ impl Idle {
     }
 }
 
+/// The slow-clients scenario's slow connections, over the row's measured windows
+/// ([`crate::slow_clients`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlowClients {
+    /// Slow connections the harness kept open beside the load.
+    pub connections: usize,
+    /// For each measured window (one per sample, in order): slow connections the server cut.
+    pub cut: Vec<u64>,
+    /// Of all those cut, the ones the server answered (a 408) rather than only closed.
+    pub answered: u64,
+    /// The fewest slow connections open at once during the windows.
+    pub fewest_connected: usize,
+    /// Connects of new slow connections that failed or timed out during the windows.
+    pub failed_connects: u64,
+}
+
+impl SlowClients {
+    /// Slow connections cut in a window, the median of the windows.
+    pub fn cut_per_window(&self) -> Option<f64> {
+        median(&self.cut.iter().map(|&cut| cut as f64).collect::<Vec<_>>())
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "connections": self.connections,
+            "cut_per_window": self.cut,
+            "answered": self.answered,
+            "fewest_connected": self.fewest_connected,
+            "failed_connects": self.failed_connects,
+        })
+    }
+
+    pub fn from_json(value: &Value) -> Option<SlowClients> {
+        let slow = value.as_object()?;
+        let number = |name: &str| slow.get(name).and_then(Value::as_u64).unwrap_or(0);
+        Some(SlowClients {
+            connections: number("connections") as usize,
+            cut: slow
+                .get("cut_per_window")
+                .and_then(Value::as_array)
+                .map(|cuts| cuts.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default(),
+            answered: number("answered"),
+            fewest_connected: number("fewest_connected") as usize,
+            failed_connects: number("failed_connects"),
+        })
+    }
+}
+
 /// One server in one scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
@@ -184,6 +233,8 @@ pub struct Row {
     pub syscalls: Option<crate::syscalls::Counts>,
     /// The handshake instruction counts (callgrind).
     pub instructions: Option<crate::callgrind::HandshakeInstructions>,
+    /// The slow-clients scenario's slow connections.
+    pub slow_clients: Option<SlowClients>,
     /// Anything a reader needs to read the numbers right.
     pub note: String,
 }
@@ -200,6 +251,7 @@ impl Row {
             idle: None,
             syscalls: None,
             instructions: None,
+            slow_clients: None,
             note: String::new(),
         }
     }
@@ -213,6 +265,18 @@ impl Row {
             .collect();
         let pick =
             |value: fn(&Sample) -> f64| median(&self.samples.iter().map(value).collect::<Vec<_>>());
+        // A run that answered nothing has no latencies (wrk prints 0 for them): the slow-clients
+        // scenario keeps such runs as the measurement they are.
+        let latency = |value: fn(&Sample) -> f64| {
+            median(
+                &self
+                    .samples
+                    .iter()
+                    .filter(|s| s.requests > 0)
+                    .map(value)
+                    .collect::<Vec<_>>(),
+            )
+        };
         Summary {
             requests_per_second: Spread::of(&rates),
             megabytes_per_second: pick(|s| {
@@ -222,10 +286,10 @@ impl Row {
                     0.0
                 }
             }),
-            p50_us: pick(|s| s.p50_us),
-            p99_us: pick(|s| s.tail(s.p99_us)),
-            p999_us: pick(|s| s.tail(s.p999_us)),
-            max_us: pick(|s| s.max_us),
+            p50_us: latency(|s| s.p50_us),
+            p99_us: latency(|s| s.tail(s.p99_us)),
+            p999_us: latency(|s| s.tail(s.p999_us)),
+            max_us: latency(|s| s.max_us),
             errors: self.samples.iter().map(|s| s.errors).sum(),
             cpu_us_per_request: median(
                 &self
@@ -493,6 +557,7 @@ pub fn from_json(json: &Value) -> Result<Report, String> {
                 instructions: crate::callgrind::HandshakeInstructions::from_json(
                     &row["instructions"],
                 ),
+                slow_clients: SlowClients::from_json(&row["slow_clients"]),
                 note: text(&row["note"]),
             }
         })
@@ -606,6 +671,7 @@ fn row_json(row: &Row) -> Value {
         })),
         "syscalls": row.syscalls.as_ref().map(crate::syscalls::Counts::to_json),
         "instructions": row.instructions.as_ref().map(crate::callgrind::HandshakeInstructions::to_json),
+        "slow_clients": row.slow_clients.as_ref().map(SlowClients::to_json),
         "summary": {
             "requests_per_second": summary.requests_per_second.map(|s| json!({
                 "median": s.median, "min": s.min, "max": s.max

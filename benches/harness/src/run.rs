@@ -22,10 +22,13 @@ use crate::nginx;
 use crate::options::Options;
 use crate::process::{self, Launch, Running};
 use crate::procfs::{self, Sampler};
-use crate::report::{self, Ceiling, Idle, Report, Row, Sample, Settings, Status, FLOOR, NGINX};
+use crate::report::{
+    self, Ceiling, Idle, Report, Row, Sample, Settings, SlowClients, Status, FLOOR, NGINX,
+};
 use crate::scenario::{
     self, Kind, Placement, Scenario, Transport, LARGE_FILE, PLAINTEXT, SMALL_FILE,
 };
+use crate::slow_clients;
 use crate::syscalls;
 use crate::tls::{self, Certificate};
 use crate::wrk::{self, Load};
@@ -516,6 +519,13 @@ impl Harness {
                 } else {
                     None
                 };
+                if scenario.slow_clients().is_some() {
+                    // Slow heads are cut inside the measured window, not after it.
+                    args.extend([
+                        "--header-timeout".to_owned(),
+                        crate::slow_clients::HEADER_TIMEOUT.to_owned(),
+                    ]);
+                }
                 if idle {
                     // Held connections must outlive the measurement, and there are many of them.
                     args.extend(
@@ -551,6 +561,9 @@ impl Harness {
                 }
                 if scenario.is_http2() {
                     text = nginx::http2(&text);
+                }
+                if scenario.slow_clients().is_some() {
+                    text = nginx::client_header_timeout(&text, crate::slow_clients::HEADER_TIMEOUT);
                 }
                 fs::create_dir_all(&conf_dir)
                     .and_then(|()| fs::write(&conf, text))
@@ -604,6 +617,7 @@ impl Harness {
                 slow_every: None,
                 accept_encoding: None,
                 write: None,
+                slow_clients: None,
             };
             let before = procfs::tree_usage(running.pid()).cpu_seconds;
             if let Ok(measured) = self.wrk_run(&running, &load, seconds, 1, true) {
@@ -756,6 +770,13 @@ fn progress(row: &Row) -> String {
                 .map_or("-".into(), |c| format!("{c:.1}")),
             summary.errors
         );
+        if let Some(cut) = row
+            .slow_clients
+            .as_ref()
+            .and_then(SlowClients::cut_per_window)
+        {
+            let _ = write!(line, ", {cut:.0} slow clients cut per run");
+        }
     }
     line
 }

@@ -10,6 +10,13 @@
 //! are light loads with strace attached for the measured window: their numbers are counts of
 //! system calls per request, not speeds ([`crate::syscalls`]).
 //!
+//! The `slow-clients` scenario is the everyday closed loop on `/plaintext` while the harness
+//! holds [`crate::slow_clients::CONNECTIONS`] slowloris connections open beside wrk's, each
+//! sending a byte of a request head a second and replaced when the server cuts it
+//! ([`crate::slow_clients`]); every server runs with a 2 s header timeout (nginx's
+//! `client_header_timeout`), so cutting happens inside the window. Its rows are nginx and the
+//! stages ([`crate::servers::runs_in`]).
+//!
 //! The `tls-*` scenarios speak TLS, with the run's own certificate ([`crate::tls`]): wrk over
 //! https for the request loads, the harness's own rustls client for the handshake loads
 //! ([`crate::handshakes`]) and the idle connections, and callgrind for the instructions per
@@ -222,6 +229,7 @@ fn closed(path: &str, connections: u32) -> Load {
         slow_every: None,
         accept_encoding: None,
         write: None,
+        slow_clients: None,
     }
 }
 
@@ -364,6 +372,16 @@ pub fn all() -> Vec<Scenario> {
             Kind::Closed(Load {
                 slow_every: Some(10),
                 ..closed(SMALL_FILE, 50)
+            }),
+            Pinned,
+        ),
+        scenario(
+            "slow-clients",
+            "/plaintext, keep-alive, 50 connections, while 64 slow clients trickle their heads",
+            "Slowloris beside the load: who still serves everyone else while 64 connections each send a byte a second (cut at a 2 s header timeout, and replaced).",
+            Kind::Closed(Load {
+                slow_clients: Some(crate::slow_clients::CONNECTIONS),
+                ..closed(PLAINTEXT, 50)
             }),
             Pinned,
         ),
@@ -589,6 +607,14 @@ impl Scenario {
         matches!(self.kind, Kind::H2load(_) | Kind::PageLoad(_))
     }
 
+    /// How many slow clients the harness holds beside the load, in the slow-clients scenario.
+    pub fn slow_clients(&self) -> Option<u32> {
+        match &self.kind {
+            Kind::Closed(load) => load.slow_clients,
+            _ => None,
+        }
+    }
+
     /// Whether it is a page-load scenario.
     pub fn is_page_load(&self) -> bool {
         matches!(self.kind, Kind::PageLoad(_))
@@ -643,6 +669,16 @@ mod tests {
         assert_eq!(load("plaintext-pipelined").connections, 256);
         assert!(load("connection-per-request").close);
         assert_eq!(load("slow-mix").slow_every, Some(10));
+        let slow = load("slow-clients");
+        assert_eq!(
+            (slow.path.as_str(), slow.connections, slow.pipeline),
+            (PLAINTEXT, 50, 1)
+        );
+        assert_eq!(slow.slow_clients, Some(64));
+        assert!(all()
+            .iter()
+            .filter(|scenario| scenario.id != "slow-clients")
+            .all(|scenario| scenario.slow_clients().is_none()));
         assert_eq!(load("small-keepalive-1000").connections, 1000);
         for id in NOTES_SCENARIOS {
             let notes = load(id);

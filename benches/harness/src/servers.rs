@@ -7,6 +7,9 @@
 //! something ([`PLAIN_BASELINE_SCENARIOS`]); stage 06 speaks only TLS, so it has no row in the
 //! plain scenarios.
 //!
+//! The slow-clients scenario has rows for nginx and the stages that speak plain HTTP/1.1 (and
+//! the variants that run everywhere): the floor and the hyper reference have no header timeout.
+//!
 //! The HTTP/2 scenarios have rows for nginx (`http2` on its listener), stage 07 and hyper (over
 //! TLS with tokio-rustls, and h2c), and stage 07 runs in no other scenario: over HTTP/1.1 it is
 //! stage 06, whose rows those are. The page-load scenarios count as HTTP/2 scenarios here: they
@@ -284,6 +287,14 @@ pub fn runs_in(name: &str, scenario: &str) -> bool {
     }
     if found.is_http2() {
         return listed && (name == NGINX || name == HYPER || http2_stage);
+    }
+    // The slow clients are nginx's and the stages' question (what a slowloris costs everyone
+    // else): the floor and hyper's reference have no header timeout to set.
+    if found.slow_clients().is_some() {
+        return listed
+            && (name == NGINX || package.starts_with("stage"))
+            && !tls_only
+            && !http2_stage;
     }
     listed
         && !http2_stage

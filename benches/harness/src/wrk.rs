@@ -36,6 +36,10 @@ pub struct Load {
     pub accept_encoding: Option<&'static str>,
     /// A request with a body to send instead of `GET path` (the notes API's `PUT`).
     pub write: Option<WriteRequest>,
+    /// Slow clients (slowloris connections) the harness holds open beside wrk's for the whole
+    /// row, the warm-up and every measured run ([`crate::slow_clients`]); wrk knows nothing of
+    /// them.
+    pub slow_clients: Option<u32>,
 }
 
 /// A request with a body, for the loads that write: the method, the body and the headers that

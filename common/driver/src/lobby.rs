@@ -46,7 +46,9 @@ const FIRST_GUEST: u64 = 1 << 32;
 /// How long a worker that has answered a request waits for the next one on the same
 /// connection before handing it back to the lobby. A client that sends its next request as soon
 /// as it has read a response (a browser fetching a page's parts, a benchmark) is back well
-/// within it and keeps its worker; a slow client holds a worker at most this long per response.
+/// within it and keeps its worker, unless other connections wait for one (then it is handed back
+/// at once, so that one busy client cannot keep a worker from the rest); a slow client holds a
+/// worker at most this long per response.
 pub const LINGER: Duration = Duration::from_millis(5);
 // ANCHOR_END: linger
 
@@ -124,6 +126,14 @@ impl<T> Lobby<T> {
     /// Whether no connection waits in the lobby.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether anything watched is ready to be looked at now (a guest's bytes, a door), without
+    /// waiting and without taking it: a worker that serves its own lobby (stage 03) asks this
+    /// before it lingers on one connection while others may be waiting.
+    pub fn has_news(&self) -> bool {
+        let mut one = [EpollEvent::empty(); 1];
+        matches!(self.epoll.wait(&mut one, EpollTimeout::ZERO), Ok(n) if n > 0)
     }
 
     // ANCHOR: admit

@@ -92,14 +92,19 @@ pub fn welcome(stream: TcpStream, app: &App, limits: &Limits) -> Option<Waiting>
 // ANCHOR_END: welcome
 
 /// When [`serve_until`] returns.
-#[derive(Clone, Copy, Debug)]
-pub enum Until {
+#[derive(Clone, Copy)]
+pub enum Until<'a> {
     /// When the connection closes: this stage, where nobody else would watch it.
     Closed,
-    /// Also when the machine waits for a request head and none has arrived within `linger`:
+    /// Also when the machine waits for its client and no request has arrived within `linger`:
     /// the connection goes back to whoever watches waiting connections (the lobby of stages 02
-    /// and 03, `driver::lobby`), and the worker is free.
-    AwaitingRequest { linger: Duration },
+    /// and 03, `driver::lobby`), and the worker is free. The linger is skipped while
+    /// `others_wait` says another connection is waiting for a worker: a client that keeps
+    /// sending must not keep a worker others are queued for.
+    AwaitingRequest {
+        linger: Duration,
+        others_wait: &'a dyn Fn() -> bool,
+    },
 }
 
 /// How [`serve_until`] ended.
@@ -117,7 +122,7 @@ pub fn serve_until(
     mut conn: Connection,
     app: &App,
     shutdown: &Shutdown,
-    until: Until,
+    until: Until<'_>,
 ) -> io::Result<Served> {
     let mut file_scratch = Vec::new();
     let mut told_to_stop = false;
@@ -183,10 +188,14 @@ pub fn serve_until(
             })
             .clamp(Duration::from_millis(1), SHUTDOWN_POLL);
         // Stages 02 and 03: a connection that only waits for its client goes back to the
-        // lobby, after a short linger for a next request that is already on its way.
+        // lobby, after a short linger for a next request that is already on its way, unless
+        // another connection waits for a worker meanwhile (fairness first).
         match until {
-            Until::AwaitingRequest { linger } if !told_to_stop && conn.waits_for_client() => {
-                if lingered {
+            Until::AwaitingRequest {
+                linger,
+                others_wait,
+            } if !told_to_stop && conn.waits_for_client() => {
+                if lingered || others_wait() {
                     return Ok(Served::AwaitingRequest(stream, Box::new(conn)));
                 }
                 lingered = true;

@@ -2,8 +2,9 @@
 //! programmers would reach for, and `--pool per-connection`, a new thread for each connection.
 //!
 //! They are comparisons, not the model: they run the same accept loop (`server::accept_loop`)
-//! and the same connection driver ([`conn`](crate::conn)), and differ from the hand-built pool
-//! only in which thread runs a connection. Neither has a bounded queue of its own, so both hold
+//! and stage 01's connection driver ([`conn`](crate::conn)), and differ from the hand-built
+//! pool in which thread runs a connection, and in having no lobby: a connection holds its
+//! thread from `accept` to its close, idle and slow clients included. Neither has a bounded queue of its own, so both hold
 //! the acceptor back with a counting semaphore of `--max-connections` slots (`Slots`): a full
 //! house makes the acceptor wait here too, and the kernel's backlog takes over. And both run
 //! their jobs in a *scope* (`rayon::ThreadPool::in_place_scope`, `std::thread::scope`), which

@@ -1,15 +1,19 @@
-//! One connection: served by stage 01's `serve_connection`, unchanged.
+//! One connection: served by stage 01's driver.
 //!
-//! A worker of this stage does with a connection exactly what stage 01's only thread did: read a
-//! request, answer it, write the response, read again, blocking at each step, until the
-//! connection closes. So this stage has no connection driver of its own: it calls stage 01's,
-//! re-exported here so that the file every stage has (`conn.rs`) says where the driver is.
+//! A worker of this stage does with a connection what stage 01's only thread did: read a
+//! request, answer it, write the response, read again, blocking at each step; with the
+//! hand-built pool it stops when the connection only waits for its client again
+//! (`serve_until` with `Until::AwaitingRequest`) and hands it back to the lobby
+//! ([`lobby`](crate::lobby)), and with the comparison pools it goes on until the connection
+//! closes (`serve_connection`). So this stage has no connection driver of its own: it calls
+//! stage 01's, re-exported here so that the file every stage has (`conn.rs`) says where the
+//! driver is.
 //!
 //! Why not a copy adapted to threads: nothing in it needs adapting. The driver owns its socket
 //! and its protocol machine, shares nothing with other connections but the `App` (immutable, or
 //! atomic counters) and the shutdown flag (an atomic), so any number of threads may run it at
-//! once. Keeping it byte for byte the same is also what keeps the lesson visible: a `diff` of
-//! stages 01 and 02 shows only who calls `serve_connection`, and how many at once.
+//! once. The one thing the lobby needed, stopping when the connection only waits, is a mode of
+//! the same loop, which stage 01 runs with `Until::Closed`.
 
 use std::net::TcpStream;
 use std::panic::{self, AssertUnwindSafe};

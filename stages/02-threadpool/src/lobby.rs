@@ -5,8 +5,9 @@
 //! `--threads` slow clients (slowloris: a header byte a second) held every worker for the whole
 //! header timeout and nobody else was served. With it, workers do only work:
 //!
-//! 1. the accept loop hands every new connection here, through a channel (an eventfd wakes
-//!    this thread from `epoll_wait`);
+//! 1. the accept loop counts every new connection open (or refuses it past `--max-connections`
+//!    or `--max-connections-per-client`: `stage01_blocking::conn::welcome`) and hands it here,
+//!    through a channel (an eventfd wakes this thread from `epoll_wait`);
 //! 2. the lobby (`driver::lobby`) reads whatever each client sends into its protocol machine
 //!    and hands a connection to the pool only once the machine has something to do: a whole
 //!    head to answer, a `408` to send, a malformed head to refuse;
@@ -23,7 +24,7 @@
 //! the thread returns once the accept loop has stopped, the lobby is empty and no worker holds a
 //! connection (each job says when it is done, even by a panic: [`Ticket`]).
 
-use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +33,7 @@ use app::{App, ConnectionGuard};
 use driver::lobby::{Admitted, Guest, Lobby};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use protocol::Limits;
-use stage01_blocking::conn::{serve_until, welcome, Served, Until, Waiting};
+use stage01_blocking::conn::{serve_until, Served, Until, Waiting};
 use stage01_blocking::shutdown::Shutdown;
 use tracing::{debug, error, warn};
 
@@ -46,8 +47,9 @@ const DOOR: u64 = 0;
 
 /// What reaches the lobby's thread through its channel.
 pub enum Arrival {
-    /// A connection the accept loop has just accepted.
-    New(TcpStream),
+    /// A connection the accept loop has just accepted, already counted open (so
+    /// `--max-connections` counts the connections on their way here too).
+    New(Box<Waiting>),
     /// A worker is done with a connection for now: it waits for its next request.
     Back(Box<Waiting>),
     /// A worker is done with a connection for good (it closed).
@@ -125,6 +127,9 @@ pub struct Serving {
     pub shutdown: Shutdown,
     /// How long a worker waits for a next request before handing a connection back.
     pub linger: Duration,
+    /// Jobs given to the pool and not started yet: while there are any, a worker hands a
+    /// connection back at once instead of lingering.
+    pub queued: AtomicUsize,
 }
 
 // ANCHOR: run
@@ -169,10 +174,7 @@ pub fn run(pool: &ThreadPool, door: Door, arrivals: Receiver<Arrival>, serving: 
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             };
             let guest = match arrival {
-                Arrival::New(stream) => match welcome(stream, &serving.app, &serving.limits) {
-                    Some(guest) => guest,
-                    None => continue,
-                },
+                Arrival::New(guest) => *guest,
                 Arrival::Back(guest) => {
                     with_workers -= 1;
                     *guest
@@ -222,14 +224,18 @@ fn give_to_pool(pool: &ThreadPool, guest: Waiting, door: &Door, serving: &Arc<Se
         door: Some(door.clone()),
     };
     let serving = Arc::clone(serving);
+    serving.queued.fetch_add(1, Ordering::Relaxed);
     let job = move || {
+        serving.queued.fetch_sub(1, Ordering::Relaxed);
         let Guest {
             stream,
             conn,
             extra: open,
         } = guest;
+        let others_wait = || serving.queued.load(Ordering::Relaxed) > 0;
         let until = Until::AwaitingRequest {
             linger: serving.linger,
+            others_wait: &others_wait,
         };
         match serve_until(stream, conn, &serving.app, &serving.shutdown, until) {
             Ok(Served::AwaitingRequest(stream, conn)) => ticket.hand_back(Guest {

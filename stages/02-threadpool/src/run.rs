@@ -26,13 +26,14 @@ struct Cli {
     server: ServerArgs,
 
     // ANCHOR: flags
-    /// Worker threads (handmade and rayon pools); each serves one connection at a time
-    /// [default: the number of CPUs this process may run on].
+    /// Worker threads (handmade and rayon pools); each serves one request at a time (rayon's:
+    /// one connection) [default: the number of CPUs this process may run on].
     #[arg(long, value_name = "N")]
     threads: Option<WorkerCount>,
 
-    /// Connections that may wait for a free worker of the handmade pool; when it is full, the
-    /// server stops accepting until a worker is free. 0: no waiting room at all.
+    /// Connections with a request that may wait for a free worker of the handmade pool; when it
+    /// is full, the lobby waits for room (connections still arrive, up to --max-connections).
+    /// 0: no queue at all.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE, value_parser = parse_queue)]
     queue: usize,
 

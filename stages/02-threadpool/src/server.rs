@@ -1,24 +1,26 @@
 //! The accept loop, and how it hands each connection to the hand-built pool.
 //!
 //! The accept loop is stage 01's, with one line changed: instead of serving the connection
-//! itself, it hands the connection over, as a job for one of the `--threads` workers of
-//! [`ThreadPool`]. At most `--threads` connections are served at once and `--queue` more wait
-//! (and one in the acceptor's hand); when the queue is full the acceptor waits: it stops calling
-//! `accept`, the kernel's listen backlog fills up, and new clients wait in the kernel. That is
-//! back-pressure, passed on down to TCP.
+//! itself, it counts it open and hands it to the lobby's thread ([`lobby`](crate::lobby)),
+//! which gives it to one of the `--threads` workers of [`ThreadPool`] once it has a request. At
+//! most `--threads` requests are served at once and `--queue` more connections with a request
+//! wait; when the queue is full the lobby waits, and connections keep arriving in it up to
+//! `--max-connections`, past which the accept loop refuses them with the kit's `503`.
 //!
 //! `--pool` picks who serves the connections: the hand-built pool (the model, here), or one of
 //! the two it is compared with, rayon's pool and a thread per connection, which live apart in
 //! [`comparisons`] and hand off through the same accept loop.
 //!
-//! In every mode the connection is served by stage 01's `serve_connection`, unchanged
-//! ([`conn`](crate::conn)), which also implements graceful shutdown: a connection sees the flag
+//! In every mode a request is served by stage 01's driver ([`conn`](crate::conn):
+//! `serve_until` for the hand-built pool, `serve_connection` for the other two), which also
+//! implements graceful shutdown: a connection sees the flag
 //! within 100 ms and answers its next request (or the one in progress) with `Connection: close`.
 //! At the stop the accept loop drains the accept queue into the same hand-off, so a client that
 //! was waiting in the kernel's queue is served, not reset.
 
 use std::net::{TcpListener, TcpStream};
 use std::num::NonZeroUsize;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::thread;
 
@@ -31,10 +33,11 @@ use tracing::{error, info, warn};
 use crate::comparisons::{self, serve_per_connection, serve_rayon};
 use crate::lobby::{Arrival, Door, Serving};
 use crate::pool::{PoolError, ThreadPool};
+use stage01_blocking::conn::welcome;
 
-/// Connections that may wait in the hand-built pool's queue by default: enough to absorb a
-/// burst of new connections while the workers are busy. Beyond it the acceptor waits and the
-/// kernel's listen backlog takes over.
+/// Connections with a request that may wait in the hand-built pool's queue by default: enough
+/// to absorb a burst while the workers are busy. Beyond it the lobby waits for room, and new
+/// connections gather in the lobby's channel (counted against `--max-connections`).
 pub const DEFAULT_QUEUE: usize = 64;
 
 /// The largest `--queue` accepted. A `sync_channel` allocates all its slots when it is created,
@@ -170,6 +173,7 @@ fn serve_handmade(
         limits: limits.clone(),
         shutdown: shutdown.clone(),
         linger: driver::lobby::LINGER,
+        queued: AtomicUsize::new(0),
     });
     thread::scope(|scope| {
         let lobby_door = door.clone();
@@ -184,7 +188,14 @@ fn serve_handmade(
         }
         // The only change from stage 01: the lobby (then a worker) serves the connection, and
         // this thread goes straight back to `accept`.
-        accept_loop(listener, shutdown, |stream| door.send(Arrival::New(stream)));
+        // Counted open here, in the accept loop, so that --max-connections bounds the
+        // connections still in the channel too: while the lobby waits for room in the pool's
+        // queue, the acceptor goes on accepting, up to the limit, and refuses past it.
+        accept_loop(listener, shutdown, |stream| {
+            if let Some(guest) = welcome(stream, &serving.app, limits) {
+                door.send(Arrival::New(Box::new(guest)));
+            }
+        });
         door.send(Arrival::AcceptorStopped);
     });
     info!(
@@ -221,7 +232,8 @@ pub(crate) fn accept_loop(
             return;
         }
         // The only change from stage 01: another thread serves the connection, and this one
-        // goes straight back to `accept` (or waits for room, when every thread is busy).
+        // goes straight back to `accept` (the comparison pools: or waits for room, when every
+        // thread is busy).
         hand_off(stream);
     }
 }

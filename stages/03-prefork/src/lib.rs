@@ -19,7 +19,7 @@
 //!    (`stage01_blocking::conn::serve_until`), which hands it back to the lobby when it only
 //!    waits again.
 //!
-//! What it costs: a process per concurrent connection. Processes share the pages they do not
+//! What it costs: a process per request served at once. Processes share the pages they do not
 //! write (the program, the `App` built before the fork), copy-on-write, but each has its own
 //! stack, heap and page tables; and a worker serving a slow handler serves nobody else meanwhile
 //! (its lobby waits too), while the kernel balances connections among workers, not requests.

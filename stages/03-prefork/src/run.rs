@@ -10,7 +10,7 @@ use app::{App, AppError, AppInfo};
 use clap::Parser;
 use cli::{exit_with_error, ServerArgs, WorkerCount, WorkerCountError};
 /// Stage 03 of Stagecraft: a master process and forked worker processes that share one
-/// listening socket, each serving one connection at a time.
+/// listening socket, each serving one request at a time.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 // Elsewhere than Linux the flags are only parsed (for `--help` and errors), never read.
@@ -19,7 +19,7 @@ struct Cli {
     #[command(flatten)]
     server: ServerArgs,
 
-    /// Worker processes to fork: the most connections served at once [default: the number of
+    /// Worker processes to fork: the most requests served at once [default: the number of
     /// cores, at least 2].
     #[arg(long, value_name = "N", value_parser = parse_workers)]
     workers: Option<WorkerCount>,

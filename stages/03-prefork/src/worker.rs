@@ -263,10 +263,18 @@ fn serve(
         extra: open,
     } = guest;
     let peer = stream.peer_addr().ok();
-    let until = Until::AwaitingRequest {
-        linger: driver::lobby::LINGER,
+    let served = {
+        // Others wait for this worker when a connection with work is queued here, or when
+        // anything in the lobby (a guest's bytes, a new connection) is ready to be looked at.
+        let (queued, lobby) = (&*ready, &*lobby);
+        let others_wait = || !queued.is_empty() || lobby.has_news();
+        let until = Until::AwaitingRequest {
+            linger: driver::lobby::LINGER,
+            others_wait: &others_wait,
+        };
+        serve_until(stream, conn, app, signals.shutdown(), until)
     };
-    match serve_until(stream, conn, app, signals.shutdown(), until) {
+    match served {
         Ok(Served::AwaitingRequest(stream, conn)) => {
             let guest = Guest {
                 stream,

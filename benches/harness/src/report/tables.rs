@@ -135,6 +135,11 @@ pub fn legend_markdown(report: &Report) -> String {
          by the notes API on stage 05 over plain HTTP.\n\
          - **MB/s**: response bytes received per second; **errors**: socket errors, timeouts and \
          responses of status 400 or more, over all repetitions.\n\
+         - Slow clients (64 slowloris connections held beside wrk's, each sending a byte of a \
+         request head a second, replaced when the server cuts it; every server with a 2 s \
+         header timeout): **cut** the slow connections the server cut (answered 408, or \
+         closed) in a measured window, the median of the repetitions; **p99 ×nginx** the row's \
+         p99 divided by nginx's (above 1 is slower).\n\
          - **p50**, **p99**, **p99.9**, **max**: latency percentiles (open loop: measured from \
          when each request was due, so a server that falls behind is charged for it).\n\
          - **CPU µs/req**: the CPU time (user + system) of all the server's processes, divided \
@@ -441,9 +446,14 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
     // The references the ratio columns divide by: nginx, and the floor (over TLS, the same
     // stage without TLS). The notes API runs on no reference server: its rows are compared
     // with the API on stage 05 over plain HTTP, one column.
+    // The slow clients' rows are nginx and the stages: nginx is the one reference, and the
+    // cut slow connections and the p99 beside nginx's get the columns the floor's would have.
+    let slow = scenario.slow_clients().is_some();
     let references: Vec<(Option<Summary>, &str, &str)> = if NOTES_SCENARIOS.contains(&scenario.id) {
         let (server, id) = NOTES_BASELINE;
         vec![(report.reference(server, id), "×05", "CPU ×05")]
+    } else if slow {
+        vec![(report.reference(NGINX, scenario.id), "×nginx", "CPU ×nginx")]
     } else {
         let second = match scenario.transport {
             Transport::Plain => (report.reference(FLOOR, scenario.id), "×floor", "CPU ×floor"),
@@ -463,18 +473,26 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
     let mut rate_columns = vec!["req/s", "spread"];
     rate_columns.extend(references.iter().map(|(_, by, _)| *by));
     rate_columns.extend(["MB/s", "errors"]);
+    let mut latency_columns = vec!["p50", "p99", "p99.9"];
+    if slow {
+        rate_columns.push("cut");
+        latency_columns.insert(2, "p99 ×nginx");
+    }
+    let nginx_p99 = report
+        .reference(NGINX, scenario.id)
+        .and_then(|nginx| nginx.p99_us);
     let mut cost_columns = vec!["CPU µs/req"];
     cost_columns.extend(references.iter().map(|(_, _, cpu_by)| *cpu_by));
     cost_columns.extend(["switches/req", "peak RSS"]);
     let mut rate = Table::new("Rate", "server", &rate_columns);
-    let mut latency = Table::new("Latency", "server", &["p50", "p99", "p99.9"]);
+    let mut latency = Table::new("Latency", "server", &latency_columns);
     let mut cost = Table::new("Cost", "server", &cost_columns);
     for row in rows {
         let short = short_name(&row.server);
         let marked = notes.name(&row.server, &short);
         if !row.status.measured() {
             rate.without_numbers(&marked, &row.status, rate_columns.len());
-            latency.without_numbers(&short, &row.status, 3);
+            latency.without_numbers(&short, &row.status, latency_columns.len());
             cost.without_numbers(&short, &row.status, cost_columns.len());
             continue;
         }
@@ -498,15 +516,22 @@ fn closed_tables(report: &Report, scenario: &Scenario, rows: &[&Row], notes: &No
                 .map_or("-".into(), |mb| format!("{mb:.0}")),
             count(summary.errors as f64),
         ]);
+        let mut latency_cells = vec![
+            micros(summary.p50_us),
+            micros(summary.p99_us),
+            micros(summary.p999_us),
+        ];
+        if slow {
+            rate_cells.push(
+                row.slow_clients
+                    .as_ref()
+                    .and_then(super::SlowClients::cut_per_window)
+                    .map_or("-".into(), count),
+            );
+            latency_cells.insert(2, ratio(summary.p99_us, nginx_p99));
+        }
         rate.line(&marked, &rate_cells);
-        latency.line(
-            &short,
-            &[
-                micros(summary.p50_us),
-                micros(summary.p99_us),
-                micros(summary.p999_us),
-            ],
-        );
+        latency.line(&short, &latency_cells);
         let mut cost_cells = vec![cpu.map_or("-".into(), |cpu| format!("{cpu:.1}"))];
         cost_cells.extend(
             references

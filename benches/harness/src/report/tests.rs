@@ -759,6 +759,86 @@ fn numbers_read_well() {
 }
 
 #[test]
+fn the_slow_clients_table_has_the_cut_connections_and_the_p99_beside_nginxs() {
+    let scenario = scenario::find("slow-clients").expect("known");
+    let slow = |cut: Vec<u64>| {
+        Some(SlowClients {
+            connections: 64,
+            cut,
+            answered: 0,
+            fewest_connected: 64,
+            failed_connects: 0,
+        })
+    };
+    let mut nginx = measured(NGINX, scenario.id, vec![sample(2000, 0.02)]);
+    nginx.slow_clients = slow(vec![150]);
+    let mut stage02 = measured(
+        "stage02-threadpool",
+        scenario.id,
+        vec![Sample {
+            p99_us: 1800.0,
+            ..sample(1000, 0.02)
+        }],
+    );
+    stage02.slow_clients = slow(vec![140, 160, 150]);
+    // Nothing answered: 0 req/s and no latencies, not a failure.
+    let mut stage01 = measured(
+        "stage01-blocking",
+        scenario.id,
+        vec![Sample {
+            p50_us: 0.0,
+            p99_us: 0.0,
+            p999_us: 0.0,
+            max_us: 0.0,
+            errors: 50,
+            ..sample(0, 0.0)
+        }],
+    );
+    stage01.status = Status::Errors;
+    stage01.slow_clients = slow(vec![3]);
+    let mut report = report(vec![nginx, stage01, stage02]);
+    report.servers = vec![
+        NGINX.into(),
+        "stage01-blocking".into(),
+        "stage02-threadpool".into(),
+    ];
+    let markdown = scenario_markdown(&report, &scenario);
+    let found = tables(&markdown);
+    assert_eq!(
+        found[0][0],
+        ["server", "req/s", "spread", "×nginx", "MB/s", "errors", "cut"]
+    );
+    assert_eq!(found[0][1][6], "150");
+    assert_eq!(
+        found[0][2][..4],
+        ["01[^slow-clients-stage01-blocking]", "0", "±0 %", "0.00×"]
+    );
+    assert_eq!(found[0][2][6], "3");
+    assert_eq!(found[0][3][3], "0.50×");
+    assert_eq!(found[1][0], ["server", "p50", "p99", "p99 ×nginx", "p99.9"]);
+    assert_eq!(found[1][1][2..4], ["900 µs", "1.00×"]);
+    assert_eq!(found[1][2][1..], ["-", "-", "-", "-"]);
+    assert_eq!(found[1][3][2..4], ["1.80 ms", "2.00×"]);
+    assert_eq!(
+        found[2][0],
+        [
+            "server",
+            "CPU µs/req",
+            "CPU ×nginx",
+            "switches/req",
+            "peak RSS"
+        ]
+    );
+    // The counts survive results.json.
+    let back = from_json(&to_json(&report)).expect("reads back");
+    assert_eq!(back.rows, report.rows);
+    // Every other closed-loop table is as it was: no cut column, the floor's ratios.
+    let everyday = scenario::find("small-keepalive-50").expect("known");
+    let other = tables(&scenario_markdown(&report, &everyday));
+    assert!(other.is_empty() || !other[0][0].contains(&"cut".to_owned()));
+}
+
+#[test]
 fn rows_with_the_same_note_share_one_footnote() {
     let failing = |server: &str| Row {
         status: Status::Errors,

@@ -1,3 +1,4 @@
+use super::wrk_rows::slow_clients_row;
 use super::*;
 use crate::nginx::Flavour;
 
@@ -57,6 +58,76 @@ fn sized_variants_run_only_where_the_chapters_compare_them() {
     assert!(runs_in("stage03-prefork", "small-keepalive-1"));
     assert!(runs_in("stage02-threadpool-rayon", "idle-connections"));
     assert!(runs_in(NGINX, "idle-connections"));
+}
+
+#[test]
+fn slow_clients_are_for_nginx_and_the_plain_stages() {
+    let id = "slow-clients";
+    for name in [
+        NGINX,
+        "stage01-blocking",
+        "stage02-threadpool",
+        "stage02-threadpool-rayon",
+        "stage02-threadpool-per-connection",
+        "stage03-prefork",
+        "stage04-evented",
+        "stage05-async",
+    ] {
+        assert!(runs_in(name, id), "{name}");
+    }
+    for name in [
+        FLOOR,
+        NGINX_TUNED,
+        HYPER,
+        "stage02-threadpool-8",
+        "stage03-prefork-2",
+        "stage03-prefork-cache",
+        "stage05-async-notes",
+        "stage06-tls",
+        "stage07-http2",
+    ] {
+        assert!(!runs_in(name, id), "{name}");
+    }
+}
+
+#[test]
+fn a_slow_clients_run_with_nothing_answered_is_kept_as_the_measurement() {
+    let sample = |requests, errors| Sample {
+        requests,
+        errors,
+        seconds: 5.0,
+        ..Sample::default()
+    };
+    let window = |cut, fewest_connected| slow_clients::Window {
+        cut,
+        answered: cut / 2,
+        fewest_connected,
+        ..slow_clients::Window::default()
+    };
+    let mut row = Row::without_numbers("stage01-blocking", "slow-clients", Status::Ok);
+    row.samples = vec![sample(0, 50), sample(3, 48)];
+    slow_clients_row(&mut row, 64, &[window(2, 64), window(4, 63)]);
+    settle_status(&mut row);
+    assert_eq!(row.status, Status::Errors);
+    assert!(
+        row.note.contains("no request was answered in 1 of 2 runs"),
+        "{}",
+        row.note
+    );
+    assert!(
+        row.note.contains("at the fewest 63 of the 64"),
+        "{}",
+        row.note
+    );
+    let slow = row.slow_clients.expect("counted");
+    assert_eq!((slow.cut.as_slice(), slow.answered), (&[2, 4][..], 3));
+    assert_eq!(slow.cut_per_window(), Some(3.0));
+    // Everything answered, every slow client held: nothing to say.
+    let mut row = Row::without_numbers(NGINX, "slow-clients", Status::Ok);
+    row.samples = vec![sample(1000, 0)];
+    slow_clients_row(&mut row, 64, &[window(150, 64)]);
+    settle_status(&mut row);
+    assert_eq!((row.status, row.note.as_str()), (Status::Ok, ""));
 }
 
 #[test]

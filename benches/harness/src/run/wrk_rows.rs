@@ -45,12 +45,27 @@ impl Harness {
         let pid = running.pid();
         let sampler = Sampler::start(pid);
         let mut row = Row::without_numbers(&server.name, scenario.id, Status::Ok);
+        // The slow clients, when the load has them: connected before the warm-up, held through
+        // every run, stopped after the last.
+        let slow = match load.slow_clients {
+            None => None,
+            Some(connections) => match self.slow_clients(running, connections) {
+                Ok(trickler) => Some((connections, trickler)),
+                Err(problem) => {
+                    row.status = Status::Failed(problem);
+                    row.peak_rss_bytes = Some(sampler.finish());
+                    return row;
+                }
+            },
+        };
+        let mut windows = Vec::new();
         if self.options.warmup_seconds > 0 {
             // The warm-up's numbers are thrown away; only a failure to run at all matters, and
             // the measured runs would show that too.
             let _ = self.wrk_run(running, load, self.options.warmup_seconds, threads, pinned);
         }
         for _ in 0..self.options.repetitions {
+            let mark = slow.as_ref().map(|(_, trickler)| trickler.mark());
             let switches = procfs::SwitchCounter::start(pid);
             let before = procfs::tree_usage(pid).cpu_seconds;
             let measured = self.wrk_run(
@@ -62,9 +77,16 @@ impl Harness {
             );
             let after = procfs::tree_usage(pid).cpu_seconds;
             let switches = switches.finish();
+            let window = slow
+                .as_ref()
+                .zip(mark.as_ref())
+                .map(|((_, trickler), mark)| trickler.window(mark));
             if let Some(status) = running.exited() {
                 row.status = Status::Failed(format!("the server exited during the run ({status})"));
                 break;
+            }
+            if measured.is_ok() {
+                windows.extend(window);
             }
             match measured {
                 Ok(measured) => row.samples.push(Sample {
@@ -99,9 +121,39 @@ impl Harness {
                         ends before it is read"
                 .into();
         }
+        if let Some((connections, trickler)) = slow {
+            let _ = trickler.stop();
+            slow_clients_row(&mut row, connections, &windows);
+        }
         row.peak_rss_bytes = Some(sampler.finish());
         settle_status(&mut row);
         row
+    }
+
+    /// The slow clients of a row, connected: every one of them within a few seconds, or as many
+    /// as connected by then (the row's note says how many were at the fewest).
+    fn slow_clients(
+        &self,
+        running: &Running,
+        connections: u32,
+    ) -> Result<slow_clients::Trickler, String> {
+        let connections = connections as usize;
+        // The warm-up and every run with wrk's own limit each, and room to spare: the thread
+        // ends by itself after that, stopped or not.
+        let runs = u64::from(self.options.duration_seconds) + 20;
+        let lifetime = Duration::from_secs(
+            u64::from(self.options.warmup_seconds)
+                + 20
+                + runs * self.options.repetitions as u64
+                + 30,
+        );
+        let trickler = slow_clients::Trickler::start(
+            running.addr(),
+            slow_clients::Plan::new(connections, lifetime),
+        )
+        .map_err(|error| format!("cannot start the slow clients: {error}"))?;
+        trickler.wait_connected(slow_clients::EVERY * 5);
+        Ok(trickler)
     }
 
     pub(super) fn open(
@@ -134,6 +186,7 @@ impl Harness {
                 slow_every: None,
                 accept_encoding: None,
                 write: None,
+                slow_clients: None,
             };
             let _ = self.wrk_run(running, &load, self.options.warmup_seconds, 1, true);
         }
@@ -198,4 +251,46 @@ impl Harness {
         let stdout = process::run_generator(&launch, Duration::from_secs(u64::from(seconds) + 30))?;
         parse_openloop(&stdout, f64::from(seconds))
     }
+}
+
+/// The slow clients' counts over the measured windows, on the row, and what a reader must know:
+/// that fewer were connected at times, and that a run had nothing answered (which, here, is
+/// the measurement, not a failure: the row keeps its numbers and is marked as having errors).
+pub(super) fn slow_clients_row(row: &mut Row, connections: u32, windows: &[slow_clients::Window]) {
+    let slow = SlowClients {
+        connections: connections as usize,
+        cut: windows.iter().map(|window| window.cut).collect(),
+        answered: windows.iter().map(|window| window.answered).sum(),
+        fewest_connected: windows
+            .iter()
+            .map(|window| window.fewest_connected)
+            .min()
+            .unwrap_or(0),
+        failed_connects: windows.iter().map(|window| window.failed_connects).sum(),
+    };
+    let mut notes = Vec::new();
+    if !windows.is_empty() && slow.fewest_connected < slow.connections {
+        let mut text = format!(
+            "at the fewest {} of the {} slow clients were connected during a run",
+            slow.fewest_connected, slow.connections
+        );
+        if slow.failed_connects > 0 {
+            let _ = write!(text, " ({} connects failed)", slow.failed_connects);
+        }
+        notes.push(text);
+    }
+    let unanswered = row.samples.iter().filter(|s| s.requests == 0).count();
+    if unanswered > 0 && matches!(row.status, Status::Ok) {
+        notes.push(format!(
+            "no request was answered in {unanswered} of {} runs (wrk counts a request \
+             unanswered after 2 s as a timeout)",
+            row.samples.len()
+        ));
+        row.status = Status::Errors;
+    }
+    if !notes.is_empty() {
+        let joiner = if row.note.is_empty() { "" } else { "; " };
+        row.note = format!("{}{joiner}{}", row.note, notes.join("; "));
+    }
+    row.slow_clients = Some(slow);
 }

@@ -66,6 +66,7 @@ fn plain_load_needs_no_request_function() {
         slow_every: None,
         accept_encoding: None,
         write: None,
+        slow_clients: None,
     };
     let lua = script(&load);
     assert!(!lua.contains("request = function"));
@@ -84,6 +85,7 @@ fn pipelined_and_mixed_loads_build_their_batches() {
         slow_every: None,
         accept_encoding: None,
         write: None,
+        slow_clients: None,
     };
     let lua = script(&pipelined);
     assert!(lua.contains("string.rep(wrk.format(\"GET\", \"/plaintext\"), 16)"));
@@ -110,6 +112,7 @@ fn arguments_keep_at_least_one_connection_per_thread() {
         slow_every: None,
         accept_encoding: None,
         write: None,
+        slow_clients: None,
     };
     let args = arguments(&load, "http://127.0.0.1:1", "/tmp/x.lua", 2, 3);
     assert_eq!(args[1], "1");
@@ -132,6 +135,7 @@ fn a_writing_load_sets_method_body_and_headers() {
             body: r#"{"title":"t","body":"b"}"#,
             authorization: Some("Bearer secret"),
         }),
+        slow_clients: None,
     };
     let lua = script(&load);
     assert!(lua.contains("wrk.method = \"PUT\""));
