@@ -6,15 +6,9 @@
 //! That one client's limit is not another's is the app's unit test (`app::stats`): every
 //! connection of the suite comes from the one loopback address.
 
-use std::thread;
-use std::time::{Duration, Instant};
-
 use stagekit::{Server, Stage};
 
 use crate::support::*;
-
-/// How soon a closed connection's place must be given back to its client.
-const FREED_WITHIN: Duration = Duration::from_secs(2);
 
 // ANCHOR: client_limit
 pub fn a_client_past_its_connection_limit_gets_429_until_one_closes(stage: &Stage) {
@@ -48,19 +42,7 @@ pub fn a_client_past_its_connection_limit_gets_429_until_one_closes(stage: &Stag
     second.send(get("/healthz")).or_fail("sending");
     expect_status(&mut second, &get("/healthz"), 200);
     drop(first);
-    let deadline = Instant::now() + FREED_WITHIN;
-    loop {
-        let response = exchange(&server, &get("/plaintext"));
-        if response.status == 200 {
-            break;
-        }
-        assert_eq!(response.status, 429, "{response}");
-        assert!(
-            Instant::now() < deadline,
-            "the place of a closed connection was not given back within {FREED_WITHIN:?}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
+    expect_a_place_again(&server, 429);
     // Counted in /metrics by reason (asked on a connection the client holds: the one it has
     // just closed may not be counted closed yet).
     second.send(get("/metrics")).or_fail("sending");

@@ -6,15 +6,9 @@
 //! The refusal is the driver kit's (`driver::refusal`), the same bytes in both stages: it has a
 //! `Date` and its body names the limit, so a client's operator knows which flag to raise.
 
-use std::thread;
-use std::time::{Duration, Instant};
-
 use stagekit::{Conn, Response, Server, Stage};
 
 use crate::support::*;
-
-/// How soon a closed connection's place must be given back.
-const FREED_WITHIN: Duration = Duration::from_secs(2);
 
 pub fn over_max_connections_is_refused_with_503_until_one_closes(stage: &Stage) {
     let server = Server::start(stage, &["--max-connections", "2"]);
@@ -24,19 +18,7 @@ pub fn over_max_connections_is_refused_with_503_until_one_closes(stage: &Stage) 
     second.send(get("/healthz")).or_fail("sending");
     expect_status(&mut second, &get("/healthz"), 200);
     drop(first);
-    let deadline = Instant::now() + FREED_WITHIN;
-    loop {
-        let response = exchange(&server, &get("/plaintext"));
-        if response.status == 200 {
-            break;
-        }
-        assert_eq!(response.status, 503, "{response}");
-        assert!(
-            Instant::now() < deadline,
-            "the place of a closed connection was not given back within {FREED_WITHIN:?}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
+    expect_a_place_again(&server, 503);
     // The second connection was never disturbed.
     second.send(get("/healthz")).or_fail("sending");
     expect_status(&mut second, &get("/healthz"), 200);

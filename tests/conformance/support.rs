@@ -481,3 +481,25 @@ pub fn trickle_heads(
         }
     })
 }
+
+/// How soon a closed connection's place must be given back, past a connection limit.
+const FREED_WITHIN: Duration = Duration::from_secs(2);
+
+/// After one of the connections that filled a limit has closed: new connections are refused
+/// with `refused_status` until the server has counted it closed, then served, all within
+/// [`FREED_WITHIN`].
+pub fn expect_a_place_again(server: &Server, refused_status: u16) {
+    let deadline = Instant::now() + FREED_WITHIN;
+    loop {
+        let response = exchange(server, &get("/plaintext"));
+        if response.status == 200 {
+            return;
+        }
+        assert_eq!(response.status, refused_status, "{response}");
+        assert!(
+            Instant::now() < deadline,
+            "the place of a closed connection was not given back within {FREED_WITHIN:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
