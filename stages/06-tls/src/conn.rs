@@ -63,7 +63,9 @@ pub async fn serve_connection(
     {
         Ok(open) => open,
         Err(max) => {
-            refuse_client_over_tls(stream, settings, max).await;
+            // Boxed: inline, the refusal's own TLS session would double the size of every
+            // connection's future, refused or not.
+            Box::pin(refuse_client_over_tls(stream, settings, max)).await;
             return Ok(());
         }
     };

@@ -50,7 +50,11 @@ pub async fn serve_connection(
     {
         Ok(open) => open,
         Err(max) => {
-            stage06_tls::conn::refuse_client_over_tls(stream, settings, max).await;
+            // Boxed, as in stage 06: the refusal's TLS session stays out of this future.
+            Box::pin(stage06_tls::conn::refuse_client_over_tls(
+                stream, settings, max,
+            ))
+            .await;
             return Ok(());
         }
     };
