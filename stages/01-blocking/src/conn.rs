@@ -2,6 +2,12 @@
 //!
 //! This is the whole driver of the sans-IO machine, in its simplest form. Later stages keep
 //! this loop's three steps (answer, write, read) and change only who waits, and where.
+//!
+//! Stages 02 and 03 run the same loop with [`Until::AwaitingRequest`], which returns a
+//! connection that only waits for its client so that it can wait in their lobby
+//! (`driver::lobby`), and take new connections in through [`welcome`]. Both live here, beside
+//! the loop they are a mode of, because those two stages share this crate and not each other;
+//! stage 01 itself serves with [`Until::Closed`].
 
 use std::io::{self, Read};
 use std::net::{Shutdown as Direction, TcpStream};
